@@ -1,0 +1,110 @@
+"""Structural validation: everything that can be wrong with a graph before shapes are known.
+
+Each problem names the node (or the wire) it is about, so the editor can paint
+it on that node and the command line can print it.
+"""
+
+from __future__ import annotations
+
+import keyword
+from dataclasses import dataclass
+
+import torch.nn as nn
+
+from ..layers import CATALOG
+from .model import OUT_PORT, Graph
+
+# Ids become attribute and variable names in built modules and exported code.
+RESERVED_IDS = frozenset({"self", "torch", "nn", "x"}) | frozenset(dir(nn.Module))
+
+
+@dataclass(frozen=True)
+class Problem:
+    node: str | None  # None: about the graph as a whole
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.node}: {self.message}" if self.node else self.message
+
+    def to_json(self) -> dict:
+        return {"node": self.node, "message": self.message}
+
+
+def id_error(node_id: str) -> str | None:
+    if not node_id.isidentifier() or keyword.iskeyword(node_id) or not node_id.isascii():
+        return f"'{node_id}' is not a valid id: use letters, digits and _ and start with a letter"
+    if node_id in RESERVED_IDS:
+        return f"'{node_id}' is a reserved name; choose another id"
+    return None
+
+
+def structural_problems(graph: Graph) -> list[Problem]:
+    problems: list[Problem] = []
+    add = problems.append
+
+    for dup in dict.fromkeys(graph.duplicate_ids):
+        add(Problem(dup, f"the id '{dup}' is used by more than one node; ids must be unique"))
+
+    for node in graph.nodes.values():
+        if (error := id_error(node.id)) is not None:
+            add(Problem(node.id, error))
+        spec = CATALOG.get(node.kind)
+        if spec is None:
+            add(Problem(node.id, f"unknown layer kind '{node.kind}'"))
+            continue
+        for error in spec.param_errors(node.params):
+            add(Problem(node.id, error))
+
+    # Wires: both ends must exist and the ports must be real.
+    for edge in graph.edges:
+        for end in (edge.source, edge.target):
+            if end not in graph.nodes:
+                add(Problem(None, f"wire {edge} refers to a node '{end}' that does not exist"))
+        if edge.source in graph.nodes and edge.source_port != OUT_PORT:
+            add(Problem(edge.source, f"wire {edge}: nodes have one output port, '{OUT_PORT}'"))
+        target = graph.nodes.get(edge.target)
+        if target is not None and target.kind in CATALOG:
+            ports = {p.name for p in CATALOG[target.kind].inputs}
+            if edge.target_port not in ports:
+                have = f"its ports are {', '.join(sorted(ports))}" if ports else "it has no input ports"
+                add(Problem(edge.target, f"wire {edge}: {CATALOG[target.kind].title} has no input port "
+                                         f"'{edge.target_port}' ({have})"))
+        source = graph.nodes.get(edge.source)
+        if source is not None and source.kind == "output":
+            add(Problem(edge.source, f"wire {edge}: the Output node has no outgoing wires"))
+        if edge.source == edge.target:
+            add(Problem(edge.source, f"wire {edge} connects the node to itself"))
+
+    # Port arity: every port needs its wire(s), single ports take exactly one.
+    for node in graph.nodes.values():
+        spec = CATALOG.get(node.kind)
+        if spec is None:
+            continue
+        for port in spec.inputs:
+            wires = graph.inputs_of(node.id, port.name)
+            sources = ", ".join(e.source for e in wires)
+            if not wires:
+                add(Problem(node.id, f"input port '{port.name}' is not connected"))
+            elif port.multiple and len(wires) < 2:
+                add(Problem(node.id, f"{spec.title} needs at least 2 inputs but has 1 (from {sources})"))
+            elif not port.multiple and len(wires) > 1:
+                add(Problem(node.id, f"input port '{port.name}' takes one wire but has {len(wires)} (from {sources})"))
+
+    for kind, title in (("input", "Input"), ("output", "Output")):
+        found = graph.nodes_of_kind(kind)
+        if not found:
+            add(Problem(None, f"the graph has no {title} node"))
+        for extra in found[1:]:
+            add(Problem(extra.id, f"the graph may have only one {title} node (the first is '{found[0].id}')"))
+
+    _, cyclic = graph.topological_order()
+    if cyclic:
+        add(Problem(cyclic[0], f"the wires form a cycle through {', '.join(cyclic)}; data must flow one way"))
+
+    outputs = graph.nodes_of_kind("output")
+    if outputs:
+        feeding = graph.ancestors(outputs[0].id) | {outputs[0].id}
+        for node in graph.nodes.values():
+            if node.id not in feeding:
+                add(Problem(node.id, "is not connected to the output"))
+    return problems

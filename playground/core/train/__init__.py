@@ -1,0 +1,1 @@
+"""Training: the Trainer, callbacks, metrics, checkpoints and probes (Qt-free)."""
