@@ -185,7 +185,7 @@ def graph_to_dict(graph: Graph) -> dict:
     nodes = []
     for node in graph.nodes.values():
         entry = {"id": node.id, "kind": node.kind, "params": _jsonable(node.params),
-                 "position": [round(node.position[0], 2), round(node.position[1], 2)]}
+                 "position": [_coordinate(v) for v in node.position]}
         if not node.trainable:
             entry["trainable"] = False
         nodes.append(entry)
@@ -196,6 +196,11 @@ def graph_to_dict(graph: Graph) -> dict:
         "nodes": nodes,
         "edges": [{"from": f"{e.source}.{e.source_port}", "to": f"{e.target}.{e.target_port}"} for e in graph.edges],
     }
+
+
+def _coordinate(value: float) -> float | int:
+    value = round(float(value), 2)
+    return int(value) if value.is_integer() else value
 
 
 def _jsonable(params: dict) -> dict:

@@ -72,7 +72,7 @@ def structural_problems(graph: Graph) -> list[Problem]:
         source = graph.nodes.get(edge.source)
         if source is not None and source.kind == "output":
             add(Problem(edge.source, f"wire {edge}: the Output node has no outgoing wires"))
-        if edge.source == edge.target:
+        if edge.source == edge.target and edge.source in graph.nodes:
             add(Problem(edge.source, f"wire {edge} connects the node to itself"))
 
     # Port arity: every port needs its wire(s), single ports take exactly one.
@@ -97,7 +97,9 @@ def structural_problems(graph: Graph) -> list[Problem]:
         for extra in found[1:]:
             add(Problem(extra.id, f"the graph may have only one {title} node (the first is '{found[0].id}')"))
 
-    _, cyclic = graph.topological_order()
+    _, blocked = graph.topological_order()
+    # Kahn leaves behind the cycles and everything downstream of them; name only the cycles.
+    cyclic = [n for n in blocked if n in graph.ancestors(n)]
     if cyclic:
         add(Problem(cyclic[0], f"the wires form a cycle through {', '.join(cyclic)}; data must flow one way"))
 
