@@ -1,0 +1,74 @@
+"""Datasets, Qt-free: MNIST and Fashion-MNIST (folder, cache, opt-in download), the offline mnist-sample,
+device-resident batching with augmentation, and the preprocessing of hand-drawn digits.
+
+    dataset = load_dataset("mnist", data_dir=None, allow_download=False, fallback_to_sample=True)
+    print(dataset.source)
+    train = DeviceData.from_dataset(dataset, "train", device)
+    for x, y in train.batches(128, generator=seed, drop_last=True, augment=DEFAULT_AUGMENTATION): ...
+"""
+
+from .catalog import (
+    DATASET_NAMES,
+    FASHION_CLASSES,
+    FASHION_NORMALIZATION,
+    IDX_FILES,
+    MNIST_NORMALIZATION,
+    SPECS,
+    DatasetSpec,
+    Normalization,
+    get_spec,
+    normalization_for,
+)
+from .device import DEFAULT_AUGMENTATION, Augmentation, DeviceData, affine_images, make_generator, to_device
+from .download import download_file
+from .errors import DatasetError, DatasetNotFound, DownloadCancelled
+from .idx import read_idx, read_images, read_labels, read_pair
+from .preprocess import ImageFileError, load_image_file, preprocess_digit
+from .sources import (
+    CACHE_DIR_ENV,
+    DATA_DIR_ENV,
+    Dataset,
+    cache_root,
+    dataset_cache_dir,
+    find_files,
+    load_dataset,
+    load_sample_dataset,
+)
+
+__all__ = [
+    "CACHE_DIR_ENV",
+    "DATASET_NAMES",
+    "DATA_DIR_ENV",
+    "DEFAULT_AUGMENTATION",
+    "FASHION_CLASSES",
+    "FASHION_NORMALIZATION",
+    "IDX_FILES",
+    "MNIST_NORMALIZATION",
+    "SPECS",
+    "Augmentation",
+    "Dataset",
+    "DatasetError",
+    "DatasetNotFound",
+    "DatasetSpec",
+    "DeviceData",
+    "DownloadCancelled",
+    "ImageFileError",
+    "Normalization",
+    "affine_images",
+    "cache_root",
+    "dataset_cache_dir",
+    "download_file",
+    "find_files",
+    "get_spec",
+    "load_dataset",
+    "load_image_file",
+    "load_sample_dataset",
+    "make_generator",
+    "normalization_for",
+    "preprocess_digit",
+    "read_idx",
+    "read_images",
+    "read_labels",
+    "read_pair",
+    "to_device",
+]

@@ -1,0 +1,160 @@
+"""Hand-drawn digits -> MNIST-style 28×28 images, shared by the drawing canvas and `playground predict`.
+
+MNIST digits were made by fitting each digit into a 20×20 box (keeping its
+aspect ratio, with anti-aliasing) and placing that box in a 28×28 field so the
+centre of mass lands at pixel (14, 14). `preprocess_digit` does the same to
+any drawing, in numpy only (cheap enough for the GUI thread, no torch call).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DatasetError
+
+SIZE = 28  # the output field
+BOX = 20  # the longer side of the digit inside it
+INK_THRESHOLD = 0.05  # fraction of the strongest ink that counts as ink for the bounding box
+
+
+class ImageFileError(DatasetError):
+    """An image file that cannot be read; the message names the file."""
+
+
+def _to_unit(image: np.ndarray) -> np.ndarray:
+    a = np.asarray(image)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if a.ndim != 2:
+        raise ValueError(f"expected a 2-D grayscale image, got an array of shape {a.shape}")
+    if a.size == 0:
+        raise ValueError("the image is empty (0 pixels)")
+    if a.dtype == np.bool_:
+        return a.astype(np.float32)
+    if np.issubdtype(a.dtype, np.integer):  # 0..255, unless the values say 16-bit
+        top = int(a.max())
+        scale = 255.0 if top <= 255 else 65535.0 if top <= 65535 else float(top)
+        return np.clip(a.astype(np.float32) / scale, 0.0, 1.0)
+    a = a.astype(np.float32)
+    if not np.isfinite(a).all():
+        raise ValueError("the image holds NaN or infinite values")
+    if a.max() > 1.0:  # floats on a 0..255 scale
+        a = a / 255.0
+    return np.clip(a, 0.0, 1.0)
+
+
+def _ink_and_background(a: np.ndarray) -> np.ndarray:
+    """Ink as 0..1 on a 0 background, whichever way round the image is drawn."""
+    border = np.concatenate([a[0], a[-1], a[1:-1, 0], a[1:-1, -1]])
+    background = float(np.median(border))
+    # Ink is whatever lies farthest from the background: darker or brighter than it.
+    if background - a.min() > a.max() - background:
+        a, background = 1.0 - a, 1.0 - background
+    ink = np.clip(a - background, 0.0, None)
+    peak = float(ink.max())
+    return ink / peak if peak > 0 else ink
+
+
+def _resample_matrix(n_in: int, n_out: int) -> np.ndarray:
+    """[n_out, n_in] weights: area averaging when shrinking (anti-aliased), linear interpolation when growing."""
+    scale = n_out / n_in
+    weights = np.zeros((n_out, n_in), dtype=np.float64)
+    if scale <= 1.0:
+        edges = np.arange(n_out + 1) / scale  # output pixel j covers input [edges[j], edges[j+1])
+        for j in range(n_out):
+            lo, hi = edges[j], edges[j + 1]
+            first, last = int(np.floor(lo)), min(int(np.ceil(hi)), n_in)
+            i = np.arange(first, last)
+            overlap = np.minimum(i + 1, hi) - np.maximum(i, lo)
+            weights[j, i] = np.clip(overlap, 0, None)
+        weights /= weights.sum(axis=1, keepdims=True)
+    else:
+        src = np.clip((np.arange(n_out) + 0.5) / scale - 0.5, 0, n_in - 1)
+        low = np.floor(src).astype(int)
+        high = np.minimum(low + 1, n_in - 1)
+        frac = src - low
+        rows = np.arange(n_out)
+        np.add.at(weights, (rows, low), 1 - frac)
+        np.add.at(weights, (rows, high), frac)
+    return weights
+
+
+def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Resize a 2-D float image (area-averaged when shrinking, bilinear when growing)."""
+    rows = _resample_matrix(image.shape[0], height)
+    cols = _resample_matrix(image.shape[1], width)
+    return rows @ image.astype(np.float64) @ cols.T
+
+
+def preprocess_digit(image: np.ndarray) -> np.ndarray:
+    """Any 2-D drawing (uint8 or float, any size, either polarity) -> a 28×28 uint8 MNIST-style digit.
+
+    Light ink on dark and dark ink on light are both accepted (the border says
+    which is background). The ink is cropped to its bounding box, scaled so the
+    longer side is 20 px (aspect ratio kept), and placed so its centre of mass is
+    at (14, 14) — shifted less where that would push it off the field.
+    A drawing with no ink (a blank or uniform image) gives all zeros.
+    """
+    ink = _ink_and_background(_to_unit(image))
+    mask = ink > INK_THRESHOLD
+    if not mask.any():
+        return np.zeros((SIZE, SIZE), dtype=np.uint8)
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    crop = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    h, w = crop.shape
+    factor = BOX / max(h, w)
+    new_h, new_w = max(1, round(h * factor)), max(1, round(w * factor))
+    digit = np.clip(resize(crop, new_h, new_w), 0.0, 1.0)
+    total = digit.sum()
+    ys, xs = np.indices(digit.shape)
+    cy, cx = (ys * digit).sum() / total, (xs * digit).sum() / total
+    top = int(np.clip(round(SIZE / 2 - cy), 0, SIZE - new_h))
+    left = int(np.clip(round(SIZE / 2 - cx), 0, SIZE - new_w))
+    out = np.zeros((SIZE, SIZE), dtype=np.float64)
+    out[top:top + new_h, left:left + new_w] = digit
+    return np.rint(out * 255.0).astype(np.uint8)
+
+
+def load_image_file(path: str | os.PathLike) -> np.ndarray:
+    """A PNG/JPEG/BMP/... file as a 2-D uint8 grayscale array (needs Pillow).
+
+    Transparent images are composited on white — or on black when the visible
+    ink is itself light, so white strokes on a transparent background survive.
+    Raises ImageFileError (a DatasetError) naming the file when it cannot be read.
+    """
+    path = Path(path)
+    try:
+        from PIL import Image, ImageOps
+    except ImportError:
+        raise ImageFileError(f"{path}: reading image files needs Pillow (pip install pillow)") from None
+    if not path.is_file():
+        raise ImageFileError(f"{path}: no such file")
+    try:
+        with Image.open(path) as img:
+            img.load()
+            img = ImageOps.exif_transpose(img)
+            return _grayscale(img)
+    except Image.DecompressionBombError:
+        raise ImageFileError(f"{path}: the image is too large to be a drawing") from None
+    except (OSError, ValueError, SyntaxError) as exc:  # Pillow's UnidentifiedImageError is an OSError
+        raise ImageFileError(f"{path}: not an image file that can be read ({exc})") from None
+
+
+def _grayscale(img) -> np.ndarray:
+    if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16-bit or float grayscale: scale to 0..255
+        a = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if img.mode.startswith("I;16") or a.max() > 255 else 255.0
+        return np.clip(np.rint(a / top * 255.0), 0, 255).astype(np.uint8)
+    has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
+    if not has_alpha:
+        return np.asarray(img.convert("L"), dtype=np.uint8).copy()
+    rgba = img.convert("RGBA")
+    alpha = np.asarray(rgba.getchannel("A"), dtype=np.float64) / 255.0
+    gray = np.asarray(rgba.convert("L"), dtype=np.float64)
+    visible = alpha.sum()
+    light_ink = visible > 0 and (gray * alpha).sum() / visible > 127.5
+    background = 0.0 if light_ink else 255.0
+    return np.clip(np.rint(gray * alpha + background * (1 - alpha)), 0, 255).astype(np.uint8)
