@@ -72,7 +72,8 @@ def _infer_layer(kind: str, params_key: tuple, in_shapes: tuple[Shape, ...]) -> 
     try:
         with torch.device("meta"):
             module = ctor()
-            out = module(*(torch.empty(1, *s) for s in in_shapes))
+            # A batch of 2: BatchNorm refuses to train on a single value per channel.
+            out = module(*(torch.empty(2, *s) for s in in_shapes))
     except Exception as exc:  # torch's message, reduced to its first line, is the best we have
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return None, 0, f"cannot compute the output: {first_line}"

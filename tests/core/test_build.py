@@ -96,3 +96,12 @@ def test_merge_order_follows_the_wires():
     flat = x.flatten(1)
     expected = model.head(torch.cat([model.a(flat), model.b(flat)], dim=1))
     assert torch.equal(model(x), expected)
+
+
+def test_batchnorm_on_vectors_infers_and_builds():
+    graph = chain(("f", "flatten", {}), ("d", "dense", {"units": 32}), ("bn", "batchnorm", {}),
+                  ("head", "dense", {"units": 10}))
+    analysis = analyze(graph)
+    assert analysis.ok, analysis.problems
+    assert analysis.shapes["bn"] == (32,)
+    assert build_module(graph)(torch.randn(4, 1, 28, 28)).shape == (4, 10)

@@ -176,3 +176,14 @@ def test_loader_either_loads_or_raises_its_own_error(document):
 def test_loader_survives_arbitrary_text(text):
     with contextlib.suppress(GraphFileError):
         loads_graph(text, source="t.json")
+
+
+def test_saved_files_get_normal_permissions(tmp_path):
+    path = tmp_path / "model.json"
+    save_graph(preset("mlp"), path)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+    path.chmod(0o640)
+    save_graph(preset("mlp"), path)
+    assert path.stat().st_mode & 0o777 == 0o640, "replacing a file keeps its mode"
