@@ -70,6 +70,30 @@ def _cmd_export(args) -> int:
     return 0
 
 
+def _cmd_train(args) -> int:
+    from .commands.train import cmd_train
+
+    return cmd_train(args)
+
+
+def _cmd_evaluate(args) -> int:
+    from .commands.train import cmd_evaluate
+
+    return cmd_evaluate(args)
+
+
+def _cmd_predict(args) -> int:
+    from .commands.train import cmd_predict
+
+    return cmd_predict(args)
+
+
+def _cmd_bench(args) -> int:
+    from .commands.bench import cmd_bench
+
+    return cmd_bench(args)
+
+
 def _cmd_gui(args) -> int:
     raise UserError("the desktop app is not built yet; use a subcommand (see `playground --help`)")
 
@@ -92,6 +116,57 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="PATH", help="file to write")
     p.add_argument("--checkpoint", metavar="CKPT", help="take the weights from this training checkpoint")
     p.set_defaults(run=_cmd_export)
+
+    datasets = ("mnist", "fashion-mnist", "mnist-sample")  # = playground.core.data.DATASET_NAMES (not imported: torch)
+
+    def data_options(p, download=True):
+        p.add_argument("--dataset", choices=datasets, help="default: the dataset named by the graph's Input node")
+        p.add_argument("--data-dir", metavar="DIR", help="folder holding the dataset's IDX files")
+        if download:
+            p.add_argument("--download", action="store_true", help="allow downloading the dataset into the cache")
+        p.add_argument("--device", default="auto", help="auto (CUDA if there is one), cpu, cuda or cuda:N")
+
+    p = sub.add_parser("train", help="train a graph headless; the last line of output is a JSON summary")
+    p.add_argument("graph", metavar="GRAPH", help="a graph file or preset:NAME")
+    data_options(p)
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--optimizer", choices=("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop"))
+    p.add_argument("--lr", type=float, help="learning rate (default: a good one for the optimizer)")
+    p.add_argument("--weight-decay", type=float)
+    p.add_argument("--schedule", choices=("constant", "step", "cosine", "onecycle"))
+    p.add_argument("--warmup-epochs", type=float)
+    p.add_argument("--augment", choices=("none", "default"))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--checkpoint", metavar="OUT", help="write a checkpoint here (each epoch, and at the end)")
+    p.add_argument("--init-from", metavar="CKPT", help="start from the weights of this checkpoint where names "
+                                                       "and shapes match (transfer learning)")
+    p.add_argument("--metrics-jsonl", metavar="FILE", help="write one JSON object per epoch (and logged step)")
+    p.add_argument("--log-every", type=int, default=50, metavar="N", help="log the loss every N steps to "
+                                                                         "--metrics-jsonl (0: epochs only)")
+    p.set_defaults(run=_cmd_train)
+
+    p = sub.add_parser("evaluate", help="test accuracy and loss of a checkpoint; the last line is JSON")
+    p.add_argument("checkpoint", metavar="CKPT")
+    data_options(p)
+    p.set_defaults(run=_cmd_evaluate)
+
+    p = sub.add_parser("predict", help="classify image files with a checkpoint; one JSON line per image")
+    p.add_argument("checkpoint", metavar="CKPT")
+    p.add_argument("images", metavar="IMAGE", nargs="+")
+    p.set_defaults(run=_cmd_predict)
+
+    p = sub.add_parser("bench", help="training speed against a plain PyTorch loop, and shape-inference time")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--dataset", choices=datasets, help="default: mnist-sample (always there)")
+    p.add_argument("--data-dir", metavar="DIR")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--epochs", type=int, default=3, help="measured epochs per variant (after one warm-up epoch)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--shape-repeats", type=int, default=20, help=argparse.SUPPRESS)
+    p.add_argument("--train-samples", type=int, default=0, help=argparse.SUPPRESS)  # fewer, for tests
+    p.set_defaults(run=_cmd_bench)
     return parser
 
 

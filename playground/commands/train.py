@@ -1,0 +1,243 @@
+"""`playground train`, `evaluate` and `predict`: the training engine without a window.
+
+Human-readable lines go to stdout as the run goes (and notes to stderr); the
+very last line of stdout is one JSON object, for scripts.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from ..cli import UserError
+from .common import graph_problems, load_data, resolve_device_or_fail, say
+
+
+def _graph_or_fail(ref: str):
+    from ..core.graph import GraphFileError, load_graph
+
+    try:
+        return load_graph(ref)
+    except GraphFileError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _input_dataset(graph) -> str:
+    inputs = graph.nodes_of_kind("input")
+    return inputs[0].params.get("dataset", "mnist") if len(inputs) == 1 else "mnist"
+
+
+def _checkpoint_or_fail(path: str):
+    from ..core.train import CheckpointError, load_checkpoint
+
+    try:
+        return load_checkpoint(path)
+    except CheckpointError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _writable_file(path: str, what: str) -> Path:
+    p = Path(path)
+    if p.is_dir():
+        raise UserError(f"{what} {p}: is a folder; give a file name")
+    if not p.parent.is_dir():
+        raise UserError(f"{what} {p}: the folder {p.parent} does not exist")
+    return p
+
+
+# -- train --------------------------------------------------------------------------------
+
+
+def _epoch_line(m, epochs: int) -> str:
+    return (f"epoch {m.epoch + 1}/{epochs}  train loss {m.train_loss:.4f} acc {m.train_accuracy:6.2%}  "
+            f"test loss {m.val_loss:.4f} acc {m.val_accuracy:6.2%}  {m.samples_per_second:,.0f} samples/s  "
+            f"{m.seconds:.1f} s")
+
+
+def _callbacks(epochs: int, progress_bar: bool):
+    from ..core.train import Callback
+
+    class EpochLines(Callback):
+        def on_epoch_end(self, trainer, metrics):
+            print(_epoch_line(metrics, epochs), flush=True)
+
+    class ProgressBar(Callback):
+        """A live line on the terminal (stderr), redrawn at most 10 times a second."""
+
+        WIDTH = 28
+
+        def __init__(self):
+            self.next_draw = 0.0
+            self.epoch_start = 0.0
+            self.shown = False
+
+        def on_step_end(self, trainer, step):
+            now = time.monotonic()
+            if step.step == 0:
+                self.epoch_start = now
+            if now < self.next_draw and step.step + 1 < step.steps_per_epoch:
+                return
+            self.next_draw = now + 0.1
+            done = (step.step + 1) / step.steps_per_epoch
+            filled = int(done * self.WIDTH)
+            rate = (step.step + 1) * step.batch_size / max(1e-9, now - self.epoch_start)
+            bar = "█" * filled + "·" * (self.WIDTH - filled)
+            print(f"\repoch {step.epoch + 1}/{epochs} {bar} {done:4.0%}  loss {trainer.latest_loss():.4f}  "
+                  f"{rate:,.0f} samples/s ", end="", file=sys.stderr, flush=True)
+            self.shown = True
+
+        def clear(self, *_):
+            if self.shown:
+                print("\r\033[K", end="", file=sys.stderr, flush=True)
+                self.shown = False
+
+        on_validation_end = on_pause = on_fit_end = on_exception = clear
+
+    return [ProgressBar(), EpochLines()] if progress_bar else [EpochLines()]
+
+
+class _StopOnInterrupt:
+    """The first Ctrl-C stops the run cleanly after the current step (a checkpoint is still written);
+    a second one interrupts at once."""
+
+    def __init__(self, trainer):
+        self.trainer = trainer
+        self.previous = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        say("\nstopping after this step (Ctrl-C again to interrupt at once)")
+        self.trainer.stop()
+        signal.signal(signal.SIGINT, self.previous or signal.default_int_handler)
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+
+def cmd_train(args) -> int:
+    from ..core.build import GraphError, analyze
+    from ..core.train import CheckpointError, ConfigError, JsonlLogger, TrainConfig, Trainer, TrainingError
+
+    graph = _graph_or_fail(args.graph)
+    analysis = analyze(graph)  # milliseconds: report an invalid graph before loading any data
+    if not analysis.ok:
+        raise graph_problems(args.graph, GraphError(analysis.problems))
+    config = TrainConfig(seed=args.seed, device=args.device)
+    for name in ("epochs", "batch_size", "optimizer", "lr", "schedule", "augment", "weight_decay", "warmup_epochs"):
+        if getattr(args, name, None) is not None:
+            setattr(config, name, getattr(args, name))
+    try:
+        config.validate()
+    except ConfigError as exc:
+        raise UserError(str(exc)) from None
+    checkpoint = _writable_file(args.checkpoint, "--checkpoint") if args.checkpoint else None
+    metrics_path = _writable_file(args.metrics_jsonl, "--metrics-jsonl") if args.metrics_jsonl else None
+
+    dataset = load_data(args.dataset, _input_dataset(graph), args.data_dir, args.download)
+    config.dataset = dataset.name
+    try:
+        trainer = Trainer(graph, config, dataset=dataset, checkpoint_path=checkpoint)
+    except GraphError as exc:
+        raise graph_problems(args.graph, exc) from None
+    except ValueError as exc:  # e.g. every layer frozen
+        raise UserError(f"{args.graph}: {exc}") from None
+    if args.init_from:
+        try:
+            report = trainer.load_weights(args.init_from)
+        except CheckpointError as exc:
+            raise UserError(str(exc)) from None
+        say(f"--init-from: {report.summary()}")
+
+    callbacks = _callbacks(config.epochs, progress_bar=sys.stderr.isatty())
+    if metrics_path is not None:
+        callbacks.append(JsonlLogger(metrics_path, every_steps=args.log_every, mode="w"))
+    say(f"training {graph.name or args.graph} on {trainer.device} for {config.epochs} epoch(s): "
+        f"{trainer.steps_per_epoch} steps of {config.batch_size} per epoch, {config.optimizer} "
+        f"lr {config.effective_lr:g}, {config.schedule} schedule, augment {config.augment_name}")
+    try:
+        with _StopOnInterrupt(trainer):
+            result = trainer.fit(callbacks)
+    except TrainingError as exc:
+        summary = exc.result.summary() if exc.result else {"status": exc.kind}
+        print(json.dumps({**summary, "error": str(exc)}), flush=True)
+        raise UserError(str(exc)) from None
+    except OSError as exc:  # the checkpoint or the log could not be written
+        raise UserError(f"cannot write {exc.filename or 'a file'}: {exc.strerror or exc}") from None
+    if result.status == "stopped":
+        say(f"stopped after {result.global_step} steps ({result.epochs_completed} full epochs)")
+    if result.test is None:  # stopped before the first epoch ended: measure what there is
+        result.test = trainer.evaluate("test")
+    if result.checkpoint_path:
+        say(f"checkpoint: {result.checkpoint_path}")
+    print(json.dumps(result.summary()), flush=True)
+    return 0
+
+
+# -- evaluate -----------------------------------------------------------------------------
+
+
+def cmd_evaluate(args) -> int:
+    from ..core.data import DeviceData
+    from ..core.train import CheckpointError, evaluate
+    from ..core.train.inference import model_from_checkpoint
+    from ..core.train.trainer import loss_function
+
+    ckpt = _checkpoint_or_fail(args.checkpoint)
+    device = resolve_device_or_fail(args.device)
+    try:
+        model = model_from_checkpoint(ckpt, device, source=args.checkpoint)
+    except CheckpointError as exc:
+        raise UserError(str(exc)) from None
+    dataset = load_data(args.dataset, _input_dataset(ckpt.graph), args.data_dir, args.download)
+    data = DeviceData.from_dataset(dataset, "test", device)
+    metrics = evaluate(model, data, loss=loss_function(ckpt.graph), num_classes=dataset.num_classes)
+    print(f"{dataset.name} test: accuracy {metrics.accuracy:.2%}, loss {metrics.loss:.4f} "
+          f"({metrics.samples:,} images, {metrics.seconds:.1f} s)")
+    print(json.dumps({"test_accuracy": metrics.accuracy, "test_loss": metrics.loss, "samples": metrics.samples,
+                      "dataset": dataset.name, "device": str(device),
+                      "per_class_accuracy": metrics.per_class_accuracy}), flush=True)
+    return 0
+
+
+# -- predict ------------------------------------------------------------------------------
+
+
+def cmd_predict(args) -> int:
+    import numpy as np
+    import torch
+
+    from ..core.data import ImageFileError, load_image_file, preprocess_digit
+    from ..core.train import CheckpointError
+    from ..core.train.inference import checkpoint_normalization, model_from_checkpoint, predict_probabilities
+    from ..core.train.trainer import loss_function
+
+    ckpt = _checkpoint_or_fail(args.checkpoint)
+    try:
+        model = model_from_checkpoint(ckpt, "cpu", source=args.checkpoint)
+    except CheckpointError as exc:
+        raise UserError(str(exc)) from None
+    digits = []
+    for path in args.images:
+        try:
+            digits.append(preprocess_digit(load_image_file(path)))
+        except ImageFileError as exc:
+            raise UserError(str(exc)) from None
+        except ValueError as exc:
+            raise UserError(f"{path}: {exc}") from None
+    images = torch.from_numpy(np.stack(digits))
+    probabilities = predict_probabilities(model, images, checkpoint_normalization(ckpt), loss_function(ckpt.graph))
+    classes = ckpt.extra.get("classes") or [str(i) for i in range(probabilities.shape[1])]
+    for path, p in zip(args.images, probabilities.double().tolist(), strict=True):
+        best = max(range(len(p)), key=p.__getitem__)
+        print(json.dumps({"file": path, "digit": best, "label": str(classes[best]) if best < len(classes) else None,
+                          "probabilities": p}), flush=True)
+    return 0

@@ -1,0 +1,109 @@
+"""What a training run is asked to do: one plain, JSON-serialisable dataclass.
+
+The defaults are a strong recipe for the digit presets (AdamW, one-cycle
+schedule, batch 128, light augmentation): mnist-cnn reaches about 99% on the
+MNIST test set in a few epochs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import torch
+
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop")
+SCHEDULES = ("constant", "step", "cosine", "onecycle")
+AUGMENTS = ("none", "default")
+
+# A learning rate that works for each optimizer on the shipped presets; used when `lr` is None.
+DEFAULT_LR = {"sgd": 0.05, "momentum": 0.05, "nesterov": 0.05, "adam": 2e-3, "adamw": 2e-3, "rmsprop": 1e-3}
+
+
+class ConfigError(ValueError):
+    """A training setting that cannot work; the message names the setting."""
+
+
+@dataclass
+class TrainConfig:
+    optimizer: str = "adamw"
+    lr: float | None = None  # None: DEFAULT_LR of the optimizer (the peak rate for onecycle)
+    weight_decay: float = 1e-4  # applied to weight matrices and kernels only, never to biases or norms
+    batch_size: int = 128
+    epochs: int = 4
+    schedule: str = "onecycle"
+    warmup_epochs: float = 0.0  # linear warm-up, per step; for onecycle 0 means "30% of the run"
+    augment: bool | str = "default"  # True/"default": small random shifts, rotations and scaling; False/"none"
+    seed: int = 0
+    device: str = "auto"  # "auto" (CUDA when there is one), "cpu", "cuda", "cuda:N"
+    amp: bool = True  # mixed precision (bf16 where supported, else fp16 with loss scaling); CUDA only
+    dataset: str | None = None  # None: the graph's Input node says
+
+    # -- derived values -------------------------------------------------------------------
+    @property
+    def effective_lr(self) -> float:
+        return float(self.lr) if self.lr is not None else DEFAULT_LR[self.optimizer]
+
+    @property
+    def augment_name(self) -> str:
+        if isinstance(self.augment, bool):
+            return "default" if self.augment else "none"
+        return self.augment
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Tolerant of keys it does not know (a checkpoint from a newer version); validated."""
+        known = {f.name for f in fields(cls)}
+        config = cls(**{k: v for k, v in dict(data).items() if k in known})
+        config.validate()
+        return config
+
+    def validate(self) -> TrainConfig:
+        def bad(name, why):
+            raise ConfigError(f"{name}: {why} (got {getattr(self, name)!r})")
+
+        if self.optimizer not in OPTIMIZERS:
+            bad("optimizer", f"choose one of {', '.join(OPTIMIZERS)}")
+        if self.schedule not in SCHEDULES:
+            bad("schedule", f"choose one of {', '.join(SCHEDULES)}")
+        if self.augment_name not in AUGMENTS:
+            bad("augment", "choose none or default")
+        if self.lr is not None and not (isinstance(self.lr, int | float) and math.isfinite(self.lr) and self.lr > 0):
+            bad("lr", "the learning rate must be a positive number")
+        if not (isinstance(self.weight_decay, int | float) and 0 <= self.weight_decay < 1):
+            bad("weight_decay", "must be at least 0 and below 1")
+        if not (isinstance(self.batch_size, int) and 1 <= self.batch_size <= 65536):
+            bad("batch_size", "must be a whole number from 1 to 65536")
+        if not (isinstance(self.epochs, int) and 1 <= self.epochs <= 10_000):
+            bad("epochs", "must be a whole number from 1 to 10000")
+        if not (isinstance(self.warmup_epochs, int | float) and 0 <= self.warmup_epochs <= self.epochs):
+            bad("warmup_epochs", "must be between 0 and the number of epochs")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            bad("seed", "must be a whole number, 0 or more")
+        resolve_device(self.device)  # raises ConfigError
+        return self
+
+
+def resolve_device(name: str) -> torch.device:
+    """"auto" -> cuda when available, else cpu. A CUDA device that is not there is a ConfigError."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise ConfigError(f"device: {name!r} is not a device; use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cpu":
+        return torch.device("cpu")
+    if device.type != "cuda":
+        raise ConfigError(f"device: {name!r} is not supported; use auto, cpu, cuda or cuda:N")
+    if not torch.cuda.is_available():
+        raise ConfigError("device: CUDA was asked for, but this PyTorch sees no CUDA GPU "
+                          "(use --device cpu or auto)")
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    if index >= torch.cuda.device_count():
+        raise ConfigError(f"device: there is no {name} (this machine has {torch.cuda.device_count()} CUDA GPU(s))")
+    return torch.device("cuda", index)
