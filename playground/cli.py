@@ -136,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weight-decay", type=float)
     p.add_argument("--schedule", choices=("constant", "step", "cosine", "onecycle"))
     p.add_argument("--warmup-epochs", type=float)
+    p.add_argument("--grad-clip", type=float, metavar="NORM", help="largest gradient norm per step (0: off; default 1)")
     p.add_argument("--augment", choices=("none", "default"))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint", metavar="OUT", help="write a checkpoint here (each epoch, and at the end)")

@@ -132,7 +132,8 @@ def cmd_train(args) -> int:
     if not analysis.ok:
         raise graph_problems(args.graph, GraphError(analysis.problems))
     config = TrainConfig(seed=args.seed, device=args.device)
-    for name in ("epochs", "batch_size", "optimizer", "lr", "schedule", "augment", "weight_decay", "warmup_epochs"):
+    for name in ("epochs", "batch_size", "optimizer", "lr", "schedule", "augment", "weight_decay", "warmup_epochs",
+                 "grad_clip"):
         if getattr(args, name, None) is not None:
             setattr(config, name, getattr(args, name))
     try:

@@ -498,3 +498,21 @@ def test_default_recipe_on_real_mnist():
     result = trainer.fit()
     assert len(mnist.test_labels) == 10_000
     assert result.test.accuracy > 0.975, result.summary()
+
+
+def test_gradient_clipping_bounds_each_sgd_step(small):
+    one_batch = subset(small, 64, 64)
+
+    def largest_step(clip):
+        config = fast_config(optimizer="sgd", lr=1.0, schedule="constant", augment="none", grad_clip=clip,
+                             weight_decay=0.0)
+        trainer = Trainer(tiny_cnn(), config, dataset=one_batch)
+        before = torch.cat([p.detach().flatten().clone() for p in trainer.model.parameters()])
+        trainer.fit()
+        after = torch.cat([p.detach().flatten() for p in trainer.model.parameters()])
+        return float((after - before).norm())
+
+    assert largest_step(1e-3) == pytest.approx(1e-3, rel=1e-3), "one SGD step of lr 1 moves exactly the clip norm"
+    assert largest_step(0.0) > 1e-2, "without clipping the same step is far larger"
+    with pytest.raises(ConfigError, match="grad_clip"):
+        fast_config(grad_clip=-1).validate()

@@ -35,6 +35,7 @@ class TrainConfig:
     schedule: str = "onecycle"
     warmup_epochs: float = 0.0  # linear warm-up, per step; for onecycle 0 means "30% of the run"
     augment: bool | str = "default"  # True/"default": small random shifts, rotations and scaling; False/"none"
+    grad_clip: float = 1.0  # largest gradient norm per step (0: no clipping)
     seed: int = 0
     device: str = "auto"  # "auto" (CUDA when there is one), "cpu", "cuda", "cuda:N"
     amp: bool = True  # mixed precision (bf16 where supported, else fp16 with loss scaling); CUDA only
@@ -82,6 +83,8 @@ class TrainConfig:
             bad("epochs", "must be a whole number from 1 to 10000")
         if not (isinstance(self.warmup_epochs, int | float) and 0 <= self.warmup_epochs <= self.epochs):
             bad("warmup_epochs", "must be between 0 and the number of epochs")
+        if not (isinstance(self.grad_clip, int | float) and 0 <= self.grad_clip < math.inf):
+            bad("grad_clip", "must be a number, 0 (off) or more")
         if not isinstance(self.seed, int) or self.seed < 0:
             bad("seed", "must be a whole number, 0 or more")
         resolve_device(self.device)  # raises ConfigError

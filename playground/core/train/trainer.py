@@ -251,6 +251,7 @@ class Trainer:
                              if not n.trainable and isinstance(getattr(self.model, n.id, None), nn.Module)
                              and any(True for _ in getattr(self.model, n.id).state_dict())]
         self.optimizer = make_optimizer(self.model, self.config, self.device)
+        self._clip_params = [p for p in self.model.parameters() if p.requires_grad]
         self.amp, self.amp_dtype = amp_settings(self.device, self.config.amp)
         # fp16 needs loss scaling so that small gradients do not flush to zero; bf16 and fp32 do not.
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp and self.amp_dtype == torch.float16)
@@ -485,6 +486,10 @@ class Trainer:
             loss = compute_loss(self.loss_kind, logits.float(), y)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
+        if self.config.grad_clip:
+            # Keeps recurrent nets from blowing up on a steep step; no host sync (the norm stays on the device).
+            self.scaler.unscale_(self.optimizer)
+            nn.utils.clip_grad_norm_(self._clip_params, self.config.grad_clip)
         self.scaler.step(self.optimizer)
         self.scaler.update()
         return logits.detach(), loss.detach()
