@@ -94,8 +94,10 @@ def _cmd_bench(args) -> int:
     return cmd_bench(args)
 
 
-def _cmd_gui(args) -> int:
-    raise UserError("the desktop app is not built yet; use a subcommand (see `playground --help`)")
+def _cmd_gui(path: str | None) -> int:
+    from .app import run_app
+
+    return run_app(path)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -172,11 +174,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
+    subcommands = parser._subparsers._group_actions[0].choices  # argparse keeps the names only here
+    # `playground` opens the app; `playground FILE` opens the app on a graph file.
+    if not argv or (len(argv) == 1 and argv[0] not in subcommands and not argv[0].startswith("-")):
+        return _run_reporting_errors(lambda: _cmd_gui(argv[0] if argv else None))
     args = parser.parse_args(argv)
-    run = getattr(args, "run", _cmd_gui)
+    if not hasattr(args, "run"):
+        parser.error("choose a command, or give a graph file to open in the app")
+    return _run_reporting_errors(lambda: args.run(args))
+
+
+def _run_reporting_errors(run) -> int:
     try:
-        return run(args)
+        return run()
     except UserError as exc:
         print(f"playground: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR

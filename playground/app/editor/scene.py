@@ -1,0 +1,277 @@
+"""The canvas: one item per node and per wire, kept in step with the document's graph.
+
+The scene never holds its own copy of the truth: it follows the document's
+signals, and user gestures (moving nodes, drawing wires) end in undo commands.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication, QKeyEvent, QPainter, QPainterPath, QPainterPathStroker, QPolygonF
+from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
+
+from ...core.graph import Edge
+from ...core.layers import fmt_shape
+from ..document import Document
+from . import commands
+from .edge_item import EdgeItem, route
+from .node_item import NodeItem
+from .port_item import PortItem
+from .theme import theme
+from .wiring import WireDrag
+
+GRID_DOT_SPACING = 20.0
+
+
+class GraphScene(QGraphicsScene):
+    node_activated = Signal(str)  # a node was double-clicked
+
+    def __init__(self, doc: Document, parent=None):
+        super().__init__(parent)
+        self.doc = doc
+        self.theme = theme(QGuiApplication.palette())
+        self.nodes: dict[str, NodeItem] = {}
+        self.edges: dict[Edge, list[EdgeItem]] = defaultdict(list)
+        self.analysis = None
+        self.wire_drag: WireDrag | None = None
+        self._press_positions: dict[str, QPointF] = {}
+        self._reroute = QTimer(self, singleShot=True, interval=0)
+        self._reroute.timeout.connect(self.reroute_all)
+        doc.reset.connect(self.rebuild)
+        doc.node_added.connect(self._on_node_added)
+        doc.node_removed.connect(self._on_node_removed)
+        doc.node_changed.connect(self._on_node_changed)
+        doc.node_moved.connect(self._on_node_moved)
+        doc.node_renamed.connect(self._on_node_renamed)
+        doc.edge_added.connect(self._on_edge_added)
+        doc.edge_removed.connect(self._on_edge_removed)
+        self.rebuild()
+
+    # -- queries --------------------------------------------------------------------------
+    def view_scale(self) -> float:
+        views = self.views()
+        return views[0].transform().m11() if views else 1.0
+
+    def selected_node_ids(self) -> list[str]:
+        """Selected nodes, in the graph's order."""
+        selected = {i.node_id for i in self.selectedItems() if isinstance(i, NodeItem)}
+        return [n for n in self.doc.graph.nodes if n in selected]
+
+    def selected_edges(self) -> list[Edge]:
+        return [i.edge for i in self.selectedItems() if isinstance(i, EdgeItem)]
+
+    def select_nodes(self, node_ids, edges=()) -> None:
+        self.clearSelection()
+        for node_id in node_ids:
+            if node_id in self.nodes:
+                self.nodes[node_id].setSelected(True)
+        for edge in edges:
+            for item in self.edges.get(edge, []):
+                item.setSelected(True)
+
+    def node_at(self, pos: QPointF) -> NodeItem | None:
+        for item in self.items(pos):
+            if isinstance(item, NodeItem):
+                return item
+        return None
+
+    def input_ports(self) -> list[PortItem]:
+        return [p for n in self.nodes.values() for p in n.inputs.values()]
+
+    def output_ports(self) -> list[PortItem]:
+        return [n.output for n in self.nodes.values() if n.output is not None]
+
+    def output_port(self, node_id: str) -> PortItem | None:
+        node = self.nodes.get(node_id)
+        return node.output if node else None
+
+    def nodes_rect(self) -> QRectF:
+        rect = QRectF()
+        for item in self.nodes.values():
+            rect = rect.united(item.sceneBoundingRect())
+        return rect
+
+    # -- document → items -----------------------------------------------------------------
+    def rebuild(self) -> None:
+        if self.wire_drag is not None:
+            self.wire_drag.cancel()
+        self.clear()
+        self.nodes.clear()
+        self.edges.clear()
+        for node in self.doc.graph.nodes.values():
+            self._add_node_item(node.id)
+        for edge in self.doc.graph.edges:
+            self._add_edge_item(edge)
+        self.reroute_all()
+        if self.analysis is not None:
+            self.apply_analysis(self.analysis)
+
+    def _add_node_item(self, node_id: str) -> NodeItem:
+        item = NodeItem(self.doc.graph.nodes[node_id])
+        self.nodes[node_id] = item
+        self.addItem(item)
+        return item
+
+    def _add_edge_item(self, edge: Edge) -> None:
+        if edge.source not in self.nodes or edge.target not in self.nodes:
+            return  # a wire to a missing node: reported by the validator, nothing to draw
+        item = EdgeItem(edge)
+        self.edges[edge].append(item)
+        self.addItem(item)
+        self._route(item)
+        self._label(item)
+        self._count_wires(edge)
+
+    def _count_wires(self, edge: Edge) -> None:
+        graph = self.doc.graph
+        source, target = self.nodes.get(edge.source), self.nodes.get(edge.target)
+        if source is not None and source.output is not None:
+            source.output.set_wires(sum(1 for e in graph.edges if e.source == edge.source))
+        if target is not None and edge.target_port in target.inputs:
+            target.inputs[edge.target_port].set_wires(len(graph.inputs_of(edge.target, edge.target_port)))
+
+    def _on_node_added(self, node_id: str) -> None:
+        self._add_node_item(node_id)
+        self._reroute.start()
+
+    def _on_node_removed(self, node_id: str) -> None:
+        item = self.nodes.pop(node_id)
+        self.removeItem(item)
+        self._reroute.start()
+
+    def _on_node_changed(self, node_id: str) -> None:
+        self.nodes[node_id].sync(self.doc.graph.nodes[node_id])
+
+    def _on_node_moved(self, node_id: str) -> None:
+        self.nodes[node_id].setPos(QPointF(*self.doc.graph.nodes[node_id].position))
+
+    def _on_node_renamed(self, old: str, new: str) -> None:
+        item = self.nodes.pop(old)
+        self.nodes[new] = item
+        item.sync(self.doc.graph.nodes[new])
+        for edge in [e for e in self.edges if old in (e.source, e.target)]:
+            for edge_item in self.edges.pop(edge):
+                self.removeItem(edge_item)
+        for edge in self.doc.graph.edges:
+            if new in (edge.source, edge.target):
+                self._add_edge_item(edge)
+
+    def _on_edge_added(self, edge: Edge) -> None:
+        self._add_edge_item(edge)
+
+    def _on_edge_removed(self, edge: Edge) -> None:
+        items = self.edges.get(edge)
+        if items:
+            self.removeItem(items.pop())
+            if not items:
+                del self.edges[edge]
+        self._count_wires(edge)
+
+    # -- analysis ---------------------------------------------------------------------------
+    def apply_analysis(self, analysis) -> None:
+        self.analysis = analysis
+        problems = defaultdict(list)
+        for p in analysis.problems:
+            problems[p.node].append(p)
+        for node_id, item in self.nodes.items():
+            item.set_result(analysis.shapes.get(node_id), problems.get(node_id, []),
+                            analysis.param_counts.get(node_id))
+        for edge, items in self.edges.items():
+            shape = analysis.shapes.get(edge.source)
+            for item in items:
+                item.set_label(fmt_shape(shape) if shape is not None else "")
+
+    def _label(self, item: EdgeItem) -> None:
+        if self.analysis is not None and item.edge.source in self.analysis.shapes:
+            item.set_label(fmt_shape(self.analysis.shapes[item.edge.source]))
+
+    # -- wire geometry ------------------------------------------------------------------------
+    def _route(self, item: EdgeItem) -> None:
+        source, target = self.nodes[item.edge.source], self.nodes[item.edge.target]
+        ends = (source, target)
+
+        def obstacles(path: QPainterPath) -> list[QRectF]:
+            if path.isEmpty():
+                return []
+            stroker = QPainterPathStroker()
+            stroker.setWidth(6)
+            area = stroker.createStroke(path)
+            return [i.sceneBoundingRect() for i in self.items(area, Qt.ItemSelectionMode.IntersectsItemShape)
+                    if isinstance(i, NodeItem) and i not in ends]
+
+        item.set_path(route(source.output_anchor(), target.input_anchor(item.edge.target_port), obstacles,
+                            [source.sceneBoundingRect(), target.sceneBoundingRect()]))
+
+    def node_geometry_changed(self, node: NodeItem) -> None:
+        """A node moved: its own wires follow at once, detours elsewhere are re-planned soon after."""
+        node_id = node.node_id
+        for edge, items in self.edges.items():
+            if node_id in (edge.source, edge.target):
+                for item in items:
+                    self._route(item)
+        self._reroute.start()
+
+    def reroute_all(self) -> None:
+        for items in self.edges.values():
+            for item in items:
+                self._route(item)
+
+    def set_edge_hidden(self, edge: Edge, hidden: bool) -> None:
+        for item in self.edges.get(edge, [])[-1:]:
+            item.setVisible(not hidden)
+
+    # -- gestures -----------------------------------------------------------------------------
+    def start_wire_drag(self, port: PortItem, pos: QPointF) -> None:
+        self.wire_drag = WireDrag(self, port)
+        self.wire_drag.move(pos)
+
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        super().mousePressEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._press_positions = {i.node_id: i.pos() for i in self.selectedItems() if isinstance(i, NodeItem)}
+
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        super().mouseReleaseEvent(event)
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        moved = {}
+        for node_id, old in self._press_positions.items():
+            item = self.nodes.get(node_id)
+            if item is not None and item.pos() != old:
+                moved[node_id] = (item.pos().x(), item.pos().y())
+        self._press_positions = {}
+        if moved:
+            self.doc.push(commands.move(self.doc, moved))
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape and self.wire_drag is not None:
+            self.wire_drag.cancel()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    # -- appearance ---------------------------------------------------------------------------
+    def refresh_theme(self) -> None:
+        self.theme = theme(QGuiApplication.palette())
+        self.update()
+
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+        painter.fillRect(rect, self.theme.canvas)
+        spacing = GRID_DOT_SPACING
+        while spacing * self.view_scale() < 12:  # keep dots at least 12 px apart
+            spacing *= 2
+        left, top = math.floor(rect.left() / spacing) * spacing, math.floor(rect.top() / spacing) * spacing
+        columns, rows = int(rect.width() / spacing) + 2, int(rect.height() / spacing) + 2
+        if columns * rows > 40000:
+            return
+        points = QPolygonF([QPointF(left + i * spacing, top + j * spacing)
+                            for i in range(columns) for j in range(rows)])
+        pen = painter.pen()
+        pen.setColor(self.theme.grid)
+        pen.setWidthF(1.5)
+        pen.setCosmetic(True)
+        painter.setPen(pen)
+        painter.drawPoints(points)

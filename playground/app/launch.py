@@ -1,0 +1,55 @@
+"""Start the app: show the window at once, load the core in the background, then build the editor."""
+
+from __future__ import annotations
+
+import signal
+import sys
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from .compat import protect_none
+from .core_loader import CoreLoader
+from .icons import icon
+from .main_window import MainWindow
+from .settings import AppSettings
+from .titles import APP_NAME
+
+
+def application() -> QApplication:
+    protect_none()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName(APP_NAME)
+    app.setDesktopFileName("playground")
+    app.setWindowIcon(icon("app"))
+    return app
+
+
+def open_main_window(path: str | None = None, settings: AppSettings | None = None) -> MainWindow:
+    """Show the window now; the editor fills it once the core (torch) has been imported in the background."""
+    window = MainWindow(settings, path=path)
+    window.show()
+    window.loader = loader = CoreLoader(path, window)
+    loader.loaded.connect(lambda: window.start(path))
+    loader.failed.connect(lambda message: _fail(window, message))
+    QTimer.singleShot(0, loader.start)  # after the first paint
+    return window
+
+
+def _fail(window: MainWindow, message: str) -> None:
+    QMessageBox.critical(window, f"{APP_NAME} cannot start",
+                         f"The layer library could not be loaded:\n\n{message}\n\nIs PyTorch installed?")
+    window.close()
+    QApplication.instance().exit(1)
+
+
+def run(path: str | None = None) -> int:
+    # Ctrl+C in the terminal ends the app (Qt's event loop would otherwise swallow it); an autosave of
+    # unsaved work stays behind and is offered at the next start.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    app = application()
+    window = open_main_window(path)
+    code = app.exec()
+    window.loader.wait(5)
+    return code

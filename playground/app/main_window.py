@@ -1,0 +1,245 @@
+"""The main window: composition and wiring only.
+
+It is built in two steps so that it can appear before torch has loaded:
+`MainWindow()` makes the frame (menus, tool bar, docks, status bar) from
+Qt-only modules; `start()` builds the editor (`Workbench`) once the core is
+importable and wires the actions to it.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QMessageBox, QStackedWidget, QWidget
+
+from .actions import Actions
+from .icons import icon
+from .presets import preset_infos
+from .settings import AppSettings
+from .status import StatusPanel
+from .titles import APP_NAME, DEFAULT_PRESET, display_name, window_title
+
+
+def _placeholder(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setEnabled(False)
+    label.setWordWrap(True)
+    return label
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: AppSettings | None = None, path: str | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.settings = settings or AppSettings()
+        self.workbench = None
+        self.setObjectName("mainWindow")
+        self.setWindowIcon(icon("app"))
+        self.setWindowTitle(window_title(display_name(path, None if path else DEFAULT_PRESET)))
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks
+                            | QMainWindow.DockOption.AllowNestedDocks)
+        self.acts = a = Actions(self)
+
+        self.center = QStackedWidget()
+        self.center.addWidget(_placeholder("Loading the layer library…"))
+        self.setCentralWidget(self.center)
+        self.palette_dock = self._dock("Layers", "paletteDock", Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.inspector_dock = self._dock("Inspector", "inspectorDock", Qt.DockWidgetArea.RightDockWidgetArea)
+
+        self.toolbar = self.addToolBar("Main tool bar")
+        self.toolbar.setObjectName("mainToolBar")
+        self.toolbar.setMovable(True)
+        for item in (a.new, a.open, a.save, None, a.undo, a.redo, None, a.delete, a.duplicate, None,
+                     a.zoom_in, a.zoom_out, a.fit, a.tidy):
+            self.toolbar.addSeparator() if item is None else self.toolbar.addAction(item)
+
+        self.recent_menu = QMenu("Open &Recent", self)
+        self.recent_menu.setObjectName("recentMenu")
+        self.preset_menu = QMenu("New from &Preset", self)
+        self.preset_menu.setObjectName("presetMenu")
+        self.preset_menu.setToolTipsVisible(True)
+        for info in preset_infos():
+            action = self.preset_menu.addAction(f"{info.title}  ({info.stem})")
+            action.setObjectName(f"preset_{info.stem}")
+            action.setToolTip(info.description)
+            action.setStatusTip(info.description)
+            action.setData(info.stem)
+        self.recent_menu.setEnabled(False)
+        self.preset_menu.setEnabled(False)
+
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addActions([a.new])
+        file_menu.addMenu(self.preset_menu)
+        file_menu.addAction(a.open)
+        file_menu.addMenu(self.recent_menu)
+        file_menu.addSeparator()
+        file_menu.addActions([a.save, a.save_as])
+        file_menu.addSeparator()
+        file_menu.addAction(a.quit)
+        edit_menu = bar.addMenu("&Edit")
+        edit_menu.addActions([a.undo, a.redo])
+        edit_menu.addSeparator()
+        edit_menu.addActions([a.cut, a.copy, a.paste, a.duplicate, a.delete])
+        edit_menu.addSeparator()
+        edit_menu.addAction(a.select_all)
+        view_menu = bar.addMenu("&View")
+        for dock_or_bar in (self.palette_dock, self.inspector_dock, self.toolbar):
+            view_menu.addAction(dock_or_bar.toggleViewAction())
+        view_menu.addAction(a.reset_layout)
+        view_menu.addSeparator()
+        view_menu.addActions([a.zoom_in, a.zoom_out, a.zoom_reset, a.fit])
+        network_menu = bar.addMenu("&Network")
+        network_menu.addActions([a.add_layer, a.tidy, a.next_problem])
+        help_menu = bar.addMenu("&Help")
+        help_menu.addActions([a.about, a.about_qt])
+        self.menus = {"file": file_menu, "edit": edit_menu, "view": view_menu, "network": network_menu,
+                      "help": help_menu}
+
+        self.status = StatusPanel(self.statusBar())
+        a.quit.triggered.connect(self.close)
+        a.about.triggered.connect(self._about)
+        a.about_qt.triggered.connect(lambda: QMessageBox.aboutQt(self))
+        a.reset_layout.triggered.connect(self.reset_layout)
+
+        self.resize(1280, 800)
+        self._default_state = self.saveState()
+        geometry, state = self.settings.window_geometry(), self.settings.window_state()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+
+    def _dock(self, title: str, name: str, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(_placeholder("Loading…"))
+        dock.setMinimumWidth(200)
+        self.addDockWidget(area, dock)
+        return dock
+
+    # -- the editor arrives --------------------------------------------------------------------
+    def start(self, path: str | None = None) -> None:
+        """Build the editor (the core must be importable now) and open `path`, the default preset, or a restore."""
+        from .workbench import Workbench
+
+        self.workbench = wb = Workbench(self, self.settings)
+        self.center.addWidget(wb.view)
+        self.center.setCurrentWidget(wb.view)
+        self.palette_dock.setWidget(wb.palette)
+        self.inspector_dock.setWidget(wb.inspector)
+        self._wire(wb)
+        self.acts.set_core_enabled(True)
+        self.recent_menu.setEnabled(True)
+        self.preset_menu.setEnabled(True)
+        wb.files.start(path)
+        wb.shapes.run_now()
+        self._update_title()
+        wb.view.setFocus()
+
+    def _wire(self, wb) -> None:
+        a, doc, editor, files, view = self.acts, wb.document, wb.editor, wb.files, wb.view
+        a.new.triggered.connect(files.new)
+        a.open.triggered.connect(files.open)
+        a.save.triggered.connect(files.save)
+        a.save_as.triggered.connect(files.save_as)
+        a.clear_recent.triggered.connect(files.clear_recent)
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self.preset_menu.triggered.connect(lambda action: files.new_from_preset(action.data()))
+
+        stack = doc.undo_stack
+        a.undo.triggered.connect(stack.undo)
+        a.redo.triggered.connect(stack.redo)
+        stack.canUndoChanged.connect(a.undo.setEnabled)
+        stack.canRedoChanged.connect(a.redo.setEnabled)
+        stack.undoTextChanged.connect(self._undo_text)
+        stack.redoTextChanged.connect(self._redo_text)
+        a.cut.triggered.connect(editor.cut)
+        a.copy.triggered.connect(editor.copy)
+        a.paste.triggered.connect(editor.paste)
+        a.duplicate.triggered.connect(editor.duplicate)
+        a.delete.triggered.connect(editor.delete_selection)
+        a.select_all.triggered.connect(editor.select_all)
+        editor.selection_changed.connect(self._update_edit_actions)
+
+        a.zoom_in.triggered.connect(view.zoom_in)
+        a.zoom_out.triggered.connect(view.zoom_out)
+        a.zoom_reset.triggered.connect(view.reset_zoom)
+        a.fit.triggered.connect(view.fit_to_window)
+        a.add_layer.triggered.connect(self._add_layer)
+        a.tidy.triggered.connect(editor.tidy)
+        a.next_problem.triggered.connect(wb.next_problem)
+
+        doc.title_changed.connect(self._update_title)
+        doc.modified_changed.connect(self.setWindowModified)
+        wb.shapes.updated.connect(self.status.show_analysis)
+        self.status.problems_clicked.connect(wb.next_problem)
+        view.zoom_changed.connect(self.status.show_zoom)
+        files.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.status.show_zoom(view.zoom())
+        self._update_edit_actions()
+
+    def _undo_text(self, text: str) -> None:
+        self.acts.undo.setText(f"&Undo {text}".rstrip())
+
+    def _redo_text(self, text: str) -> None:
+        self.acts.redo.setText(f"&Redo {text}".rstrip())
+
+    def _update_title(self) -> None:
+        doc = self.workbench.document
+        self.setWindowTitle(window_title(doc.display_name))
+        self.setWindowFilePath(doc.path or "")
+        self.setWindowModified(doc.modified)
+
+    def _update_edit_actions(self) -> None:
+        a, editor = self.acts, self.workbench.editor
+        a.undo.setEnabled(self.workbench.document.undo_stack.canUndo())
+        a.redo.setEnabled(self.workbench.document.undo_stack.canRedo())
+        for action in (a.cut, a.copy, a.duplicate):
+            action.setEnabled(editor.has_selected_nodes())
+        a.delete.setEnabled(editor.has_selection())
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = self.workbench.files.recent_files()
+        for path in recent:
+            action = self.recent_menu.addAction(Path(path).name)
+            action.setToolTip(path)
+            action.setStatusTip(path)
+            action.triggered.connect(partial(self.workbench.files.open_recent, path))
+        if not recent:
+            self.recent_menu.addAction("No recent files").setEnabled(False)
+        self.recent_menu.addSeparator()
+        self.recent_menu.addAction(self.acts.clear_recent)
+        self.acts.clear_recent.setEnabled(bool(recent))
+
+    def _add_layer(self) -> None:
+        self.palette_dock.show()
+        self.palette_dock.raise_()
+        self.workbench.palette.focus_search()
+
+    def reset_layout(self) -> None:
+        self.restoreState(self._default_state)
+        for dock in (self.palette_dock, self.inspector_dock):
+            dock.setFloating(False)
+            dock.show()
+        self.toolbar.show()
+
+    def _about(self) -> None:
+        QMessageBox.about(self, f"About {APP_NAME}",
+                          f"<h3>{APP_NAME}</h3><p>Build neural networks by drag and drop, train them, and watch "
+                          "them learn.</p><p>Drag layers from the palette, connect a layer's bottom port to "
+                          "another's top port, and edit parameters in the inspector.</p>")
+
+    # -- closing ---------------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.workbench is not None and not self.workbench.files.confirm_discard("closing"):
+            event.ignore()
+            return
+        self.settings.save_window(self.saveGeometry(), self.saveState())
+        if self.workbench is not None:
+            self.workbench.shutdown()
+        event.accept()

@@ -1,0 +1,61 @@
+"""Everything that needs the core (and so torch), built once the core has been imported.
+
+The document, the canvas, the palette, the inspector, shape inference,
+autosave and the file commands, connected to each other. The main window
+places these widgets and wires its actions to them.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QWidget
+
+from .autosave import Autosaver
+from .document import Document
+from .editor.controller import EditorController
+from .editor.inspector import Inspector
+from .editor.palette import PaletteWidget
+from .editor.scene import GraphScene
+from .editor.shapes import ShapeInference
+from .editor.view import GraphView
+from .file_controller import FileController
+from .settings import AppSettings
+
+FIT_MIN_ZOOM = 0.8  # opening a tall network: readable text beats seeing all of it
+
+
+class Workbench(QObject):
+    def __init__(self, window: QWidget, settings: AppSettings):
+        super().__init__(window)
+        self.document = doc = Document(self)
+        self.scene = GraphScene(doc, self)
+        self.view = GraphView(self.scene)
+        self.palette = PaletteWidget()
+        self.inspector = Inspector(doc, self.scene)
+        self.shapes = ShapeInference(doc, self)
+        self.editor = EditorController(doc, self.scene, self.view, self)
+        self.autosaver = Autosaver(doc, settings.autosave_dir, parent=self)
+        self.files = FileController(window, doc, settings, self.autosaver)
+
+        self.shapes.updated.connect(self.scene.apply_analysis)
+        self.shapes.updated.connect(self.inspector.set_analysis)
+        self.palette.add_requested.connect(self.editor.add_kind)
+        self.view.kind_dropped.connect(self.editor.add_kind)
+        self.scene.node_activated.connect(self._focus_inspector)
+        doc.reset.connect(lambda: QTimer.singleShot(0, self.fit_new_document))
+
+    def fit_new_document(self) -> None:
+        self.view.fit_all(min_zoom=FIT_MIN_ZOOM)
+
+    def _focus_inspector(self, node_id: str) -> None:
+        self.scene.select_nodes([node_id])
+        self.inspector.setFocus()
+        if self.inspector.id_edit is not None:
+            self.inspector.id_edit.setFocus()
+
+    def next_problem(self) -> str | None:
+        return self.editor.next_problem(self.shapes.analysis)
+
+    def shutdown(self) -> None:
+        """A clean exit: drop the autosave, it is not needed."""
+        self.autosaver.close()

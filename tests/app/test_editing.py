@@ -1,0 +1,194 @@
+"""Editing on the canvas: move, select, delete, copy/cut/paste, duplicate, tidy, zoom and pan; all undoable."""
+
+import json
+
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtTest import QTest
+
+from playground.app.editor import commands
+from playground.app.editor.clipboard import MIME_GRAPH
+from playground.app.editor.view import MAX_ZOOM, MIN_ZOOM
+from playground.core.graph import Edge, dumps_graph, load_graph
+from tests.app.helpers import click, mouse_drag, node_pos, show_nodes
+
+
+def test_dragging_a_node_moves_it_in_one_undo_step(window):
+    wb = window.workbench
+    start = node_pos(window, "relu1")
+    mouse_drag(wb.view.viewport(), start, start + QPoint(150, 20))
+    x, y = wb.document.graph.nodes["relu1"].position
+    zoom = wb.view.zoom()
+    assert abs(x - 150 / zoom) <= 10 and abs(y - 180 - 20 / zoom) <= 10
+    assert x % 10 == 0 and y % 10 == 0  # snapped to the grid
+    wire = wb.scene.edges[Edge("conv1", "relu1")][0]
+    assert wire.path().pointAtPercent(1) == wb.scene.nodes["relu1"].inputs["in"].anchor()  # the wire followed
+    assert wb.document.undo_stack.count() == 1
+    wb.document.undo_stack.undo()
+    assert wb.document.graph.nodes["relu1"].position == (0, 180)
+    assert wb.scene.nodes["relu1"].pos() == QPointF(0, 180)
+
+
+def test_rubber_band_and_ctrl_click_selection(window):
+    wb = window.workbench
+    show_nodes(window, "conv1", "relu1")
+    top_left = wb.view.mapFromScene(QPointF(-40, 70))
+    bottom_right = wb.view.mapFromScene(QPointF(240, 240))
+    mouse_drag(wb.view.viewport(), top_left, bottom_right)
+    assert wb.scene.selected_node_ids() == ["conv1", "relu1"]
+    click(wb.view.viewport(), node_pos(window, "pool1"), Qt.KeyboardModifier.ControlModifier)
+    assert wb.scene.selected_node_ids() == ["conv1", "relu1", "pool1"]
+    click(wb.view.viewport(), node_pos(window, "relu1"), Qt.KeyboardModifier.ControlModifier)
+    assert wb.scene.selected_node_ids() == ["conv1", "pool1"]
+
+
+def test_delete_removes_nodes_with_their_wires_and_undo_puts_everything_back(window):
+    wb = window.workbench
+    before = dumps_graph(wb.document.graph)
+    wb.scene.select_nodes(["relu2", "pool2"])
+    QTest.keyClick(wb.view, Qt.Key.Key_Delete)
+    graph = wb.document.graph
+    assert "relu2" not in graph.nodes and "pool2" not in graph.nodes
+    assert not [e for e in graph.edges if {"relu2", "pool2"} & {e.source, e.target}]
+    assert "relu2" not in wb.scene.nodes
+    wb.document.undo_stack.undo()
+    assert dumps_graph(graph) == before  # same nodes, same wires, same order in the file
+
+
+def test_copy_and_paste_with_internal_wires_and_fresh_ids(window):
+    wb = window.workbench
+    wb.scene.select_nodes(["conv2", "relu2"])
+    window.acts.copy.trigger()
+    data = QGuiApplication.clipboard().mimeData()
+    assert data.hasFormat(MIME_GRAPH)
+    text = json.loads(data.text())
+    assert [n["id"] for n in text["nodes"]] == ["conv2", "relu2"]
+    assert text["edges"] == [{"from": "conv2.out", "to": "relu2.in"}]  # only the wire inside the selection
+
+    window.acts.paste.trigger()
+    graph = wb.document.graph
+    assert list(graph.nodes)[-2:] == ["conv4", "relu5"]
+    assert Edge("conv4", "relu5") in graph.edges
+    assert graph.nodes["conv4"].params == graph.nodes["conv2"].params
+    assert graph.nodes["conv4"].position == (30, 390)
+    assert wb.scene.selected_node_ids() == ["conv4", "relu5"]
+    window.acts.paste.trigger()  # a second paste lands further along
+    assert graph.nodes["conv5"].position == (60, 420)
+    wb.document.undo_stack.undo()
+    wb.document.undo_stack.undo()
+    assert "conv4" not in graph.nodes and "conv5" not in graph.nodes
+
+
+def test_paste_accepts_graph_json_as_plain_text(empty_window):
+    mlp = load_graph("preset:mlp")
+    QGuiApplication.clipboard().setText(dumps_graph(mlp))
+    empty_window.acts.paste.trigger()
+    assert list(empty_window.workbench.document.graph.nodes) == list(mlp.nodes)
+
+
+def test_cut_then_paste_puts_the_layers_back_where_they_were(window):
+    wb = window.workbench
+    graph = wb.document.graph
+    wb.scene.select_nodes(["dense1"])
+    window.acts.cut.trigger()
+    assert "dense1" not in graph.nodes
+    window.acts.paste.trigger()
+    assert graph.nodes["dense1"].position == (0, 900)
+    assert wb.document.undo_stack.undoText() == "Paste 1 layer"
+
+
+def test_duplicate(window, qtbot):
+    wb = window.workbench
+    wb.scene.select_nodes(["conv1", "relu1", "pool1"])
+    QTest.keyClick(wb.view, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+    graph = wb.document.graph
+    new = list(graph.nodes)[-3:]
+    assert new == ["conv4", "relu5", "pool3"]
+    assert Edge("conv4", "relu5") in graph.edges and Edge("relu5", "pool3") in graph.edges
+    assert wb.document.undo_stack.count() == 1
+
+
+def test_tidy_layout_is_one_undo_step_and_keeps_wires_pointing_down(window):
+    wb = window.workbench
+    wb.document.load(load_graph("preset:resnet-mini"))
+    before = {n: node.position for n, node in wb.document.graph.nodes.items()}
+    window.acts.tidy.trigger()
+    graph = wb.document.graph
+    for e in graph.edges:
+        assert graph.nodes[e.target].position[1] > graph.nodes[e.source].position[1]
+    rects = [wb.scene.nodes[n].sceneBoundingRect().adjusted(4, 4, -12, -4) for n in graph.nodes]
+    assert not any(a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1:])
+    assert wb.document.undo_stack.count() == 1 and wb.document.undo_stack.undoText() == "Tidy layout"
+    wb.document.undo_stack.undo()
+    assert {n: node.position for n, node in graph.nodes.items()} == before
+
+
+def test_wheel_zoom_is_anchored_under_the_mouse_and_clamped(window):
+    view = window.workbench.view
+    view.reset_zoom()
+    at = QPoint(300, 200)
+    before = view.mapToScene(at)
+    QTest.mouseMove(view.viewport(), at)
+    _wheel(view, at, 120)
+    assert abs(view.zoom() - 1.2) < 1e-6
+    after = view.mapToScene(at)
+    assert abs(after.x() - before.x()) < 2 and abs(after.y() - before.y()) < 2
+    for _ in range(30):
+        _wheel(view, at, 120)
+    assert view.zoom() == MAX_ZOOM
+    for _ in range(60):
+        _wheel(view, at, -120)
+    assert view.zoom() == MIN_ZOOM
+    assert window.status.zoom.text() == f"{MIN_ZOOM * 100:.0f}%"
+
+
+def _wheel(view, pos: QPoint, delta: int) -> None:
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    global_pos = view.viewport().mapToGlobal(pos)
+    event = QWheelEvent(QPointF(pos), QPointF(global_pos), QPoint(), QPoint(0, delta), Qt.MouseButton.NoButton,
+                        Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(view.viewport(), event)
+
+
+def test_pan_with_the_middle_button_and_with_space_drag(window):
+    view = window.workbench.view
+    view.reset_zoom()
+    centre = view.mapToScene(view.viewport().rect().center())
+    mouse_drag(view.viewport(), QPoint(300, 300), QPoint(250, 200), button=Qt.MouseButton.MiddleButton)
+    moved = view.mapToScene(view.viewport().rect().center())
+    assert abs(moved.y() - centre.y() - 100) < 3
+    QTest.keyPress(view, Qt.Key.Key_Space)
+    mouse_drag(view.viewport(), QPoint(300, 200), QPoint(300, 300))
+    QTest.keyRelease(view, Qt.Key.Key_Space)
+    back = view.mapToScene(view.viewport().rect().center())
+    assert abs(back.y() - centre.y()) < 3
+    assert window.workbench.scene.selected_node_ids() == []  # panning selects nothing
+
+
+def test_fit_to_window_shows_every_node(window):
+    view = window.workbench.view
+    view.set_zoom(2.5)
+    view.fit_all()
+    visible = view.mapToScene(view.viewport().rect()).boundingRect()
+    assert visible.contains(window.workbench.scene.nodes_rect())
+
+
+def test_undoing_everything_restores_the_file_exactly(window, qtbot):
+    wb = window.workbench
+    original = dumps_graph(wb.document.graph)
+    wb.scene.select_nodes(["conv2"])
+    wb.editor.add_kind("batchnorm")
+    window.acts.duplicate.trigger()
+    wb.scene.select_nodes(["pool1", "relu3"])
+    window.acts.delete.trigger()
+    wb.document.push(commands.rename(wb.document, "conv3", "c3"))
+    window.acts.tidy.trigger()
+    stack = wb.document.undo_stack
+    while stack.canUndo():
+        stack.undo()
+    assert dumps_graph(wb.document.graph) == original
+    assert set(wb.scene.nodes) == set(wb.document.graph.nodes)
+    assert sum(len(v) for v in wb.scene.edges.values()) == len(wb.document.graph.edges)
+    assert not window.isWindowModified()
