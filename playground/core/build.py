@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from .graph import Graph, Problem, structural_problems
-from .layers import CATALOG, Shape, fmt_shape
+from .layers import CATALOG, Ctor, Shape, fmt_shape
 from .layers.io import DATASETS
 
 # Anything above these is a mistake on a digit playground, not an experiment;
@@ -177,33 +177,48 @@ class GraphModule(nn.Module):
         return values[self.result_id]
 
 
-def build_module(graph: Graph, device: str | torch.device = "cpu", seed: int = 0) -> GraphModule:
-    """Build the graph as a module on `device`, initialised deterministically from `seed`.
+@dataclass
+class BuildPlan:
+    """What running a valid graph takes: its layers in execution order, each with its inputs and constructor.
 
-    Raises GraphError if the graph is not valid.
+    The builder and the Python exporter both follow it, so they cannot disagree.
     """
+
+    analysis: Analysis
+    input_id: str
+    output_id: str
+    result_id: str  # the node feeding the Output
+    steps: list[tuple[str, list[str], Ctor]]  # (node id, ids of its inputs in wire order, constructor)
+
+
+def plan_graph(graph: Graph) -> BuildPlan:
+    """Raises GraphError if the graph is not valid."""
     analysis = analyze(graph)
     if not analysis.ok:
         raise GraphError(analysis.problems)
     (input_node,) = graph.nodes_of_kind("input")
     (output_node,) = graph.nodes_of_kind("output")
-    plan, modules = [], {}
-    for node_id in analysis.order:
-        node = graph.nodes[node_id]
-        if node.kind in ("input", "output"):
-            continue
-        ctor = ctor_for(graph, analysis, node_id)
+    (result_edge,) = graph.inputs_of(output_node.id)
+    steps = [(node_id, [e.source for e in graph.inputs_of(node_id)], ctor_for(graph, analysis, node_id))
+             for node_id in analysis.order if graph.nodes[node_id].kind not in ("input", "output")]
+    return BuildPlan(analysis, input_node.id, output_node.id, result_edge.source, steps)
+
+
+def build_module(graph: Graph, device: str | torch.device = "cpu", seed: int = 0) -> GraphModule:
+    """Build the graph as a module on `device`, initialised deterministically from `seed`.
+
+    Raises GraphError if the graph is not valid.
+    """
+    plan = plan_graph(graph)
+    model = GraphModule(plan.input_id, plan.output_id, [(nid, sources) for nid, sources, _ in plan.steps],
+                        plan.result_id)
+    for node_id, _, ctor in plan.steps:
         # Initialise on the CPU with a per-node seed: identical weights on every device.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(node_seed(seed, node_id))
             module = ctor()
-        if not node.trainable:
+        if not graph.nodes[node_id].trainable:
             module.requires_grad_(False)
-        modules[node_id] = module
-        plan.append((node_id, [e.source for e in graph.inputs_of(node_id)]))
-    (result_edge,) = graph.inputs_of(output_node.id)
-    model = GraphModule(input_node.id, output_node.id, plan, result_edge.source)
-    for node_id, module in modules.items():
         model.add_module(node_id, module)
     return model.to(device)
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..build import GraphError, analyze, ctor_for, resolved_params
+from ..build import plan_graph, resolved_params
 from ..graph import Graph
 from ..layers import Ctor, fmt_shape
 from ..layers import modules as custom_modules
@@ -87,19 +87,16 @@ def python_source(graph: Graph, weights_file: str = "model.pth", script_suffix: 
 
     Raises GraphError if the graph is not valid.
     """
-    analysis = analyze(graph)
-    if not analysis.ok:
-        raise GraphError(analysis.problems)
-    (input_node,) = graph.nodes_of_kind("input")
-    (output_node,) = graph.nodes_of_kind("output")
-    (result_edge,) = graph.inputs_of(output_node.id)
-    layers = [nid for nid in analysis.order if graph.nodes[nid].kind not in ("input", "output")]
-    ctors = {nid: ctor_for(graph, analysis, nid) for nid in layers}
+    plan = plan_graph(graph)
+    analysis = plan.analysis
+    input_node, output_node = graph.nodes[plan.input_id], graph.nodes[plan.output_id]
+    layers = [nid for nid, _, _ in plan.steps]
+    ctors = {nid: ctor for nid, _, ctor in plan.steps}
     needed = _custom_classes_needed(ctors.values())
     name = class_name(graph)
 
     # Top-level blocks, each ending in a newline, are joined by two blank lines.
-    parts = [_module_docstring(graph, analysis, input_node, output_node, result_edge.source, weights_file)
+    parts = [_module_docstring(graph, analysis, input_node, output_node, plan.result_id, weights_file)
              + "\nimport torch\nfrom torch import nn\n\n"
              + f"INPUT_SHAPE = {_literal(input_shape(graph))}  # one sample: {_axes(input_shape(graph))}\n"]
     if needed:
@@ -107,7 +104,7 @@ def python_source(graph: Graph, weights_file: str = "model.pth", script_suffix: 
         parts += [inspect.getsource(cls).rstrip("\n") + "\n" for cls in needed]
 
     title = _one_line(graph.name) or "The network"
-    in_shape, out_shape = fmt_shape(input_shape(graph)), fmt_shape(analysis.shapes[result_edge.source])
+    in_shape, out_shape = fmt_shape(input_shape(graph)), fmt_shape(analysis.shapes[plan.result_id])
     lines = [f"class {name}(nn.Module):",
              f'{INDENT}"""{_docstring_text(title)}: N×{in_shape} -> N×{out_shape}."""',
              "",
@@ -120,11 +117,11 @@ def python_source(graph: Graph, weights_file: str = "model.pth", script_suffix: 
             lines.append(f"{INDENT * 2}self.{nid}.requires_grad_(False)  # frozen: training leaves it as it is")
     lines += ["", f"{INDENT}def forward(self, x):"]
     variable = {input_node.id: "x"}
-    for nid in layers:
-        args = [variable.get(e.source, e.source) for e in graph.inputs_of(nid)]
+    for nid, sources, _ in plan.steps:
+        args = [variable.get(source, source) for source in sources]
         lines += _call_lines(INDENT * 2, f"{nid} = self.{nid}(", args, ")")
         variable[nid] = nid
-    lines.append(f"{INDENT * 2}return {variable[result_edge.source]}")
+    lines.append(f"{INDENT * 2}return {variable[plan.result_id]}")
     parts.append("\n".join(lines) + "\n")
     parts.append(_main_block(name, weights_file, script_suffix))
     source = "\n\n".join(parts)
