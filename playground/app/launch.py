@@ -8,7 +8,6 @@ import sys
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from .compat import protect_none
 from .core_loader import CoreLoader
 from .icons import icon
 from .main_window import MainWindow
@@ -17,7 +16,6 @@ from .titles import APP_NAME
 
 
 def application() -> QApplication:
-    protect_none()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(APP_NAME)

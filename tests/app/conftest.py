@@ -10,10 +10,7 @@ import pytest
 from PySide6.QtCore import QThread, QThreadPool
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from playground.app.compat import protect_none
 from playground.app.settings import ENV_VAR, AppSettings
-
-protect_none()  # PySide6 6.12 on CPython 3.11 leaks references to None; see playground/app/compat.py
 
 
 @pytest.fixture(autouse=True)

@@ -72,10 +72,11 @@ def drop_kind(window, kind: str, viewport_pos: QPoint) -> None:
     actions = Qt.DropAction.CopyAction
     buttons, mods = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
     at = QPointF(viewport_pos)
-    enter = QDragEnterEvent(at, actions, data, buttons, mods)
+    # Enter and move events take integer positions, the drop a float one.
+    enter = QDragEnterEvent(at.toPoint(), actions, data, buttons, mods)
     QApplication.sendEvent(viewport, enter)
     assert enter.isAccepted()
-    move = QDragMoveEvent(at, actions, data, buttons, mods, QEvent.Type.DragMove)
+    move = QDragMoveEvent(at.toPoint(), actions, data, buttons, mods, QEvent.Type.DragMove)
     QApplication.sendEvent(viewport, move)
     assert move.isAccepted()
     drop = QDropEvent(at, actions, data, buttons, mods, QEvent.Type.Drop)

@@ -52,14 +52,13 @@ def test_a_drop_of_something_else_adds_nothing(empty_window):
 
     data = QMimeData()
     data.setText("conv2d")
-    args = (QPointF(100, 100), Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton,
-            Qt.KeyboardModifier.NoModifier)
+    rest = (Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     viewport = empty_window.workbench.view.viewport()
-    QApplication.sendEvent(viewport, QDragEnterEvent(*args))
-    move = QDragMoveEvent(*args, QEvent.Type.DragMove)
+    QApplication.sendEvent(viewport, QDragEnterEvent(QPoint(100, 100), *rest))
+    move = QDragMoveEvent(QPoint(100, 100), *rest, QEvent.Type.DragMove)
     QApplication.sendEvent(viewport, move)
     assert not move.isAccepted()
-    QApplication.sendEvent(viewport, QDropEvent(*args, QEvent.Type.Drop))
+    QApplication.sendEvent(viewport, QDropEvent(QPointF(100, 100), *rest, QEvent.Type.Drop))
     assert empty_window.workbench.document.graph.nodes == {}
 
 

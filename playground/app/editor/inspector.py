@@ -8,8 +8,8 @@ network's name, description, size and graph-level problems.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QPalette
+from PySide6.QtCore import QEvent, Qt, QTimer
+from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
@@ -28,9 +28,12 @@ from ..document import MISSING, Document
 from . import commands
 from .param_editors import make_editor
 from .scene import GraphScene
-from .theme import blend
+from .theme import blend, theme
 
-ERROR_STYLE = "color: #d32f2f;"
+
+def _error_style() -> str:
+    """The editor's error red for this palette (a darker red on light backgrounds, a lighter one on dark)."""
+    return f"color: {theme(QGuiApplication.palette()).error.name()};"
 
 
 def _label(text: str = "", *, wrap: bool = True, dim: bool = False, selectable: bool = False) -> QLabel:
@@ -40,7 +43,7 @@ def _label(text: str = "", *, wrap: bool = True, dim: bool = False, selectable: 
     if dim:  # secondary text: a blend of the text and background colours, readable in light and dark themes
         palette = label.palette()
         role = QPalette.ColorRole
-        palette.setColor(role.WindowText, blend(palette.color(role.Window), palette.color(role.WindowText), 0.65))
+        palette.setColor(role.WindowText, blend(palette.color(role.Window), palette.color(role.WindowText), 0.75))
         label.setPalette(palette)
     if selectable:
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -80,6 +83,12 @@ class Inspector(QScrollArea):
         else:
             self._build_network()
             self.sync()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            self.node_id = None  # rebuild the page: its secondary and error colours come from the palette
+            QTimer.singleShot(0, self.refresh)
 
     def _renamed(self, old: str, new: str) -> None:
         if self.node_id == old:
@@ -147,7 +156,7 @@ class Inspector(QScrollArea):
         self.id_edit.textEdited.connect(self._check_id)
         form.addRow("Id", self.id_edit)
         self.id_error = _label()
-        self.id_error.setStyleSheet(ERROR_STYLE)
+        self.id_error.setStyleSheet(_error_style())
         self.id_error.hide()
         form.addRow("", self.id_error)
         for param in spec.params if spec else ():
@@ -173,7 +182,7 @@ class Inspector(QScrollArea):
         layout.addWidget(self.summary)
         self.problems = _label(selectable=True)
         self.problems.setObjectName("inspectorProblems")
-        self.problems.setStyleSheet(ERROR_STYLE)
+        self.problems.setStyleSheet(_error_style())
         layout.addWidget(self.problems)
         layout.addStretch(1)
 
@@ -287,7 +296,7 @@ class Inspector(QScrollArea):
         layout.addWidget(self.summary)
         self.problems = _label(selectable=True)
         self.problems.setObjectName("inspectorProblems")
-        self.problems.setStyleSheet(ERROR_STYLE)
+        self.problems.setStyleSheet(_error_style())
         layout.addWidget(self.problems)
         hint = _label("Select a layer to edit it. Drag layers from the palette; drag from a layer's bottom port "
                       "to another's top port to connect them.", dim=True)
