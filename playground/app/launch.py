@@ -15,12 +15,19 @@ from .settings import AppSettings
 from .titles import APP_NAME
 
 
+def _release_clipboard() -> None:
+    from .editor.clipboard import release_clipboard  # not at import time: it loads the core (torch)
+
+    release_clipboard()
+
+
 def application() -> QApplication:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(APP_NAME)
     app.setDesktopFileName("playground")
     app.setWindowIcon(icon("app"))
+    app.aboutToQuit.connect(_release_clipboard)
     return app
 
 

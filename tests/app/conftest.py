@@ -13,6 +13,15 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from playground.app.settings import ENV_VAR, AppSettings
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _release_clipboard_at_exit(qapp):
+    """What the app does on aboutToQuit; without it PySide6 6.11 crashes at interpreter exit."""
+    yield
+    from playground.app.editor.clipboard import release_clipboard  # imports the core: only after the tests
+
+    release_clipboard()
+
+
 @pytest.fixture(autouse=True)
 def _fail_on_dangling_threads(monkeypatch, qtbot):
     """Fail a test that leaves a QThread (or a thread pool task, or a Python thread) running, as napari does."""

@@ -81,3 +81,16 @@ def fresh_copy(target: Graph, pasted: Graph, offset: tuple[float, float]) -> tup
     edges = [Edge(renamed[e.source], renamed[e.target], e.target_port, e.source_port)
              for e in pasted.edges if e.source in renamed and e.target in renamed]
     return nodes, edges
+
+
+def release_clipboard() -> None:
+    """Hand the clipboard's graph over as plain text before the app quits.
+
+    PySide6 6.11 segfaults at interpreter exit while the clipboard still holds
+    a QMimeData made in Python; text set through setText is Qt's own object.
+    Pasting still works: the text is the same graph JSON.
+    """
+    board = QGuiApplication.clipboard()
+    data = board.mimeData()
+    if data is not None and data.hasFormat(MIME_GRAPH):
+        board.setText(data.text())
