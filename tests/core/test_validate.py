@@ -137,3 +137,9 @@ def test_absurd_sizes_are_refused_before_anything_is_allocated():
                   ("d", "dense", {"units": 10}), shape=(1, 4096, 4096))
     found = problems_of(graph)
     assert any("MiB per sample (the largest is c, 64×4096×4096)" in m for m in found["c"])
+
+
+def test_a_wire_listed_twice_in_a_file_is_named():
+    graph = chain(("f", "flatten", {}), ("d", "dense", {"units": 10}))
+    graph.edges.append(Edge("f", "d"))  # what a hand-edited file can hold; Graph.connect refuses it
+    assert "wire f.out → d.in appears twice" in problems_of(graph)["d"]

@@ -56,7 +56,11 @@ def structural_problems(graph: Graph) -> list[Problem]:
             add(Problem(node.id, error))
 
     # Wires: both ends must exist and the ports must be real.
+    seen_edges = set()
     for edge in graph.edges:
+        if edge in seen_edges:
+            add(Problem(edge.target if edge.target in graph.nodes else None, f"wire {edge} appears twice"))
+        seen_edges.add(edge)
         for end in (edge.source, edge.target):
             if end not in graph.nodes:
                 add(Problem(None, f"wire {edge} refers to a node '{end}' that does not exist"))
