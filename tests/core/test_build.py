@@ -105,3 +105,12 @@ def test_batchnorm_on_vectors_infers_and_builds():
     assert analysis.ok, analysis.problems
     assert analysis.shapes["bn"] == (32,)
     assert build_module(graph)(torch.randn(4, 1, 28, 28)).shape == (4, 10)
+
+
+def test_ancestors_and_descendants_walk_the_wires_both_ways():
+    graph = preset("resnet-mini")
+    assert graph.descendants("b1_add") >= {"b1_relu2", "pool1", "gap", "output"}
+    assert "stem" not in graph.descendants("b1_add")
+    assert graph.ancestors("b1_add") == {"input", "stem", "stem_bn", "stem_relu", "b1_conv1", "b1_bn1", "b1_relu1",
+                                         "b1_conv2", "b1_bn2"}
+    assert "b1_add" in graph.ancestors("output") and "output" in graph.descendants("input")

@@ -177,6 +177,11 @@ class Inspector(QScrollArea):
             form.addRow("", self.trainable)
         layout.addLayout(form)
 
+        self._add_summary_and_problems(layout)
+        layout.addStretch(1)
+
+    def _add_summary_and_problems(self, layout) -> None:
+        """The size summary and the problem list that both the layer and the network pages end with."""
         self.summary = _label(selectable=True)
         self.summary.setObjectName("inspectorSummary")
         layout.addWidget(self.summary)
@@ -184,7 +189,6 @@ class Inspector(QScrollArea):
         self.problems.setObjectName("inspectorProblems")
         self.problems.setStyleSheet(_error_style())
         layout.addWidget(self.problems)
-        layout.addStretch(1)
 
     def _node(self) -> Node | None:
         return self.doc.graph.nodes.get(self.node_id) if self.node_id else None
@@ -291,13 +295,7 @@ class Inspector(QScrollArea):
         form.addRow("Name", self.network_name)
         form.addRow("Description", self.network_description)
         layout.addLayout(form)
-        self.summary = _label(selectable=True)
-        self.summary.setObjectName("inspectorSummary")
-        layout.addWidget(self.summary)
-        self.problems = _label(selectable=True)
-        self.problems.setObjectName("inspectorProblems")
-        self.problems.setStyleSheet(_error_style())
-        layout.addWidget(self.problems)
+        self._add_summary_and_problems(layout)
         hint = _label("Select a layer to edit it. Drag layers from the palette; drag from a layer's bottom port "
                       "to another's top port to connect them.", dim=True)
         layout.addWidget(hint)

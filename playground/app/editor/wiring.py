@@ -9,7 +9,6 @@ wire, in the same undo step.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QLineF, QPointF, Qt
@@ -25,20 +24,6 @@ if TYPE_CHECKING:
     from .scene import GraphScene
 
 SNAP_RADIUS_PX = 30  # on screen, whatever the zoom
-
-
-def downstream(graph: Graph, node_id: str) -> set[str]:
-    """Every node reachable from `node_id` (not counting itself unless there is a cycle)."""
-    children = defaultdict(list)
-    for e in graph.edges:
-        children[e.source].append(e.target)
-    seen, stack = set(), [node_id]
-    while stack:
-        for child in children[stack.pop()]:
-            if child not in seen:
-                seen.add(child)
-                stack.append(child)
-    return seen
 
 
 def connection_plan(graph: Graph, source: str, target: str, port: str, *, closes_cycle: bool,
@@ -83,7 +68,7 @@ class WireDrag:
                 candidates[self.origin] = []  # dropping it back where it was changes nothing
                 scene.set_edge_hidden(self.picked, True)
         else:
-            below = downstream(graph, port.node_id) | {port.node_id}
+            below = graph.descendants(port.node_id) | {port.node_id}
             for source in scene.output_ports():
                 plan = connection_plan(graph, source.node_id, port.node_id, port.name,
                                        closes_cycle=source.node_id in below)

@@ -111,13 +111,23 @@ class Graph:
 
     def ancestors(self, node_id: str) -> set[str]:
         """Every node from which `node_id` can be reached."""
-        parents = defaultdict(list)
+        return self._reachable(node_id, upstream=True)
+
+    def descendants(self, node_id: str) -> set[str]:
+        """Every node reachable from `node_id` (itself only if it sits on a cycle)."""
+        return self._reachable(node_id, upstream=False)
+
+    def _reachable(self, node_id: str, upstream: bool) -> set[str]:
+        neighbours = defaultdict(list)
         for e in self.edges:
-            parents[e.target].append(e.source)
+            if upstream:
+                neighbours[e.target].append(e.source)
+            else:
+                neighbours[e.source].append(e.target)
         seen, stack = set(), [node_id]
         while stack:
-            for p in parents[stack.pop()]:
-                if p not in seen:
-                    seen.add(p)
-                    stack.append(p)
+            for n in neighbours[stack.pop()]:
+                if n not in seen:
+                    seen.add(n)
+                    stack.append(n)
         return seen
