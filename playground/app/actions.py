@@ -71,6 +71,17 @@ class Actions(QObject):
                          "Arrange the layers top to bottom in the order data flows")
         self.next_problem = make("actionNextProblem", "&Next Problem", "F8", "warning",
                                  "Select the next layer that has a problem")
+        # Training (Network menu and tool bar); enabled by the training controller as the run's state allows
+        self.start_training = make("actionStartTraining", "&Start Training", "F5", "train-start",
+                                   "Train the network with the settings in the Training panel")
+        self.pause_training = make("actionPauseTraining", "&Pause Training", "F6", "train-pause",
+                                   "Pause the run between two steps, or resume it")
+        self.stop_training = make("actionStopTraining", "S&top Training", "Shift+F5", "train-stop",
+                                  "End the run after the current step; the weights so far are kept")
+        self.save_weights = make("actionSaveWeights", "Save &Weights…", "Ctrl+Alt+S", "weights-save",
+                                 "Save the trained weights (with the network and its training history) to a file")
+        self.load_weights = make("actionLoadWeights", "&Load Weights…", "Ctrl+Alt+O", "weights-load",
+                                 "Load weights from a checkpoint into the layers of this network that match")
         # Help
         self.about = make("actionAbout", "&About Playground", icon_name="help-about", core=False)
         self.about_qt = make("actionAboutQt", "About &Qt", core=False)

@@ -31,6 +31,8 @@ class Document(QObject):
     changed = Signal()  # after any change to the graph
     title_changed = Signal()
     modified_changed = Signal(bool)
+    lock_changed = Signal(bool)  # the model is locked (training) or editable again
+    edit_refused = Signal(str)  # an edit that would change the model was refused while locked: why
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -39,6 +41,7 @@ class Document(QObject):
         self.preset: str | None = None
         self.undo_stack = QUndoStack(self)
         self.undo_stack.cleanChanged.connect(self._clean_changed)
+        self.lock_reason: str | None = None
 
     def _clean_changed(self, clean: bool) -> None:
         self.modified_changed.emit(not clean)
@@ -69,8 +72,48 @@ class Document(QObject):
         self.title_changed.emit()
         self.modified_changed.emit(False)
 
-    def push(self, command) -> None:
+    # -- the model lock (while training) --------------------------------------------------------
+    @property
+    def locked(self) -> bool:
+        return self.lock_reason is not None
+
+    def set_locked(self, reason: str | None) -> None:
+        """Refuse edits that change the model (layers, wires, parameters) while `reason` is set.
+        Moving layers and editing the network's name stay allowed: they change no weights."""
+        was = self.locked
+        self.lock_reason = reason
+        if was != self.locked:
+            self.lock_changed.emit(self.locked)
+
+    def _refused(self, command) -> bool:
+        if self.locked and getattr(command, "changes_model", True):
+            self.edit_refused.emit(self.lock_reason)
+            return True
+        return False
+
+    def push(self, command) -> bool:
+        """Do `command` and put it on the undo stack; False (and `edit_refused`) when the lock forbids it."""
+        if self._refused(command):
+            return False
         self.undo_stack.push(command)
+        return True
+
+    def can_undo(self) -> bool:
+        index = self.undo_stack.index()
+        return index > 0 and not (self.locked and getattr(self.undo_stack.command(index - 1), "changes_model", True))
+
+    def can_redo(self) -> bool:
+        index = self.undo_stack.index()
+        return (index < self.undo_stack.count()
+                and not (self.locked and getattr(self.undo_stack.command(index), "changes_model", True)))
+
+    def undo(self) -> None:
+        if self.undo_stack.canUndo() and not self._refused(self.undo_stack.command(self.undo_stack.index() - 1)):
+            self.undo_stack.undo()
+
+    def redo(self) -> None:
+        if self.undo_stack.canRedo() and not self._refused(self.undo_stack.command(self.undo_stack.index())):
+            self.undo_stack.redo()
 
     def seal_merging(self) -> None:
         """The next edit of the same field starts a new undo step (an editor lost focus, Enter was pressed)."""

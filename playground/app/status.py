@@ -1,4 +1,4 @@
-"""The status bar's permanent part: validity (with the problem count), parameter count, zoom."""
+"""The status bar's permanent part: training state, validity (with the problem count), parameter count, zoom."""
 
 from __future__ import annotations
 
@@ -23,6 +23,9 @@ class StatusPanel(QObject):
         self.zoom = QLabel(objectName="statusZoom")
         self.zoom.setMinimumWidth(48)
         self.zoom.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.training = QLabel(objectName="statusTraining")
+        self.training.hide()
+        bar.addPermanentWidget(self.training)
         bar.addPermanentWidget(self.validity)
         bar.addPermanentWidget(self.params)
         bar.addPermanentWidget(self.zoom)
@@ -50,6 +53,13 @@ class StatusPanel(QObject):
             self.validity.setToolTip("Click (or press F8) to go to the next layer with a problem\n\n"
                                      + "\n".join(f"• {p}" for p in analysis.problems[:30]))
         self.params.setText(f"{analysis.total_params:,} parameters")
+
+    def show_training_state(self, state: str) -> None:
+        words = {"starting": "Starting training…", "running": "Training", "paused": "Paused",
+                 "stopping": "Stopping…"}.get(state)
+        self.training.setVisible(words is not None)
+        if words:
+            self.training.setText(f"<b>● {words}</b>" if state == "running" else words)
 
     def show_zoom(self, factor: float) -> None:
         self.zoom.setText(f"{factor * 100:.0f}%")

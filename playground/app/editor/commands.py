@@ -76,6 +76,7 @@ class Edit(QUndoCommand):
         self._inverse: list[Callable[[], Any]] = []
         self.merge_key = merge_key
         self.sealed = False
+        self.changes_model = True  # False for layout and naming: allowed while training locks the model
 
     def redo(self) -> None:
         recorder = Recorder(self._doc)
@@ -167,9 +168,13 @@ def move(doc: Document, positions: dict[str, tuple[float, float]], text: str | N
         for node_id, position in positions.items():
             r.move(node_id, position)
 
-    return Edit(doc, text or (f"Move {next(iter(positions))}" if len(positions) == 1 else
+    edit = Edit(doc, text or (f"Move {next(iter(positions))}" if len(positions) == 1 else
                               f"Move {len(positions)} layers"), work)
+    edit.changes_model = False
+    return edit
 
 
 def set_info(doc: Document, name: str, description: str) -> Edit:
-    return Edit(doc, "Edit network name", lambda r: r.set_info(name, description), merge_key=("info",))
+    edit = Edit(doc, "Edit network name", lambda r: r.set_info(name, description), merge_key=("info",))
+    edit.changes_model = False
+    return edit

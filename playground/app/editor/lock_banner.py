@@ -1,0 +1,85 @@
+"""What the editor looks like while training locks the model: a banner over the canvas, and the
+widgets that would change the model (palette, inspector, file and edit actions) greyed out.
+
+The lock itself lives in the Document (it refuses model-changing commands);
+this only makes it visible, so a person sees why a drag or a key did nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+
+from ..icons import icon
+
+MARGIN = 10
+
+
+class LockBanner(QWidget):
+    """A rounded strip at the top of the canvas viewport with a lock icon and the reason."""
+
+    def __init__(self, viewport: QWidget):
+        super().__init__(viewport)
+        self.setObjectName("lockBanner")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.setStyleSheet("#lockBanner { background: rgba(224, 160, 48, 0.92); border-radius: 6px; }"
+                           "#lockBanner QLabel { color: #1d1d1d; }")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 12, 6)
+        self.icon = QLabel()
+        self.icon.setPixmap(icon("lock").pixmap(18, 18))
+        self.text = QLabel()
+        self.text.setWordWrap(True)
+        layout.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self.text, 1)
+        viewport.installEventFilter(self)
+        self.hide()
+
+    def show_reason(self, reason: str) -> None:
+        self.text.setText(reason)
+        self._place()
+        self.show()
+        self.raise_()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize and self.isVisible():
+            self._place()
+        return False
+
+    def _place(self) -> None:
+        parent = self.parentWidget()
+        width = max(200, min(parent.width() - 2 * MARGIN, 720))
+        self.setFixedWidth(width)
+        self.adjustSize()
+        self.move((parent.width() - width) // 2, MARGIN)
+
+
+class ModelLockView(QObject):
+    """Follows `document.lock_changed`: shows the banner and disables what would change the model."""
+
+    def __init__(self, document, viewport: QWidget, widgets: Iterable[QWidget], actions: Iterable[QAction],
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self.document = document
+        self.banner = LockBanner(viewport)
+        self.widgets = list(widgets)
+        self.actions = list(actions)
+        self._was_enabled: dict[QAction, bool] = {}
+        document.lock_changed.connect(self.apply)
+
+    def apply(self, locked: bool) -> None:
+        for widget in self.widgets:
+            widget.setEnabled(not locked)
+        if locked:
+            self._was_enabled = {a: a.isEnabled() for a in self.actions}
+            for action in self.actions:
+                action.setEnabled(False)
+            self.banner.show_reason(self.document.lock_reason or "The network is locked.")
+        else:
+            for action, enabled in self._was_enabled.items():
+                action.setEnabled(enabled)
+            self._was_enabled = {}
+            self.banner.hide()

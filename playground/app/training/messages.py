@@ -1,0 +1,97 @@
+"""What the training worker sends to the window: plain, immutable data (numpy arrays and CPU tensors).
+
+Every message is built in the worker thread from *copies*, then crosses to the
+GUI thread in one queued signal. Nothing here refers to the Trainer or to a
+device tensor, so the UI can keep a message as long as it likes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    """The worker has built the model and put the data on the device; the first step comes next."""
+
+    run_id: int
+    name: str  # "Run 3 — mnist-cnn", shown in the run history
+    dataset: str  # "mnist" | "fashion-mnist" | "mnist-sample"
+    dataset_source: str  # where the data came from, in words
+    classes: tuple[str, ...]
+    device: str  # "cpu", "cuda:0"
+    device_name: str  # "CPU" or the GPU's name
+    epochs: int
+    first_epoch: int  # 0-based; > 0 when a run continues from a checkpoint
+    steps_per_epoch: int
+    total_steps: int
+    batch_size: int
+    test_images: np.ndarray = field(repr=False)  # uint8 [N, H, W] (for the canvas's "random test digit")
+    test_labels: np.ndarray = field(repr=False)  # int64 [N]
+    transfer_note: str = ""  # what did not load when the run starts from earlier weights
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Published at most `METRICS_HZ` times a second: every step since the previous one, and where the run is."""
+
+    run_id: int
+    epoch: int  # 0-based epoch being trained
+    epochs: int
+    epoch_step: int  # steps done in this epoch
+    steps_per_epoch: int
+    global_step: int  # steps done in the whole run
+    total_steps: int
+    steps: np.ndarray  # int64 [k]: the global step numbers (1-based) of the losses below
+    losses: np.ndarray  # float32 [k]: the training loss of each of those steps
+    lrs: np.ndarray  # float32 [k]: the learning rate used at each of those steps
+    samples_per_second: float  # over the last few seconds of training
+    seconds_left: float | None  # None until it can be estimated
+    elapsed: float  # seconds of training so far (pauses excluded)
+
+
+@dataclass(frozen=True)
+class EpochEnded:
+    run_id: int
+    epoch: int  # 1-based: the number of epochs done
+    global_step: int
+    train_loss: float
+    train_accuracy: float
+    val_loss: float | None
+    val_accuracy: float | None
+    lr: float
+    samples_per_second: float
+    confusion: list[list[int]] | None  # [true][predicted] on the validation split
+
+
+@dataclass(frozen=True)
+class WeightsPublished:
+    """A CPU copy of the weights, a few times a second and at the end: for live prediction and for Save Weights."""
+
+    run_id: int
+    global_step: int
+    graph: Any  # core.graph.Graph: the snapshot the run trains (not the editor's live graph)
+    state_dict: dict[str, Any] = field(repr=False)  # name -> CPU torch.Tensor, owned by this message
+    dataset: str
+    classes: tuple[str, ...]
+    config: dict[str, Any] = field(default_factory=dict)
+    history: dict[str, Any] = field(default_factory=dict)  # History.to_dict(), for checkpoints
+
+
+@dataclass(frozen=True)
+class RunFinished:
+    run_id: int
+    status: str  # "completed" | "stopped" | "diverged" | "out_of_memory" | "failed"
+    message: str  # for a person: empty when it completed, the plain error otherwise
+    epochs_completed: int
+    global_step: int
+    test_accuracy: float | None
+    samples_per_second: float
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("completed", "stopped")

@@ -1,0 +1,299 @@
+"""The worker: runs one `core.train.Trainer.fit` in a QThread and publishes throttled snapshots.
+
+The GUI thread never runs a training step and never waits here. It hands over
+an immutable `TrainingJob`, then hears back only through queued signals that
+carry the plain messages of `messages.py`. Controls (pause, resume, stop) are
+the Trainer's own thread-safe events; nothing else of the worker is touched
+from outside its thread.
+
+The bridge callback decides *when* to publish, by the clock: metrics about ten
+times a second (every step's loss since the last publish, copied once), the
+weights a few times a second (CPU copies, for live prediction and Save
+Weights). A repaint per step would drown the event loop.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal, Slot
+
+from ...core.build import GraphError
+from ...core.data import DatasetError, load_dataset
+from ...core.graph import Graph
+from ...core.train import Callback, CheckpointError, ConfigError, TrainConfig, Trainer, TrainingError
+from .messages import EpochEnded, Progress, RunFinished, RunStarted, WeightsPublished
+
+log = logging.getLogger(__name__)
+
+METRICS_INTERVAL = 0.1  # seconds between Progress messages (10 Hz: smooth enough for charts)
+WEIGHTS_INTERVAL = 0.25  # seconds between weight copies for live prediction
+SPEED_WINDOW = 5.0  # seconds of recent steps that samples/s is measured over
+
+
+def training_threads() -> int:
+    """Torch threads for a run started from the window: every core but one, which stays with the UI.
+
+    On a 2-core machine two torch threads fight the event loop (and each other)
+    for the same cores; one thread trains nearly as fast and leaves the window
+    responsive. `playground bench --gui` measures the headless run the same way.
+    """
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+@dataclass(frozen=True)
+class TrainingJob:
+    """Everything a run needs, decided in the GUI thread before it starts (the graph is a copy)."""
+
+    run_id: int
+    name: str
+    graph: Graph
+    config: TrainConfig
+    dataset: str | None = None  # None: the graph's Input node says
+    initial_weights: dict[str, Any] | None = field(default=None, repr=False)  # CPU tensors: continue from these
+    threads: int | None = None  # torch intra-op threads for a CPU run (None: leave torch's setting)
+    metrics_interval: float = METRICS_INTERVAL
+    weights_interval: float = WEIGHTS_INTERVAL
+    max_steps: int | None = None  # stop after this many steps (benchmarks)
+
+
+class Bridge(Callback):
+    """Turns the Trainer's per-step hooks into a few messages a second (runs in the worker thread)."""
+
+    def __init__(self, worker: TrainingWorker, job: TrainingJob):
+        self.worker = worker
+        self.job = job
+        self._lrs: list[float] = []  # learning rate of each step not yet published
+        self._sent_in_epoch = 0  # steps of the current epoch already published
+        self._last_metrics = 0.0
+        self._last_weights = 0.0
+        self._speed: collections.deque[tuple[float, int]] = collections.deque()  # (train clock, global step)
+        self._train_clock = 0.0  # seconds of training, pauses excluded
+        self._clock_base = 0.0
+        self._epoch = 0
+
+    # -- the clock, with pauses taken out ----------------------------------------------------
+    def _now(self) -> float:
+        return self._train_clock + (time.perf_counter() - self._clock_base)
+
+    def on_fit_start(self, trainer):
+        self._clock_base = time.perf_counter()
+        self._speed.append((0.0, trainer.global_step))
+
+    def on_pause(self, trainer):
+        self._train_clock = self._now()
+        self._publish_progress(trainer, trainer.global_step, self._epoch)
+
+    def on_resume(self, trainer):
+        self._clock_base = time.perf_counter()
+
+    # -- hooks ---------------------------------------------------------------------------------
+    def on_step_end(self, trainer, step):
+        self._lrs.append(step.lr)
+        self._epoch = step.epoch
+        now = time.perf_counter()
+        if now - self._last_metrics >= self.job.metrics_interval:
+            self._last_metrics = now
+            self._publish_progress(trainer, step.global_step, step.epoch)
+        if now - self._last_weights >= self.job.weights_interval:
+            self._last_weights = now
+            self._publish_weights(trainer)
+        if self.job.max_steps is not None and step.global_step >= self.job.max_steps:
+            trainer.stop()
+
+    def on_epoch_end(self, trainer, metrics):
+        self._publish_progress(trainer, trainer.global_step, metrics.epoch, losses=metrics.step_losses)
+        self._sent_in_epoch = 0
+        self.worker.epoch_ended.emit(EpochEnded(
+            run_id=self.job.run_id, epoch=metrics.epoch + 1, global_step=trainer.global_step,
+            train_loss=metrics.train_loss, train_accuracy=metrics.train_accuracy, val_loss=metrics.val_loss,
+            val_accuracy=metrics.val_accuracy, lr=metrics.lr, samples_per_second=metrics.samples_per_second,
+            confusion=trainer.last_eval.confusion if trainer.last_eval else None))
+        self._publish_weights(trainer)
+
+    def on_fit_end(self, trainer, result):
+        # A stopped run: the steps of its partial epoch that were not published yet.
+        self._publish_progress(trainer, trainer.global_step, trainer.epochs_completed)
+        self._publish_weights(trainer)
+
+    # -- publishing ----------------------------------------------------------------------------
+    def _publish_progress(self, trainer, global_step: int, epoch: int, losses: list[float] | None = None) -> None:
+        if losses is None:
+            losses = trainer.step_losses()  # this epoch so far: one copy from the device
+        new = np.asarray(losses[self._sent_in_epoch:], dtype=np.float32)
+        self._sent_in_epoch += len(new)
+        lrs = np.asarray(self._lrs[-len(new):] if len(new) else [], dtype=np.float32)
+        if len(lrs) < len(new):  # not expected; keep the arrays aligned
+            lrs = np.pad(lrs, (len(new) - len(lrs), 0), mode="edge" if len(lrs) else "constant")
+        self._lrs.clear()
+        steps = np.arange(global_step - len(new) + 1, global_step + 1, dtype=np.int64)
+        now = self._now()
+        self._speed.append((now, global_step))
+        while len(self._speed) > 2 and now - self._speed[0][0] > SPEED_WINDOW:
+            self._speed.popleft()
+        (t0, s0), (t1, s1) = self._speed[0], self._speed[-1]
+        steps_per_second = (s1 - s0) / (t1 - t0) if t1 > t0 and s1 > s0 else 0.0
+        left = trainer.total_steps - global_step
+        if self.job.max_steps is not None:
+            left = min(left, self.job.max_steps - global_step)
+        spe = trainer.steps_per_epoch
+        self.worker.progress.emit(Progress(
+            run_id=self.job.run_id, epoch=min(epoch, trainer.config.epochs - 1), epochs=trainer.config.epochs,
+            epoch_step=min(max(global_step - epoch * spe, 0), spe),
+            steps_per_epoch=spe, global_step=global_step, total_steps=trainer.total_steps, steps=steps,
+            losses=new, lrs=lrs, samples_per_second=steps_per_second * trainer.config.batch_size,
+            seconds_left=left / steps_per_second if steps_per_second > 0 else None, elapsed=now))
+
+    def _publish_weights(self, trainer) -> None:
+        self.worker.weights_published.emit(WeightsPublished(
+            run_id=self.job.run_id, global_step=trainer.global_step, graph=trainer.graph,
+            state_dict=trainer.state_dict_copy(), dataset=trainer.dataset_name, classes=trainer.classes,
+            config=trainer.config.to_dict(), history=trainer.history.to_dict()))
+
+
+class TrainingWorker(QObject):
+    """Lives in its own QThread; `run` is connected to the thread's `started`."""
+
+    started = Signal(object)  # RunStarted
+    progress = Signal(object)  # Progress
+    epoch_ended = Signal(object)  # EpochEnded
+    weights_published = Signal(object)  # WeightsPublished
+    paused = Signal(bool)  # the run has really paused (True) or gone on (False)
+    finished = Signal(object)  # RunFinished: always the last signal, whatever happened
+
+    def __init__(self, job: TrainingJob):
+        super().__init__()
+        self.job = job
+        self._lock = threading.Lock()  # guards _trainer and _stop_requested across threads
+        self._trainer: Trainer | None = None
+        self._stop_requested = False
+        self._pause_requested = False
+
+    # -- controls: any thread --------------------------------------------------------------------
+    def stop(self) -> None:
+        with self._lock:
+            self._stop_requested = True
+            if self._trainer is not None:
+                self._trainer.stop()
+
+    def pause(self) -> None:
+        with self._lock:
+            self._pause_requested = True
+            if self._trainer is not None:
+                self._trainer.pause()
+
+    def resume(self) -> None:
+        with self._lock:
+            self._pause_requested = False
+            if self._trainer is not None:
+                self._trainer.resume()
+
+    # -- the run: worker thread ------------------------------------------------------------------
+    @Slot()
+    def run(self) -> None:
+        job = self.job
+        start = time.perf_counter()
+        trainer: Trainer | None = None
+        try:
+            if job.threads and job.config.device != "cuda" and not job.config.device.startswith("cuda:"):
+                import torch
+
+                torch.set_num_threads(job.threads)
+            name = job.dataset or job.config.dataset
+            if name is None:
+                inputs = job.graph.nodes_of_kind("input")
+                name = inputs[0].params.get("dataset", "mnist") if inputs else "mnist"
+            # A missing dataset falls back to the offline sample (the panel said so before Start).
+            dataset = load_dataset(name, fallback_to_sample=True)
+            if self._stopped_early():
+                self.finished.emit(self._finished("stopped", "", start))
+                return
+            trainer = Trainer(job.graph, job.config, dataset=dataset)
+            note = ""
+            if job.initial_weights is not None:
+                report = trainer.load_weights(job.initial_weights)
+                note = _transfer_note(report)
+            with self._lock:
+                self._trainer = trainer
+                if self._stop_requested:
+                    trainer.stop()
+                if self._pause_requested:
+                    trainer.pause()
+            self.started.emit(_run_started(job, trainer, dataset, note))
+            bridge = Bridge(self, job)
+            pause_signal = _PauseSignal(self)
+            result = trainer.fit(callbacks=[bridge, pause_signal])
+            self.finished.emit(RunFinished(
+                run_id=job.run_id, status=result.status, message="", epochs_completed=result.epochs_completed,
+                global_step=result.global_step, test_accuracy=result.test.accuracy if result.test else None,
+                samples_per_second=result.samples_per_second, seconds=time.perf_counter() - start))
+        except TrainingError as exc:
+            status = "out_of_memory" if exc.kind == "out_of_memory" else exc.kind
+            self.finished.emit(self._finished(status, str(exc), start, trainer))
+        except (GraphError, ConfigError, DatasetError, CheckpointError) as exc:
+            self.finished.emit(self._finished("failed", str(exc), start, trainer))
+        except Exception as exc:  # a bug: say it plainly, keep the app up, keep the traceback in the log
+            log.exception("training run %s failed", job.run_id)
+            self.finished.emit(self._finished("failed", f"an internal error stopped training: "
+                                              f"{type(exc).__name__}: {exc}", start, trainer))
+        finally:
+            with self._lock:
+                self._trainer = None
+
+    def _stopped_early(self) -> bool:
+        with self._lock:
+            return self._stop_requested
+
+    def _finished(self, status: str, message: str, start: float, trainer: Trainer | None = None) -> RunFinished:
+        test = trainer.last_eval if trainer is not None else None
+        return RunFinished(run_id=self.job.run_id, status=status, message=message,
+                           epochs_completed=trainer.epochs_completed if trainer else 0,
+                           global_step=trainer.global_step if trainer else 0,
+                           test_accuracy=test.accuracy if test else None, samples_per_second=0.0,
+                           seconds=time.perf_counter() - start)
+
+
+class _PauseSignal(Callback):
+    """Tells the window when the run has really paused or gone on (between two steps)."""
+
+    def __init__(self, worker: TrainingWorker):
+        self.worker = worker
+
+    def on_pause(self, trainer):
+        self.worker.paused.emit(True)
+
+    def on_resume(self, trainer):
+        self.worker.paused.emit(False)
+
+
+def _device_name(device) -> str:
+    if device.type == "cuda":
+        import torch
+
+        return torch.cuda.get_device_name(device)
+    return "CPU"
+
+
+def _run_started(job: TrainingJob, trainer: Trainer, dataset, note: str) -> RunStarted:
+    images, labels = dataset.split("test")
+    return RunStarted(
+        run_id=job.run_id, name=job.name, dataset=dataset.name, dataset_source=dataset.source,
+        classes=tuple(trainer.classes), device=str(trainer.device), device_name=_device_name(trainer.device),
+        epochs=trainer.config.epochs, first_epoch=trainer.epochs_completed,
+        steps_per_epoch=trainer.steps_per_epoch, total_steps=trainer.total_steps,
+        batch_size=trainer.config.batch_size,
+        # The dataset's CPU tensors are never written to: a numpy view is a safe, free hand-over.
+        test_images=images[:, 0].numpy(), test_labels=labels.numpy(), transfer_note=note)
+
+
+def _transfer_note(report) -> str:
+    if not report.skipped and not report.missing:
+        return ""
+    return f"Started from the last weights: {report.summary()}."

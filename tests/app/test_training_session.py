@@ -1,0 +1,194 @@
+"""The training session: a real Trainer on a QThread, driven only through the session's controls."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from playground.app.training.messages import EpochEnded, Progress, RunFinished, RunStarted, WeightsPublished
+from playground.app.training.session import IDLE, PAUSED, RUNNING, STOPPING, TrainingSession
+from playground.app.training.worker import TrainingJob
+from playground.core.graph.io import load_graph
+from playground.core.train import TrainConfig, Trainer
+
+RUN_TIMEOUT = 60_000
+
+
+class Recorder:
+    def __init__(self, session: TrainingSession):
+        self.events: list = []
+        self.states: list[str] = []
+        for signal in (session.started, session.progress, session.epoch_ended, session.weights_published,
+                       session.finished):
+            signal.connect(self.events.append)
+        session.state_changed.connect(self.states.append)
+
+    def of(self, kind) -> list:
+        return [e for e in self.events if isinstance(e, kind)]
+
+    @property
+    def finished(self) -> RunFinished | None:
+        done = self.of(RunFinished)
+        return done[-1] if done else None
+
+
+@pytest.fixture
+def session(qtbot):
+    s = TrainingSession()
+    yield s
+    if s.active:
+        s.stop()
+        qtbot.waitUntil(lambda: not s.active, timeout=RUN_TIMEOUT)
+
+
+def job(run_id=1, preset="mlp", **config) -> TrainingJob:
+    settings = {"epochs": 1, "batch_size": 128, "augment": "none", "device": "cpu", **config}
+    return TrainingJob(run_id=run_id, name=f"Run {run_id}", graph=load_graph(f"preset:{preset}"),
+                       config=TrainConfig(**settings), dataset="mnist-sample", threads=1,
+                       metrics_interval=0.0, weights_interval=0.0)
+
+
+def test_a_run_publishes_every_step_once_and_ends_with_the_trainers_numbers(qtbot, session):
+    rec = Recorder(session)
+    session.start(job(epochs=2))
+    assert session.state == "starting"
+    qtbot.waitUntil(lambda: rec.finished is not None, timeout=RUN_TIMEOUT)
+    qtbot.waitUntil(lambda: session.state == IDLE)
+
+    started = rec.of(RunStarted)[0]
+    assert rec.events[0] is started
+    assert started.dataset == "mnist-sample" and started.device == "cpu"
+    assert started.test_images.shape[1:] == (28, 28) and started.test_images.dtype == np.uint8
+    assert len(started.test_labels) == len(started.test_images)
+
+    progress = rec.of(Progress)
+    steps = np.concatenate([p.steps for p in progress])
+    losses = np.concatenate([p.losses for p in progress])
+    total = started.total_steps
+    assert steps.tolist() == list(range(1, total + 1))  # every step exactly once, in order
+    assert np.isfinite(losses).all()
+    assert all(len(p.lrs) == len(p.steps) for p in progress)
+
+    epochs = rec.of(EpochEnded)
+    assert [e.epoch for e in epochs] == [1, 2]
+    assert epochs[-1].global_step == total
+    assert np.array(epochs[-1].confusion).sum() == len(started.test_labels)
+
+    finished = rec.finished
+    assert finished.status == "completed" and finished.ok
+    assert finished.global_step == total and finished.epochs_completed == 2
+    assert finished.test_accuracy == pytest.approx(epochs[-1].val_accuracy)
+    assert session.last_weights is rec.of(WeightsPublished)[-1]
+    assert session.last_weights.global_step == total
+    assert rec.states == ["starting", "running", "idle"]
+
+
+def test_the_published_weights_are_copies_that_training_does_not_change(qtbot, session):
+    rec = Recorder(session)
+    session.start(job(epochs=1))
+    qtbot.waitUntil(lambda: rec.finished is not None, timeout=RUN_TIMEOUT)
+    weights = rec.of(WeightsPublished)
+    first, last = weights[0], weights[-1]
+    assert first.global_step < last.global_step
+    key = next(k for k in first.state_dict if k.endswith("weight"))
+    assert not first.state_dict[key].equal(last.state_dict[key])  # the early copy kept its old values
+    # The final weights are the model's: rebuilt from them, it scores the accuracy the run reported.
+    trainer = Trainer(last.graph, TrainConfig(device="cpu"), dataset=_sample())
+    trainer.model.load_state_dict(last.state_dict)
+    assert trainer.evaluate().accuracy == pytest.approx(rec.finished.test_accuracy)
+
+
+def _sample():
+    from playground.core.data import load_dataset
+
+    return load_dataset("mnist-sample")
+
+
+def test_pause_resume_and_stop(qtbot, session):
+    rec = Recorder(session)
+    session.start(job(epochs=50))
+    qtbot.waitUntil(lambda: session.state == RUNNING and bool(rec.of(Progress)), timeout=RUN_TIMEOUT)
+    session.pause()
+    qtbot.waitUntil(lambda: session.state == PAUSED, timeout=RUN_TIMEOUT)
+    qtbot.wait(50)  # let anything published before the pause arrive
+    held = rec.of(Progress)[-1].global_step
+    qtbot.wait(400)
+    assert rec.of(Progress)[-1].global_step == held  # no step while paused
+    session.resume()
+    qtbot.waitUntil(lambda: session.state == RUNNING, timeout=RUN_TIMEOUT)
+    qtbot.waitUntil(lambda: rec.of(Progress)[-1].global_step > held, timeout=RUN_TIMEOUT)
+    session.stop()
+    assert session.state == STOPPING
+    qtbot.waitUntil(lambda: rec.finished is not None, timeout=RUN_TIMEOUT)
+    assert rec.finished.status == "stopped"
+    assert session.state == IDLE
+    assert rec.states[-3:] == ["running", "stopping", "idle"]
+    # Every step trained was published before the end, including the partial epoch's.
+    steps = np.concatenate([p.steps for p in rec.of(Progress)])
+    assert steps[-1] == rec.finished.global_step
+
+
+def test_stop_while_paused_ends_the_run(qtbot, session):
+    rec = Recorder(session)
+    session.start(job(epochs=50))
+    qtbot.waitUntil(lambda: session.state == RUNNING, timeout=RUN_TIMEOUT)
+    session.pause()
+    qtbot.waitUntil(lambda: session.state == PAUSED, timeout=RUN_TIMEOUT)
+    session.stop()
+    qtbot.waitUntil(lambda: rec.finished is not None, timeout=RUN_TIMEOUT)
+    assert rec.finished.status == "stopped"
+
+
+def test_divergence_in_the_worker_is_reported_and_a_new_run_can_start(qtbot, session):
+    rec = Recorder(session)
+    session.start(job(optimizer="sgd", lr=1e12, grad_clip=0.0, epochs=3))
+    qtbot.waitUntil(lambda: rec.finished is not None, timeout=RUN_TIMEOUT)
+    assert rec.finished.status == "diverged" and not rec.finished.ok
+    assert "learning rate" in rec.finished.message
+    qtbot.waitUntil(lambda: session.state == IDLE)
+
+    session.start(job(run_id=2))
+    qtbot.waitUntil(lambda: rec.finished.run_id == 2, timeout=RUN_TIMEOUT)
+    assert rec.finished.status == "completed"
+
+
+def test_a_crash_inside_the_worker_is_a_plain_message_not_a_dead_app(qtbot, session, monkeypatch):
+    def broken_fit(self, callbacks=()):
+        raise RuntimeError("boom in a layer")
+
+    monkeypatch.setattr(Trainer, "fit", broken_fit)
+    rec = Recorder(session)
+    session.start(job())
+    qtbot.waitUntil(lambda: rec.finished is not None, timeout=RUN_TIMEOUT)
+    assert rec.finished.status == "failed"
+    assert "RuntimeError: boom in a layer" in rec.finished.message
+    qtbot.waitUntil(lambda: session.state == IDLE)
+
+
+def test_a_graph_that_cannot_be_built_fails_with_the_builders_message(qtbot, session):
+    bad = load_graph("preset:mlp")
+    bad.edges = bad.edges[:-1]  # the output is no longer connected
+    rec = Recorder(session)
+    session.start(TrainingJob(run_id=1, name="bad", graph=bad, config=TrainConfig(device="cpu"),
+                              dataset="mnist-sample"))
+    qtbot.waitUntil(lambda: rec.finished is not None, timeout=RUN_TIMEOUT)
+    assert rec.finished.status == "failed"
+    assert rec.finished.message and "internal error" not in rec.finished.message
+    assert not rec.of(RunStarted)
+
+
+def test_continuing_from_published_weights_starts_where_the_last_run_ended(qtbot, session):
+    rec = Recorder(session)
+    session.start(job(epochs=1))
+    qtbot.waitUntil(lambda: rec.finished is not None, timeout=RUN_TIMEOUT)
+    first_accuracy = rec.finished.test_accuracy
+    weights = session.last_weights.state_dict
+    qtbot.waitUntil(lambda: session.state == IDLE)
+
+    continued = TrainingJob(**{**job(run_id=2, epochs=1, lr=1e-9, schedule="constant").__dict__,
+                               "initial_weights": weights})
+    session.start(continued)
+    qtbot.waitUntil(lambda: rec.finished.run_id == 2, timeout=RUN_TIMEOUT)
+    # With a vanishing learning rate the continued run keeps the first run's accuracy (a fresh start would not).
+    assert rec.finished.test_accuracy == pytest.approx(first_accuracy, abs=0.01)
+    assert first_accuracy > 0.5
