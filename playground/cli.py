@@ -167,6 +167,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--epochs", type=int, default=3, help="measured epochs per variant (after one warm-up epoch)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--gui", action="store_true",
+                   help="measure the main window while it trains (offscreen): GUI vs headless samples/s, "
+                        "event-loop lateness and live-prediction latency")
+    p.add_argument("--steps", type=int, default=400, help="with --gui: training steps per measured run")
+    p.add_argument("--show", action="store_true", help="with --gui: show the window instead of offscreen")
     p.add_argument("--shape-repeats", type=int, default=20, help=argparse.SUPPRESS)
     p.add_argument("--train-samples", type=int, default=0, help=argparse.SUPPRESS)  # fewer, for tests
     p.set_defaults(run=_cmd_bench)

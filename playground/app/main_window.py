@@ -36,6 +36,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.settings = settings or AppSettings()
         self.workbench = None
+        self.training = None  # the TrainingController, once the core has loaded
         self.setObjectName("mainWindow")
         self.setWindowIcon(icon("app"))
         self.setWindowTitle(window_title(display_name(path, None if path else DEFAULT_PRESET)))
@@ -48,12 +49,22 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.center)
         self.palette_dock = self._dock("Layers", "paletteDock", Qt.DockWidgetArea.LeftDockWidgetArea)
         self.inspector_dock = self._dock("Inspector", "inspectorDock", Qt.DockWidgetArea.RightDockWidgetArea)
+        self.training_dock = self._dock("Training", "trainingDock", Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.inspector_dock, self.training_dock)
+        self.inspector_dock.raise_()
+        self.charts_dock = self._dock("Charts", "chartsDock", Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.draw_dock = self._dock("Draw", "drawDock", Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.splitDockWidget(self.charts_dock, self.draw_dock, Qt.Orientation.Horizontal)
+        self.resizeDocks([self.charts_dock, self.draw_dock], [700, 480], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.charts_dock], [300], Qt.Orientation.Vertical)
+        self.docks = [self.palette_dock, self.inspector_dock, self.training_dock, self.charts_dock, self.draw_dock]
 
         self.toolbar = self.addToolBar("Main tool bar")
         self.toolbar.setObjectName("mainToolBar")
         self.toolbar.setMovable(True)
         for item in (a.new, a.open, a.save, None, a.undo, a.redo, None, a.delete, a.duplicate, None,
-                     a.zoom_in, a.zoom_out, a.fit, a.tidy):
+                     a.zoom_in, a.zoom_out, a.fit, a.tidy, None, a.start_training, a.pause_training,
+                     a.stop_training):
             self.toolbar.addSeparator() if item is None else self.toolbar.addAction(item)
 
         self.recent_menu = QMenu("Open &Recent", self)
@@ -87,13 +98,17 @@ class MainWindow(QMainWindow):
         edit_menu.addSeparator()
         edit_menu.addAction(a.select_all)
         view_menu = bar.addMenu("&View")
-        for dock_or_bar in (self.palette_dock, self.inspector_dock, self.toolbar):
+        for dock_or_bar in (*self.docks, self.toolbar):
             view_menu.addAction(dock_or_bar.toggleViewAction())
         view_menu.addAction(a.reset_layout)
         view_menu.addSeparator()
         view_menu.addActions([a.zoom_in, a.zoom_out, a.zoom_reset, a.fit])
         network_menu = bar.addMenu("&Network")
         network_menu.addActions([a.add_layer, a.tidy, a.next_problem])
+        network_menu.addSeparator()
+        network_menu.addActions([a.start_training, a.pause_training, a.stop_training])
+        network_menu.addSeparator()
+        network_menu.addActions([a.save_weights, a.load_weights])
         help_menu = bar.addMenu("&Help")
         help_menu.addActions([a.about, a.about_qt])
         self.menus = {"file": file_menu, "edit": edit_menu, "view": view_menu, "network": network_menu,
@@ -133,6 +148,7 @@ class MainWindow(QMainWindow):
         self.inspector_dock.setWidget(wb.inspector)
         self._wire(wb)
         self.acts.set_core_enabled(True)
+        self._start_training(wb)
         self.recent_menu.setEnabled(True)
         self.preset_menu.setEnabled(True)
         wb.files.start(path)
@@ -151,10 +167,11 @@ class MainWindow(QMainWindow):
         self.preset_menu.triggered.connect(lambda action: files.new_from_preset(action.data()))
 
         stack = doc.undo_stack
-        a.undo.triggered.connect(stack.undo)
-        a.redo.triggered.connect(stack.redo)
-        stack.canUndoChanged.connect(a.undo.setEnabled)
-        stack.canRedoChanged.connect(a.redo.setEnabled)
+        a.undo.triggered.connect(doc.undo)
+        a.redo.triggered.connect(doc.redo)
+        stack.indexChanged.connect(self._update_edit_actions)
+        doc.lock_changed.connect(self._update_edit_actions)
+        doc.edit_refused.connect(lambda why: self.statusBar().showMessage(why, 6000))
         stack.undoTextChanged.connect(self._undo_text)
         stack.redoTextChanged.connect(self._redo_text)
         a.cut.triggered.connect(editor.cut)
@@ -182,6 +199,33 @@ class MainWindow(QMainWindow):
         self.status.show_zoom(view.zoom())
         self._update_edit_actions()
 
+    def _start_training(self, wb) -> None:
+        """The Training panel, the charts and the digit canvas, and the controller that connects them."""
+        from .canvas import DigitPanel, Predictor
+        from .charts import TrainingCharts
+        from .editor.lock_banner import ModelLockView
+        from .training.controller import TrainingController
+        from .training.panel import TrainingPanel
+
+        a = self.acts
+        panel, charts = TrainingPanel(self.settings), TrainingCharts()
+        predictor = Predictor(self)
+        digits = DigitPanel(predictor)
+        self.training_dock.setWidget(panel)
+        self.charts_dock.setWidget(charts)
+        self.draw_dock.setWidget(digits)
+        self.training = t = TrainingController(self, wb, a, panel, charts, digits, predictor)
+        a.start_training.triggered.connect(lambda: t.start())
+        a.pause_training.triggered.connect(t.toggle_pause)
+        a.stop_training.triggered.connect(t.stop)
+        a.save_weights.triggered.connect(t.save_weights)
+        a.load_weights.triggered.connect(lambda: t.load_weights())
+        t.message.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        t.state_changed.connect(self.status.show_training_state)
+        self.lock_view = ModelLockView(wb.document, wb.view.viewport(), [wb.palette, wb.inspector],
+                                       [a.new, a.open, a.clear_recent, self.recent_menu.menuAction(),
+                                        self.preset_menu.menuAction(), a.tidy, a.add_layer], self)
+
     def _undo_text(self, text: str) -> None:
         self.acts.undo.setText(f"&Undo {text}".rstrip())
 
@@ -196,11 +240,14 @@ class MainWindow(QMainWindow):
 
     def _update_edit_actions(self) -> None:
         a, editor = self.acts, self.workbench.editor
-        a.undo.setEnabled(self.workbench.document.undo_stack.canUndo())
-        a.redo.setEnabled(self.workbench.document.undo_stack.canRedo())
-        for action in (a.cut, a.copy, a.duplicate):
-            action.setEnabled(editor.has_selected_nodes())
-        a.delete.setEnabled(editor.has_selection())
+        doc = self.workbench.document
+        a.undo.setEnabled(doc.can_undo())
+        a.redo.setEnabled(doc.can_redo())
+        a.copy.setEnabled(editor.has_selected_nodes())
+        for action in (a.cut, a.duplicate):
+            action.setEnabled(editor.has_selected_nodes() and not doc.locked)
+        a.delete.setEnabled(editor.has_selection() and not doc.locked)
+        a.paste.setEnabled(not doc.locked)
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
@@ -223,7 +270,7 @@ class MainWindow(QMainWindow):
 
     def reset_layout(self) -> None:
         self.restoreState(self._default_state)
-        for dock in (self.palette_dock, self.inspector_dock):
+        for dock in self.docks:
             dock.setFloating(False)
             dock.show()
         self.toolbar.show()
@@ -236,10 +283,16 @@ class MainWindow(QMainWindow):
 
     # -- closing ---------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
+        # A running training is asked about first: if it must stop, the window closes once it has.
+        if self.training is not None and not self.training.confirm_close():
+            event.ignore()
+            return
         if self.workbench is not None and not self.workbench.files.confirm_discard("closing"):
             event.ignore()
             return
         self.settings.save_window(self.saveGeometry(), self.saveState())
+        if self.training is not None:
+            self.training.shutdown()
         if self.workbench is not None:
             self.workbench.shutdown()
         event.accept()

@@ -117,8 +117,35 @@ def _shape_inference(repeats: int) -> dict:
     return {"preset": name, "nodes": len(graph.nodes), "cold_ms": round(cold, 3), "warm_ms": round(warm, 3)}
 
 
+def cmd_gui_bench(args) -> int:
+    from .bench_gui import meets_targets, run_gui_bench
+
+    say(f"bench --gui: mnist-cnn in the main window (offscreen), {args.steps} steps, then headless")
+    report = run_gui_bench(args.steps, args.dataset or "mnist-sample", args.data_dir, args.batch_size, args.seed,
+                           show=args.show)
+    report["meets_targets"] = meets_targets(report)
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    ok = report["meets_targets"]
+    mark = {True: "ok", False: "MISSED"}
+    print(f"mnist-cnn, batch {report['batch_size']}, {report['dataset']}, {report['steps']} steps, "
+          f"{report['torch_threads']} torch thread(s) of {report['cpu_count']} cores")
+    print(f"GUI       {report['gui_samples_per_second']:10,.0f} samples/s")
+    print(f"headless  {report['headless_samples_per_second']:10,.0f} samples/s   GUI/headless "
+          f"{report['gui_vs_headless']:.3f} ({mark[ok['gui_vs_headless']]}, target ≥ 0.95)")
+    print(f"event loop lateness p99 {report['event_loop_p99_ms']} ms, max {report['event_loop_max_ms']} ms "
+          f"({mark[ok['event_loop_p99_ms']]}, target ≤ 16 ms)")
+    print(f"stroke → bars p99 {report['predict_p99_ms']} ms, median {report['predict_p50_ms']} ms over "
+          f"{report['predictions']} predictions ({mark[ok['predict_p99_ms']]}, target ≤ 16 ms)")
+    return 0
+
+
 def cmd_bench(args) -> int:
     from ..core.graph import load_graph
+
+    if getattr(args, "gui", False):
+        return cmd_gui_bench(args)
 
     started = time.perf_counter()
     device = resolve_device_or_fail(args.device)

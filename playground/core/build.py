@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 import zlib
 from dataclasses import dataclass, field
 
@@ -204,6 +205,9 @@ def plan_graph(graph: Graph) -> BuildPlan:
     return BuildPlan(analysis, input_node.id, output_node.id, result_edge.source, steps)
 
 
+_INIT_LOCK = threading.Lock()
+
+
 def build_module(graph: Graph, device: str | torch.device = "cpu", seed: int = 0) -> GraphModule:
     """Build the graph as a module on `device`, initialised deterministically from `seed`.
 
@@ -213,8 +217,10 @@ def build_module(graph: Graph, device: str | torch.device = "cpu", seed: int = 0
     model = GraphModule(plan.input_id, plan.output_id, [(nid, sources) for nid, sources, _ in plan.steps],
                         plan.result_id)
     for node_id, _, ctor in plan.steps:
-        # Initialise on the CPU with a per-node seed: identical weights on every device.
-        with torch.random.fork_rng(devices=[]):
+        # Initialise on the CPU with a per-node seed: identical weights on every device. Layers draw their
+        # initial weights from torch's one global generator, so two threads building at once (the app's
+        # predictor and its training worker) must take turns, or each would get the other's numbers.
+        with _INIT_LOCK, torch.random.fork_rng(devices=[]):
             torch.manual_seed(node_seed(seed, node_id))
             module = ctor()
         if not graph.nodes[node_id].trainable:

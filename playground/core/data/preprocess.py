@@ -8,6 +8,7 @@ any drawing, in numpy only (cheap enough for the GUI thread, no torch call).
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -58,8 +59,10 @@ def _ink_and_background(a: np.ndarray) -> np.ndarray:
     return ink / peak if peak > 0 else ink
 
 
+@functools.lru_cache(maxsize=256)
 def _resample_matrix(n_in: int, n_out: int) -> np.ndarray:
-    """[n_out, n_in] weights: area averaging when shrinking (anti-aliased), linear interpolation when growing."""
+    """[n_out, n_in] weights: area averaging when shrinking (anti-aliased), linear interpolation when growing.
+    Cached (read-only): the canvas asks for the same few sizes on every stroke."""
     scale = n_out / n_in
     weights = np.zeros((n_out, n_in), dtype=np.float64)
     if scale <= 1.0:
@@ -79,6 +82,7 @@ def _resample_matrix(n_in: int, n_out: int) -> np.ndarray:
         rows = np.arange(n_out)
         np.add.at(weights, (rows, low), 1 - frac)
         np.add.at(weights, (rows, high), frac)
+    weights.flags.writeable = False  # shared by every caller through the cache
     return weights
 
 

@@ -1,0 +1,341 @@
+"""The digit panel: the drawing canvas, what the network sees, and its live class probabilities.
+
+Throttling: a stroke movement sends the drawing to the predictor only when no
+request is in flight; otherwise the panel keeps just the latest drawing and
+sends it when the answer arrives. The bars so update as fast as predictions
+complete, always catch up with the last stroke, and nothing queues up.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...core.data import preprocess_digit
+from ..icons import icon
+from .bars import DIGITS, ProbabilityBars
+from .drawing import MAX_BRUSH, MIN_BRUSH, DrawingCanvas
+from .predictor import Prediction, Predictor
+from .preview import DigitPreview
+
+NO_TEST_SET = "Test digits become available once a dataset is loaded (start a training run)."
+
+
+class DigitPanel(QWidget):
+    prediction_shown = Signal(object)  # the Prediction, right after the bars show it
+
+    def __init__(self, predictor: Predictor, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.predictor = predictor
+        self._classes: tuple[str, ...] = DIGITS
+        self._test_images: np.ndarray | None = None
+        self._test_labels: np.ndarray | None = None
+        self._rng = np.random.default_rng()
+        # Request bookkeeping (see the module docstring).
+        self._next_id = 0
+        self._in_flight: int | None = None
+        self._pending: float | None = None  # a change not sent yet: the time of its event
+        self._valid_from = 0  # answers to older requests describe a drawing that is gone
+        self._shown_id = -1
+        self._note = ""
+        self._error: str | None = None
+        # Mistakes.
+        self._mistakes: list[tuple[int, int, int, float]] = []
+        self._mistake_pos = 0
+        self._mistakes_for: np.ndarray | None = None  # the test images a search is running on
+        self._build()
+        predictor.predicted.connect(self._on_predicted)
+        predictor.failed.connect(self._on_failed)
+        predictor.mistakes_found.connect(self._on_mistakes)
+        self.set_test_set(None, None)
+
+    # -- layout ------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.canvas = DrawingCanvas(self)
+        self.preview = DigitPreview(self)
+        self.bars = ProbabilityBars(self)
+
+        self.brush = QSlider(Qt.Orientation.Horizontal, self)
+        self.brush.setRange(MIN_BRUSH, MAX_BRUSH)
+        self.brush.setValue(self.canvas.brush())
+        self.brush.setToolTip("Brush size (Ctrl+wheel on the canvas)")
+        self.brush.setMaximumWidth(140)
+        self.brush.valueChanged.connect(self.canvas.set_brush)
+        self.canvas.brush_changed.connect(self._sync_brush)
+        self.undo_button = self._tool_button("edit-undo", "Undo", "Undo the last stroke (Ctrl+Z)", self.canvas.undo)
+        self.undo_button.setEnabled(False)
+        self.canvas.undo_available.connect(self.undo_button.setEnabled)
+        self.clear_button = self._tool_button("edit-delete", "Clear", "Clear the drawing (Esc or right-click)",
+                                              self.canvas.clear)
+        tools = QHBoxLayout()
+        tools.setContentsMargins(0, 0, 0, 0)
+        brush_label = QLabel("Brush", self)
+        brush_label.setBuddy(self.brush)
+        tools.addWidget(brush_label)
+        tools.addWidget(self.brush)
+        tools.addStretch(1)
+        tools.addWidget(self.undo_button)
+        tools.addWidget(self.clear_button)
+
+        self.caption = QLabel(self)
+        self.caption.setWordWrap(True)
+        self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.caption.setMinimumHeight(self.fontMetrics().height())
+
+        left = QVBoxLayout()
+        left.setContentsMargins(0, 0, 0, 0)
+        left.addWidget(self.canvas, 1)
+        left.addLayout(tools)
+        left.addWidget(self.caption)
+
+        sees = self._dim_label("The network sees")
+        self.preview_hint = self._dim_label("28×28, cropped and centred like MNIST")
+        self.preview_hint.setWordWrap(True)
+        preview_row = QHBoxLayout()
+        preview_row.setContentsMargins(0, 0, 0, 0)
+        preview_row.addWidget(self.preview, 0, Qt.AlignmentFlag.AlignTop)
+        preview_text = QVBoxLayout()
+        preview_text.addWidget(sees)
+        preview_text.addWidget(self.preview_hint)
+        preview_text.addStretch(1)
+        preview_row.addLayout(preview_text, 1)
+        self.note = self._dim_label("")
+        self.note.setWordWrap(True)
+        self.note.setTextFormat(Qt.TextFormat.RichText)
+        self.note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.random_button = QPushButton("Random test digit", self)
+        self.random_button.clicked.connect(self.show_random_test_digit)
+        self.mistakes_button = QPushButton("Show mistakes", self)
+        self.mistakes_button.clicked.connect(self.find_mistakes)
+        self.previous_button = QToolButton(self)
+        self.previous_button.setArrowType(Qt.ArrowType.LeftArrow)
+        self.previous_button.setToolTip("Previous mistake")
+        self.previous_button.clicked.connect(lambda: self.step_mistake(-1))
+        self.next_button = QToolButton(self)
+        self.next_button.setArrowType(Qt.ArrowType.RightArrow)
+        self.next_button.setToolTip("Next mistake")
+        self.next_button.clicked.connect(lambda: self.step_mistake(1))
+        self.mistake_label = self._dim_label("")
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(0, 0, 0, 0)
+        buttons.addWidget(self.random_button)
+        buttons.addWidget(self.mistakes_button)
+        nav = QHBoxLayout()
+        nav.setContentsMargins(0, 0, 0, 0)
+        nav.addWidget(self.previous_button)
+        nav.addWidget(self.mistake_label, 1, Qt.AlignmentFlag.AlignCenter)
+        nav.addWidget(self.next_button)
+        self._set_nav_visible(False)
+
+        right = QVBoxLayout()
+        right.setContentsMargins(0, 0, 0, 0)
+        right.addLayout(preview_row)
+        right.addSpacing(6)
+        right.addWidget(self.bars, 1)
+        right.addWidget(self.note)
+        right.addSpacing(6)
+        right.addLayout(buttons)
+        right.addLayout(nav)
+        right_widget = QWidget(self)
+        right_widget.setLayout(right)
+        right_widget.setMinimumWidth(230)
+        right_widget.setMaximumWidth(340)
+        right_widget.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+
+        layout = QHBoxLayout(self)
+        layout.addLayout(left, 1)
+        layout.addSpacing(4)
+        layout.addWidget(right_widget)
+
+        self.canvas.changed.connect(self._on_canvas_changed)
+        self.canvas.stroke_started.connect(self.caption.clear)
+        self._update_note()
+
+    def _tool_button(self, icon_name: str, text: str, tip: str, slot) -> QToolButton:
+        button = QToolButton(self)
+        button.setIcon(icon(icon_name))
+        button.setText(text)
+        button.setToolTip(tip)
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        button.setAutoRaise(True)
+        button.clicked.connect(slot)
+        return button
+
+    def _dim_label(self, text: str) -> QLabel:
+        label = QLabel(text, self)
+        pal = label.palette()
+        text_color, window = pal.color(QPalette.ColorRole.WindowText), pal.color(QPalette.ColorRole.Window)
+        mixed = QColor.fromRgbF(*((a * 0.6 + b * 0.4) for a, b in zip(text_color.getRgbF()[:3],
+                                                                        window.getRgbF()[:3], strict=True)))
+        pal.setColor(QPalette.ColorRole.WindowText, mixed)
+        label.setPalette(pal)
+        font = label.font()
+        font.setPointSizeF(font.pointSizeF() * 0.9)
+        label.setFont(font)
+        return label
+
+    def _sync_brush(self, width: int) -> None:
+        self.brush.blockSignals(True)
+        self.brush.setValue(width)
+        self.brush.blockSignals(False)
+
+    def _set_nav_visible(self, visible: bool) -> None:
+        for w in (self.previous_button, self.next_button, self.mistake_label):
+            w.setVisible(visible)
+
+    # -- public API --------------------------------------------------------------------------------
+    def set_classes(self, classes: tuple[str, ...]) -> None:
+        self._classes = tuple(str(c) for c in classes) or DIGITS
+        self.bars.set_classes(self._classes)
+
+    def set_test_set(self, images: np.ndarray | None, labels: np.ndarray | None) -> None:
+        """uint8 [N, 28, 28] (or [N, 1, 28, 28]) and int64 [N]; None (or empty) disables the test digit buttons."""
+        if images is not None:
+            images = np.asarray(images)
+            if images.ndim == 4 and images.shape[1] == 1:  # [N, 1, H, W], as the datasets store them
+                images = images[:, 0]
+        ok = images is not None and labels is not None and len(images) > 0 and len(images) == len(labels)
+        self._test_images = images if ok else None
+        self._test_labels = np.asarray(labels) if ok else None
+        self._mistakes, self._mistake_pos, self._mistakes_for = [], 0, None
+        self._set_nav_visible(False)
+        self.mistakes_button.setText("Show mistakes")
+        for button in (self.random_button, self.mistakes_button):
+            button.setEnabled(ok)
+        if ok:
+            n = len(self._test_images)
+            self.random_button.setToolTip(f"Put a random digit of the test set ({n:,} images) on the canvas")
+            self.mistakes_button.setToolTip("Classify the test set with the current weights, then step through "
+                                            "the digits the network gets wrong, most confident first")
+        else:
+            self.random_button.setToolTip(NO_TEST_SET)
+            self.mistakes_button.setToolTip(NO_TEST_SET)
+
+    def set_model_note(self, text: str) -> None:
+        self._note = text
+        self._update_note()
+
+    def show_image(self, image28: np.ndarray, caption: str = "") -> None:
+        """Put a 28×28 digit on the canvas (scaled up smoothly); it is classified like a drawing."""
+        self.canvas.set_image(image28)
+        self.caption.setText(caption)
+
+    # -- test digits -------------------------------------------------------------------------------
+    def _class_name(self, index: int) -> str:
+        return self._classes[index] if 0 <= index < len(self._classes) else str(index)
+
+    def show_random_test_digit(self) -> None:
+        if self._test_images is None:
+            return
+        i = int(self._rng.integers(len(self._test_images)))
+        label = self._class_name(int(self._test_labels[i]))
+        self.show_image(self._test_images[i], f"test #{i} — true label {label}")
+
+    def find_mistakes(self) -> None:
+        if self._test_images is None or self._mistakes_for is not None:
+            return
+        self._mistakes_for = self._test_images
+        self.mistakes_button.setEnabled(False)
+        self.mistakes_button.setText("Looking for mistakes…")
+        self.predictor.find_mistakes(self._test_images, self._test_labels)
+
+    def _on_mistakes(self, mistakes) -> None:
+        if self._mistakes_for is None or self._mistakes_for is not self._test_images:
+            return  # the test set changed meanwhile
+        self._mistakes_for = None
+        self.mistakes_button.setEnabled(True)
+        self.mistakes_button.setText("Show mistakes")
+        self._mistakes = list(mistakes)
+        self._mistake_pos = 0
+        self._set_nav_visible(bool(self._mistakes))
+        if not self._mistakes:
+            n = len(self._test_images)
+            self.caption.setText(f"No mistakes: all {n:,} test digits are classified correctly.")
+            return
+        self._show_mistake()
+
+    def step_mistake(self, delta: int) -> None:
+        if self._mistakes:
+            self._mistake_pos = (self._mistake_pos + delta) % len(self._mistakes)
+            self._show_mistake()
+
+    def mistakes(self) -> list[tuple[int, int, int, float]]:
+        return list(self._mistakes)
+
+    def _show_mistake(self) -> None:
+        index, true, predicted, confidence = self._mistakes[self._mistake_pos]
+        n = len(self._mistakes)
+        self.mistake_label.setText(f"mistake {self._mistake_pos + 1:,} of {n:,}")
+        self.previous_button.setEnabled(n > 1)
+        self.next_button.setEnabled(n > 1)
+        self.show_image(self._test_images[index],
+                        f"test #{index}: true {self._class_name(true)}, predicted {self._class_name(predicted)} "
+                        f"({confidence:.0%})")
+
+    # -- live prediction ---------------------------------------------------------------------------
+    def _on_canvas_changed(self, submitted_at: float) -> None:
+        if self.canvas.is_empty():
+            self._valid_from = self._next_id
+            self._pending = None
+            self.preview.set_image(None)
+            self.bars.set_probabilities(None, "draw a digit")
+            return
+        if self.bars.probabilities() is None and not self._error:
+            self.bars.set_probabilities(None, "thinking…")
+        if self._in_flight is None:
+            self._send(submitted_at)
+        else:  # preprocessed when sent: one preprocessing per prediction, not per mouse movement
+            self._pending = submitted_at
+
+    def _send(self, submitted_at: float) -> None:
+        image = preprocess_digit(self.canvas.raster_array())
+        self.preview.set_image(image)
+        request_id = self._next_id
+        self._next_id += 1
+        self._in_flight = request_id
+        self.predictor.request(image, request_id, submitted_at)
+
+    def _on_predicted(self, prediction: Prediction) -> None:
+        if self._in_flight is not None and prediction.request_id >= self._in_flight:
+            self._in_flight = None
+        if (prediction.request_id >= max(self._valid_from, self._shown_id) and not self.canvas.is_empty()):
+            self._shown_id = prediction.request_id
+            self._error = None
+            self.bars.set_probabilities(prediction.probabilities)
+            self._update_note()
+            self.prediction_shown.emit(prediction)
+        if self._in_flight is None and self._pending is not None:
+            submitted_at, self._pending = self._pending, None
+            if not self.canvas.is_empty():
+                self._send(submitted_at)
+
+    def _on_failed(self, message: str) -> None:
+        self._error = message
+        self.bars.set_probabilities(None, "no prediction")
+        if self._mistakes_for is not None:  # the search will not answer with these weights
+            self._mistakes_for = None
+            self.mistakes_button.setEnabled(self._test_images is not None)
+            self.mistakes_button.setText("Show mistakes")
+        self._update_note()
+
+    def _update_note(self) -> None:
+        if self._error:
+            self.note.setText(f"<span style='color:#e57373'>{_escape(self._error)}</span>")
+        else:
+            self.note.setText(_escape(self._note))
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

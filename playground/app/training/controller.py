@@ -1,0 +1,315 @@
+"""Training in the window: the session, the Training panel, the charts and the digit canvas, connected.
+
+What happens on Start: the graph is checked (problems are shown on their
+nodes, not sent to the worker), the panel's settings become a TrainConfig, the
+document is locked against edits that change the model, and an immutable
+`TrainingJob` goes to the session's thread. Everything the worker publishes
+flows back here and is handed on: metrics to the charts and the panel, weights
+to the predictor (a CPU copy, so live prediction never races the training
+thread). When the run ends, however it ends, the lock is lifted and the
+outcome is said in plain words.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+from ...core.build import GraphError, build_module
+from ...core.graph import Graph
+from ...core.train import Checkpoint, CheckpointError, ConfigError, load_checkpoint, load_matching_weights
+from ...core.train.checkpoint import save_checkpoint
+from .messages import EpochEnded, Progress, RunFinished, RunStarted, WeightsPublished
+from .session import IDLE, PAUSED, STARTING, STOPPING, TrainingSession
+from .worker import TrainingJob, training_threads
+
+log = logging.getLogger(__name__)
+
+LOCK_MESSAGE = "Training is running: the network is locked (layers can still be moved). Stop training to edit it."
+CHECKPOINT_FILTER = "Playground weights (*.pt);;All files (*)"
+MODEL_REFRESH_MS = 300  # after an edit, how long to wait before rebuilding the canvas's untrained model
+STATUS_WORDS = {"completed": "Training finished", "stopped": "Training stopped",
+                "diverged": "Training diverged", "out_of_memory": "Out of memory", "failed": "Training failed"}
+
+
+class TrainingController(QObject):
+    """Owns the session and the predictor; the main window places the widgets and wires the actions here."""
+
+    message = Signal(str)  # a line for the status bar
+    state_changed = Signal(str)
+
+    def __init__(self, window: QWidget, workbench, actions, panel, charts, digits, predictor,
+                 threads: int | None = None):
+        super().__init__(window)
+        self.window, self.workbench, self.acts = window, workbench, actions
+        self.document = workbench.document
+        self.panel, self.charts, self.digits, self.predictor = panel, charts, digits, predictor
+        self.threads = training_threads() if threads is None else threads
+        self.session = TrainingSession(self)
+        self.weights: WeightsPublished | None = None  # what Save Weights saves and a new run may continue from
+        self.weights_changed_graph = False  # the network was edited since those weights were trained
+        self._chart_runs: dict[int, int] = {}  # session run id -> charts run id
+        self._close_when_stopped = False
+        self._model_version = 0
+
+        s = self.session
+        s.state_changed.connect(self._on_state)
+        s.started.connect(self._on_started)
+        s.progress.connect(self._on_progress)
+        s.epoch_ended.connect(self._on_epoch)
+        s.weights_published.connect(self._on_weights)
+        s.finished.connect(self._on_finished)
+        panel.start_requested.connect(lambda: self.start())
+        predictor.failed.connect(lambda text: self.message.emit(f"Prediction: {text}"))
+
+        # Before any training (and after edits), the canvas predicts with the network's fresh weights.
+        self._model_timer = QTimer(self, singleShot=True, interval=MODEL_REFRESH_MS)
+        self._model_timer.timeout.connect(self._refresh_untrained_model)
+        self.document.changed.connect(self._graph_edited)
+        self.document.reset.connect(self._graph_replaced)
+        self._graph_replaced()
+        self._on_state(IDLE)
+
+    # -- actions ------------------------------------------------------------------------------------
+    def start(self, dataset: str | None = None, max_steps: int | None = None) -> bool:
+        """Start a run of the document's network; False (and the reason said) when it cannot start.
+        `dataset` overrides the panel's choice and `max_steps` ends the run early (for benchmarks)."""
+        if self.session.active:
+            return False
+        analysis = self.workbench.shapes.run_now()
+        if analysis.problems:
+            first = analysis.problems[0]
+            where = f"{first.node}: " if first.node else ""
+            count = len(analysis.problems)
+            QMessageBox.warning(self.window, "Cannot train yet",
+                                f"The network has {count} problem{'s' * (count != 1)} to fix before it can "
+                                f"train.\n\n{where}{first.message}")
+            self.workbench.next_problem()
+            return False
+        try:
+            config = self.panel.config()
+        except ConfigError as exc:
+            QMessageBox.warning(self.window, "Check the training settings", str(exc))
+            return False
+        choice = dataset or self.panel.dataset_choice()
+        graph = self.document.graph.copy()
+        initial = None
+        if self.panel.continue_from_last() and self.weights is not None:
+            initial = self.weights.state_dict
+        run_id = self.session.next_run_id()
+        title = self.document.graph.name or self.document.display_name
+        job = TrainingJob(run_id=run_id, name=f"Run {run_id} — {title}", graph=graph, config=config,
+                          dataset=None if choice == "graph" else choice, initial_weights=initial,
+                          threads=self.threads, max_steps=max_steps)
+        self.document.set_locked(LOCK_MESSAGE)
+        self.session.start(job)
+        self.message.emit(f"Starting run {run_id}: loading the data and building the model…")
+        return True
+
+    def toggle_pause(self) -> None:
+        self.session.toggle_pause()
+
+    def stop(self) -> None:
+        if self.session.active:
+            self.session.stop()
+            self.message.emit("Stopping after the current step…")
+
+    # -- from the session ---------------------------------------------------------------------------
+    def _on_state(self, state: str) -> None:
+        a, active = self.acts, state != IDLE
+        a.start_training.setEnabled(not active)
+        a.pause_training.setEnabled(state in (STARTING, "running", PAUSED))
+        a.pause_training.setText("&Resume Training" if state == PAUSED else "&Pause Training")
+        a.stop_training.setEnabled(active and state != STOPPING)
+        a.load_weights.setEnabled(not active)
+        a.save_weights.setEnabled(self.weights is not None)
+        self.panel.set_running(state)
+        self.state_changed.emit(state)
+
+    def _on_started(self, started: RunStarted) -> None:
+        self._chart_runs[started.run_id] = self.charts.begin_run(started.name, started.steps_per_epoch)
+        self.panel.show_run_started(started)
+        self.digits.set_classes(started.classes)
+        self.digits.set_test_set(started.test_images, started.test_labels)
+        text = f"Training {started.name} on {started.device_name} with {started.dataset_source}"
+        if started.transfer_note:
+            text += f". {started.transfer_note}"
+        self.message.emit(text)
+
+    def _on_progress(self, progress: Progress) -> None:
+        run = self._chart_runs.get(progress.run_id)
+        if run is not None and len(progress.steps):
+            self.charts.add_steps(run, progress.steps, progress.losses, progress.lrs)
+        self.panel.show_progress(progress)
+
+    def _on_epoch(self, epoch: EpochEnded) -> None:
+        run = self._chart_runs.get(epoch.run_id)
+        if run is not None:
+            self.charts.add_epoch(run, epoch.epoch, epoch.global_step, epoch.train_loss, epoch.train_accuracy,
+                                  epoch.val_loss, epoch.val_accuracy, epoch.lr)
+
+    def _on_weights(self, weights: WeightsPublished) -> None:
+        self._use_weights(weights, note=f"live: run {weights.run_id}, step {weights.global_step:,}")
+
+    def _on_finished(self, finished: RunFinished) -> None:
+        self.document.set_locked(None)
+        run = self._chart_runs.get(finished.run_id)
+        if run is not None:
+            self.charts.end_run(run, finished.status)
+        self.panel.show_finished(finished)
+        if self.weights is not None and self.weights.run_id == finished.run_id:
+            self.digits.set_model_note(f"run {finished.run_id}, step {self.weights.global_step:,}"
+                                       + (" (diverged)" if finished.status == "diverged" else ""))
+        self.panel.set_can_continue(self.weights is not None)
+        self._on_state(self.session.state)
+        words = STATUS_WORDS.get(finished.status, "Training ended")
+        if finished.ok:
+            accuracy = (f": {finished.test_accuracy:.2%} test accuracy" if finished.test_accuracy is not None
+                        else "")
+            self.message.emit(f"{words}{accuracy} after {finished.epochs_completed} epoch(s), "
+                              f"{finished.global_step:,} steps")
+        else:
+            self.message.emit(f"{words}: {finished.message}")
+            if not self._close_when_stopped:
+                QMessageBox.critical(self.window, words, finished.message)
+        if self._close_when_stopped:
+            self._close_when_stopped = False
+            QTimer.singleShot(0, self.window.close)
+
+    # -- the weights the canvas predicts with -----------------------------------------------------------
+    def _use_weights(self, weights: WeightsPublished, note: str) -> None:
+        self.weights = weights
+        self.weights_changed_graph = False
+        self._model_version += 1
+        self.predictor.set_model(weights.graph, weights.state_dict, weights.dataset, self._model_version)
+        self.digits.set_model_note(note)
+        self.acts.save_weights.setEnabled(True)
+
+    def _graph_edited(self) -> None:
+        if self.session.active:
+            return  # only layout edits get through the lock; the model is unchanged
+        if self.weights is not None:
+            self.weights_changed_graph = True
+            self.digits.set_model_note(f"weights of run {self.weights.run_id} (the network has been edited since)"
+                                       if self.weights.run_id else "loaded weights (the network has been edited since)")
+            return
+        self._model_timer.start()
+
+    def _graph_replaced(self) -> None:
+        if self.session.active:
+            return
+        self.weights = None
+        self.panel.set_can_continue(False, "no weights yet: train once first")
+        self.acts.save_weights.setEnabled(False)
+        self.panel.set_graph_dataset(_graph_dataset(self.document.graph))
+        self._model_timer.start()
+
+    def _refresh_untrained_model(self) -> None:
+        if self.weights is not None or self.session.active:
+            return
+        analysis = self.workbench.shapes.analysis
+        if analysis is None or analysis.problems:
+            self.digits.set_model_note("the network has problems: fix them to see predictions")
+            return
+        graph = self.document.graph.copy()
+        self._model_version += 1
+        self.predictor.set_model(graph, None, _graph_dataset(graph), self._model_version)
+        self.digits.set_model_note("untrained weights: press Start (F5) to train")
+
+    # -- checkpoints ------------------------------------------------------------------------------------
+    def save_weights(self) -> bool:
+        weights = self.weights
+        if weights is None:
+            return False
+        suggested = str(Path(self.document.path).with_suffix(".pt")) if self.document.path else "weights.pt"
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save Weights", suggested, CHECKPOINT_FILTER)
+        if not path:
+            return False
+        checkpoint = Checkpoint(graph=weights.graph, state_dict=weights.state_dict, config=dict(weights.config),
+                                history=dict(weights.history),
+                                extra={"dataset": weights.dataset, "classes": list(weights.classes),
+                                       "global_step": weights.global_step, "status": "saved from the app"})
+        try:
+            save_checkpoint(path, checkpoint)  # atomic: a failed write leaves any old file as it was
+        except (OSError, TypeError, CheckpointError) as exc:
+            QMessageBox.critical(self.window, "Could not save the weights", f"{path}: {exc}")
+            return False
+        self.message.emit(f"Saved the weights of run {weights.run_id} to {path}" if weights.run_id
+                          else f"Saved the weights to {path}")
+        return True
+
+    def load_weights(self, path: str | None = None) -> bool:
+        """Load a checkpoint into the layers of the current network that match it (by name and shape)."""
+        if self.session.active:
+            return False
+        if path is None:
+            folder = str(Path(self.document.path).parent) if self.document.path else ""
+            path, _ = QFileDialog.getOpenFileName(self.window, "Load Weights", folder, CHECKPOINT_FILTER)
+            if not path:
+                return False
+        try:
+            checkpoint = load_checkpoint(path)
+        except CheckpointError as exc:
+            QMessageBox.critical(self.window, "Could not load the weights", str(exc))
+            return False
+        graph = self.document.graph.copy()
+        try:
+            model = build_module(graph, "cpu")
+        except GraphError as exc:
+            QMessageBox.critical(self.window, "Could not load the weights",
+                                 f"The network cannot be built, so nothing can be loaded into it: {exc}")
+            return False
+        report = load_matching_weights(model, checkpoint.state_dict)
+        if not report.loaded:
+            QMessageBox.critical(self.window, "No weights fit this network",
+                                 f"{Path(path).name}: no layer of this network matches the checkpoint by name "
+                                 f"and shape, so nothing was loaded. {report.summary()}")
+            return False
+        dataset = str(checkpoint.extra.get("dataset") or _graph_dataset(graph))
+        classes = tuple(checkpoint.extra.get("classes") or ())
+        state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        self._use_weights(WeightsPublished(run_id=0, global_step=int(checkpoint.extra.get("global_step", 0)),
+                                           graph=graph, state_dict=state, dataset=dataset, classes=classes,
+                                           config=dict(checkpoint.config), history=dict(checkpoint.history)),
+                          note=f"loaded from {Path(path).name}")
+        if classes:
+            self.digits.set_classes(classes)
+        self.panel.set_can_continue(True)
+        if report.skipped or report.missing:
+            QMessageBox.information(self.window, "Some weights did not fit",
+                                    f"Loaded what matches this network from {Path(path).name}; the rest keeps its "
+                                    f"fresh initialisation.\n\n{report.summary()}")
+        self.message.emit(f"Loaded weights from {path}: {report.summary()}")
+        return True
+
+    # -- closing -----------------------------------------------------------------------------------------
+    def confirm_close(self) -> bool:
+        """True when the window may close now. During a run: ask, and if the answer is yes, stop the run and
+        close the window once it has ended (the event loop keeps running meanwhile)."""
+        if not self.session.active:
+            return True
+        answer = QMessageBox.question(self.window, "Training is running",
+                                      "A training run is in progress. Stop it and close the window?\n\n"
+                                      "The run ends after its current step.",
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.No)
+        if answer == QMessageBox.StandardButton.Yes:
+            self._close_when_stopped = True
+            self.stop()
+        return False
+
+    def shutdown(self) -> None:
+        """The window is closing for good: no run may outlive it, and the predictor thread ends."""
+        if self.session.active:  # only reachable if the close was forced; wind down, then wait
+            self.session.stop()
+            self.session.wait()
+        self.predictor.shutdown()
+        self.panel.shutdown()  # a dataset download or lookup in flight ends with the window
+
+
+def _graph_dataset(graph: Graph) -> str:
+    inputs = graph.nodes_of_kind("input")
+    return str(inputs[0].params.get("dataset", "mnist")) if inputs else "mnist"

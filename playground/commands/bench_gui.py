@@ -1,0 +1,211 @@
+"""`playground bench --gui`: what the window costs while it trains, against the same run headless.
+
+It opens the real main window offscreen on `mnist-cnn`, starts training from
+the Training panel's Start path with a fixed budget of steps, and meanwhile:
+- the charts and the panel follow the run (as they do for a person),
+- a synthetic stroke is drawn on the digit canvas (mouse events at 60 Hz), so
+  live prediction runs all the time,
+- a 1 ms precise QTimer probes the GUI thread: its lateness is how long the
+  event loop was unable to react (p99 is the figure a person feels).
+Then the same training (same graph, settings, data, torch threads and number
+of steps) runs headless with a bare Trainer. A short warm-up run first keeps
+one-off costs (allocator, oneDNN kernel choice) out of both figures.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import time
+
+import numpy as np
+
+GUI_TARGET_RATIO = 0.95
+EVENT_LOOP_TARGET_MS = 16.0
+PREDICT_TARGET_MS = 16.0
+STROKE_HZ = 60
+
+
+def _percentile(values, q: float) -> float | None:
+    return round(float(np.percentile(np.asarray(values, dtype=np.float64), q)), 3) if len(values) else None
+
+
+def _stroke_points(n: int = 48) -> list[tuple[float, float]]:
+    """A '2'-like path in unit coordinates: an arc over the top, a diagonal, a base line."""
+    points = []
+    for t in np.linspace(0, 1, n):
+        if t < 0.45:
+            a = math.pi * (1.1 - 1.2 * t / 0.45)
+            points.append((0.5 + 0.22 * math.cos(a), 0.33 - 0.18 * math.sin(a)))
+        elif t < 0.8:
+            u = (t - 0.45) / 0.35
+            points.append((0.68 - 0.4 * u, 0.4 + 0.38 * u))
+        else:
+            u = (t - 0.8) / 0.2
+            points.append((0.28 + 0.46 * u, 0.78))
+    return points
+
+
+class _StrokeDriver:
+    """Draws the stroke over and over with real mouse events, clearing the canvas between strokes."""
+
+    def __init__(self, canvas):
+        from PySide6.QtCore import QTimer
+
+        self.canvas = canvas
+        self.points = _stroke_points()
+        self.index = 0
+        self.events = 0
+        self.timer = QTimer(interval=round(1000 / STROKE_HZ))
+        self.timer.timeout.connect(self._tick)
+
+    def _send(self, kind, x: float, y: float) -> None:
+        from PySide6.QtCore import QPointF, Qt
+        from PySide6.QtGui import QMouseEvent
+        from PySide6.QtWidgets import QApplication
+
+        square = self.canvas.square()  # the drawing area inside the widget
+        pos = QPointF(square.x() + x * square.width(), square.y() + y * square.height())
+        left = Qt.MouseButton.LeftButton
+        held = Qt.MouseButton.NoButton if kind == QMouseEvent.Type.MouseButtonRelease else left
+        button = Qt.MouseButton.NoButton if kind == QMouseEvent.Type.MouseMove else left
+        event = QMouseEvent(kind, pos, self.canvas.mapToGlobal(pos), button, held, Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(self.canvas, event)
+        self.events += 1
+
+    def _tick(self) -> None:
+        from PySide6.QtGui import QMouseEvent
+
+        types = QMouseEvent.Type
+        x, y = self.points[self.index]
+        if self.index == 0:
+            self.canvas.clear()
+            self._send(types.MouseButtonPress, x, y)
+        else:
+            self._send(types.MouseMove, x, y)
+        self.index += 1
+        if self.index == len(self.points):
+            self._send(types.MouseButtonRelease, x, y)
+            self.index = 0
+
+
+class _EventLoopProbe:
+    """A 1 ms precise timer; each timeout's lateness (beyond its 1 ms) is how long the loop was busy."""
+
+    def __init__(self):
+        from PySide6.QtCore import Qt, QTimer
+
+        self.late_ms: list[float] = []
+        self._last = None
+        self.timer = QTimer(interval=1)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.timeout.connect(self._tick)
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        if self._last is not None:
+            self.late_ms.append(max(0.0, (now - self._last) * 1e3 - 1.0))
+        self._last = now
+
+
+def _headless_rate(graph, config, dataset, steps: int, threads: int) -> float:
+    import torch
+
+    from ..core.train import Callback, Trainer
+
+    class Budget(Callback):
+        def on_step_end(self, trainer, step):
+            if step.global_step >= steps:
+                trainer.stop()
+
+    torch.set_num_threads(threads)
+    result = Trainer(graph, config, dataset=dataset).fit([Budget()])
+    return result.samples_per_second
+
+
+def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_size: int, seed: int,
+                  show: bool = False) -> dict:
+    if not show:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ.setdefault("PLAYGROUND_SETTINGS_DIR", tempfile.mkdtemp(prefix="playground-bench-"))
+    if data_dir:
+        os.environ["PLAYGROUND_DATA_DIR"] = data_dir
+    from PySide6.QtCore import QEventLoop
+
+    from ..app.launch import application
+    from ..app.main_window import MainWindow
+    from ..app.settings import AppSettings
+    from ..app.training.worker import training_threads
+    from ..core.data import load_dataset
+    from ..core.graph import load_graph
+    from ..core.train import TrainConfig
+
+    started = time.perf_counter()
+    app = application()
+    threads = training_threads()
+    dataset = load_dataset(dataset_name, fallback_to_sample=True)
+    steps_per_epoch = len(dataset.train_labels) // batch_size
+    epochs = max(1, math.ceil(steps / steps_per_epoch))
+    config = TrainConfig(epochs=epochs, batch_size=batch_size, seed=seed, device="cpu", augment="default")
+
+    # Warm-up: one-off costs stay out of both measured runs.
+    graph = load_graph("preset:mnist-cnn")
+    _headless_rate(graph, config, dataset, min(30, steps), threads)
+
+    window = MainWindow(AppSettings(), path=None)
+    window.resize(1400, 900)
+    window.show()
+    window.start(None)
+    t = window.training
+    t.panel.set_config(config)
+    for dock in (window.charts_dock, window.draw_dock, window.training_dock):
+        dock.show()
+    latencies: list[float] = []
+    t.digits.prediction_shown.connect(lambda p: latencies.append((time.perf_counter() - p.submitted_at) * 1e3))
+    finished = []
+    loop = QEventLoop()
+    t.session.finished.connect(finished.append)
+    t.session.finished.connect(loop.quit)
+    app.processEvents()
+
+    stroke, probe = _StrokeDriver(t.digits.canvas), _EventLoopProbe()
+    t.session.started.connect(lambda _: (probe.timer.start(), stroke.timer.start()))
+    if not t.start(dataset=dataset_name, max_steps=steps):
+        raise RuntimeError("the window refused to start training")
+    loop.exec()  # the real event loop, as a person's session runs it
+    probe.timer.stop()
+    stroke.timer.stop()
+    result = finished[0]
+    if not result.ok:
+        raise RuntimeError(f"the GUI run failed: {result.message}")
+    gui_rate = result.samples_per_second
+    t.digits.prediction_shown.disconnect()
+    window.training.session.last_weights = None
+    window.workbench.document.undo_stack.setClean()
+    window.close()
+    app.processEvents()
+
+    headless = _headless_rate(graph, config, dataset, steps, threads)
+    return {
+        "model": "mnist-cnn", "dataset": dataset.name, "device": "cpu", "torch_threads": threads,
+        "cpu_count": os.cpu_count(), "batch_size": batch_size, "steps": steps,
+        "gui_samples_per_second": round(gui_rate, 1), "headless_samples_per_second": round(headless, 1),
+        "gui_vs_headless": round(gui_rate / headless, 3) if headless else None,
+        "event_loop_p99_ms": _percentile(probe.late_ms, 99), "event_loop_p50_ms": _percentile(probe.late_ms, 50),
+        "event_loop_max_ms": _percentile(probe.late_ms, 100), "event_loop_probes": len(probe.late_ms),
+        "predict_p99_ms": _percentile(latencies, 99), "predict_p50_ms": _percentile(latencies, 50),
+        "predictions": len(latencies), "stroke_events": stroke.events,
+        "targets": {"gui_vs_headless": GUI_TARGET_RATIO, "event_loop_p99_ms": EVENT_LOOP_TARGET_MS,
+                    "predict_p99_ms": PREDICT_TARGET_MS},
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def meets_targets(report: dict) -> dict[str, bool]:
+    return {
+        "gui_vs_headless": (report["gui_vs_headless"] or 0) >= GUI_TARGET_RATIO,
+        "event_loop_p99_ms": report["event_loop_p99_ms"] is not None
+        and report["event_loop_p99_ms"] <= EVENT_LOOP_TARGET_MS,
+        "predict_p99_ms": report["predict_p99_ms"] is not None and report["predict_p99_ms"] <= PREDICT_TARGET_MS,
+    }

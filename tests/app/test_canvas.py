@@ -1,0 +1,475 @@
+"""The drawing canvas with live prediction: drawing by mouse and pen, clear/undo, the preview of what the network
+sees, the prediction thread (latest wins, failures, mistakes) and the test digit buttons."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QInputDevice, QMouseEvent, QPointingDevice, QTabletEvent, QWheelEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from playground.app.canvas import RASTER_SIZE, DigitPanel, Prediction, Predictor
+from playground.app.canvas.drawing import DEFAULT_BRUSH
+from playground.core.build import build_module
+from playground.core.data import normalization_for, preprocess_digit
+from playground.core.graph import Edge, load_graph
+from playground.core.train.inference import predict_probabilities
+from playground.core.train.trainer import loss_function
+
+LEFT = Qt.MouseButton.LeftButton
+NO_MOD = Qt.KeyboardModifier.NoModifier
+TIMEOUT = 5000
+
+
+# -- fixtures and helpers ------------------------------------------------------------------------------
+@pytest.fixture
+def predictor():
+    p = Predictor()
+    yield p
+    p.shutdown()
+
+
+@pytest.fixture(scope="module")
+def mlp():
+    return load_graph("preset:mlp")
+
+
+@pytest.fixture
+def panel(qtbot, predictor, mlp):
+    panel = DigitPanel(predictor)
+    qtbot.addWidget(panel)
+    panel.resize(720, 460)
+    panel.show()
+    qtbot.waitExposed(panel)
+    predictor.set_model(mlp, None, "mnist", 1)
+    return panel
+
+
+def wait_built(qtbot, predictor, version: int) -> None:
+    """Until the predictor has built and loaded model `version`. Wait before building a module in the test:
+    build_module seeds torch's global generator, so two threads building at once get each other's numbers."""
+    qtbot.waitUntil(lambda: predictor._model is not None and predictor._version == version, timeout=TIMEOUT)
+
+
+def random_weights(graph, seed: int) -> dict[str, torch.Tensor]:
+    """Weights that differ from the graph's initial ones (which are built from seed 0)."""
+    return {k: v.clone() for k, v in build_module(graph, "cpu", seed=seed).state_dict().items()}
+
+
+def at(canvas, x: float, y: float) -> QPoint:
+    """A point of the canvas's drawing square, in fractions of its side."""
+    sq = canvas.square()
+    return QPointF(sq.x() + x * sq.width(), sq.y() + y * sq.height()).toPoint()
+
+
+def mouse_move(widget, pos: QPoint, buttons=LEFT) -> None:
+    """QTest.mouseMove cannot hold a button down: send the event ourselves."""
+    event = QMouseEvent(QEvent.Type.MouseMove, QPointF(pos), QPointF(widget.mapToGlobal(pos)),
+                        Qt.MouseButton.NoButton, buttons, NO_MOD)
+    QApplication.sendEvent(widget, event)
+
+
+def draw(canvas, points: list[tuple[float, float]], steps: int = 8) -> None:
+    """Press at the first point, move through the others (`steps` moves per segment), release at the last."""
+    QTest.mousePress(canvas, LEFT, NO_MOD, at(canvas, *points[0]))
+    for (x0, y0), (x1, y1) in itertools.pairwise(points):
+        for i in range(1, steps + 1):
+            t = i / steps
+            mouse_move(canvas, at(canvas, x0 + (x1 - x0) * t, y0 + (y1 - y0) * t))
+    QTest.mouseRelease(canvas, LEFT, NO_MOD, at(canvas, *points[-1]))
+
+
+def draw_one(canvas) -> None:
+    draw(canvas, [(0.5, 0.15), (0.52, 0.85)])
+
+
+def wait_until_caught_up(qtbot, panel) -> None:
+    """Until the bars show a prediction of the drawing as it is now."""
+    qtbot.waitUntil(lambda: panel._in_flight is None and panel._pending is None
+                    and panel.bars.probabilities() is not None, timeout=TIMEOUT)
+
+
+def raster(canvas) -> np.ndarray:
+    return canvas.raster_array().copy()
+
+
+# -- drawing -------------------------------------------------------------------------------------------
+def test_a_stroke_puts_ink_where_it_was_drawn(qtbot, panel):
+    canvas = panel.canvas
+    assert canvas.is_empty() and not raster(canvas).any()
+    with qtbot.waitSignal(canvas.changed, timeout=TIMEOUT):
+        draw(canvas, [(0.2, 0.5), (0.8, 0.5)])
+    a = raster(canvas)
+    assert a.shape == (RASTER_SIZE, RASTER_SIZE) and not canvas.is_empty()
+    row = RASTER_SIZE // 2
+    assert (a[row, int(0.22 * RASTER_SIZE):int(0.78 * RASTER_SIZE)] == 255).all()  # solid white along the stroke
+    assert not a[:row - DEFAULT_BRUSH].any() and not a[row + DEFAULT_BRUSH:].any()  # nothing far above or below
+    assert not a[:, :int(0.2 * RASTER_SIZE) - DEFAULT_BRUSH].any()
+    inked = np.flatnonzero(a[row] > 0)
+    column = a[:, RASTER_SIZE // 2]
+    assert ((column > 0) & (column < 255)).any()  # antialiased edges: grey levels
+    assert abs(inked[0] - 0.2 * RASTER_SIZE) <= DEFAULT_BRUSH and abs(inked[-1] - 0.8 * RASTER_SIZE) <= DEFAULT_BRUSH
+
+
+def test_the_raster_does_not_depend_on_the_widget_size(qtbot, panel):
+    canvas = panel.canvas
+    draw(canvas, [(0.3, 0.3), (0.7, 0.7)])
+    small = raster(canvas)
+    canvas.clear()
+    panel.resize(1100, 800)
+    qtbot.waitUntil(lambda: canvas.width() > 400)
+    assert canvas.square().width() == min(canvas.width(), canvas.height())
+    draw(canvas, [(0.3, 0.3), (0.7, 0.7)])
+    big = raster(canvas)
+    assert np.mean(np.abs(small.astype(int) - big.astype(int))) < 3  # the same drawing, up to rounding
+
+
+def test_a_drawn_one_is_what_the_preview_shows_and_the_network_classifies(qtbot, panel):
+    with qtbot.waitSignal(panel.prediction_shown, timeout=TIMEOUT):
+        draw_one(panel.canvas)
+    wait_until_caught_up(qtbot, panel)
+    expected = preprocess_digit(panel.canvas.raster_array())
+    assert np.array_equal(panel.preview.image(), expected)
+    assert expected[:, :8].sum() == 0 and expected[:, 20:].sum() == 0 and expected[6:22, 13:15].min() > 0  # a "1"
+    probabilities = panel.bars.probabilities()
+    assert probabilities.shape == (10,) and probabilities.sum() == pytest.approx(1, abs=1e-5)
+    assert panel.bars.top_class() == int(probabilities.argmax())
+
+
+def test_each_prediction_is_of_the_image_shown(qtbot, panel):
+    shown: list[Prediction] = []
+    panel.prediction_shown.connect(shown.append)
+    draw_one(panel.canvas)
+    wait_until_caught_up(qtbot, panel)
+    last = shown[-1]
+    assert np.array_equal(last.image, panel.preview.image())
+    assert np.array_equal(last.probabilities, panel.bars.probabilities())
+    assert last.weights_version == 1 and last.submitted_at <= time.perf_counter()
+
+
+def test_escape_right_click_and_the_button_clear(qtbot, panel):
+    canvas = panel.canvas
+    canvas.setFocus()
+    for clear in (lambda: QTest.keyClick(canvas, Qt.Key.Key_Escape),
+                  lambda: QTest.mouseClick(canvas, Qt.MouseButton.RightButton, NO_MOD, at(canvas, 0.5, 0.5)),
+                  panel.clear_button.click):
+        draw_one(canvas)
+        wait_until_caught_up(qtbot, panel)
+        clear()
+        assert canvas.is_empty() and not raster(canvas).any()
+        assert panel.bars.probabilities() is None and panel.preview.image() is None
+    qtbot.wait(30)  # a late answer about the wiped drawing is not shown
+    assert panel.bars.probabilities() is None
+
+
+def test_undo_restores_the_previous_raster(qtbot, panel):
+    canvas = panel.canvas
+    canvas.setFocus()
+    assert not panel.undo_button.isEnabled()
+    draw_one(canvas)
+    first = raster(canvas)
+    assert panel.undo_button.isEnabled()
+    draw(canvas, [(0.2, 0.2), (0.8, 0.2)])
+    assert not np.array_equal(raster(canvas), first)
+    QTest.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert np.array_equal(raster(canvas), first)
+    canvas.clear()  # a clear is undoable too
+    panel.undo_button.click()
+    assert np.array_equal(raster(canvas), first) and not canvas.is_empty()
+    panel.undo_button.click()
+    assert canvas.is_empty() and not raster(canvas).any()
+    assert not panel.undo_button.isEnabled()
+    qtbot.wait(30)
+    assert panel.bars.probabilities() is None
+
+
+def test_undo_keeps_a_bounded_number_of_snapshots(panel):
+    from playground.app.canvas.drawing import UNDO_LIMIT
+
+    for i in range(UNDO_LIMIT + 5):
+        draw(panel.canvas, [(0.1 + 0.02 * i, 0.2), (0.1 + 0.02 * i, 0.8)], steps=1)
+    assert len(panel.canvas._undo) == UNDO_LIMIT
+
+
+def test_the_brush_size_follows_the_slider_and_ctrl_wheel(panel):
+    canvas = panel.canvas
+    panel.brush.setValue(10)
+    assert canvas.brush() == 10
+    pos = QPointF(at(canvas, 0.5, 0.5))
+    wheel = QWheelEvent(pos, QPointF(canvas.mapToGlobal(pos)), QPoint(0, 0), QPoint(0, 240), Qt.MouseButton.NoButton,
+                        Qt.KeyboardModifier.ControlModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(canvas, wheel)
+    assert canvas.brush() == 14 and panel.brush.value() == 14
+    draw(canvas, [(0.2, 0.5), (0.8, 0.5)])
+    thick = (raster(canvas)[:, RASTER_SIZE // 2] > 127).sum()
+    assert abs(thick - 14) <= 2
+
+
+def test_a_pen_draws_thin_when_pressed_lightly(qtbot, panel):
+    canvas = panel.canvas
+    pen = QPointingDevice("test pen", 4242, QInputDevice.DeviceType.Stylus, QPointingDevice.PointerType.Pen,
+                          QInputDevice.Capability.Position | QInputDevice.Capability.Pressure, 1, 2)
+
+    def tablet(kind, x, y, pressure, buttons):
+        pos = QPointF(at(canvas, x, y))
+        button = LEFT if kind != QEvent.Type.TabletMove else Qt.MouseButton.NoButton
+        event = QTabletEvent(kind, pen, pos, QPointF(canvas.mapToGlobal(pos)), pressure, 0, 0, 0, 0, 0, NO_MOD,
+                             button, buttons)
+        QApplication.sendEvent(canvas, event)
+
+    def stroke(y, pressure):
+        tablet(QEvent.Type.TabletPress, 0.2, y, pressure, LEFT)
+        for i in range(1, 13):
+            tablet(QEvent.Type.TabletMove, 0.2 + 0.05 * i, y, pressure, LEFT)
+        tablet(QEvent.Type.TabletRelease, 0.8, y, pressure, Qt.MouseButton.NoButton)
+
+    stroke(0.3, 0.1)
+    stroke(0.7, 1.0)
+    column = raster(canvas)[:, RASTER_SIZE // 2] > 127
+    light, hard = column[:RASTER_SIZE // 2].sum(), column[RASTER_SIZE // 2:].sum()
+    assert 0 < light < hard
+    assert len(canvas._undo) == 2  # two strokes, not doubled by synthesized mouse events
+
+
+# -- the panel's throttling ----------------------------------------------------------------------------
+def test_strokes_send_one_request_at_a_time_and_catch_up_with_the_last(qtbot, panel, predictor, monkeypatch):
+    sent: list[int] = []
+    original = predictor.request
+
+    def spy(image, request_id, submitted_at):
+        sent.append(request_id)
+        original(image, request_id, submitted_at)
+
+    monkeypatch.setattr(predictor, "request", spy)
+    draw(panel.canvas, [(0.3, 0.2), (0.6, 0.5), (0.3, 0.8)], steps=15)  # 30 moves, no event processed meanwhile
+    assert len(sent) == 1  # the press; every move since found a request in flight
+    wait_until_caught_up(qtbot, panel)
+    assert len(sent) == 2  # ...and the latest drawing went as soon as the answer came
+    assert np.array_equal(panel.preview.image(), preprocess_digit(panel.canvas.raster_array()))
+
+
+# -- the predictor -------------------------------------------------------------------------------------
+def test_the_predictor_matches_predict_probabilities(qtbot, predictor, mlp):
+    weights = random_weights(mlp, seed=3)
+    image = np.zeros((28, 28), np.uint8)
+    image[5:23, 12:16] = 255
+    predictor.set_model(mlp, weights, "mnist", 7)
+    with qtbot.waitSignal(predictor.predicted, timeout=TIMEOUT) as blocker:
+        predictor.request(image, 1, time.perf_counter())
+    prediction: Prediction = blocker.args[0]
+    model = build_module(mlp, "cpu")
+    model.load_state_dict(weights)
+    expected = predict_probabilities(model, torch.from_numpy(image[None]), normalization_for("mnist"),
+                                     loss_function(mlp))[0].numpy()
+    assert prediction.request_id == 1 and prediction.weights_version == 7
+    assert prediction.probabilities.dtype == np.float32 and prediction.probabilities.shape == (10,)
+    assert prediction.probabilities.sum() == pytest.approx(1, abs=1e-5)
+    np.testing.assert_allclose(prediction.probabilities, expected, rtol=1e-5, atol=1e-6)
+    assert np.array_equal(prediction.image, image)
+    assert all(not p.is_cuda for p in predictor._model.parameters())
+
+
+def test_requests_are_a_mailbox_the_latest_wins(qtbot, predictor, mlp):
+    predictor.set_model(mlp, None, "mnist", 1)
+    with qtbot.waitSignal(predictor.predicted, timeout=TIMEOUT):  # built and warm
+        predictor.request(np.zeros((28, 28), np.uint8), 0, time.perf_counter())
+    got: list[Prediction] = []
+    predictor.predicted.connect(got.append)
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(20, 28, 28), dtype=np.uint8)
+    for i in range(20):
+        predictor.request(images[i], 100 + i, time.perf_counter())
+    qtbot.waitUntil(lambda: bool(got) and got[-1].request_id == 119, timeout=TIMEOUT)
+    qtbot.wait(50)
+    assert len(got) < 10  # far fewer than 20: older requests were dropped
+    assert got[-1].request_id == 119 and np.array_equal(got[-1].image, images[-1])
+    assert [p.request_id for p in got] == sorted(p.request_id for p in got)
+
+
+def test_new_weights_reclassify_the_latest_drawing(qtbot, predictor, mlp):
+    image = np.zeros((28, 28), np.uint8)
+    image[6:22, 10:18] = 200
+    predictor.set_model(mlp, None, "mnist", 1)
+    with qtbot.waitSignal(predictor.predicted, timeout=TIMEOUT) as first:
+        predictor.request(image, 5, time.perf_counter())
+    built = predictor._model
+    with qtbot.waitSignal(predictor.predicted, timeout=TIMEOUT) as second:
+        predictor.set_model(mlp, random_weights(mlp, seed=9), "mnist", 2)
+    assert second.args[0].request_id == 5 and second.args[0].weights_version == 2
+    assert not np.allclose(first.args[0].probabilities, second.args[0].probabilities)
+    assert predictor._model is built  # same graph: only the weights were loaded, nothing rebuilt
+
+
+def test_weights_of_another_graph_are_reported_and_the_panel_stays_usable(qtbot, panel, predictor, mlp):
+    draw_one(panel.canvas)
+    wait_until_caught_up(qtbot, panel)
+    changed = mlp.copy()
+    changed.nodes["dense1"].params["units"] = 64
+    with qtbot.waitSignal(predictor.failed, timeout=TIMEOUT) as blocker:
+        predictor.set_model(changed, random_weights(mlp, seed=1), "mnist", 2)
+    assert "do not fit" in blocker.args[0] and "dense1" in blocker.args[0]
+    assert panel.bars.probabilities() is None and "do not fit" in panel.note.text()
+    draw(panel.canvas, [(0.3, 0.3), (0.7, 0.3)])  # still draws; the request waits for a usable network
+    assert not panel.canvas.is_empty()
+    shown: list[Prediction] = []
+    panel.prediction_shown.connect(shown.append)
+    predictor.set_model(changed, random_weights(changed, seed=1), "mnist", 3)
+    wait_until_caught_up(qtbot, panel)
+    assert {p.weights_version for p in shown} == {3}
+    assert "do not fit" not in panel.note.text()
+    assert np.array_equal(shown[-1].image, panel.preview.image())
+    assert np.array_equal(shown[-1].image, preprocess_digit(panel.canvas.raster_array()))
+
+
+def test_a_graph_that_cannot_be_built_is_reported(qtbot, panel, predictor, mlp):
+    panel.set_model_note("untrained weights")
+    broken = mlp.copy()
+    broken.disconnect(Edge("dense3", "output"))
+    with qtbot.waitSignal(predictor.failed, timeout=TIMEOUT) as blocker:
+        predictor.set_model(broken, None, "mnist", 2)
+    assert "cannot be built" in blocker.args[0]
+    assert "cannot be built" in panel.note.text()
+    assert predictor.running
+    with qtbot.waitSignal(panel.prediction_shown, timeout=TIMEOUT):
+        predictor.set_model(mlp, None, "mnist", 3)
+        draw_one(panel.canvas)
+    assert panel.note.text() == "untrained weights"
+
+
+def test_shutdown_joins_the_thread_and_is_idempotent(qtbot, mlp):
+    predictor = Predictor()
+    assert not predictor.running  # no thread until there is work
+    predictor.set_model(mlp, None, "mnist", 1)
+    thread = predictor._thread
+    assert thread.is_alive() and not thread.daemon
+    started = time.perf_counter()
+    predictor.shutdown()
+    assert not thread.is_alive() and time.perf_counter() - started < 2
+    predictor.shutdown()
+    predictor.request(np.zeros((28, 28), np.uint8), 1, 0.0)  # ignored: no new thread
+    assert not predictor.running
+    assert "playground-predictor" not in [t.name for t in threading.enumerate()]
+
+
+# -- test digits -----------------------------------------------------------------------------------------
+@pytest.fixture
+def test_set():
+    rng = np.random.default_rng(1)
+    images = np.zeros((1100, 28, 28), np.uint8)  # more than two chunks of 500
+    for k, image in enumerate(images):
+        top, left = rng.integers(3, 10, size=2)
+        image[top:top + 14, left:left + 4 + k % 10] = rng.integers(120, 256)
+    labels = rng.integers(0, 10, size=len(images)).astype(np.int64)
+    return images, labels
+
+
+def test_test_digit_buttons_wait_for_a_test_set(panel, test_set):
+    assert not panel.random_button.isEnabled() and not panel.mistakes_button.isEnabled()
+    assert "dataset" in panel.random_button.toolTip() and "dataset" in panel.mistakes_button.toolTip()
+    panel.set_test_set(*test_set)
+    assert panel.random_button.isEnabled() and panel.mistakes_button.isEnabled()
+    assert "1,100" in panel.random_button.toolTip()
+
+
+def test_a_random_test_digit_goes_on_the_canvas(qtbot, panel, test_set):
+    images, labels = test_set
+    panel.set_classes(("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"))
+    panel.set_test_set(images, labels)
+    with qtbot.waitSignal(panel.prediction_shown, timeout=TIMEOUT):
+        panel.random_button.click()
+    match = re.fullmatch(r"test #(\d+) — true label (\w+)", panel.caption.text())
+    assert match, panel.caption.text()
+    index = int(match.group(1))
+    assert match.group(2) == panel.bars.classes()[labels[index]]
+    a = raster(panel.canvas)
+    assert len(np.unique(a)) > 10  # scaled up smoothly, not in blocks
+    # Scaled up and preprocessed again, it is (close to) the digit itself, re-centred.
+    seen = preprocess_digit(a).astype(float)
+    assert np.corrcoef(seen.ravel(), preprocess_digit(images[index]).astype(float).ravel())[0, 1] > 0.9
+    draw(panel.canvas, [(0.1, 0.1), (0.2, 0.1)])  # drawing over it: the caption no longer applies
+    assert panel.caption.text() == ""
+
+
+def test_show_image_is_undoable(panel):
+    draw_one(panel.canvas)
+    drawn = raster(panel.canvas)
+    digit = np.zeros((28, 28), np.uint8)
+    digit[4:24, 8:20] = 255
+    panel.show_image(digit, "a block")
+    assert panel.caption.text() == "a block" and not np.array_equal(raster(panel.canvas), drawn)
+    panel.canvas.undo()
+    assert np.array_equal(raster(panel.canvas), drawn)
+
+
+def test_mistakes_are_found_and_stepped_through(qtbot, panel, predictor, mlp, test_set):
+    images, labels = test_set
+    wait_built(qtbot, predictor, 1)
+    weights = random_weights(mlp, seed=11)
+    predictor.set_model(mlp, weights, "mnist", 2)
+    panel.set_test_set(images, labels)
+    with qtbot.waitSignal(predictor.mistakes_found, timeout=TIMEOUT) as blocker:
+        panel.mistakes_button.click()
+        assert not panel.mistakes_button.isEnabled()
+    mistakes = blocker.args[0]
+    model = build_module(mlp, "cpu")
+    model.load_state_dict(weights)
+    probabilities = predict_probabilities(model, torch.from_numpy(images), normalization_for("mnist")).numpy()
+    predicted = probabilities.argmax(axis=1)
+    assert sorted(m[0] for m in mistakes) == np.flatnonzero(predicted != labels).tolist()
+    assert len(mistakes) > 100  # random weights: plenty
+    confidences = [m[3] for m in mistakes]
+    assert confidences == sorted(confidences, reverse=True)
+    for index, true, guess, confidence in mistakes[:50]:
+        assert true == labels[index] and guess == predicted[index] != true
+        assert confidence == pytest.approx(probabilities[index, guess], abs=1e-5)
+
+    qtbot.waitUntil(lambda: panel.mistake_label.isVisible())
+    assert panel.mistakes_button.isEnabled()
+    index, true, guess, confidence = mistakes[0]
+    assert panel.caption.text() == f"test #{index}: true {true}, predicted {guess} ({confidence:.0%})"
+    assert panel.mistake_label.text() == f"mistake 1 of {len(mistakes):,}"
+    panel.next_button.click()
+    assert panel.caption.text().startswith(f"test #{mistakes[1][0]}:")
+    panel.previous_button.click()
+    panel.previous_button.click()  # wraps around to the last
+    assert panel.caption.text().startswith(f"test #{mistakes[-1][0]}:")
+
+
+def test_no_mistakes_says_so(qtbot, panel, predictor, mlp):
+    images = np.zeros((3, 28, 28), np.uint8)
+    images[:, 10:18, 10:18] = 255
+    wait_built(qtbot, predictor, 1)
+    model = build_module(mlp, "cpu")
+    label = int(predict_probabilities(model, torch.from_numpy(images[:1]), normalization_for("mnist")).argmax())
+    panel.set_test_set(images, np.full(3, label, dtype=np.int64))
+    with qtbot.waitSignal(predictor.mistakes_found, timeout=TIMEOUT):
+        panel.mistakes_button.click()
+    assert panel.caption.text() == "No mistakes: all 3 test digits are classified correctly."
+    assert not panel.next_button.isVisible()
+
+
+def test_the_model_is_rebuilt_only_when_it_must_be(qtbot, predictor, mlp):
+    image = np.zeros((28, 28), np.uint8)
+    image[6:22, 12:16] = 255
+    predictor.set_model(mlp, None, "mnist", 1)
+    with qtbot.waitSignal(predictor.predicted, timeout=TIMEOUT) as initial:
+        predictor.request(image, 1, time.perf_counter())
+    built = predictor._model
+    moved = mlp.copy()
+    moved.nodes["dense1"].position = (500, 500)  # the layout is not the network
+    with qtbot.waitSignal(predictor.predicted, timeout=TIMEOUT) as again:
+        predictor.set_model(moved, None, "mnist", 2)
+    assert predictor._model is built and again.args[0].weights_version == 2
+    with qtbot.waitSignal(predictor.predicted, timeout=TIMEOUT):
+        predictor.set_model(mlp, random_weights(mlp, seed=4), "mnist", 3)
+    with qtbot.waitSignal(predictor.predicted, timeout=TIMEOUT) as reset:
+        predictor.set_model(mlp, None, "mnist", 4)  # back to the initial weights: rebuilt
+    np.testing.assert_array_equal(reset.args[0].probabilities, initial.args[0].probabilities)

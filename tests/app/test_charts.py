@@ -1,0 +1,484 @@
+"""The live training charts: data into curves, smoothing, run history by mouse and keyboard, export."""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QColor, QImage, QPalette
+from PySide6.QtWidgets import QApplication, QLineEdit, QStyle
+
+from playground.app.charts import TrainingCharts
+from playground.app.charts.axis import format_compact
+from playground.app.charts.history import ACC_COL, NAME_COL, STATUS_COL
+from playground.app.charts.series import GrowableArray
+from playground.app.charts.smoothing import debiased_ema, linear_ema, reference_debiased_ema
+from playground.app.charts.style import chart_theme, run_hue
+
+SPE = 50  # steps per epoch in these tests
+
+
+@pytest.fixture
+def charts(qtbot):
+    widget = TrainingCharts()
+    qtbot.addWidget(widget)
+    widget.resize(820, 520)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+def losses_for(n: int, seed: int = 0, scale: float = 2.0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    steps = np.arange(1, n + 1)
+    return (scale * np.exp(-steps / 60) + 0.1 + rng.normal(0, 0.05, n)).astype(np.float32)
+
+
+def feed(charts: TrainingCharts, name: str, epochs: int = 3, seed: int = 0, scale: float = 2.0,
+         batch: int = 7, end: str | None = "completed") -> int:
+    """A run the way the training session reports it: batches of steps, an epoch record after each epoch."""
+    run_id = charts.begin_run(name, SPE)
+    n = epochs * SPE
+    steps = np.arange(1, n + 1, dtype=np.int64)
+    losses = losses_for(n, seed, scale)
+    lrs = np.linspace(1e-3, 1e-4, n).astype(np.float32)
+    for start in range(0, n, batch):
+        chunk = slice(start, start + batch)
+        charts.add_steps(run_id, steps[chunk], losses[chunk], lrs[chunk])
+        done = min(n, start + batch)
+        if done % SPE < batch and done >= SPE and done // SPE > len(charts.run(run_id).epochs):
+            epoch = done // SPE
+            charts.add_epoch(run_id, epoch, epoch * SPE, float(losses[epoch * SPE - 1]), 0.5 + 0.1 * epoch,
+                             float(losses[epoch * SPE - 1]) * 1.2, 0.45 + 0.1 * epoch, float(lrs[epoch * SPE - 1]))
+    if end:
+        charts.end_run(run_id, end)
+    return run_id
+
+
+def original(item):
+    return item.getOriginalDataset()
+
+
+# --- buffers and smoothing (no widgets) ----------------------------------------------------------------------------
+
+
+def test_growable_array_doubles_and_keeps_old_views_intact():
+    a = GrowableArray(np.int64, capacity=4)
+    a.extend(np.arange(3))
+    before = a.view
+    a.extend(np.arange(3, 10))  # reallocates
+    assert a.capacity == 16 and len(a) == 10
+    assert a.view.tolist() == list(range(10))
+    assert before.tolist() == [0, 1, 2]  # a plot holding the old view is not disturbed
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.05, 0.6, 0.9, 0.99])
+def test_ema_matches_tensorboard_loop_in_one_go_and_in_batches(weight):
+    values = losses_for(3000, seed=1).astype(np.float64)
+    values[[10, 11, 500]] = [np.nan, np.inf, -np.inf]
+    expected = np.array(reference_debiased_ema(values, weight))
+    whole, _ = debiased_ema(values, weight)
+    np.testing.assert_allclose(whole, expected, rtol=1e-12, atol=1e-12)
+    parts, state = [], None
+    for chunk in np.array_split(values, 41):
+        smoothed, state = debiased_ema(chunk, weight, state)
+        parts.append(smoothed)
+    np.testing.assert_allclose(np.concatenate(parts), expected, rtol=1e-12, atol=1e-12)
+    assert np.isnan(whole[[10, 11, 500]]).all()
+
+
+def test_ema_is_debiased_from_the_first_point():
+    smoothed, _ = debiased_ema(np.array([2.0, 2.0, 2.0]), 0.9)
+    np.testing.assert_allclose(smoothed, [2.0, 2.0, 2.0])  # not dragged towards the zero it starts from
+
+
+def test_linear_ema_survives_huge_finite_values():
+    y = np.array([1.0, 3e38, 1.0, 1.0])
+    out = linear_ema(y, 0.01)
+    expected, x = [], 0.0
+    for v in y:
+        x = 0.01 * x + 0.99 * v
+        expected.append(x)
+    np.testing.assert_allclose(out, expected, rtol=1e-12)
+
+
+def test_format_compact_keeps_learning_rates_short():
+    assert [format_compact(v) for v in (1e-3, 3e-4, 1.5e-5, 0.01, 0.0)] == ["0.001", "3e-4", "1.5e-5", "0.01", "0"]
+
+
+# --- the widget ------------------------------------------------------------------------------------------------------
+
+
+def test_empty_state_shows_the_hint_until_a_run_begins(charts):
+    assert charts.plots.hint.isVisible()
+    assert "F5" in charts.plots.hint.text()
+    assert not charts.export_png_button.isEnabled() and not charts.export_csv_button.isEnabled()
+    run_id = charts.begin_run("Run 1", SPE)
+    assert not charts.plots.hint.isVisible()
+    assert charts.export_csv_button.isEnabled()
+    charts.end_run(run_id, "completed")
+    charts.remove_run(run_id)
+    assert charts.plots.hint.isVisible()
+
+
+def test_add_steps_only_buffers_and_the_timer_draws_later(charts, qtbot):
+    run_id = charts.begin_run("Run 1", SPE)
+    raw = charts.plots.curves[run_id].raw
+    charts.add_steps(run_id, np.arange(1, 11), np.full(10, 0.5, np.float32), np.full(10, 1e-3, np.float32))
+    assert len(charts.run(run_id).steps) == 10  # stored at once...
+    assert original(raw) == (None, None)  # ...but not drawn synchronously
+    assert charts.repaint_pending
+    qtbot.waitUntil(lambda: original(raw)[0] is not None, timeout=1000)
+    assert original(raw)[0].tolist() == list(range(1, 11))
+    qtbot.waitUntil(lambda: not charts.repaint_pending, timeout=1000)  # the timer stops once nothing is dirty
+
+
+def test_two_runs_are_drawn_with_their_data(charts):
+    first = feed(charts, "Run 1", seed=1, scale=3.0)
+    second = feed(charts, "Run 2", seed=2, end=None)
+    charts.flush()
+    runs = charts.runs()
+    assert [r.id for r in runs] == [first, second]
+    assert [r.name for r in runs] == ["Run 1", "Run 2"]
+    for run in runs:
+        curves = charts.plots.curves[run.id]
+        x, y = original(curves.raw)
+        assert x.tolist() == list(range(1, 3 * SPE + 1))
+        np.testing.assert_array_equal(y, losses_for(3 * SPE, seed=run.id, scale=3.0 if run.id == first else 2.0))
+        np.testing.assert_array_equal(original(curves.lr)[1], run.lrs)
+        x, y = original(curves.val_loss)  # markers at each epoch's global step
+        assert x.tolist() == [SPE, 2 * SPE, 3 * SPE]
+        np.testing.assert_allclose(y, [r.val_loss for r in run.epochs])
+        np.testing.assert_allclose(original(curves.val_acc)[1], [55.0, 65.0, 75.0])  # percent
+        np.testing.assert_allclose(original(curves.train_acc)[1], [60.0, 70.0, 80.0])
+    # The earlier run shows only its smoothed loss; the current one also its raw steps.
+    assert charts.plots.curves[second].raw.isVisible()
+    assert not charts.plots.curves[first].raw.isVisible()
+    assert charts.plots.curves[first].smoothed.isVisible()
+
+
+def test_long_runs_are_clipped_and_downsampled_for_display(charts):
+    run_id = charts.begin_run("Run 1", 1000)
+    n = 40_000
+    charts.add_steps(run_id, np.arange(1, n + 1), losses_for(n), np.full(n, 1e-3, np.float32))
+    charts.flush()
+    QApplication.processEvents()
+    curves = charts.plots.curves[run_id]
+    for item in (curves.raw, curves.smoothed, curves.lr):
+        assert item.opts["clipToView"] and item.opts["autoDownsample"]
+        assert len(original(item)[0]) == n  # all the data is there...
+        assert len(item.getData()[0]) < 4 * charts.plots.width()  # ...but only a few points per pixel are drawn
+    assert curves.raw.opts["downsampleMethod"] == "peak"  # spikes in the loss survive downsampling
+
+
+def test_smoothed_curve_matches_the_reference_and_follows_the_slider(charts):
+    run_id = feed(charts, "Run 1")
+    charts.flush()
+    losses = charts.run(run_id).losses
+    smoothed = charts.plots.curves[run_id].smoothed
+    np.testing.assert_allclose(original(smoothed)[1], reference_debiased_ema(losses, charts.smoothing), rtol=1e-6)
+    charts.smoothing_slider.setValue(95)
+    assert charts.smoothing == pytest.approx(0.95)
+    assert charts.smoothing_label.text() == "0.95"
+    charts.flush()
+    np.testing.assert_allclose(original(smoothed)[1], reference_debiased_ema(losses, 0.95), rtol=1e-6)
+    # New steps continue from the running state, as if smoothed in one go.
+    charts.add_steps(run_id, np.arange(151, 161), np.full(10, 0.2, np.float32), np.full(10, 1e-4, np.float32))
+    charts.flush()
+    expected = reference_debiased_ema(np.concatenate([losses, np.full(10, 0.2, np.float32)]), 0.95)
+    np.testing.assert_allclose(original(smoothed)[1], expected, rtol=1e-6)
+
+
+def _colour_distance(a: QColor, b: QColor) -> float:
+    return math.dist(a.getRgbF()[:3], b.getRgbF()[:3])
+
+
+def test_current_run_is_strong_and_earlier_runs_muted(charts):
+    first = feed(charts, "Run 1")
+    second = feed(charts, "Run 2", end=None)
+    theme = chart_theme(charts.palette())
+    strong = charts.plots.curves[second].smoothed.opts["pen"]
+    muted = charts.plots.curves[first].smoothed.opts["pen"]
+    assert strong.color() == run_hue(charts.run(second).colour_index, theme)
+    assert run_hue(0, theme) != run_hue(1, theme)  # each run its own hue
+    assert muted.widthF() < strong.widthF()
+    hue = run_hue(charts.run(first).colour_index, theme)
+    # Muted: the run's hue moved towards the background.
+    assert _colour_distance(muted.color(), theme.background) < _colour_distance(hue, theme.background)
+    assert charts.plots.curves[second].smoothed.zValue() > charts.plots.curves[first].smoothed.zValue()
+    # The legend explains the current run's lines.
+    assert [label.text for _, label in charts.plots.loss_legend.items] == ["train (smoothed)", "validation"]
+    assert charts.plots.loss_legend.items[0][0].item is charts.plots.curves[second].smoothed
+
+
+def test_diverged_run_with_nan_and_inf_keeps_the_plots_working(charts, qtbot):
+    run_id = charts.begin_run("Run 1", SPE)
+    losses = np.array([2.0, 1.5, 1.2, np.inf, 1e30, np.nan, np.nan], np.float32)
+    charts.add_steps(run_id, np.arange(1, 8), losses, np.full(7, 1e-3, np.float32))
+    charts.add_epoch(run_id, 1, 7, float("nan"), 0.1, None, None, 1e-3)
+    charts.end_run(run_id, "diverged")
+    charts.flush()
+    smoothed = charts.run(run_id).smoothed
+    assert np.isfinite(smoothed[:3]).all() and np.isnan(smoothed[[3, 5, 6]]).all()
+    charts.log_check.setChecked(True)  # log of inf/nan must not break either
+    image = charts.plots.grab().toImage()
+    assert not image.isNull()
+    (x0, x1), (y0, y1) = charts.plots.loss.vb.viewRange()
+    assert all(math.isfinite(v) for v in (x0, x1, y0, y1))
+    assert charts.history.item(run_id).text(STATUS_COL) == "diverged"
+    assert original(charts.plots.curves[run_id].val_loss) == (None, None)  # no validation value, no marker
+    charts.crosshair.show_at(6)
+    assert "nan" in charts.crosshair.label.textItem.toHtml()
+
+
+def test_log_scale_checkbox_switches_the_loss_axis(charts, qtbot):
+    feed(charts, "Run 1")
+    loss = charts.plots.loss
+    assert not loss.ctrl.logYCheck.isChecked()
+    qtbot.mouseClick(charts.log_check, Qt.MouseButton.LeftButton)
+    assert loss.ctrl.logYCheck.isChecked()
+    assert loss.getAxis("left").logMode
+    assert not charts.plots.accuracy.getAxis("left").logMode  # accuracy and lr stay linear
+    qtbot.mouseClick(charts.log_check, Qt.MouseButton.LeftButton)
+    assert not loss.getAxis("left").logMode
+
+
+def test_epoch_mode_labels_the_shared_axis_in_epochs(charts, qtbot):
+    feed(charts, "Run 1")
+    axis = charts.plots.x_axis
+    assert axis.labelText == "step"
+    assert axis.tickStrings([1000, 12500], 1, 500) == ["1,000", "12,500"]
+    charts.x_mode_combo.setFocus()
+    qtbot.keyClick(charts.x_mode_combo, Qt.Key.Key_Down)
+    assert charts.x_mode == "epochs"
+    assert axis.labelText == "epoch"
+    assert axis.tickStrings([SPE, 2.5 * SPE], 1, SPE / 2) == ["1", "2.5"]
+    # Ticks fall on whole (or simple fractions of) epochs, in step coordinates.
+    major = axis.tickValues(0, 10 * SPE, 400)[0]
+    assert all((v / SPE) % (major[0] / SPE) == pytest.approx(0) for v in major[1])
+    # All three plots share the mode and the x range.
+    assert {p.getAxis("bottom").mode for p in charts.plots.plots()} == {"epochs"}
+    assert charts.plots.lr.vb.linkedView(0) is charts.plots.loss.vb
+
+
+def test_crosshair_follows_the_mouse_and_reads_the_current_run(charts, qtbot):
+    feed(charts, "Run 1")
+    run_id = feed(charts, "Run 2", seed=3, end=None)
+    charts.flush()
+    QApplication.processEvents()
+    vb = charts.plots.loss.vb
+    scene_pos = vb.mapViewToScene(vb.viewRect().center())
+    charts.plots.scene().sigMouseMoved.emit(scene_pos)  # what a mouse move over the plot emits
+    qtbot.waitUntil(lambda: charts.crosshair.step is not None, timeout=1000)
+    step = charts.crosshair.step
+    assert all(line.isVisible() and line.value() == pytest.approx(step) for line in charts.crosshair.lines)
+    text = charts.crosshair.label.textItem.toPlainText()
+    run = charts.run(run_id)
+    i = run.index_at(step)
+    assert "Run 2" in text and f"step {int(run.steps[i]):,}" in text
+    assert f"{run.smoothed[i]:.4g}" in text
+    assert not charts.plots.loss_legend.isVisible()  # the readout takes the legend's place
+    charts.plots.scene().sigMouseMoved.emit(vb.mapViewToScene(vb.viewRect().center()) * 0 - QPoint(5, 5))
+    qtbot.waitUntil(lambda: charts.crosshair.step is None, timeout=1000)
+    assert charts.plots.loss_legend.isVisible()
+
+
+# --- run history -----------------------------------------------------------------------------------------------------
+
+
+def _check_pos(tree, item) -> QPoint:
+    rect = tree.visualItemRect(item)
+    indicator = tree.style().pixelMetric(QStyle.PixelMetric.PM_IndicatorWidth)
+    return QPoint(rect.left() + 4 + indicator // 2, rect.center().y())
+
+
+def test_history_lists_runs_newest_first_with_status(charts):
+    first = feed(charts, "Run 1")
+    second = feed(charts, "Run 2", end=None)
+    charts.flush()
+    tree = charts.history.tree
+    assert [tree.topLevelItem(i).text(NAME_COL) for i in range(2)] == ["Run 2", "Run 1"]
+    assert charts.history.item(first).text(STATUS_COL) == "completed"
+    assert charts.history.item(second).text(STATUS_COL) == "running"
+    assert charts.history.item(first).text(ACC_COL) == "75.0%"
+    assert not charts.history.item(first).icon(NAME_COL).isNull()  # the colour swatch
+
+
+def test_unticking_a_run_hides_its_curves(charts, qtbot):
+    run_id = feed(charts, "Run 1")
+    tree = charts.history.tree
+    item = charts.history.item(run_id)
+    qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=_check_pos(tree, item))
+    assert not charts.run(run_id).visible
+    assert not any(i.isVisible() for i in charts.plots.curves[run_id].items())
+    tree.setCurrentItem(item)
+    qtbot.keyClick(tree, Qt.Key.Key_Space)  # the keyboard way
+    assert charts.run(run_id).visible
+    assert charts.plots.curves[run_id].smoothed.isVisible()
+    charts.set_run_visible(run_id, False)  # and the API way, reflected in the list
+    assert item.checkState(NAME_COL) == Qt.CheckState.Unchecked
+
+
+def test_rename_with_f2_and_with_double_click(charts, qtbot):
+    run_id = feed(charts, "Run 1")
+    tree = charts.history.tree
+    item = charts.history.item(run_id)
+    tree.setCurrentItem(item)
+    qtbot.keyClick(tree, Qt.Key.Key_F2)
+    editor = tree.viewport().findChild(QLineEdit)
+    assert editor is not None
+    editor.selectAll()
+    qtbot.keyClicks(editor, "Baseline")
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: charts.run(run_id).name == "Baseline", timeout=1000)  # Qt commits the edit queued
+
+    status = tree.visualRect(tree.indexFromItem(item, STATUS_COL)).center()  # anywhere on the row renames
+    qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=status)  # a double-click's first click
+    qtbot.mouseDClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=status)
+    editor = next(e for e in tree.viewport().findChildren(QLineEdit) if e.isVisible())
+    editor.selectAll()
+    qtbot.keyClicks(editor, "   ")  # an empty name is refused
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: tree.state() != tree.State.EditingState, timeout=1000)
+    QApplication.processEvents()  # the queued commit
+    assert charts.run(run_id).name == "Baseline"
+    assert item.text(NAME_COL) == "Baseline"
+
+
+def test_the_training_run_cannot_be_removed(charts, qtbot, dialogs):
+    first = feed(charts, "Run 1")
+    live = feed(charts, "Run 2", end=None)
+    history = charts.history
+    history.select(live)
+    assert not history.remove_button.isEnabled()
+    qtbot.keyClick(history.tree, Qt.Key.Key_Delete)
+    assert not charts.remove_run(live)
+    assert [r.id for r in charts.runs()] == [first, live]
+    menu = history.context_menu(live)
+    remove = next(a for a in menu.actions() if a.text() == "Remove")
+    assert not remove.isEnabled()
+    menu.deleteLater()
+
+    history.select(first)
+    assert history.remove_button.isEnabled()
+    qtbot.mouseClick(history.remove_button, Qt.MouseButton.LeftButton)
+    assert [r.id for r in charts.runs()] == [live]
+    assert first not in charts.plots.curves
+    assert all(item not in charts.plots.loss.listDataItems() for item in ())
+    assert len(charts.plots.loss.listDataItems()) == 3  # only the live run's loss curves are left
+
+    charts.end_run(live, "stopped")
+    history.select(live)
+    qtbot.keyClick(history.tree, Qt.Key.Key_Delete)
+    assert charts.runs() == []
+    assert charts.plots.hint.isVisible()
+
+
+def test_run_lifecycle_current_and_live_runs(charts):
+    first = charts.begin_run("Run 1", SPE)
+    second = charts.begin_run("Run 2", SPE)  # the first never reported its end
+    assert charts.run(first).status == "stopped"
+    assert charts.live_run_id == second and charts.current_run().id == second
+    charts.end_run(second, "completed")
+    assert charts.live_run_id is None
+    charts.remove_run(second)  # removing the current run makes the previous one current, and strong again
+    assert charts.current_run().id == first
+    assert charts.plots.curves[first].raw.isVisible()
+    assert charts.plots.curves[first].smoothed.opts["pen"].widthF() == 2.0
+    charts.add_steps(second, np.array([1]), np.array([1.0], np.float32), np.array([0.1], np.float32))  # ignored
+
+
+def test_selecting_a_run_emits_run_selected(charts, qtbot):
+    run_id = feed(charts, "Run 1")
+    feed(charts, "Run 2")
+    tree = charts.history.tree
+    with qtbot.waitSignal(charts.run_selected, timeout=1000) as blocker:
+        qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton,
+                         pos=tree.visualItemRect(charts.history.item(run_id)).center())
+    assert blocker.args == [run_id]
+
+
+# --- export ----------------------------------------------------------------------------------------------------------
+
+
+def test_export_csv_writes_long_format_for_all_runs(charts, qtbot, dialogs, tmp_path):
+    first = feed(charts, "Run 1")
+    second = feed(charts, 'Run "2", wider', seed=2)
+    path = tmp_path / "runs"  # no extension: .csv is added
+    dialogs.choose_file(str(path))
+    qtbot.mouseClick(charts.export_csv_button, Qt.MouseButton.LeftButton)
+    written = tmp_path / "runs.csv"
+    with written.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["run", "name", "step", "epoch", "metric", "value"]
+    assert [p.name for p in tmp_path.iterdir()] == ["runs.csv"]  # no temporary file left behind
+    for run_id in (first, second):
+        run = charts.run(run_id)
+        mine = [r for r in rows if int(r["run"]) == run_id]
+        assert {r["name"] for r in mine} == {run.name}
+        loss = [r for r in mine if r["metric"] == "loss"]
+        assert [int(r["step"]) for r in loss] == run.steps.tolist()
+        np.testing.assert_array_equal(np.array([float(r["value"]) for r in loss], np.float32), run.losses)
+        assert [int(r["epoch"]) for r in loss][SPE - 1 : SPE + 1] == [1, 2]  # step 50 ends epoch 1
+        assert len([r for r in mine if r["metric"] == "lr"]) == len(run.steps)
+        val = [r for r in mine if r["metric"] == "val_accuracy"]
+        assert [(int(r["step"]), int(r["epoch"]), float(r["value"])) for r in val] == [
+            (SPE, 1, pytest.approx(0.55)), (2 * SPE, 2, pytest.approx(0.65)), (3 * SPE, 3, pytest.approx(0.75))]
+
+
+def test_context_menu_exports_one_run(charts, dialogs, tmp_path):
+    feed(charts, "Run 1")
+    second = feed(charts, "Run 2")
+    dialogs.choose_file(str(tmp_path / "one.csv"))
+    menu = charts.history.context_menu(second)
+    next(a for a in menu.actions() if a.text() == "Export CSV…").trigger()
+    menu.deleteLater()
+    with (tmp_path / "one.csv").open(newline="") as f:
+        assert {row["run"] for row in csv.DictReader(f)} == {str(second)}
+
+
+def test_export_png_writes_the_plots_at_their_size(charts, qtbot, dialogs, tmp_path):
+    feed(charts, "Run 1")
+    feed(charts, "Run 2", end=None)
+    charts.crosshair.show_at(70)
+    dialogs.choose_file(str(tmp_path / "charts.png"))
+    qtbot.mouseClick(charts.export_png_button, Qt.MouseButton.LeftButton)
+    image = QImage(str(tmp_path / "charts.png"))
+    ratio = charts.plots.devicePixelRatioF()
+    expected = (round(charts.plots.width() * ratio), round(charts.plots.height() * ratio))
+    assert (image.width(), image.height()) == expected
+    assert charts.crosshair.step == 70  # the readout is left out of the picture, then comes back
+    # Not a blank picture: the plot background and the curves' colours are both there.
+    colours = {image.pixelColor(x, y).rgb() for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)}
+    assert len(colours) > 10
+
+
+def test_cancelled_and_failed_exports(charts, qtbot, dialogs, tmp_path):
+    feed(charts, "Run 1")
+    before = set(tmp_path.iterdir())
+    qtbot.mouseClick(charts.export_png_button, Qt.MouseButton.LeftButton)  # no file queued: the dialog is cancelled
+    assert [kind for kind, _, _ in dialogs.shown] == ["save"]
+    assert set(tmp_path.iterdir()) == before and not dialogs.texts("critical")
+    dialogs.choose_file(str(tmp_path / "missing-folder" / "x.csv"))
+    qtbot.mouseClick(charts.export_csv_button, Qt.MouseButton.LeftButton)
+    assert "Could not write" in dialogs.texts("critical")[0]
+    assert QApplication.overrideCursor() is None  # the wait cursor is gone
+
+
+# --- palette ---------------------------------------------------------------------------------------------------------
+
+
+def test_dark_palette_gives_a_dark_plot_background(charts):
+    feed(charts, "Run 1")
+    palette = QPalette(charts.palette())
+    palette.setColor(QPalette.ColorRole.Base, QColor("#1e1e1e"))
+    palette.setColor(QPalette.ColorRole.Window, QColor("#2b2b2b"))
+    palette.setColor(QPalette.ColorRole.Text, QColor("#e0e0e0"))
+    charts.setPalette(palette)
+    assert charts.plots.backgroundBrush().color() == QColor("#1e1e1e")
+    run = charts.runs()[0]
+    pen = charts.plots.curves[run.id].smoothed.opts["pen"]
+    assert pen.color() == run_hue(run.colour_index, chart_theme(palette))  # the dark theme's lighter hue

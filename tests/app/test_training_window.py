@@ -1,0 +1,258 @@
+"""Training from the main window, driven as a person does: actions, keys, the canvas, closing mid-run."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from playground.app.training.messages import RunFinished
+from playground.app.training.session import IDLE, PAUSED, RUNNING, STOPPING
+from playground.core.graph.io import load_graph
+from playground.core.train import TrainConfig, load_checkpoint
+
+from .conftest import make_window
+from .helpers import node_pos
+
+RUN_TIMEOUT = 90_000
+Yes, No = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No
+
+
+def configure(window, **settings) -> None:
+    """Training settings as a person would leave them in the panel: small and quick."""
+    config = TrainConfig(**{"epochs": 1, "batch_size": 128, "augment": "none", "device": "cpu", **settings})
+    window.training.panel.set_config(config)
+    window.training.panel.select_dataset("mnist-sample")
+
+
+def finished_runs(window) -> list[RunFinished]:
+    runs: list[RunFinished] = []
+    window.training.session.finished.connect(runs.append)
+    return runs
+
+
+def wait_state(qtbot, window, state: str) -> None:
+    qtbot.waitUntil(lambda: window.training.session.state == state, timeout=RUN_TIMEOUT)
+
+
+@pytest.fixture
+def mlp_window(qtbot, settings):
+    """A window on the small MLP preset (quick to train)."""
+    window = make_window(qtbot, settings)
+    window.workbench.files.new_from_preset("mlp")
+    window.workbench.shapes.run_now()
+    return window
+
+
+def test_start_pause_resume_stop_from_the_actions(qtbot, mlp_window):
+    window, a = mlp_window, mlp_window.acts
+    configure(window, epochs=200)
+    runs = finished_runs(window)
+    assert a.start_training.isEnabled() and not a.stop_training.isEnabled()
+
+    a.start_training.trigger()
+    wait_state(qtbot, window, RUNNING)
+    assert not a.start_training.isEnabled() and a.stop_training.isEnabled()
+    qtbot.waitUntil(lambda: window.training.charts.runs() and len(window.training.charts.runs()[-1].steps) > 3,
+                    timeout=RUN_TIMEOUT)
+
+    a.pause_training.trigger()
+    wait_state(qtbot, window, PAUSED)
+    assert "Resume" in a.pause_training.text()
+    a.pause_training.trigger()
+    wait_state(qtbot, window, RUNNING)
+    assert "Pause" in a.pause_training.text()
+
+    a.stop_training.trigger()
+    assert window.training.session.state == STOPPING
+    qtbot.waitUntil(lambda: bool(runs), timeout=RUN_TIMEOUT)
+    assert runs[0].status == "stopped"
+    assert window.training.session.state == IDLE
+    assert a.start_training.isEnabled() and not a.stop_training.isEnabled()
+    assert a.save_weights.isEnabled()
+    assert window.training.charts.runs()[-1].steps[-1] == runs[0].global_step
+
+
+def test_shortcuts_start_and_stop(qtbot, mlp_window):
+    window = mlp_window
+    configure(window, epochs=200)
+    runs = finished_runs(window)
+    window.workbench.view.setFocus()
+    qtbot.keyClick(window.workbench.view, Qt.Key.Key_F5)
+    wait_state(qtbot, window, RUNNING)
+    qtbot.keyClick(window.workbench.view, Qt.Key.Key_F5, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: bool(runs), timeout=RUN_TIMEOUT)
+    assert runs[0].status == "stopped"
+
+
+def test_the_network_is_locked_visibly_while_training_and_editable_after(qtbot, mlp_window):
+    window = mlp_window
+    wb, doc = window.workbench, window.workbench.document
+    configure(window, epochs=200)
+    runs = finished_runs(window)
+    window.acts.start_training.trigger()
+    wait_state(qtbot, window, RUNNING)
+
+    assert doc.locked
+    assert window.lock_view.banner.isVisible()
+    assert "locked" in window.lock_view.banner.text.text()
+    assert not wb.palette.isEnabled() and not wb.inspector.isEnabled()
+    assert not window.acts.open.isEnabled() and not window.acts.delete.isEnabled()
+
+    # Delete a layer with the keyboard: refused, said in the status bar, the layer stays.
+    victim = next(n for n in doc.graph.nodes if doc.graph.nodes[n].kind not in ("input", "output"))
+    wb.scene.select_nodes([victim])
+    count = wb.document.undo_stack.count()
+    wb.editor.delete_selection()
+    assert victim in doc.graph.nodes
+    assert wb.document.undo_stack.count() == count
+    assert "locked" in window.statusBar().currentMessage()
+
+    # Moving a layer changes no weight: allowed.
+    before = doc.graph.nodes[victim].position
+    start = node_pos(window, victim)
+    qtbot.mousePress(wb.view.viewport(), Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(wb.view.viewport(), start + type(start)(60, 20))
+    qtbot.mouseRelease(wb.view.viewport(), Qt.MouseButton.LeftButton, pos=start + type(start)(60, 20))
+    assert doc.graph.nodes[victim].position != before
+
+    window.acts.stop_training.trigger()
+    qtbot.waitUntil(lambda: bool(runs), timeout=RUN_TIMEOUT)
+    assert not doc.locked and not window.lock_view.banner.isVisible()
+    assert wb.palette.isEnabled() and wb.inspector.isEnabled() and window.acts.open.isEnabled()
+    wb.scene.select_nodes([victim])
+    wb.editor.delete_selection()
+    assert victim not in doc.graph.nodes
+
+
+def test_a_diverging_run_is_reported_and_a_new_run_can_start(qtbot, mlp_window, dialogs):
+    window = mlp_window
+    configure(window, optimizer="sgd", lr=1e12, grad_clip=0.0, epochs=3)
+    runs = finished_runs(window)
+    window.acts.start_training.trigger()
+    qtbot.waitUntil(lambda: bool(runs), timeout=RUN_TIMEOUT)
+    assert runs[0].status == "diverged"
+    assert any("diverged" in text for text in dialogs.texts("critical"))
+    assert not window.workbench.document.locked
+
+    configure(window)
+    window.acts.start_training.trigger()
+    qtbot.waitUntil(lambda: len(runs) == 2, timeout=RUN_TIMEOUT)
+    assert runs[1].status == "completed"
+
+
+def test_an_invalid_network_is_not_sent_to_the_worker(qtbot, mlp_window, dialogs):
+    window = mlp_window
+    doc = window.workbench.document
+    doc.graph.edges = doc.graph.edges[:-1]  # the Output is no longer connected
+    doc.changed.emit()
+    window.workbench.shapes.run_now()
+    dialogs.answer(QMessageBox.StandardButton.Ok)
+    assert window.training.start() is False
+    assert window.training.session.state == IDLE
+    assert any("problem" in text for text in dialogs.texts("warning"))
+
+
+def test_closing_during_training_asks_then_stops_cleanly(qtbot, mlp_window, dialogs):
+    window = mlp_window
+    configure(window, epochs=200)
+    runs = finished_runs(window)
+    window.acts.start_training.trigger()
+    wait_state(qtbot, window, RUNNING)
+
+    dialogs.answer(No)
+    window.close()
+    assert window.isVisible() and window.training.session.state == RUNNING  # "No": keep training
+
+    dialogs.answer(Yes)
+    window.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=RUN_TIMEOUT)
+    assert runs and runs[0].status == "stopped"
+    assert window.training.session.state == IDLE
+    assert not window.training.predictor.running  # the prediction thread has ended too
+
+
+def test_save_weights_then_load_them_into_a_changed_network(qtbot, mlp_window, dialogs, tmp_path):
+    window = mlp_window
+    configure(window)
+    runs = finished_runs(window)
+    window.acts.start_training.trigger()
+    qtbot.waitUntil(lambda: bool(runs), timeout=RUN_TIMEOUT)
+    assert runs[0].status == "completed"
+
+    path = tmp_path / "run.pt"
+    dialogs.choose_file(str(path))
+    window.acts.save_weights.trigger()
+    saved = load_checkpoint(path)
+    trained = window.training.weights.state_dict
+    assert set(saved.state_dict) == set(trained)
+    assert all(saved.state_dict[k].equal(trained[k]) for k in trained)
+
+    # Widen the first hidden layer: its weights no longer fit, the rest still does.
+    doc = window.workbench.document
+    dense = next(n for n in doc.graph.nodes.values() if n.kind == "dense")
+    doc.set_param(dense.id, "units", int(dense.params.get("units", 128)) + 7)
+    window.workbench.shapes.run_now()
+    dialogs.choose_file(str(path))
+    window.acts.load_weights.trigger()
+    told = dialogs.texts("information")
+    assert told and "skipped" in told[-1] and dense.id in told[-1]
+    loaded = window.training.weights.state_dict
+    output_layer = [k for k in saved.state_dict if not k.startswith(dense.id + ".")]
+    assert any(loaded[k].equal(saved.state_dict[k]) for k in output_layer)
+
+
+def test_loading_a_file_that_is_not_a_checkpoint_says_so_and_changes_nothing(qtbot, mlp_window, dialogs, tmp_path):
+    window = mlp_window
+    bad = tmp_path / "notes.pt"
+    bad.write_bytes(b"this is not a checkpoint")
+    dialogs.choose_file(str(bad))
+    window.acts.load_weights.trigger()
+    assert dialogs.texts("critical") and "notes.pt" in dialogs.texts("critical")[-1]
+    assert window.training.weights is None
+
+
+def test_the_canvas_predicts_with_the_live_weights_while_training(qtbot, mlp_window):
+    window = mlp_window
+    digits = window.training.digits
+    configure(window, epochs=200)
+    runs = finished_runs(window)
+    shown = []
+    digits.prediction_shown.connect(shown.append)
+    window.acts.start_training.trigger()
+    wait_state(qtbot, window, RUNNING)
+    qtbot.waitUntil(lambda: window.training.weights is not None, timeout=RUN_TIMEOUT)
+    from .test_canvas import draw  # the same mouse helper the canvas tests use
+
+    for _ in range(3):
+        draw(digits.canvas, [(0.5, 0.2), (0.5, 0.5), (0.5, 0.8)])
+        qtbot.wait(300)
+    qtbot.waitUntil(lambda: len({p.weights_version for p in shown}) >= 2, timeout=RUN_TIMEOUT)
+    assert all(abs(float(p.probabilities.sum()) - 1) < 1e-4 for p in shown)
+    window.acts.stop_training.trigger()
+    qtbot.waitUntil(lambda: bool(runs), timeout=RUN_TIMEOUT)
+
+
+def test_the_same_graph_trained_twice_keeps_both_runs_in_the_history(qtbot, mlp_window):
+    window = mlp_window
+    configure(window)
+    runs = finished_runs(window)
+    for n in (1, 2):
+        window.acts.start_training.trigger()
+        qtbot.waitUntil(lambda n=n: len(runs) == n, timeout=RUN_TIMEOUT)
+    history = window.training.charts.runs()
+    assert len(history) == 2
+    assert history[0].name.startswith("Run 1") and history[1].name.startswith("Run 2")
+
+
+def test_a_graph_file_opened_from_disk_trains(qtbot, settings, tmp_path):
+    path = tmp_path / "net.json"
+    from playground.core.graph.io import save_graph
+
+    save_graph(load_graph("preset:mlp"), path)
+    window = make_window(qtbot, settings, path=str(path))
+    configure(window)
+    runs = finished_runs(window)
+    window.acts.start_training.trigger()
+    qtbot.waitUntil(lambda: bool(runs), timeout=RUN_TIMEOUT)
+    assert runs[0].status == "completed" and runs[0].test_accuracy > 0.5
