@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -111,12 +113,18 @@ def test_pause_resume_and_stop(qtbot, session):
     session.pause()
     qtbot.waitUntil(lambda: session.state == PAUSED, timeout=RUN_TIMEOUT)
     qtbot.wait(50)  # let anything published before the pause arrive
-    held = rec.of(Progress)[-1].global_step
+    before = rec.of(Progress)[-1]
+    held = before.global_step
+    paused_at = time.perf_counter()
     qtbot.wait(400)
     assert rec.of(Progress)[-1].global_step == held  # no step while paused
     session.resume()
     qtbot.waitUntil(lambda: session.state == RUNNING, timeout=RUN_TIMEOUT)
     qtbot.waitUntil(lambda: rec.of(Progress)[-1].global_step > held, timeout=RUN_TIMEOUT)
+    after = next(p for p in rec.of(Progress) if p.global_step > held)
+    # The pause is not training time: neither the clock nor the speed counts it.
+    assert after.elapsed - before.elapsed < time.perf_counter() - paused_at - 0.3
+    assert after.samples_per_second > 0
     session.stop()
     assert session.state == STOPPING
     qtbot.waitUntil(lambda: rec.finished is not None, timeout=RUN_TIMEOUT)
@@ -192,3 +200,24 @@ def test_continuing_from_published_weights_starts_where_the_last_run_ended(qtbot
     # With a vanishing learning rate the continued run keeps the first run's accuracy (a fresh start would not).
     assert rec.finished.test_accuracy == pytest.approx(first_accuracy, abs=0.01)
     assert first_accuracy > 0.5
+
+
+def test_out_of_memory_in_the_worker_is_said_plainly(qtbot, session, monkeypatch):
+    import torch
+
+    real_step = Trainer._train_step
+    calls = []
+
+    def step_then_run_out(self, x, y):
+        calls.append(1)
+        if len(calls) == 3:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real_step(self, x, y)
+
+    monkeypatch.setattr(Trainer, "_train_step", step_then_run_out)
+    rec = Recorder(session)
+    session.start(job(epochs=2))
+    qtbot.waitUntil(lambda: rec.finished is not None, timeout=RUN_TIMEOUT)
+    assert rec.finished.status == "out_of_memory"
+    assert "batch size" in rec.finished.message and "step 3 of epoch 1" in rec.finished.message
+    qtbot.waitUntil(lambda: session.state == IDLE)

@@ -77,10 +77,13 @@ class Bridge(Callback):
         self._speed: collections.deque[tuple[float, int]] = collections.deque()  # (train clock, global step)
         self._train_clock = 0.0  # seconds of training, pauses excluded
         self._clock_base = 0.0
+        self._paused = False
         self._epoch = 0
 
     # -- the clock, with pauses taken out ----------------------------------------------------
     def _now(self) -> float:
+        if self._paused:
+            return self._train_clock
         return self._train_clock + (time.perf_counter() - self._clock_base)
 
     def on_fit_start(self, trainer):
@@ -89,9 +92,10 @@ class Bridge(Callback):
 
     def on_pause(self, trainer):
         self._train_clock = self._now()
-        self._publish_progress(trainer, trainer.global_step, self._epoch)
+        self._paused = True
 
     def on_resume(self, trainer):
+        self._paused = False
         self._clock_base = time.perf_counter()
 
     # -- hooks ---------------------------------------------------------------------------------
