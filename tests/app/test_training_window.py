@@ -256,3 +256,13 @@ def test_a_graph_file_opened_from_disk_trains(qtbot, settings, tmp_path):
     window.acts.start_training.trigger()
     qtbot.waitUntil(lambda: bool(runs), timeout=RUN_TIMEOUT)
     assert runs[0].status == "completed" and runs[0].test_accuracy > 0.5
+
+
+def test_changing_the_input_dataset_updates_the_training_panel(qtbot, mlp_window):
+    window = mlp_window
+    doc = window.workbench.document
+    panel = window.training.panel
+    assert "MNIST" in panel.dataset_combo.itemText(0)
+    (input_node,) = doc.graph.nodes_of_kind("input")
+    doc.set_param(input_node.id, "dataset", "fashion-mnist")
+    assert "Fashion" in panel.dataset_combo.itemText(0)

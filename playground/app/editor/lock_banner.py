@@ -25,6 +25,8 @@ class LockBanner(QWidget):
         super().__init__(viewport)
         self.setObjectName("lockBanner")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        # Clicks and drags go through to the canvas beneath: moving layers stays allowed while locked.
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
         self.setStyleSheet("#lockBanner { background: rgba(224, 160, 48, 0.92); border-radius: 6px; }"
                            "#lockBanner QLabel { color: #1d1d1d; }")
         layout = QHBoxLayout(self)

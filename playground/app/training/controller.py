@@ -54,6 +54,7 @@ class TrainingController(QObject):
         self._chart_runs: dict[int, int] = {}  # session run id -> charts run id
         self._close_when_stopped = False
         self._model_version = 0
+        self._graph_dataset_name = ""
 
         s = self.session
         s.state_changed.connect(self._on_state)
@@ -191,6 +192,10 @@ class TrainingController(QObject):
     def _graph_edited(self) -> None:
         if self.session.active:
             return  # only layout edits get through the lock; the model is unchanged
+        dataset = _graph_dataset(self.document.graph)
+        if dataset != self._graph_dataset_name:  # the Input node's dataset was changed
+            self._graph_dataset_name = dataset
+            self.panel.set_graph_dataset(dataset)
         if self.weights is not None:
             self.weights_changed_graph = True
             self.digits.set_model_note(f"weights of run {self.weights.run_id} (the network has been edited since)"
@@ -204,7 +209,8 @@ class TrainingController(QObject):
         self.weights = None
         self.panel.set_can_continue(False, "no weights yet: train once first")
         self.acts.save_weights.setEnabled(False)
-        self.panel.set_graph_dataset(_graph_dataset(self.document.graph))
+        self._graph_dataset_name = _graph_dataset(self.document.graph)
+        self.panel.set_graph_dataset(self._graph_dataset_name)
         self._model_timer.start()
 
     def _refresh_untrained_model(self) -> None:
