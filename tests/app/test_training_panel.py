@@ -17,16 +17,10 @@ from PySide6.QtCore import Qt
 
 from playground.app.settings import AppSettings
 from playground.app.training import datasets as panel_datasets
+from playground.app.training.data_box import download_failure
+from playground.app.training.fields import format_duration, format_megabytes, format_number, parse_number, step_125
 from playground.app.training.messages import Progress, RunFinished, RunStarted
-from playground.app.training.panel import (
-    TrainingPanel,
-    download_failure,
-    format_duration,
-    format_megabytes,
-    format_number,
-    parse_number,
-    step_125,
-)
+from playground.app.training.panel import TrainingPanel
 from playground.core.data import (
     CACHE_DIR_ENV,
     DATA_DIR_ENV,
@@ -507,7 +501,7 @@ def test_a_download_fills_the_cache_and_the_source_line_follows(qtbot, panel, mo
     located(qtbot, panel)
     finished = []
     qtbot.mouseClick(panel.download_button, Qt.MouseButton.LeftButton)
-    panel._download.finished.connect(finished.append)
+    panel.data_group._download.finished.connect(finished.append)
     qtbot.waitUntil(lambda: not panel.download_running(), timeout=10_000)
     assert panel.download_text.startswith("Downloaded.")
     location = located(qtbot, panel)

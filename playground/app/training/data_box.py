@@ -1,0 +1,326 @@
+"""The Training panel's Data group: which dataset, where its files would come from, and their download.
+
+Nothing here blocks the GUI thread: where the dataset would come from is looked
+up on a short-lived thread (`DatasetProbe`), and the download, only ever started
+by the Download button, runs on another (`DatasetDownload`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+
+from ...core.data import DEFAULT_AUGMENTATION, get_spec
+from ..icons import icon
+from .datasets import DatasetDownload, DatasetLocation, DatasetProbe
+from .fields import (
+    WARNING_COLOUR,
+    Field,
+    FormGroup,
+    breakable,
+    choice_combo,
+    colours,
+    error_style,
+    format_megabytes,
+    text_label,
+)
+
+DATASET_CHOICES = ("graph", "mnist", "fashion-mnist", "mnist-sample")
+DATASET_TITLES = {
+    "mnist": "MNIST",
+    "fashion-mnist": "Fashion-MNIST",
+    "mnist-sample": "MNIST sample (offline, 5,000 digits)",
+}
+INDENT = 22  # the download controls line up with the source line's text, right of its 16 px icon
+
+
+def download_failure(title: str, message: str) -> str:
+    """The core's long failure message in one line: "Could not download MNIST: cannot connect (...)".
+
+    The core lists every mirror's failure ("  - URL: why") and where it looked; the
+    reasons, without their URLs, are what a person needs (the rest goes in a tooltip).
+    """
+    reasons = []
+    for line in message.split("\nLooked in:")[0].splitlines():
+        match = re.match(r"\s+- \S+: (.+)$", line)
+        if match and match.group(1) not in reasons:
+            reasons.append(match.group(1))
+    if reasons:
+        return f"Could not download {title}: {'; '.join(reasons)}."
+    return message.split("\nLooked in:")[0].strip()
+
+
+def _home(text: str) -> str:
+    """The home folder written as ~, which leaves more of a long path in a narrow dock."""
+    home = str(Path.home())
+    return text.replace(home, "~", 1) if home not in ("/", "") else text
+
+
+class DataBox(FormGroup):
+    """The dataset box, the line that says where its files would come from, Download and its progress, Augment.
+
+    `source_text` and `download_text` are the two lines as written (their labels
+    hold them with wrap points added).
+    """
+
+    def __init__(self, parent=None):
+        super().__init__("Data", "training_data", parent)
+        self.source_text = ""
+        self.download_text = ""
+        self._graph_dataset = "mnist"
+        self._data_dir: str | None = None
+        self._probe_token = 0  # which look-up the source line waits for: older answers are dropped
+        self._location: DatasetLocation | None = None
+        self._download: DatasetDownload | None = None
+        self._download_title = ""
+        self._probe = DatasetProbe(self)
+        self._probe.located.connect(self._on_located)
+
+        self.dataset_combo = choice_combo({"graph": "From the network (MNIST)", **DATASET_TITLES})
+        self.dataset_combo.setItemData(0, "Train on the dataset the graph's Input node names.",
+                                       Qt.ItemDataRole.ToolTipRole)
+        self.add(None, Field(  # the whole row: the group's title is its label
+            "dataset", self.dataset_combo,
+            "What to train on. MNIST: 70,000 handwritten digits. Fashion-MNIST: 70,000 small photos of clothes "
+            "in 10 kinds. The sample: 5,000 MNIST digits that ship with the app, so training works offline."))
+        self.form.addRow(self._build_source())
+        aug = DEFAULT_AUGMENTATION
+        self.augment_check = QCheckBox("Shift, turn, zoom")
+        self.add("Augment", Field(
+            "augment", self.augment_check,
+            f"Each training image is changed a little every time it is used: rotated by up to ±{aug.degrees:g}°, "
+            f"scaled by {aug.scale[0]:g}–{aug.scale[1]:g}× and shifted by up to ±{aug.shift:g} pixels. "
+            f"The network sees more variety and generalizes better; test images are never changed."))
+
+    def _build_source(self) -> QWidget:
+        """Where the data would come from: an icon and a line, then the download controls."""
+        source = QWidget()
+        layout = QVBoxLayout(source)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        line = QHBoxLayout()
+        line.setSpacing(6)
+        self.source_icon = QLabel()
+        self.source_icon.setFixedSize(16, 16)
+        self.source_icon.setAlignment(Qt.AlignmentFlag.AlignTop)
+        line.addWidget(self.source_icon, 0, Qt.AlignmentFlag.AlignTop)
+        self.source_label = text_label()
+        self.source_label.setObjectName("training_source")
+        line.addWidget(self.source_label, 1)
+        layout.addLayout(line)
+
+        self.download_button = QPushButton("Download")
+        self.download_button.setObjectName("training_download")
+        self.download_button.clicked.connect(self.start_download)
+        self.download_button.hide()
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(INDENT, 0, 0, 0)
+        buttons.addWidget(self.download_button)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+
+        self.download_row = QWidget()
+        row = QHBoxLayout(self.download_row)
+        row.setContentsMargins(INDENT, 0, 0, 0)
+        row.setSpacing(6)
+        self.download_bar = QProgressBar()
+        self.download_bar.setObjectName("training_download_progress")
+        self.download_bar.setTextVisible(True)
+        self.download_bar.setMaximumHeight(18)
+        row.addWidget(self.download_bar, 1)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("training_download_cancel")
+        self.cancel_button.setToolTip("Stop the download. What has arrived is kept, and the next download resumes it.")
+        self.cancel_button.clicked.connect(self.cancel_download)
+        row.addWidget(self.cancel_button)
+        self.download_row.hide()
+        layout.addWidget(self.download_row)
+
+        self.download_label = text_label(dim=True)
+        self.download_label.setObjectName("training_download_message")
+        self.download_label.setContentsMargins(INDENT, 0, 0, 0)
+        self.download_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.download_label.hide()
+        layout.addWidget(self.download_label)
+        return source
+
+    # -- the choice -------------------------------------------------------------------------------------------------
+    def dataset_choice(self) -> str:
+        """"graph" (what the graph's Input node says), "mnist", "fashion-mnist" or "mnist-sample"."""
+        return self.dataset_combo.currentData() or "graph"
+
+    def select_dataset(self, choice: str) -> None:
+        """Choose "graph", "mnist", "fashion-mnist" or "mnist-sample" in the dataset box (as a person would)."""
+        index = self.dataset_combo.findData(choice)
+        if index < 0:
+            raise ValueError(f"unknown dataset choice {choice!r}; one of {', '.join(DATASET_CHOICES)}")
+        self.dataset_combo.setCurrentIndex(index)
+
+    def effective_dataset(self) -> str:
+        """The dataset a run would train on: the choice, or the graph's when the choice is "graph"."""
+        choice = self.dataset_choice()
+        return self._graph_dataset if choice == "graph" else choice
+
+    def set_graph_dataset(self, name: str) -> None:
+        """The current graph's Input dataset: named in the "From the network" item; the source is looked up again."""
+        self._graph_dataset = name
+        title = "MNIST sample" if name == "mnist-sample" else DATASET_TITLES.get(name, name)
+        self.dataset_combo.setItemText(0, f"From the network ({title})")
+        self.refresh_source()
+
+    def set_data_dir(self, folder: str | os.PathLike | None) -> None:
+        """A data folder given on the command line (--data-dir); without one, $PLAYGROUND_DATA_DIR is used."""
+        self._data_dir = str(folder) if folder else None
+        self.refresh_source()
+
+    # -- where the data would come from ----------------------------------------------------------------------------
+    def refresh_source(self) -> None:
+        """Look again where the data would come from (after the person has copied files, say)."""
+        name = self.effective_dataset()
+        self._probe_token += 1
+        try:
+            title = get_spec(name).title
+        except ValueError:
+            self._on_located(self._probe_token, DatasetLocation(
+                name, "error", f"The network's Input node names an unknown dataset, {name!r}"))
+            return
+        previous, self._location = self._location, None
+        if previous is None or previous.name != name:  # looking again for the same dataset: no flicker
+            self._set_source_text(f"Looking for {title}…", dim=True)
+            self.download_button.hide()
+        self._probe.probe(self._probe_token, name, self._data_dir)
+
+    def source_location(self) -> DatasetLocation | None:
+        """The last answer to "where would the data come from" (None while it is being looked up)."""
+        return self._location
+
+    def _on_located(self, token: int, location: DatasetLocation) -> None:
+        if token != self._probe_token:
+            return  # the answer to an older question
+        self._location = location
+        if location.kind in ("folder", "cache"):
+            self._show_source("ok", _home(location.message), tip=str(location.folder))
+        elif location.kind == "sample":
+            self._show_source("ok", location.message)
+        elif location.kind == "missing":
+            self._show_source("missing", f"{location.message}. Starting now would train on the offline sample "
+                                         f"(5,000 digits) instead.", tip=location.detail)
+        else:
+            self._show_source("error", f"{location.message}. Training would stop with this error.")
+        self._update_download_button()
+
+    def _show_source(self, kind: str, text: str, tip: str = "") -> None:
+        """The source line with its icon: "ok" (a tick), "missing" (an amber warning) or "error" (a red one)."""
+        if kind == "ok":
+            pixmap = icon("valid", colours().candidate)
+        elif kind == "missing":
+            pixmap = icon("warning", QColor(WARNING_COLOUR))
+        else:
+            pixmap = icon("warning", colours().error)
+        self.source_icon.setPixmap(pixmap.pixmap(QSize(16, 16)))
+        self._set_source_text(text, tip=tip, error=kind == "error")
+
+    def _set_source_text(self, text: str, tip: str = "", dim: bool = False, error: bool = False) -> None:
+        if dim:
+            self.source_icon.clear()  # still looking: no icon yet
+        self.source_text = text
+        self.source_label.setText(breakable(text))
+        self.source_label.setToolTip(tip or text)
+        self.source_label.setStyleSheet("color: palette(mid);" if dim else error_style(error))
+
+    # -- the download -----------------------------------------------------------------------------------------------
+    def _update_download_button(self) -> None:
+        location = self._location
+        can = (location is not None and location.kind == "missing" and self._download is None
+               and bool(get_spec(location.name).mirrors))
+        if can:
+            size = f" ({location.download_bytes / 1e6:.1f} MB)" if location.download_bytes else ""
+            self.download_button.setText(f"Download{size}")
+            self.download_button.setToolTip(
+                f"Download {get_spec(location.name).title} from the internet into the app's cache, checked against "
+                "its published checksums. Nothing is downloaded unless you click here.")
+        self.download_button.setVisible(can)
+        self.download_button.setEnabled(can)
+
+    def download_running(self) -> bool:
+        return self._download is not None
+
+    def start_download(self) -> None:
+        """Download the dataset the source line says is missing (the Download button)."""
+        location = self._location
+        if self._download is not None or location is None or location.kind != "missing":
+            return
+        download = DatasetDownload(location.name, self._data_dir, self)
+        download.progress.connect(lambda d, t, m, dl=download: self._on_download_progress(dl, d, t, m))
+        download.finished.connect(lambda source, dl=download: self._on_download_done(dl, "finished", source))
+        download.failed.connect(lambda message, dl=download: self._on_download_done(dl, "failed", message))
+        download.cancelled.connect(lambda dl=download: self._on_download_done(dl, "cancelled", ""))
+        self._download = download
+        self._download_title = get_spec(location.name).title
+        self.download_bar.setRange(0, max(1, location.download_bytes))
+        self.download_bar.setValue(0)
+        self.download_bar.setFormat(format_megabytes(0, location.download_bytes))
+        self.download_row.show()
+        self.cancel_button.setEnabled(True)
+        self._set_download_message(f"Connecting to download {self._download_title}…")
+        self._update_download_button()
+        download.start()
+
+    def cancel_download(self) -> None:
+        if self._download is not None:
+            self._download.cancel()
+            self.cancel_button.setEnabled(False)
+            self._set_download_message("Cancelling…")
+
+    def _on_download_progress(self, download: DatasetDownload, done: int, total: int, message: str) -> None:
+        if download is not self._download:
+            return
+        if total > 0:
+            if self.download_bar.maximum() != total:
+                self.download_bar.setRange(0, total)
+            self.download_bar.setValue(min(done, total))
+            self.download_bar.setFormat(format_megabytes(done, total))
+        elif message.startswith("Reading"):
+            self.download_bar.setRange(0, 0)  # busy: checking and reading the files
+            self.download_bar.setFormat("")
+        if not self.cancel_button.isEnabled():
+            return  # keep saying "Cancelling…"
+        short = re.sub(r" from \S+", "", message)  # the mirror's URL is in the tooltip, not the line
+        if message.startswith("Reading"):
+            short = f"Checking {self._download_title}…"
+        self._set_download_message(short, tip=message)
+
+    def _on_download_done(self, download: DatasetDownload, how: str, text: str) -> None:
+        if download is not self._download:
+            return
+        download.shutdown(timeout=5.0)  # the thread has emitted its last signal: this join is immediate
+        self._download = None
+        download.deleteLater()
+        self.download_row.hide()
+        if how == "finished":
+            self._set_download_message(f"Downloaded. {text}", tip=text)
+        elif how == "cancelled":
+            self._set_download_message("Download cancelled. What arrived is kept; the next download resumes it.")
+        else:
+            self._set_download_message(download_failure(self._download_title, text), tip=text, error=True)
+        self.refresh_source()
+
+    def _set_download_message(self, text: str, tip: str = "", error: bool = False) -> None:
+        self.download_text = text
+        self.download_label.setText(breakable(text))
+        self.download_label.setToolTip(tip or text)
+        self.download_label.setStyleSheet(error_style(error))
+        self.download_label.setVisible(bool(text))
+
+    # -- lifetime ---------------------------------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Cancel a download and wait for the background threads (call before the window closes)."""
+        download, self._download = self._download, None
+        if download is not None:
+            download.shutdown()
+        self._probe.shutdown()
