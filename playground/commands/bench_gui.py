@@ -181,7 +181,6 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
         raise RuntimeError(f"the GUI run failed: {result.message}")
     gui_rate = result.samples_per_second
     t.digits.prediction_shown.disconnect()
-    window.training.session.last_weights = None
     window.workbench.document.undo_stack.setClean()
     window.close()
     app.processEvents()
