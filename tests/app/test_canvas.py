@@ -242,13 +242,13 @@ def test_a_pen_draws_thin_when_pressed_lightly(qtbot, panel):
 # -- the panel's throttling ----------------------------------------------------------------------------
 def test_strokes_send_one_request_at_a_time_and_catch_up_with_the_last(qtbot, panel, predictor, monkeypatch):
     sent: list[int] = []
-    original = predictor.request
+    original = predictor.request_drawing
 
-    def spy(image, request_id, submitted_at):
+    def spy(drawing, request_id, submitted_at):
         sent.append(request_id)
-        original(image, request_id, submitted_at)
+        original(drawing, request_id, submitted_at)
 
-    monkeypatch.setattr(predictor, "request", spy)
+    monkeypatch.setattr(predictor, "request_drawing", spy)
     draw(panel.canvas, [(0.3, 0.2), (0.6, 0.5), (0.3, 0.8)], steps=15)  # 30 moves, no event processed meanwhile
     assert len(sent) == 1  # the press; every move since found a request in flight
     wait_until_caught_up(qtbot, panel)

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QColor, QImage, QPalette
-from PySide6.QtWidgets import QApplication, QLineEdit, QStyle
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QColor, QHelpEvent, QImage, QPalette, QWheelEvent
+from PySide6.QtWidgets import QApplication, QLineEdit, QStyle, QToolTip
 
-from playground.app.charts import TrainingCharts
+from playground.app.charts import TrainingCharts, widget
 from playground.app.charts.axis import format_compact
 from playground.app.charts.history import ACC_COL, NAME_COL, STATUS_COL
+from playground.app.charts.ranges import SHRINK_BELOW, RunningBounds, fit, y_range
 from playground.app.charts.series import GrowableArray
 from playground.app.charts.smoothing import debiased_ema, linear_ema, reference_debiased_ema
 from playground.app.charts.style import chart_theme, run_hue
@@ -391,6 +393,20 @@ def test_run_lifecycle_current_and_live_runs(charts):
     charts.add_steps(second, np.array([1]), np.array([1.0], np.float32), np.array([0.1], np.float32))  # ignored
 
 
+def test_run_tooltip_is_written_when_asked_for(charts, qtbot):
+    run_id = feed(charts, "Run 1", end=None)
+    charts.flush()
+    tree = charts.history.tree
+    item = charts.history.item(run_id)
+    assert not item.toolTip(NAME_COL)  # not rewritten at every repaint of a live run...
+    pos = tree.visualItemRect(item).center()
+    event = QHelpEvent(QEvent.Type.ToolTip, pos, tree.viewport().mapToGlobal(pos))
+    QApplication.sendEvent(tree.viewport(), event)
+    qtbot.waitUntil(lambda: "step 150" in QToolTip.text(), timeout=1000)  # ...but there when hovered
+    assert "Run 1" in QToolTip.text() and "3 epochs" in QToolTip.text()
+    QToolTip.hideText()
+
+
 def test_selecting_a_run_emits_run_selected(charts, qtbot):
     run_id = feed(charts, "Run 1")
     feed(charts, "Run 2")
@@ -482,3 +498,185 @@ def test_dark_palette_gives_a_dark_plot_background(charts):
     run = charts.runs()[0]
     pen = charts.plots.curves[run.id].smoothed.opts["pen"]
     assert pen.color() == run_hue(run.colour_index, chart_theme(palette))  # the dark theme's lighter hue
+
+
+# --- view ranges: still axes while a run trains ----------------------------------------------------------------------
+
+
+def test_y_range_keeps_still_for_small_changes_and_expands_at_once():
+    view = y_range(None, 0.4, 2.3)
+    assert view[0] <= 0.4 and view[1] >= 2.3
+    assert y_range(view, 0.45, 2.2) == view  # a little change inside: the same view, no relayout
+    wider = y_range(view, 0.4, 3.1)  # data left the view: it expands at once...
+    assert wider[1] >= 3.1 and wider[0] <= 0.4
+    assert wider[1] - 3.1 > 0.1 * (3.1 - 0.4)  # ...with headroom, so that the next rise does not move it again
+    assert y_range(wider, 0.4, 3.2) == wider
+    narrow = y_range(wider, 1.0, 1.2)  # the data now spans far less than the view: shrink to fit
+    assert narrow[1] - narrow[0] < SHRINK_BELOW * (wider[1] - wider[0])
+    assert narrow[0] <= 1.0 and narrow[1] >= 1.2
+
+
+def test_y_range_bounds_are_round_and_respect_floor_and_ceiling():
+    (lo, hi), step = fit(0.43, 2.37)
+    assert lo <= 0.43 and hi >= 2.37
+    assert hi / step == pytest.approx(round(hi / step))  # snapped to a round step
+    assert y_range(None, 0.1, 2.3, floor=0.0)[0] == pytest.approx(-0.03 * 2.3, rel=0.01)  # from zero, barely below
+    assert y_range(None, 97.0, 99.5, floor=0.0, ceiling=100.0)[1] <= 100.5  # an accuracy view ends near 100%
+    assert y_range(None, 8e-4, 1e-3, floor=0.0, anchor=1.0)[0] <= 0.0  # a learning rate is shown from zero
+    assert y_range(None, 1e-3, 1e-3) != (1e-3, 1e-3)  # a constant still gets a range
+
+
+def test_an_expansion_never_turns_into_a_shrink_at_the_next_repaint():
+    rng = np.random.default_rng(3)
+    for _ in range(500):
+        lo, hi = sorted(rng.uniform(-5, 5, 2))
+        view = y_range(None, lo, hi)
+        escaped = view[1] + rng.uniform(0.01, 3) * (view[1] - view[0])  # leaves through the top
+        expanded = y_range(view, lo, escaped)
+        assert expanded != view
+        assert y_range(expanded, lo, escaped) == expanded
+
+
+def test_running_bounds_look_at_new_values_only_and_skip_non_finite():
+    bounds, values = RunningBounds(), np.array([2.0, np.nan, 0.5, np.inf, -1.0])
+    assert bounds.update(values[:3])
+    assert bounds.get() == (0.5, 2.0) and bounds.get(log=True) == pytest.approx((math.log10(0.5), math.log10(2.0)))
+    assert bounds.update(values)  # -1 is new; inf is not a value to show
+    assert bounds.get() == (-1.0, 2.0) and bounds.get(log=True)[0] == pytest.approx(math.log10(0.5))
+    assert not bounds.update(values)  # nothing new
+
+
+def _feed_live(charts, run_id, start, stop, batch=12):
+    losses = losses_for(stop)
+    for a in range(start, stop, batch):
+        b = min(stop, a + batch)
+        charts.add_steps(run_id, np.arange(a + 1, b + 1), losses[a:b], np.full(b - a, 1e-3, np.float32))
+        charts.flush()
+
+
+def test_x_range_is_fixed_while_a_run_of_known_length_trains(charts):
+    feed(charts, "Run 1")  # 150 steps, finished
+    run_id = charts.begin_run("Run 2", SPE, total_steps=600)
+    loss_vb = charts.plots.loss.vb
+    fixed = loss_vb.viewRange()[0]
+    assert fixed[0] <= 0 < 600 <= fixed[1] < 650  # [0, total steps] plus a little padding, before any data
+    seen = set()
+    for a in range(0, 600, 40):
+        _feed_live(charts, run_id, a, a + 40)
+        seen.add(tuple(loss_vb.viewRange()[0]))
+    assert seen == {tuple(fixed)}  # never moved while the run trained
+    assert charts.plots.lr.vb.viewRange()[0] == pytest.approx(fixed)  # the shared axis
+    charts.end_run(run_id, "completed")
+    charts.flush()
+    assert loss_vb.viewRange()[0] == pytest.approx(fixed)  # it completed: the data fills the same range
+    assert list(loss_vb.autoRangeEnabled()) == [False, False]  # pyqtgraph's per-update auto-range stays off
+
+
+def test_without_total_steps_the_x_range_grows_in_steps_and_fits_at_the_end(charts):
+    run_id = charts.begin_run("Run 1", SPE)  # the old signature still works
+    loss_vb = charts.plots.loss.vb
+    ranges = []
+    for a in range(0, 900, 12):
+        _feed_live(charts, run_id, a, a + 12)
+        ranges.append(tuple(loss_vb.viewRange()[0]))
+        assert ranges[-1][1] >= a + 12  # the newest step is always in view
+    ends = sorted({end for _, end in ranges})
+    assert len(ends) < len(ranges) / 4  # it grows with headroom, not at every repaint
+    assert all(b > 1.2 * a for a, b in itertools.pairwise(ends))
+    charts.end_run(run_id, "stopped")
+    charts.flush()
+    x1 = loss_vb.viewRange()[0][1]
+    assert 900 <= x1 < 900 * 1.05  # fitted to the data once the run is over
+
+
+def test_y_range_keeps_still_while_data_stays_inside_and_follows_it_out(charts):
+    run_id = charts.begin_run("Run 1", SPE, total_steps=1000)
+    rng = np.random.default_rng(0)
+
+    def add(a, values):
+        charts.add_steps(run_id, np.arange(a, a + len(values)), np.asarray(values, np.float32),
+                         np.full(len(values), 1e-3, np.float32))
+        charts.flush()
+        return tuple(charts.plots.loss.vb.viewRange()[1])
+
+    first = add(1, 1.0 + 0.5 * rng.random(20))
+    assert first[0] <= 1.0 and first[1] >= 1.5
+    for k in range(5):  # noise inside the range: the view (and its axis) stay as they are
+        assert add(21 + 20 * k, 1.05 + 0.4 * rng.random(20)) == first
+    risen = add(121, [first[1] + 1.0])  # a spike above the view: shown at once
+    assert risen[1] >= first[1] + 1.0 and risen[0] <= 1.0
+
+
+def test_user_zoom_stops_the_auto_ranging_until_fit(charts, qtbot):
+    run_id = charts.begin_run("Run 1", SPE, total_steps=600)
+    _feed_live(charts, run_id, 0, 120)
+    QApplication.processEvents()
+    plots = charts.plots
+    vb = plots.loss.vb
+    assert plots.auto_ranging
+    centre = plots.mapFromScene(vb.mapViewToScene(vb.viewRect().center()))
+    wheel = QWheelEvent(QPointF(centre), QPointF(plots.mapToGlobal(centre)), QPoint(), QPoint(0, 240),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(plots.viewport(), wheel)  # zoom in with the mouse wheel
+    zoomed = vb.viewRange()
+    assert not plots.auto_ranging
+    assert zoomed[0][1] - zoomed[0][0] < 500
+    _feed_live(charts, run_id, 120, 240)
+    charts.add_steps(run_id, np.array([241]), np.array([50.0], np.float32), np.array([1e-3], np.float32))
+    charts.flush()
+    assert np.allclose(vb.viewRange(), zoomed)  # new data, even far outside, leaves the user's view alone
+    qtbot.mouseClick(charts.fit_button, Qt.MouseButton.LeftButton)
+    assert plots.auto_ranging
+    (x0, x1), (_, y1) = vb.viewRange()
+    assert x0 <= 0 and x1 >= 600 and y1 >= 50.0  # all the data (and the run's length) in view again
+    _feed_live(charts, run_id, 241, 300)
+    assert vb.viewRange()[0] == pytest.approx((x0, x1))  # and following the data again
+
+
+def test_log_scale_refits_the_loss_and_keeps_pyqtgraph_auto_range_off(charts):
+    run_id = feed(charts, "Run 1", end=None)
+    charts.flush()
+    charts.log_check.setChecked(True)
+    vb = charts.plots.loss.vb
+    assert list(vb.autoRangeEnabled()) == [False, False]
+    y0, y1 = vb.viewRange()[1]  # log10 coordinates now
+    losses = charts.run(run_id).losses
+    assert y0 <= math.log10(losses.min()) and y1 >= math.log10(losses.max())
+    charts.log_check.setChecked(False)
+    assert vb.viewRange()[1][0] <= losses.min() and vb.viewRange()[1][1] >= losses.max()
+
+
+def test_live_run_repaints_at_most_a_few_times_a_second(charts, qtbot):
+    tick = 1000 // widget.LIVE_REPAINT_HZ
+    assert tick >= 250
+    run_id = charts.begin_run("Run 1", SPE, total_steps=600)
+    charts.add_steps(run_id, np.arange(1, 13), losses_for(12), np.full(12, 1e-3, np.float32))
+    charts.flush()
+    assert not charts.repaint_pending  # nothing changed since: no timer at all
+    charts.add_steps(run_id, np.arange(13, 25), losses_for(24)[12:], np.full(12, 1e-3, np.float32))
+    assert charts.repaint_pending
+    assert tick - 50 <= charts._timer.remainingTime() <= tick * 1.06  # one live tick after the last drawing
+    raw = charts.plots.curves[run_id].raw
+    qtbot.waitUntil(lambda: len(original(raw)[0]) == 24, timeout=2000)
+    qtbot.waitUntil(lambda: not charts.repaint_pending, timeout=1000)
+    charts.end_run(run_id, "completed")  # no run trains: back to the quick tick
+    assert charts._timer.remainingTime() <= 1000 // widget.REPAINT_HZ
+
+
+def test_epoch_points_of_a_live_run_are_redrawn_at_most_once_a_second(charts, qtbot):
+    run_id = charts.begin_run("Run 1", SPE, total_steps=600)
+    val = charts.plots.curves[run_id].val_acc
+    for epoch in (1, 2):
+        steps = np.arange(1, SPE + 1) + (epoch - 1) * SPE
+        charts.add_steps(run_id, steps, losses_for(SPE), np.full(SPE, 1e-3, np.float32))
+        charts.add_epoch(run_id, epoch, epoch * SPE, 0.5, 0.5, 0.6, 0.4 + 0.1 * epoch, 1e-3)
+        charts.flush()
+    assert len(original(val)[0]) == 1  # the second epoch came right after the first: it waits...
+    assert len(original(charts.plots.curves[run_id].raw)[0]) == 2 * SPE  # ...the steps do not
+    assert charts.repaint_pending  # ...and the timer comes back for it without new steps
+    qtbot.waitUntil(lambda: len(original(val)[0]) == 2, timeout=3000)
+    qtbot.waitUntil(lambda: not charts.repaint_pending, timeout=1000)
+    charts.add_epoch(run_id, 3, 3 * SPE, 0.5, 0.5, 0.6, 0.7, 1e-3)
+    charts.end_run(run_id, "completed")
+    charts.flush()
+    assert len(original(val)[0]) == 3  # a finished run is drawn in full at once

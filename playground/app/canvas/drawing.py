@@ -5,14 +5,20 @@ so the preprocessing sees the same image at every window size; the widget shows
 it scaled into its largest centred square. Strokes are quadratic curves through
 the midpoints of successive pointer positions (smooth without lagging behind),
 painted with round caps, antialiased, onto the raster as the pointer moves.
+
+A pointer movement costs little Python (a training run in another thread waits for
+the GIL meanwhile): the square's geometry is kept from the last resize, pens are
+reused, only the new segment is painted into the raster, and only the widget
+rectangle it covers is repainted (from the matching part of the raster).
 """
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -31,10 +37,19 @@ MIN_BRUSH, MAX_BRUSH = 6, 48
 UNDO_LIMIT = 30  # raster snapshots kept for Undo (77 kB each)
 BACKGROUND = QColor(18, 18, 20)  # around the raster's square
 INK = 255
+HOVER_RING = 3  # px around the brush outline, repainted when it moves
+
+_SHORTCUT_OVERRIDE = QEvent.Type.ShortcutOverride  # looked up once: event() sees every event of the widget
+_TABLET_PRESS, _TABLET_MOVE = QEvent.Type.TabletPress, QEvent.Type.TabletMove
+_TABLET_RELEASE = QEvent.Type.TabletRelease
+_LEFT, _RIGHT = Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton
+_ANTIALIASING = QPainter.RenderHint.Antialiasing
+_SMOOTH = QPainter.RenderHint.SmoothPixmapTransform
 
 
-def _mid(a: QPointF, b: QPointF) -> QPointF:
-    return QPointF((a.x() + b.x()) / 2, (a.y() + b.y()) / 2)
+def _pen(width: float) -> QPen:
+    return QPen(QColor(INK, INK, INK), width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap,
+                Qt.PenJoinStyle.RoundJoin)
 
 
 class DrawingCanvas(QWidget):
@@ -52,9 +67,11 @@ class DrawingCanvas(QWidget):
         self._has_ink = False
         self._undo: list[tuple[QImage, bool]] = []
         self._brush = DEFAULT_BRUSH
-        self._points: list[tuple[QPointF, float]] = []  # the stroke being drawn: raster position, pen width
+        self._points: list[tuple[float, float, float]] = []  # the stroke being drawn: raster x, y, pen width
+        self._pens: dict[float, QPen] = {}
         self._drawing = False
         self._hover: QPointF | None = None  # widget position, for the brush outline
+        self._geometry: tuple[int, int, float, float, float] = (-1, -1, 0.0, 0.0, 1.0)  # w, h -> x, y, side
         self.setMinimumSize(200, 200)
         sp = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         sp.setHeightForWidth(True)
@@ -155,73 +172,106 @@ class DrawingCanvas(QWidget):
     def sizeHint(self) -> QSize:
         return QSize(320, 320)
 
+    def _square(self) -> tuple[float, float, float]:
+        """x, y and side of the square the raster is shown in (recomputed only when the size changed)."""
+        w, h = self.width(), self.height()
+        geometry = self._geometry
+        if geometry[0] != w or geometry[1] != h:
+            side = max(1, min(w, h))
+            geometry = self._geometry = (w, h, (w - side) / 2, (h - side) / 2, side)
+        return geometry[2], geometry[3], geometry[4]
+
     def square(self) -> QRectF:
         """Where the raster is shown: the largest centred square."""
-        side = max(1, min(self.width(), self.height()))
-        return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
+        x, y, side = self._square()
+        return QRectF(x, y, side, side)
 
     def to_raster(self, pos: QPointF) -> QPointF:
-        sq = self.square()
-        k = RASTER_SIZE / sq.width()
-        return QPointF((pos.x() - sq.x()) * k, (pos.y() - sq.y()) * k)
+        return QPointF(*self._raster_xy(pos))
 
-    def _to_widget_rect(self, r: QRectF) -> QRect:
-        sq = self.square()
-        k = sq.width() / RASTER_SIZE
-        return QRectF(sq.x() + r.x() * k, sq.y() + r.y() * k, r.width() * k, r.height() * k).toAlignedRect()
+    def _raster_xy(self, pos: QPointF) -> tuple[float, float]:
+        x, y, side = self._square()
+        k = RASTER_SIZE / side
+        return (pos.x() - x) * k, (pos.y() - y) * k
+
+    def _dirty(self, x0: float, y0: float, x1: float, y1: float) -> None:
+        """Repaint the widget pixels showing this raster rectangle (and a margin for the smooth scaling)."""
+        x, y, side = self._square()
+        k = side / RASTER_SIZE
+        left, top = math.floor(x + x0 * k) - 2, math.floor(y + y0 * k) - 2
+        self.update(left, top, math.ceil(x + x1 * k) + 2 - left, math.ceil(y + y1 * k) + 2 - top)
 
     # -- strokes -----------------------------------------------------------------------------------
     def _begin(self, pos: QPointF, width: float) -> None:
         self.stroke_started.emit()
         self._snapshot()
+        self._update_hover(self._hover)  # the brush outline hides while drawing
         self._drawing = True
-        p = self.to_raster(pos)
-        self._points = [(p, width)]
-        with self._painter() as painter:  # a dot: a click alone leaves a mark
+        x, y = self._raster_xy(pos)
+        self._points = [(x, y, width)]
+        painter = QPainter(self._raster)  # a dot: a click alone leaves a mark
+        try:
+            painter.setRenderHint(_ANTIALIASING)
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(QBrush(QColor(INK, INK, INK)))
-            painter.drawEllipse(p, width / 2, width / 2)
-        self._has_ink = True
-        self._dirty(QRectF(p.x() - width, p.y() - width, 2 * width, 2 * width))
+            painter.drawEllipse(QPointF(x, y), width / 2, width / 2)
+        finally:
+            painter.end()
+        if self._has_ink:
+            self._dirty(x - width, y - width, x + width, y + width)
+        else:  # the "Draw a digit here" placeholder goes
+            self._has_ink = True
+            self.update()
 
     def _extend(self, pos: QPointF, width: float) -> bool:
-        p = self.to_raster(pos)
-        last = self._points[-1][0]
-        if abs(p.x() - last.x()) + abs(p.y() - last.y()) < 0.75:  # sub-pixel jitter: nothing to draw
+        """Paint the segment up to `pos`: from the last midpoint, curving through the last point, to the new
+        midpoint."""
+        x, y = self._raster_xy(pos)
+        points = self._points
+        bx, by, b_width = points[-1]
+        if abs(x - bx) + abs(y - by) < 0.75:  # sub-pixel jitter: nothing to draw
             return False
-        self._points.append((p, width))
-        pts = self._points
-        if len(pts) == 2:  # first segment: straight to the midpoint, the curve starts there
-            path = QPainterPath(pts[0][0])
-            path.lineTo(_mid(pts[0][0], p))
+        points.append((x, y, width))
+        mx, my = (bx + x) / 2, (by + y) / 2
+        if len(points) == 2:  # first segment: straight to the midpoint, the curve starts there
+            path = QPainterPath(QPointF(bx, by))
+            path.lineTo(mx, my)
+            x0, y0 = bx, by
         else:
-            a, b = pts[-3][0], pts[-2][0]
-            path = QPainterPath(_mid(a, b))
-            path.quadTo(b, _mid(b, p))
-        self._stroke(path, (pts[-2][1] + width) / 2)
+            ax, ay, _ = points[-3]
+            x0, y0 = (ax + bx) / 2, (ay + by) / 2
+            path = QPainterPath(QPointF(x0, y0))
+            path.quadTo(bx, by, mx, my)
+        # The curve lies within its control points' box.
+        self._stroke(path, (b_width + width) / 2, min(x0, bx, mx), min(y0, by, my), max(x0, bx, mx),
+                     max(y0, by, my))
         return True
 
     def _finish(self) -> None:
-        if len(self._points) >= 2:  # the last half segment, from the last midpoint to the pointer
-            a, b = self._points[-2][0], self._points[-1][0]
-            path = QPainterPath(_mid(a, b))
-            path.lineTo(b)
-            self._stroke(path, self._points[-1][1])
+        points = self._points
+        if len(points) >= 2:  # the last half segment, from the last midpoint to the pointer
+            (ax, ay, _), (bx, by, width) = points[-2], points[-1]
+            mx, my = (ax + bx) / 2, (ay + by) / 2
+            path = QPainterPath(QPointF(mx, my))
+            path.lineTo(bx, by)
+            self._stroke(path, width, min(mx, bx), min(my, by), max(mx, bx), max(my, by))
         self._points, self._drawing = [], False
+        self._update_hover(self._hover)  # the brush outline shows again
 
-    def _stroke(self, path: QPainterPath, width: float) -> None:
-        with self._painter() as painter:
-            pen = QPen(QColor(INK, INK, INK), width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap,
-                       Qt.PenJoinStyle.RoundJoin)
+    def _stroke(self, path: QPainterPath, width: float, x0: float, y0: float, x1: float, y1: float) -> None:
+        pen = self._pens.get(width)
+        if pen is None:
+            if len(self._pens) > 64:  # a pen's pressure makes many widths
+                self._pens.clear()
+            pen = self._pens[width] = _pen(width)
+        painter = QPainter(self._raster)
+        try:
+            painter.setRenderHint(_ANTIALIASING)
             painter.strokePath(path, pen)
-        r = path.boundingRect()
-        self._dirty(r.adjusted(-width, -width, width, width))
-
-    def _painter(self) -> _RasterPainter:
-        return _RasterPainter(self._raster)
-
-    def _dirty(self, raster_rect: QRectF) -> None:
-        self.update(self._to_widget_rect(raster_rect).adjusted(-2, -2, 2, 2))
+        finally:
+            painter.end()
+        margin = width / 2 + 2  # half the pen and the antialiased edge
+        self._dirty(x0 - margin, y0 - margin, x1 + margin, y1 + margin)
 
     def _mouse_width(self) -> float:
         return float(self._brush)
@@ -233,24 +283,24 @@ class DrawingCanvas(QWidget):
     # -- events ------------------------------------------------------------------------------------
     def mousePressEvent(self, event) -> None:
         t = time.perf_counter()
-        if event.button() == Qt.MouseButton.RightButton:
+        if event.button() == _RIGHT:
             self.clear()
             return
-        if event.button() != Qt.MouseButton.LeftButton:
+        if event.button() != _LEFT:
             return super().mousePressEvent(event)
         self._begin(event.position(), self._mouse_width())
         self.changed.emit(t)
 
     def mouseMoveEvent(self, event) -> None:
         t = time.perf_counter()
-        self._move_hover(event.position())
-        if self._drawing and event.buttons() & Qt.MouseButton.LeftButton and self._extend(
-                event.position(), self._mouse_width()):
+        pos = event.position()
+        self._move_hover(pos)
+        if self._drawing and event.buttons() & _LEFT and self._extend(pos, self._mouse_width()):
             self.changed.emit(t)
 
     def mouseReleaseEvent(self, event) -> None:
         t = time.perf_counter()
-        if event.button() == Qt.MouseButton.LeftButton and self._drawing:
+        if event.button() == _LEFT and self._drawing:
             self._extend(event.position(), self._mouse_width())
             self._finish()
             self.changed.emit(t)
@@ -259,17 +309,18 @@ class DrawingCanvas(QWidget):
         t = time.perf_counter()
         kind = event.type()
         width = self._pen_width(event.pressure())
-        if kind == QEvent.Type.TabletPress:
-            if event.button() == Qt.MouseButton.RightButton:
+        if kind == _TABLET_PRESS:
+            if event.button() == _RIGHT:
                 self.clear()
             else:
                 self._begin(event.position(), width)
                 self.changed.emit(t)
-        elif kind == QEvent.Type.TabletMove:
-            self._move_hover(event.position())
-            if self._drawing and self._extend(event.position(), width):
+        elif kind == _TABLET_MOVE:
+            pos = event.position()
+            self._move_hover(pos)
+            if self._drawing and self._extend(pos, width):
                 self.changed.emit(t)
-        elif kind == QEvent.Type.TabletRelease and self._drawing:
+        elif kind == _TABLET_RELEASE and self._drawing:
             self._extend(event.position(), width)
             self._finish()
             self.changed.emit(t)
@@ -289,7 +340,7 @@ class DrawingCanvas(QWidget):
 
     def event(self, event) -> bool:
         # Esc and Ctrl+Z belong to the canvas while it has focus, even if the window has shortcuts for them.
-        if event.type() == QEvent.Type.ShortcutOverride and self._is_own_key(event):
+        if event.type() == _SHORTCUT_OVERRIDE and self._is_own_key(event):
             event.accept()
             return True
         return super().event(event)
@@ -308,37 +359,47 @@ class DrawingCanvas(QWidget):
 
     def _move_hover(self, pos: QPointF | None) -> None:
         old, self._hover = self._hover, pos
-        radius = self._brush_radius() + 3
-        for p in (old, pos):
-            if p is not None:
-                self.update(QRectF(p.x() - radius, p.y() - radius, 2 * radius, 2 * radius).toAlignedRect())
+        if not self._drawing:  # while drawing there is no outline to move
+            self._update_hover(old)
+            self._update_hover(pos)
+
+    def _update_hover(self, pos: QPointF | None) -> None:
+        if pos is not None:
+            r = self._brush_radius() + HOVER_RING
+            self.update(QRectF(pos.x() - r, pos.y() - r, 2 * r, 2 * r).toAlignedRect())
 
     def _brush_radius(self) -> float:
-        return self._brush / 2 * self.square().width() / RASTER_SIZE
+        return self._brush / 2 * self._square()[2] / RASTER_SIZE
 
     # -- painting ----------------------------------------------------------------------------------
     def paintEvent(self, event) -> None:
+        exposed = event.rect()
+        x, y, side = self._square()
+        sq = QRectF(x, y, side, side)
         painter = QPainter(self)
-        painter.fillRect(event.rect(), self.palette().color(QPalette.ColorRole.Window))
-        sq = self.square()
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        painter.drawImage(sq, self._raster)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if not sq.contains(QRectF(exposed)):
+            painter.fillRect(exposed, self.palette().color(QPalette.ColorRole.Window))
+        painter.setRenderHint(_SMOOTH)
+        painter.drawImage(sq, self._raster)  # Qt scales only the exposed part
         if not self._has_ink and not self._drawing:
+            painter.setRenderHint(_ANTIALIASING)
             painter.setPen(QColor(150, 150, 158))
             font = painter.font()
             font.setPointSizeF(max(font.pointSizeF() * 1.25, 11))
             painter.setFont(font)
             painter.drawText(sq, Qt.AlignmentFlag.AlignCenter, "Draw a digit here")
         if self._hover is not None and not self._drawing and sq.contains(self._hover):
+            painter.setRenderHint(_ANTIALIASING)
             painter.setPen(QPen(QColor(255, 255, 255, 110), 1))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             r = self._brush_radius()
             painter.drawEllipse(self._hover, r, r)
-        focus = self.hasFocus()
-        painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Highlight) if focus else QColor(70, 70, 78),
-                            2 if focus else 1))
-        painter.drawRect(sq.adjusted(0.5, 0.5, -0.5, -0.5))
+        if not sq.adjusted(3, 3, -3, -3).contains(QRectF(exposed)):  # the frame is exposed
+            focus = self.hasFocus()
+            painter.setRenderHint(_ANTIALIASING)
+            painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Highlight) if focus else QColor(70, 70, 78),
+                                2 if focus else 1))
+            painter.drawRect(sq.adjusted(0.5, 0.5, -0.5, -0.5))
         painter.end()
 
     def focusInEvent(self, event) -> None:
@@ -348,18 +409,3 @@ class DrawingCanvas(QWidget):
     def focusOutEvent(self, event) -> None:
         self.update()
         super().focusOutEvent(event)
-
-
-class _RasterPainter:
-    """`with` a QPainter on the raster, antialiased, always ended (an unended painter crashes Qt)."""
-
-    def __init__(self, image: QImage):
-        self._image = image
-
-    def __enter__(self) -> QPainter:
-        self._painter = QPainter(self._image)
-        self._painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        return self._painter
-
-    def __exit__(self, *exc) -> None:
-        self._painter.end()

@@ -1,15 +1,34 @@
 """The digit panel: the drawing canvas, what the network sees, and its live class probabilities.
 
 Throttling: a stroke movement sends the drawing to the predictor only when no
-request is in flight; otherwise the panel keeps just the latest drawing and
-sends it when the answer arrives. The bars so update as fast as predictions
+request is in flight and the rate allows it; otherwise the panel only notes that
+the drawing changed, and sends the drawing as it is then when the answer arrives
+(or the rate allows it again). The bars so update as fast as predictions
 complete, always catch up with the last stroke, and nothing queues up.
+
+The rate is a token bucket: one request per MIN_INTERVAL on average (a display's
+frame: a 120 Hz mouse or pen cannot drive more than about 60 predictions a
+second), with a burst of BURST. A plain minimum interval of one frame would lock
+onto a 60 Hz mouse: once an answer came late, every later movement would wait
+for the interval measured from that late send, adding most of a frame to each
+prediction; the burst absorbs a late answer and the mouse's own jitter.
+
+Latency is recorded honestly: a request's `submitted_at` is the time of the
+oldest change it is the first to show (the first event after the previous
+request was sent), not of the newest one.
+
+The GUI thread's share of a prediction is small: a copy of the raster goes to
+the predictor, whose thread preprocesses it and answers with the 28×28 image
+and the probabilities, shown together (preview and bars) in one repaint.
 """
 
 from __future__ import annotations
 
+import math
+import time
+
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -22,7 +41,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...core.data import preprocess_digit
 from ..icons import icon
 from .bars import DIGITS, ProbabilityBars
 from .drawing import MAX_BRUSH, MIN_BRUSH, DrawingCanvas
@@ -30,6 +48,8 @@ from .predictor import Prediction, Predictor
 from .preview import DigitPreview
 
 NO_TEST_SET = "Test digits become available once a dataset is loaded (start a training run)."
+MIN_INTERVAL = 0.016  # seconds per request, on average: about one prediction per frame of a 60 Hz display
+BURST = 2  # requests that may go in quicker succession (see the module docstring)
 
 
 class DigitPanel(QWidget):
@@ -45,7 +65,13 @@ class DigitPanel(QWidget):
         # Request bookkeeping (see the module docstring).
         self._next_id = 0
         self._in_flight: int | None = None
-        self._pending: float | None = None  # a change not sent yet: the time of its event
+        self._pending: float | None = None  # changes not sent yet: the time of the oldest one's event
+        self._credit = float(BURST)  # requests the rate allows now (the token bucket) ...
+        self._credit_at = time.perf_counter()  # ... as of this time; one more every MIN_INTERVAL, up to BURST
+        self._send_timer = QTimer(self)  # sends the pending change once the rate allows it
+        self._send_timer.setSingleShot(True)
+        self._send_timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._send_timer.timeout.connect(self._send_pending)
         self._valid_from = 0  # answers to older requests describe a drawing that is gone
         self._shown_id = -1
         self._note = ""
@@ -289,37 +315,50 @@ class DigitPanel(QWidget):
         if self.canvas.is_empty():
             self._valid_from = self._next_id
             self._pending = None
+            self._send_timer.stop()
             self.preview.set_image(None)
             self.bars.set_probabilities(None, "draw a digit")
             return
-        if self.bars.probabilities() is None and not self._error:
-            self.bars.set_probabilities(None, "thinking…")
-        if self._in_flight is None:
-            self._send(submitted_at)
-        else:  # preprocessed when sent: one preprocessing per prediction, not per mouse movement
+        if self._pending is None:  # the oldest change the bars do not show yet: what latency is measured from
             self._pending = submitted_at
+            if self.bars.probabilities() is None and not self._error:
+                self.bars.set_probabilities(None, "thinking…")
+        self._send_pending()
 
-    def _send(self, submitted_at: float) -> None:
-        image = preprocess_digit(self.canvas.raster_array())
-        self.preview.set_image(image)
+    def _send_pending(self) -> None:
+        """Send the drawing as it is now, unless a request is in flight (its answer sends it) or the rate does
+        not allow one yet (the timer sends it)."""
+        if self._pending is None or self._in_flight is not None:
+            return
+        if self.canvas.is_empty():
+            self._pending = None
+            return
+        now = time.perf_counter()
+        credit = min(BURST, self._credit + (now - self._credit_at) / MIN_INTERVAL)
+        if credit < 1:
+            if not self._send_timer.isActive():
+                self._send_timer.start(max(1, math.ceil((1 - credit) * MIN_INTERVAL * 1000)))
+            return
+        self._credit, self._credit_at = credit - 1, now
+        submitted_at, self._pending = self._pending, None
         request_id = self._next_id
         self._next_id += 1
         self._in_flight = request_id
-        self.predictor.request(image, request_id, submitted_at)
+        # The predictor copies the raster here (the canvas goes on drawing into it) and preprocesses the copy.
+        self.predictor.request_drawing(self.canvas.raster_array(), request_id, submitted_at)
 
     def _on_predicted(self, prediction: Prediction) -> None:
         if self._in_flight is not None and prediction.request_id >= self._in_flight:
             self._in_flight = None
-        if (prediction.request_id >= max(self._valid_from, self._shown_id) and not self.canvas.is_empty()):
+        if prediction.request_id >= max(self._valid_from, self._shown_id) and not self.canvas.is_empty():
             self._shown_id = prediction.request_id
-            self._error = None
+            self.preview.set_image(prediction.image)  # what the network saw, painted with the bars
             self.bars.set_probabilities(prediction.probabilities)
-            self._update_note()
+            if self._error is not None:
+                self._error = None
+                self._update_note()
             self.prediction_shown.emit(prediction)
-        if self._in_flight is None and self._pending is not None:
-            submitted_at, self._pending = self._pending, None
-            if not self.canvas.is_empty():
-                self._send(submitted_at)
+        self._send_pending()
 
     def _on_failed(self, message: str) -> None:
         self._error = message

@@ -2,7 +2,9 @@
 
 The GUI thread only drops things into a mailbox guarded by a `threading.Condition`
 (the latest model, the latest drawing, an optional "find the mistakes" job) and
-returns at once; the thread sleeps on the condition until there is work. The
+returns at once: a drawing goes as a copy of the canvas's raster, and this thread
+turns it into the MNIST-style 28×28 image (`preprocess_digit`), so the GUI thread
+does no numpy work per prediction; the thread sleeps on the condition until there is work. The
 thread reconciles state rather than draining a queue: whenever the latest
 drawing has not yet been classified with the latest weights, it classifies it.
 So requests sent faster than the model answers are dropped (latest wins), and
@@ -28,9 +30,10 @@ from typing import Any
 import numpy as np
 import torch
 from PySide6.QtCore import QCoreApplication, QObject, Signal
+from threadpoolctl import threadpool_limits
 
 from ...core.build import build_module
-from ...core.data import normalization_for
+from ...core.data import normalization_for, preprocess_digit
 from ...core.graph import Graph, graph_to_dict
 from ...core.train.inference import predict_probabilities
 from ...core.train.trainer import loss_function
@@ -42,7 +45,7 @@ MISTAKES_CHUNK = 500  # test images classified per step of a "find the mistakes"
 class Prediction:
     request_id: int
     probabilities: np.ndarray = field(repr=False)  # float32 [classes], sums to 1
-    image: np.ndarray = field(repr=False)  # uint8 [28, 28]: what was classified
+    image: np.ndarray = field(repr=False)  # uint8 [28, 28]: what was classified (a drawing: once preprocessed)
     weights_version: int  # the `version` given to Predictor.set_model
     submitted_at: float  # time.perf_counter() of the request (or of the new weights, for a re-prediction)
 
@@ -80,9 +83,10 @@ class _ModelJob:
 
 @dataclass
 class _Request:
-    image: np.ndarray
+    image: np.ndarray | None  # None until the worker has preprocessed `drawing`
     request_id: int
     submitted_at: float
+    drawing: np.ndarray | None = None  # a raster copy, preprocessed in the worker thread
 
 
 @dataclass
@@ -137,6 +141,13 @@ class Predictor(QObject):
         image = np.array(image28, dtype=np.uint8, copy=True)  # 784 bytes: the caller may reuse its array
         self._post("_request", _Request(image, int(request_id), float(submitted_at)))
 
+    def request_drawing(self, drawing: np.ndarray, request_id: int, submitted_at: float) -> None:
+        """Classify a drawing of any size (uint8, white on black, say the canvas's raster): it is copied here,
+        then preprocessed like MNIST in the worker thread; the Prediction's `image` is the result.
+        An older request not yet started is dropped."""
+        copy = np.array(drawing, dtype=np.uint8, copy=True)  # the canvas goes on drawing into its raster
+        self._post("_request", _Request(None, int(request_id), float(submitted_at), copy))
+
     def find_mistakes(self, images: np.ndarray, labels: np.ndarray) -> None:
         """Classify a test set with the current weights; answers with `mistakes_found`. Replaces a running job."""
         self._post("_mistakes", _MistakesJob(np.asarray(images), np.asarray(labels)))
@@ -180,6 +191,10 @@ class Predictor(QObject):
         # thread fights the training run for a core (a 1 ms forward became 8-64 ms). Per thread: the
         # training worker keeps its own setting.
         torch.set_num_threads(1)
+        # The same for numpy's BLAS (preprocessing multiplies small matrices): OpenBLAS would run a product on
+        # every core and keep a spinning helper thread. Process-wide, as the app intends anyway; only libraries
+        # already loaded can be limited, and here numpy certainly is.
+        threadpool_limits(1, user_api="blas")
         try:
             self._loop()
         except RuntimeError as exc:  # the QObject was deleted under us: nobody is listening any more
@@ -242,11 +257,22 @@ class Predictor(QObject):
             out = predict_probabilities(self._model, torch.from_numpy(images), self._normalization, self._loss)
         return out.numpy()
 
+    def _probabilities_of(self, image: np.ndarray) -> np.ndarray:
+        """One image, with as little Python as `predict_probabilities` allows itself: the model is in eval mode
+        here (built so, and nothing trains it), so its `eval_mode` round over every submodule is skipped."""
+        if self._loss != "cross_entropy":
+            return self._probabilities(image[None])[0]
+        with torch.inference_mode():
+            x = self._normalization(torch.from_numpy(image).view(1, 1, *image.shape))
+            return self._model(x).float().softmax(dim=1)[0].numpy()
+
     def _classify(self, request: _Request) -> None:
         first_time = self._done is None or self._done[0] != request.request_id
         self._done = (request.request_id, self._version)
         try:
-            probabilities = self._probabilities(request.image[None])[0].astype(np.float32)
+            if request.image is None:  # kept on the request: new weights re-classify it without preprocessing
+                request.image, request.drawing = preprocess_digit(request.drawing), None
+            probabilities = self._probabilities_of(request.image).astype(np.float32)
         except Exception as exc:  # e.g. a network whose input is not 28×28: say so, keep the thread alive
             self._model = None
             self._emit(self.failed, f"The network cannot classify a 28×28 drawing: {_first_line(exc)}")

@@ -1,13 +1,20 @@
-"""The 28×28 image the network actually sees, enlarged with nearest-neighbour so its pixels show."""
+"""The 28×28 image the network actually sees, enlarged with nearest-neighbour so its pixels show.
+
+The picture (frame included) is rendered once per new image, at the widget's size
+in device pixels, into a cached opaque QImage; a paint only blits it. The image is
+enlarged by numpy indexing, not by per-pixel Python, nor by Qt at every paint.
+"""
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 SIZE = 28
+OPAQUE = np.uint32(0xFF000000)
+GRAY_TO_RGB32 = OPAQUE | np.arange(256, dtype=np.uint32) * np.uint32(0x010101)  # a gray level -> opaque RGB32
 
 
 class DigitPreview(QWidget):
@@ -16,7 +23,13 @@ class DigitPreview(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._array = np.zeros((SIZE, SIZE), dtype=np.uint8)
-        self._image: QImage | None = None
+        self._has_image = False
+        self._picture: QImage | None = None  # the rendered square, frame included (None: render at the next paint)
+        self._pixels: np.ndarray | None = None  # the memory `_picture` reads: RGB32, framed
+        self._pixels_key: tuple = ()
+        self._index = np.zeros(0, dtype=np.intp)
+        self._empty: tuple[tuple, QImage] | None = None  # the empty grid, rendered once per size and palette
+        self.renders = 0  # pictures rendered (a paint without a new image renders none)
         sp = QSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.setSizePolicy(sp)
         self.setToolTip("What the network sees: the drawing cropped, scaled into 20×20 and centred "
@@ -28,38 +41,87 @@ class DigitPreview(QWidget):
 
     def image(self) -> np.ndarray | None:
         """The image shown (uint8 [28, 28]), or None."""
-        return None if self._image is None else self._array
+        return self._array if self._has_image else None
 
     def set_image(self, image28: np.ndarray | None) -> None:
         if image28 is None:
-            self._image = None
+            if not self._has_image:
+                return
+            self._has_image = False
         else:
-            a = np.ascontiguousarray(image28, dtype=np.uint8)
+            a = np.asarray(image28)
             if a.shape != (SIZE, SIZE):
                 raise ValueError(f"expected a 28×28 image, got shape {a.shape}")
-            self._array = a.copy()  # the QImage below reads this memory: keep our own
-            h, w = self._array.shape
-            self._image = QImage(self._array.data, w, h, w, QImage.Format.Format_Grayscale8)
+            self._array = np.array(a, dtype=np.uint8, copy=True)  # our own: the caller may reuse its array
+            self._has_image = True
+        self._picture = None
         self.update()
 
-    def paintEvent(self, event) -> None:
-        painter = QPainter(self)
+    # -- rendering ---------------------------------------------------------------------------------
+    def _frame(self) -> tuple[float, float, int, float]:
+        """The square's position and side (logical px), and the device pixel ratio."""
         side = min(self.width(), self.height())
-        frame = QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
-        inner = frame.adjusted(1, 1, -1, -1)
-        painter.fillRect(frame, QColor(0, 0, 0))
-        if self._image is not None:
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)  # nearest neighbour
-            painter.drawImage(inner, self._image)
-        else:  # a faint grid says "28×28 pixels go here"
-            painter.setPen(QPen(QColor(255, 255, 255, 18), 0))
-            step = inner.width() / SIZE
-            for i in range(1, SIZE):
-                x = inner.left() + i * step
-                y = inner.top() + i * step
-                painter.drawLine(int(x), int(inner.top()), int(x), int(inner.bottom()))
-                painter.drawLine(int(inner.left()), int(y), int(inner.right()), int(y))
+        return (self.width() - side) / 2, (self.height() - side) / 2, side, self.devicePixelRatioF()
+
+    def _render(self) -> QImage:
+        _, _, side, dpr = self._frame()
+        n = max(3, round(side * dpr))
+        border = max(1, round(dpr))
+        if not self._has_image:
+            return self._render_empty(n, border, dpr)
+        frame = self.palette().color(QPalette.ColorRole.Mid).rgb()
+        key = (n, border, frame)
+        if self._pixels is None or self._pixels_key != key:  # a new size or palette: a new buffer, framed
+            self._pixels = np.full((n, n), frame, dtype=np.uint32)
+            self._pixels_key = key
+            # Nearest neighbour: device pixel i of the inner square shows image pixel floor(i * 28 / inner).
+            self._index = np.arange(n - 2 * border) * SIZE // (n - 2 * border)
+        index, pixels = self._index, self._pixels
+        pixels[border:n - border, border:n - border] = GRAY_TO_RGB32[self._array].take(index, 0).take(index, 1)
+        picture = QImage(pixels.data, n, n, 4 * n, QImage.Format.Format_RGB32)  # reads `pixels`, kept with it
+        picture.setDevicePixelRatio(dpr)
+        return picture
+
+    def _render_empty(self, n: int, border: int, dpr: float) -> QImage:
+        key = (n, dpr, self.palette().color(QPalette.ColorRole.Mid).rgb())
+        if self._empty is not None and self._empty[0] == key:
+            return self._empty[1]
+        picture = QImage(n, n, QImage.Format.Format_RGB32)
+        picture.setDevicePixelRatio(dpr)
+        picture.fill(QColor(0, 0, 0))
+        side = n / dpr
+        painter = QPainter(picture)
+        inner = QRectF(1, 1, side - 2, side - 2)
+        painter.setPen(QPen(QColor(255, 255, 255, 18), 0))  # a faint grid says "28×28 pixels go here"
+        step = inner.width() / SIZE
+        for i in range(1, SIZE):
+            x = inner.left() + i * step
+            y = inner.top() + i * step
+            painter.drawLine(int(x), int(inner.top()), int(x), int(inner.bottom()))
+            painter.drawLine(int(inner.left()), int(y), int(inner.right()), int(y))
         painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Mid), 1))
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawRect(frame.adjusted(0.5, 0.5, -0.5, -0.5))
+        painter.drawRect(QRectF(0, 0, side, side).adjusted(0.5, 0.5, -0.5, -0.5))
         painter.end()
+        self._empty = (key, picture)
+        return picture
+
+    def paintEvent(self, event) -> None:
+        picture = self._picture
+        if picture is None:
+            picture = self._picture = self._render()
+            self.renders += 1
+        x, y, _, _ = self._frame()
+        painter = QPainter(self)
+        painter.drawImage(QPointF(x, y), picture)
+        painter.end()
+
+    def resizeEvent(self, event) -> None:
+        self._picture = None
+        super().resizeEvent(event)
+
+    def changeEvent(self, event) -> None:
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.StyleChange, QEvent.Type.DevicePixelRatioChange):
+            self._picture = None
+            self.update()
+        super().changeEvent(event)

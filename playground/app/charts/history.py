@@ -1,14 +1,16 @@
 """The run list beside the plots: one row per run, newest first.
 
 Each row shows the run's colour swatch, a checkbox (show/hide its curves), its
-name (double-click or F2 to rename) and its status. The list only *asks*
+name (double-click or F2 to rename) and its status. The row's tooltip is written
+when it is asked for: it counts steps, and setting it on every repaint of a live
+run would repaint the list each time. The list only *asks*
 (signals); `TrainingCharts` decides, so a run that is still training cannot be
 removed however the request is made.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -17,6 +19,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QPushButton,
     QStyledItemDelegate,
+    QToolTip,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -141,6 +144,7 @@ class RunHistory(QWidget):
         layout.addLayout(buttons)
 
         self._items: dict[int, QTreeWidgetItem] = {}
+        self._runs: dict[int, RunSeries] = {}  # for the tooltips
         self._known: dict[int, tuple[str, bool]] = {}  # what the list last showed: tells edits from our own syncs
         self._live: int | None = None
         self.tree.itemChanged.connect(self._on_item_changed)
@@ -151,6 +155,7 @@ class RunHistory(QWidget):
         self.tree.customContextMenuRequested.connect(self._show_menu)
         self.tree.delete_pressed.connect(self._remove_selected)
         self.remove_button.clicked.connect(self._remove_selected)
+        self.tree.viewport().installEventFilter(self)
 
     # --- model -> list ----------------------------------------------------------------------------------------
 
@@ -160,6 +165,7 @@ class RunHistory(QWidget):
         item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable | Qt.ItemFlag.ItemIsUserCheckable)
         item.setTextAlignment(ACC_COL, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self._items[run.id] = item
+        self._runs[run.id] = run
         self.tree.blockSignals(True)
         try:
             self.tree.insertTopLevelItem(0, item)  # newest first
@@ -194,7 +200,7 @@ class RunHistory(QWidget):
         self._update_buttons()
 
     def set_status(self, run: RunSeries) -> None:
-        """Only the status, accuracy and tooltip (cheap: called from the repaint timer while a run trains)."""
+        """Only the status and accuracy (cheap: called from the repaint timer while a run trains)."""
         item = self._items.get(run.id)
         if item is not None:
             self.tree.blockSignals(True)
@@ -205,17 +211,30 @@ class RunHistory(QWidget):
 
     @staticmethod
     def _set_columns(item: QTreeWidgetItem, run: RunSeries) -> None:
-        # Only what changed: any change to the name cell, even its tooltip, resets a rename being typed there.
+        # Only what changed: any change to the name cell resets a rename being typed there.
         acc = last_val_accuracy(run)
         _set(item, ACC_COL, Qt.ItemDataRole.DisplayRole, f"{100 * acc:.1f}%" if acc is not None else "")
         _set(item, STATUS_COL, Qt.ItemDataRole.DisplayRole, status_text(run))
-        tip = run_tooltip(run)
-        for column in (NAME_COL, ACC_COL, STATUS_COL):
-            _set(item, column, Qt.ItemDataRole.ToolTipRole, tip)
+
+    def tooltip(self, run_id: int) -> str:
+        run = self._runs.get(run_id)
+        return run_tooltip(run) if run is not None else ""
+
+    def eventFilter(self, watched, event):
+        if watched is self.tree.viewport() and event.type() == QEvent.Type.ToolTip:
+            item = self.tree.itemAt(event.pos())
+            if item is None:
+                QToolTip.hideText()
+            else:
+                QToolTip.showText(event.globalPos(), self.tooltip(item.data(NAME_COL, ID_ROLE)),
+                                  self.tree.viewport(), self.tree.visualItemRect(item))
+            return True
+        return super().eventFilter(watched, event)
 
     def remove_run(self, run_id: int) -> None:
         item = self._items.pop(run_id, None)
         self._known.pop(run_id, None)
+        self._runs.pop(run_id, None)
         if item is not None:
             self.tree.takeTopLevelItem(self.tree.indexOfTopLevelItem(item))
         self._update_buttons()

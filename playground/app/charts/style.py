@@ -98,6 +98,9 @@ def _pen(colour: QColor, width: float, style: Qt.PenStyle = Qt.PenStyle.SolidLin
     pen.setWidthF(width)
     pen.setStyle(style)
     pen.setCosmetic(True)  # width in pixels whatever the zoom
-    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+    # pyqtgraph draws a solid line wider than 1 px as separate segments (faster than stroking one path). Square caps
+    # close the joints between them as round ones do, at a third of the cost: a round cap is a polygon per segment.
+    solid = style == Qt.PenStyle.SolidLine
+    pen.setCapStyle(Qt.PenCapStyle.SquareCap if solid else Qt.PenCapStyle.RoundCap)
     pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
     return pen

@@ -2,16 +2,23 @@
 
 The training session calls `begin_run`, `add_steps`, `add_epoch` and `end_run`
 from the GUI thread as the worker's messages arrive. Those calls only append to
-numpy buffers (amortised O(1)) and mark the run dirty; a `QTimer` at
-`REPAINT_HZ` copies dirty runs into their curves, and stops itself as soon as
-nothing is left to draw. However fast the steps come, the plots repaint at most
-ten times a second, and each repaint is bounded by the pixels on screen
-(clip-to-view and peak downsampling), not by the length of the run.
+numpy buffers (amortised O(1)) and mark the run dirty; a `QTimer` copies dirty
+runs into their curves, and stops itself as soon as nothing is left to draw.
+However fast the steps come, the plots repaint at most `LIVE_REPAINT_HZ` times a
+second while a run trains, its per-epoch points at most once every
+`LIVE_EPOCH_INTERVAL_S`, and `REPAINT_HZ` times a second otherwise (the
+smoothing slider): training runs in a thread of this process, and every
+millisecond of Python on the GUI thread holds the GIL that thread needs. Each
+repaint is bounded by the pixels on screen (clip-to-view and peak downsampling),
+not by the length of the run, and the axes stay still while a run trains (see
+`ranges`), so they are not laid out again at every repaint.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import time
 
 import numpy as np
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
@@ -39,6 +46,10 @@ from .series import LIVE, EpochRecord, RunSeries
 from .style import chart_theme, run_hue
 
 REPAINT_HZ = 10
+LIVE_REPAINT_HZ = 3
+# The per-epoch points of a training run are redrawn at most this often: each redraw repaints the accuracy plot too,
+# and a small dataset ends an epoch every few hundred milliseconds.
+LIVE_EPOCH_INTERVAL_S = 1.0
 DEFAULT_SMOOTHING = 0.8  # a little more than TensorBoard's 0.6: per-step losses of small batches are noisy
 
 
@@ -54,12 +65,15 @@ class TrainingCharts(QWidget):
         self._current: int | None = None  # the newest run: strong colours, the readout's values
         self._live: int | None = None  # the run between begin_run and end_run
         self._dirty: set[int] = set()  # runs whose buffers grew since the last repaint
+        self._epochs_drawn_at: dict[int, float] = {}  # run id -> time.monotonic() of its last epoch redraw
+        self._flushed_at = -math.inf  # time.monotonic() of the last drawing
+        self._status_shown: dict[int, tuple] = {}  # run id -> what its row's status columns were last set from
         self._resmooth_pending = False
         self._smoothing = DEFAULT_SMOOTHING
         self._x_mode = STEPS
 
         self._timer = QTimer(self)
-        self._timer.setInterval(1000 // REPAINT_HZ)
+        self._timer.setTimerType(Qt.TimerType.CoarseTimer)
         self._timer.timeout.connect(self.flush)
 
         self.plots = ChartPlots(self)
@@ -140,8 +154,12 @@ class TrainingCharts(QWidget):
 
     # --- the training session's API ---------------------------------------------------------------------------
 
-    def begin_run(self, name: str, steps_per_epoch: int) -> int:
-        """A new run; it becomes the current run and earlier runs turn muted. Returns its id."""
+    def begin_run(self, name: str, steps_per_epoch: int, total_steps: int | None = None) -> int:
+        """A new run; it becomes the current run and earlier runs turn muted. Returns its id.
+
+        `total_steps`, the global step the run will end at if it completes, fixes the x range for the run's
+        duration (unless the user zooms): an x axis that stays still is not re-laid out at every repaint.
+        """
         if self._live is not None:  # the previous run never reported its end
             self.end_run(self._live, "stopped")
         run_id = self._next_id
@@ -152,6 +170,7 @@ class TrainingCharts(QWidget):
         self.plots.add_run(run)
         self.history.add_run(run, run_hue(run.colour_index, self._theme))
         self._make_current(run_id)
+        self.plots.set_live(True, total_steps)
         self._update_export_buttons()
         return run_id
 
@@ -178,6 +197,7 @@ class TrainingCharts(QWidget):
         run = self._runs.get(run_id)
         if self._live == run_id:
             self._live = None
+            self.plots.set_live(False)  # the x range now fits the data
         if run is None:
             return
         run.status = status if status != LIVE else "stopped"
@@ -222,6 +242,8 @@ class TrainingCharts(QWidget):
             return False
         del self._runs[run_id]
         self._dirty.discard(run_id)
+        self._epochs_drawn_at.pop(run_id, None)
+        self._status_shown.pop(run_id, None)
         self.plots.remove_run(run_id)
         self.history.remove_run(run_id)
         if run_id == self._current:
@@ -320,9 +342,15 @@ class TrainingCharts(QWidget):
         self._dirty.add(run_id)
         self._start_timer()
 
+    def _tick_ms(self) -> int:
+        return 1000 // (LIVE_REPAINT_HZ if self._live is not None else REPAINT_HZ)
+
     def _start_timer(self) -> None:
-        if not self._timer.isActive():
-            self._timer.start()
+        """Draw one tick after the last drawing (at once after a pause), or sooner if that is already planned."""
+        since_ms = min(1000 * (time.monotonic() - self._flushed_at), 1e6)
+        delay = max(0, math.ceil(self._tick_ms() - since_ms))
+        if not self._timer.isActive() or self._timer.remainingTime() > delay:
+            self._timer.start(delay)
 
     @property
     def repaint_pending(self) -> bool:
@@ -330,6 +358,7 @@ class TrainingCharts(QWidget):
 
     def flush(self) -> None:
         """Draw whatever changed since the last tick (the timer calls this; export and tests may call it too)."""
+        now = self._flushed_at = time.monotonic()
         if self._resmooth_pending:
             self._resmooth_pending = False
             for run in self._runs.values():
@@ -338,12 +367,26 @@ class TrainingCharts(QWidget):
         dirty, self._dirty = self._dirty, set()
         for run_id in dirty:
             run = self._runs.get(run_id)
-            if run is not None:
-                self.plots.update_run(run)
+            if run is None:
+                continue
+            pending = self.plots.epochs_pending(run)
+            epochs = not run.live or now - self._epochs_drawn_at.get(run_id, -math.inf) >= LIVE_EPOCH_INTERVAL_S
+            self.plots.update_run(run, epochs=epochs)
+            if pending and epochs:
+                self._epochs_drawn_at[run_id] = now
+            elif pending:
+                self._dirty.add(run_id)  # its epochs are drawn later
+            shown = (len(run.epochs), run.status, run.last_step > 0)  # what the run list's status columns show
+            if self._status_shown.get(run_id) != shown:
+                self._status_shown[run_id] = shown
                 self.history.set_status(run)
+        self.plots.update_ranges(if_stale=True)
         if self.crosshair.step is not None and self._current in dirty:
             self.crosshair.show_at(self.crosshair.step)
-        if not self._dirty and not self._resmooth_pending:
+        if self._dirty:  # only epochs wait: come back when they are due (new steps bring that forward)
+            due = min(self._epochs_drawn_at.get(r, now) for r in self._dirty) + LIVE_EPOCH_INTERVAL_S - now
+            self._timer.start(max(self._tick_ms(), math.ceil(1000 * due)))
+        else:
             self._timer.stop()  # idle until the next add_steps/add_epoch
 
     def _make_current(self, run_id: int | None) -> None:

@@ -131,7 +131,8 @@ class TrainingController(QObject):
         self.state_changed.emit(state)
 
     def _on_started(self, started: RunStarted) -> None:
-        self._chart_runs[started.run_id] = self.charts.begin_run(started.name, started.steps_per_epoch)
+        self._chart_runs[started.run_id] = self.charts.begin_run(started.name, started.steps_per_epoch,
+                                                                   started.total_steps)
         self.panel.show_run_started(started)
         self.digits.set_classes(started.classes)
         self.digits.set_test_set(started.test_images, started.test_labels)

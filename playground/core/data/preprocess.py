@@ -25,7 +25,7 @@ class ImageFileError(DatasetError):
     """An image file that cannot be read; the message names the file."""
 
 
-def _to_unit(image: np.ndarray) -> np.ndarray:
+def _as_2d(image: np.ndarray) -> np.ndarray:
     a = np.asarray(image)
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[:, :, 0]
@@ -33,6 +33,11 @@ def _to_unit(image: np.ndarray) -> np.ndarray:
         raise ValueError(f"expected a 2-D grayscale image, got an array of shape {a.shape}")
     if a.size == 0:
         raise ValueError("the image is empty (0 pixels)")
+    return a
+
+
+def _to_unit(image: np.ndarray) -> np.ndarray:
+    a = _as_2d(image)
     if a.dtype == np.bool_:
         return a.astype(np.float32)
     if np.issubdtype(a.dtype, np.integer):  # 0..255, unless the values say 16-bit
@@ -47,10 +52,13 @@ def _to_unit(image: np.ndarray) -> np.ndarray:
     return np.clip(a, 0.0, 1.0)
 
 
+def _border(a: np.ndarray) -> np.ndarray:
+    return np.concatenate([a[0], a[-1], a[1:-1, 0], a[1:-1, -1]])
+
+
 def _ink_and_background(a: np.ndarray) -> np.ndarray:
     """Ink as 0..1 on a 0 background, whichever way round the image is drawn."""
-    border = np.concatenate([a[0], a[-1], a[1:-1, 0], a[1:-1, -1]])
-    background = float(np.median(border))
+    background = float(np.median(_border(a)))
     # Ink is whatever lies farthest from the background: darker or brighter than it.
     if background - a.min() > a.max() - background:
         a, background = 1.0 - a, 1.0 - background
@@ -59,22 +67,63 @@ def _ink_and_background(a: np.ndarray) -> np.ndarray:
     return ink / peak if peak > 0 else ink
 
 
+_LEVELS = np.arange(256, dtype=np.uint8)
+_UNIT_LEVELS = np.clip(_LEVELS.astype(np.float32) / 255.0, 0.0, 1.0)  # what _to_unit makes of each uint8 level
+_UNIT_LEVELS.flags.writeable = False
+
+
+def _uint8_ink(a: np.ndarray) -> tuple[np.ndarray, bool]:
+    """`_ink_and_background(_to_unit(a))` of a uint8 image, as a table: level -> ink (float32 [256]), and whether
+    more ink means a higher level. Every step of that pipeline works pixel by pixel, so applying it to the 256
+    levels gives the very same numbers; the image-wide values it needs (border median, minimum, maximum, peak)
+    come from the levels the image holds (the maps are monotonic, so the extremes stay the extremes)."""
+    low, high = _UNIT_LEVELS[a.min()], _UNIT_LEVELS[a.max()]
+    unit = _UNIT_LEVELS
+    # np.median of the border's values: the mean of its middle one or two, found among the levels.
+    border = _border(a)
+    n = len(border)
+    middle = [n // 2] if n % 2 else [n // 2 - 1, n // 2]
+    background = float(np.mean(unit[np.partition(border, middle)[middle]]))
+    rising = not background - low > high - background
+    if not rising:
+        unit, background = 1.0 - unit, 1.0 - background
+    ink = np.clip(unit - background, 0.0, None)
+    peak = float(ink[a.max() if rising else a.min()])
+    return (ink / peak if peak > 0 else ink), rising
+
+
+def _uint8_crop(a: np.ndarray) -> np.ndarray | None:
+    """The inked part of a uint8 drawing, as `preprocess_digit` crops it from its ink (None: no ink)."""
+    table, rising = _uint8_ink(a)
+    inked = table > INK_THRESHOLD  # as a function of the level: a step up (rising) or down
+    if not inked.any():
+        return None
+    # A pixel is ink when its level is at least the first inked level (rising), at most the last one (falling).
+    if rising:
+        first = int(np.argmax(inked))
+        rows, cols = np.flatnonzero(a.max(axis=1) >= first), np.flatnonzero(a.max(axis=0) >= first)
+    else:
+        last = 255 - int(np.argmax(inked[::-1]))
+        rows, cols = np.flatnonzero(a.min(axis=1) <= last), np.flatnonzero(a.min(axis=0) <= last)
+    if not len(rows):
+        return None
+    return table[a[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]]
+
+
 @functools.lru_cache(maxsize=256)
 def _resample_matrix(n_in: int, n_out: int) -> np.ndarray:
     """[n_out, n_in] weights: area averaging when shrinking (anti-aliased), linear interpolation when growing.
     Cached (read-only): the canvas asks for the same few sizes on every stroke."""
     scale = n_out / n_in
-    weights = np.zeros((n_out, n_in), dtype=np.float64)
     if scale <= 1.0:
         edges = np.arange(n_out + 1) / scale  # output pixel j covers input [edges[j], edges[j+1])
-        for j in range(n_out):
-            lo, hi = edges[j], edges[j + 1]
-            first, last = int(np.floor(lo)), min(int(np.ceil(hi)), n_in)
-            i = np.arange(first, last)
-            overlap = np.minimum(i + 1, hi) - np.maximum(i, lo)
-            weights[j, i] = np.clip(overlap, 0, None)
+        # How much of input pixel i lies in [lo, hi): negative (clipped to 0) for the pixels outside.
+        i = np.arange(n_in)[None, :]
+        overlap = np.minimum(i + 1, edges[1:, None]) - np.maximum(i, edges[:-1, None])
+        weights = np.clip(overlap, 0, None)
         weights /= weights.sum(axis=1, keepdims=True)
     else:
+        weights = np.zeros((n_out, n_in), dtype=np.float64)
         src = np.clip((np.arange(n_out) + 0.5) / scale - 0.5, 0, n_in - 1)
         low = np.floor(src).astype(int)
         high = np.minimum(low + 1, n_in - 1)
@@ -102,12 +151,18 @@ def preprocess_digit(image: np.ndarray) -> np.ndarray:
     at (14, 14) — shifted less where that would push it off the field.
     A drawing with no ink (a blank or uniform image) gives all zeros.
     """
-    ink = _ink_and_background(_to_unit(image))
-    mask = ink > INK_THRESHOLD
-    if not mask.any():
-        return np.zeros((SIZE, SIZE), dtype=np.uint8)
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    crop = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    a = _as_2d(image)
+    if a.dtype == np.uint8:  # a canvas: the same numbers, but only the crop is ever converted to floats
+        crop = _uint8_crop(a)
+        if crop is None:
+            return np.zeros((SIZE, SIZE), dtype=np.uint8)
+    else:
+        ink = _ink_and_background(_to_unit(a))
+        mask = ink > INK_THRESHOLD
+        if not mask.any():
+            return np.zeros((SIZE, SIZE), dtype=np.uint8)
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        crop = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
     h, w = crop.shape
     factor = BOX / max(h, w)
     new_h, new_w = max(1, round(h * factor)), max(1, round(w * factor))
