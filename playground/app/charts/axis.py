@@ -19,7 +19,9 @@ def format_step(step: float) -> str:
 
 
 def format_epoch(epochs: float, places: int = 2) -> str:
-    text = f"{epochs:.{places}f}".rstrip("0").rstrip(".")
+    text = f"{epochs:.{places}f}"
+    if "." in text:  # "2.50" -> "2.5", "3.00" -> "3"; but "20" stays "20"
+        text = text.rstrip("0").rstrip(".")
     return text or "0"
 
 

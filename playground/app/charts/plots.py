@@ -463,8 +463,10 @@ class ChartPlots(pg.GraphicsLayoutWidget):
     # --- axes -------------------------------------------------------------------------------------------------
 
     def set_log_loss(self, on: bool) -> None:
-        self.loss.setLogMode(y=on)
-        self.loss.vb.disableAutoRange()  # pyqtgraph turns its auto-range back on with the log mode
+        x_range = self.loss.vb.viewRange()[0]
+        self.loss.setLogMode(y=on)  # (pyqtgraph auto-ranges both axes at once here, and leaves auto-range on)
+        self.loss.vb.disableAutoRange()
+        self.loss.vb.setXRange(*x_range, padding=0)  # x is as it was: log or not, the steps are the same
         # The old y range is in the other coordinates (log10 or not): fit the loss afresh.
         self.auto_y[self.loss] = True
         self._y_ranges[self.loss] = None

@@ -25,7 +25,7 @@ import numpy as np
 Range = tuple[float, float]
 
 Y_PADDING = 0.03  # of the data's span, each side, before snapping
-X_PADDING = 0.02
+X_PADDING = (0.02, 0.04)  # of the x span, left and right: room for the label of a tick at the last step
 HEADROOM = 0.4  # extra room, as a fraction of the data's fitted span, on the side where the data left the view
 ANCHOR = 0.5  # data closer to its floor (zero) or ceiling (100%) than this fraction of its span is shown up to it
 X_HEADROOM = 0.25  # a live run of unknown length: room for this fraction more steps
@@ -112,8 +112,7 @@ def y_range(current: Range | None, lo: float, hi: float,
 
 def x_padded(lo: float, hi: float) -> Range:
     lo, hi = _widen(lo, hi)
-    pad = X_PADDING * (hi - lo)
-    return lo - pad, hi + pad
+    return lo - X_PADDING[0] * (hi - lo), hi + X_PADDING[1] * (hi - lo)
 
 
 def x_live_end(last_step: float) -> float:

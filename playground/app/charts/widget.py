@@ -4,11 +4,11 @@ The training session calls `begin_run`, `add_steps`, `add_epoch` and `end_run`
 from the GUI thread as the worker's messages arrive. Those calls only append to
 numpy buffers (amortised O(1)) and mark the run dirty; a `QTimer` copies dirty
 runs into their curves, and stops itself as soon as nothing is left to draw.
-However fast the steps come, the plots repaint at most `LIVE_REPAINT_HZ` times a
-second while a run trains, its per-epoch points at most once every
-`LIVE_EPOCH_INTERVAL_S`, and `REPAINT_HZ` times a second otherwise (the
-smoothing slider): training runs in a thread of this process, and every
-millisecond of Python on the GUI thread holds the GIL that thread needs. Each
+However fast the steps come, the plots repaint at most once every
+`LIVE_TICK_MS` while a run trains, its per-epoch points at most once every
+`LIVE_EPOCH_INTERVAL_S`, and once every `TICK_MS` otherwise (the smoothing
+slider): training runs in a thread of this process, and every millisecond of
+Python on the GUI thread holds the GIL that thread needs. Each
 repaint is bounded by the pixels on screen (clip-to-view and peak downsampling),
 not by the length of the run, and the axes stay still while a run trains (see
 `ranges`), so they are not laid out again at every repaint.
@@ -45,8 +45,9 @@ from .plots import ChartPlots
 from .series import LIVE, EpochRecord, RunSeries
 from .style import chart_theme, run_hue
 
-REPAINT_HZ = 10
-LIVE_REPAINT_HZ = 3
+TICK_MS = 100  # 10 repaints a second at most
+# While a run trains: 2.5 repaints a second at most (each costs ~3-6 ms of GUI thread, so ~2.5% of a core in all).
+LIVE_TICK_MS = 400
 # The per-epoch points of a training run are redrawn at most this often: each redraw repaints the accuracy plot too,
 # and a small dataset ends an epoch every few hundred milliseconds.
 LIVE_EPOCH_INTERVAL_S = 1.0
@@ -343,7 +344,7 @@ class TrainingCharts(QWidget):
         self._start_timer()
 
     def _tick_ms(self) -> int:
-        return 1000 // (LIVE_REPAINT_HZ if self._live is not None else REPAINT_HZ)
+        return LIVE_TICK_MS if self._live is not None else TICK_MS
 
     def _start_timer(self) -> None:
         """Draw one tick after the last drawing (at once after a pause), or sooner if that is already planned."""
