@@ -256,6 +256,181 @@ def test_strokes_send_one_request_at_a_time_and_catch_up_with_the_last(qtbot, pa
     assert np.array_equal(panel.preview.image(), preprocess_digit(panel.canvas.raster_array()))
 
 
+def spy_requests(monkeypatch, predictor) -> list[tuple[int, float]]:
+    """(request id, submitted_at) of every drawing the panel sends, as it sends it."""
+    sent: list[tuple[int, float]] = []
+    original = predictor.request_drawing
+
+    def spy(drawing, request_id, submitted_at):
+        sent.append((request_id, submitted_at))
+        original(drawing, request_id, submitted_at)
+
+    monkeypatch.setattr(predictor, "request_drawing", spy)
+    return sent
+
+
+def test_a_request_is_timed_from_the_oldest_change_it_shows(qtbot, panel, predictor, monkeypatch):
+    wait_built(qtbot, predictor, 1)
+    changes: list[float] = []
+    panel.canvas.changed.connect(changes.append)
+    shown: list[Prediction] = []
+    panel.prediction_shown.connect(shown.append)
+    sent = spy_requests(monkeypatch, predictor)
+    draw(panel.canvas, [(0.3, 0.2), (0.6, 0.5), (0.3, 0.8)], steps=15)  # no answer can arrive meanwhile
+    wait_until_caught_up(qtbot, panel)
+    assert [t for _, t in sent] == [changes[0], changes[1]]  # the press; then the first move after it was sent
+    assert changes[1] < changes[-1]  # ...not the last one: that would hide how long the first one waited
+    assert shown[-1].request_id == sent[-1][0] and shown[-1].submitted_at == changes[1]
+
+
+def test_fast_pointers_get_about_one_prediction_per_frame(qtbot, panel, predictor, monkeypatch):
+    from playground.app.canvas.panel import BURST, MIN_INTERVAL
+
+    wait_built(qtbot, predictor, 1)
+    canvas = panel.canvas
+    QTest.mousePress(canvas, LEFT, NO_MOD, at(canvas, 0.2, 0.4))
+    wait_until_caught_up(qtbot, panel)
+    sent = spy_requests(monkeypatch, predictor)
+    moves, started = 0, time.perf_counter()
+    while time.perf_counter() - started < 0.4:  # a pen at several hundred Hz; the MLP answers in a millisecond
+        moves += 1
+        mouse_move(canvas, at(canvas, 0.2 + 0.006 * (moves % 100), 0.4 + 0.2 * (moves // 100 % 2)))
+        qtbot.wait(1)
+    elapsed = time.perf_counter() - started
+    QTest.mouseRelease(canvas, LEFT, NO_MOD, at(canvas, 0.5, 0.5))
+    wait_until_caught_up(qtbot, panel)
+    assert len(sent) <= elapsed / MIN_INTERVAL + BURST + 2  # the release may add one
+    assert moves > 2 * len(sent) and len(sent) >= 5
+    assert np.array_equal(panel.preview.image(), preprocess_digit(canvas.raster_array()))  # caught up all the same
+
+
+def test_a_60_hz_mouse_is_never_held_back(qtbot, panel, predictor, monkeypatch):
+    wait_built(qtbot, predictor, 1)
+    canvas = panel.canvas
+    QTest.mousePress(canvas, LEFT, NO_MOD, at(canvas, 0.2, 0.5))
+    wait_until_caught_up(qtbot, panel)
+    sent = spy_requests(monkeypatch, predictor)
+    for k in range(1, 16):
+        moved = time.perf_counter()
+        mouse_move(canvas, at(canvas, 0.2 + 0.04 * k, 0.5))
+        assert len(sent) == k  # sent at once, not after a throttling delay
+        wait_until_caught_up(qtbot, panel)
+        qtbot.wait(max(1, round((1 / 60 - (time.perf_counter() - moved)) * 1000)))
+
+
+def test_drawings_are_preprocessed_in_the_predictor_thread(qtbot, predictor, mlp, monkeypatch):
+    import playground.app.canvas.predictor as predictor_module
+
+    threads: list[str] = []
+
+    def recording(drawing):
+        threads.append(threading.current_thread().name)
+        return preprocess_digit(drawing)
+
+    monkeypatch.setattr(predictor_module, "preprocess_digit", recording)
+    drawing = np.zeros((RASTER_SIZE, RASTER_SIZE), np.uint8)
+    drawing[60:220, 120:160] = 255
+    expected = preprocess_digit(drawing)
+    predictor.set_model(mlp, None, "mnist", 1)
+    with qtbot.waitSignal(predictor.predicted, timeout=TIMEOUT) as blocker:
+        predictor.request_drawing(drawing, 3, time.perf_counter())
+        drawing[:] = 0  # the canvas draws on: the request has its own copy
+    first: Prediction = blocker.args[0]
+    assert first.request_id == 3 and np.array_equal(first.image, expected)
+    assert threads == ["playground-predictor"]
+    with qtbot.waitSignal(predictor.predicted, timeout=TIMEOUT) as again:  # new weights: classified again...
+        predictor.set_model(mlp, random_weights(mlp, seed=2), "mnist", 2)
+    assert again.args[0].weights_version == 2 and np.array_equal(again.args[0].image, expected)
+    assert len(threads) == 1  # ...without preprocessing again
+
+
+def test_the_preview_is_rendered_once_per_image(panel):
+    preview = panel.preview
+    image = np.zeros((28, 28), np.uint8)
+    image[4:24, 12:15] = 255
+    image[2, 3] = 77
+    preview.set_image(image)
+    preview.repaint()
+    renders = preview.renders
+    for _ in range(3):
+        preview.repaint()
+    assert preview.renders == renders  # a repaint blits the cached picture
+    preview.set_image(image.T.copy())
+    preview.repaint()
+    assert preview.renders == renders + 1
+    assert preview.width() == preview.height() == 4 * 28 + 2
+    shot = preview.grab().toImage()
+    for y, x in ((0, 0), (2, 3), (3, 2), (13, 13), (20, 27)):  # 4×4 device pixels per image pixel, in a frame
+        assert shot.pixelColor(1 + 4 * x + 2, 1 + 4 * y + 2).red() == image.T[y, x]
+    preview.set_image(None)
+    preview.repaint()
+    assert preview.image() is None and shot.pixelColor(0, 0) == preview.grab().toImage().pixelColor(0, 0)
+
+
+def test_the_bars_repaint_only_the_rows_that_change(panel, monkeypatch):
+    bars = panel.bars
+    probabilities = np.array([0.5, 0.2, 0.1, 0.05, 0.05, 0.04, 0.03, 0.02, 0.005, 0.005], np.float32)
+    bars.set_probabilities(probabilities)
+    bars.repaint()
+    updates: list[tuple] = []
+    monkeypatch.setattr(bars, "update", lambda *args: updates.append(args))
+    bars.set_probabilities(probabilities.copy())
+    assert updates == []  # the same picture
+    rows = bars._layout.rows
+    changed = probabilities.copy()
+    changed[2], changed[3] = 0.12, 0.03
+    bars.set_probabilities(changed)
+    (rect,) = updates.pop()
+    assert rect.top() >= rows[2].top() and rect.bottom() <= rows[3].bottom() and rect.left() > 0  # not the labels
+    bars.repaint()
+    changed[1] = 0.6  # a new top class: its label (and the old one's) is repainted too
+    bars.set_probabilities(changed)
+    (rect,) = updates.pop()
+    assert rect.top() == rows[0].top() and rect.bottom() == rows[1].bottom() and rect.left() == 0
+    assert bars.top_class() == 1
+
+
+def test_a_stroke_repaints_only_around_its_new_segment(panel, monkeypatch):
+    canvas = panel.canvas
+    QTest.mousePress(canvas, LEFT, NO_MOD, at(canvas, 0.3, 0.5))
+    mouse_move(canvas, at(canvas, 0.33, 0.5))
+    updates: list[tuple] = []
+    monkeypatch.setattr(canvas, "update", lambda *args: updates.append(args))
+    mouse_move(canvas, at(canvas, 0.36, 0.5))
+    assert updates and all(len(args) == 4 for args in updates)  # rectangles, never the whole widget
+    side = canvas.square().width()
+    assert all(w * h < 0.05 * side * side for _, _, w, h in updates)
+    x, y, w, h = updates[-1]
+    point = at(canvas, 0.33, 0.5)  # the segment painted runs from the first move towards the second
+    assert x <= point.x() <= x + w and y <= point.y() <= y + h
+
+
+def test_partial_repaints_leave_what_a_full_repaint_shows(qtbot, panel, predictor):
+    """The caches and partial updates (canvas segments, changed bar rows, the preview picture) leave on screen
+    what painting the whole panel afresh gives: nothing stale, the placeholder text gone."""
+    if QApplication.platformName() != "offscreen":
+        pytest.skip("reads the backing store through the offscreen platform's window grab")
+    wait_built(qtbot, predictor, 1)
+
+    def pixels(image) -> np.ndarray:
+        image = image.convertToFormat(image.Format.Format_RGB32)
+        return np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), -1)[:, :image.width() * 4].copy()
+
+    for points in ([(0.5, 0.2), (0.5, 0.5), (0.5, 0.8)], [(0.2, 0.3), (0.8, 0.3), (0.3, 0.9)]):
+        QTest.mousePress(panel.canvas, LEFT, NO_MOD, at(panel.canvas, *points[0]))
+        for (x0, y0), (x1, y1) in itertools.pairwise(points):
+            for i in range(1, 9):
+                mouse_move(panel.canvas, at(panel.canvas, x0 + (x1 - x0) * i / 8, y0 + (y1 - y0) * i / 8))
+                qtbot.wait(3)
+        QTest.mouseRelease(panel.canvas, LEFT, NO_MOD, at(panel.canvas, *points[-1]))
+        wait_until_caught_up(qtbot, panel)
+        qtbot.wait(30)
+        screen = pixels(QApplication.primaryScreen().grabWindow(panel.winId()).toImage()).astype(int)
+        fresh = pixels(panel.grab().toImage())
+        assert screen.shape == fresh.shape
+        assert np.abs(screen - fresh).max() <= 2  # smooth scaling of a part of the raster may round differently
+
+
 # -- the predictor -------------------------------------------------------------------------------------
 def test_the_predictor_matches_predict_probabilities(qtbot, predictor, mlp):
     weights = random_weights(mlp, seed=3)

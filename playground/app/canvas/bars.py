@@ -51,7 +51,9 @@ class _Layout:
         self.track_x = label_w
         self.track_w = track_w = max(10.0, width - label_w - value_w)
         self.labels = labels
-        self.rows: list[QRect] = []  # what each row covers, for partial updates
+        self.rows: list[QRect] = []  # what each row covers, for partial updates ...
+        self.bar_rows: list[QRect] = []  # ... its part right of the label (all that changes with the values) ...
+        self.label_rows: list[QRect] = []  # ... and the rest
         self.tracks: list[QRectF] = []
         # Where a label or value (right-aligned in its QStaticText's width) is drawn; [bold] for the top class.
         self.label_at: tuple[list[QPointF], list[QPointF]] = ([], [])
@@ -61,6 +63,8 @@ class _Layout:
             y = y0 + i * row_h
             centre = y + row_h / 2
             self.rows.append(QRectF(0, y, width, row_h).toAlignedRect())
+            self.bar_rows.append(QRectF(label_w, y, width - label_w, row_h).toAlignedRect())
+            self.label_rows.append(self.rows[-1].adjusted(0, 0, -self.bar_rows[-1].width(), 0))
             self.tracks.append(QRectF(label_w, y + (row_h - bar_h) / 2, track_w, bar_h))
             for bold in (0, 1):
                 self.label_at[bold].append(QPointF(0, centre - half_line[bold]))
@@ -95,10 +99,9 @@ class _Layout:
         needs no repaint."""
         if probs is None:
             return None
-        p = probs.astype(np.float64)
-        filled = np.where(p > 0, np.round(np.maximum(self.bar_h, self.track_w * p) * 4) / 4, 0.0).tolist()
-        opaque = (p >= 0.005).tolist()
-        return [(i == top, filled[i], opaque[i], value_text(x)) for i, x in enumerate(p.tolist())]
+        bar_h, track_w = self.bar_h, self.track_w  # ten numbers: plain Python beats numpy calls here
+        return [(i == top, round(max(bar_h, track_w * p) * 4) / 4 if p > 0 else 0.0, p >= 0.005, value_text(p))
+                for i, p in enumerate(probs.tolist())]
 
 
 def _static(text: str, width: float) -> QStaticText:
@@ -157,8 +160,9 @@ class ProbabilityBars(QWidget):
             self.update()
             return
         dirty: QRect | None = None
-        for rect, state, before in zip(layout.rows, states, painted, strict=True):
-            if state != before:
+        for i, (state, before) in enumerate(zip(states, painted, strict=True)):
+            if state != before:  # the label too only when the highlight moves
+                rect = layout.rows[i] if state[0] != before[0] else layout.bar_rows[i]
                 dirty = rect if dirty is None else dirty.united(rect)
         if dirty is not None:
             self.update(dirty)
@@ -215,12 +219,18 @@ class ProbabilityBars(QWidget):
         if self._states is None:
             self._paint_idle(painter, layout, rows)
         else:
-            self._paint_rows(painter, layout, rows, self._states)
+            if exposed.left() < layout.label_w:  # some labels are exposed (a new top class, a resize, ...)
+                region = event.region()
+                labelled = [i for i in rows if region.intersects(layout.label_rows[i])]
+            else:
+                labelled = []
+            self._paint_rows(painter, layout, rows, labelled, self._states)
         painter.end()
         self._painted = self._states
 
     @staticmethod
-    def _paint_rows(painter: QPainter, layout: _Layout, rows: list[int], states: list[tuple]) -> None:
+    def _paint_rows(painter: QPainter, layout: _Layout, rows: list[int], labelled: list[int],
+                    states: list[tuple]) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(Qt.PenStyle.NoPen)
         radius, bar_h, tracks = layout.radius, layout.bar_h, layout.tracks
@@ -244,8 +254,10 @@ class ProbabilityBars(QWidget):
             painter.setPen(layout.accent if bold else layout.text)
             labels, label_at, value_at = layout.label_texts[bold], layout.label_at[bold], layout.value_at[bold]
             for i in drawn:
-                painter.drawStaticText(label_at[i], labels[i])
                 painter.drawStaticText(value_at[i], layout.value_text(states[i][3], bold))
+            for i in labelled:
+                if (i == top) == bold:
+                    painter.drawStaticText(label_at[i], labels[i])
 
     def _paint_idle(self, painter: QPainter, layout: _Layout, rows: list[int]) -> None:
         painter.setFont(layout.font)

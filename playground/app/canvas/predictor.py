@@ -2,11 +2,12 @@
 
 The GUI thread only drops things into a mailbox guarded by a `threading.Condition`
 (the latest model, the latest drawing, an optional "find the mistakes" job) and
-returns at once: a drawing goes as a copy of the canvas's raster, and this thread
-turns it into the MNIST-style 28×28 image (`preprocess_digit`), so the GUI thread
-does no numpy work per prediction; the thread sleeps on the condition until there is work. The
-thread reconciles state rather than draining a queue: whenever the latest
-drawing has not yet been classified with the latest weights, it classifies it.
+returns at once; the thread sleeps on the condition until there is work. A
+drawing comes as a copy of the canvas's raster, made by the GUI thread, and this
+thread turns it into the MNIST-style 28×28 image (`preprocess_digit`): the GUI
+thread does no numpy work per prediction. The thread reconciles state rather
+than draining a queue: whenever the latest drawing has not yet been classified
+with the latest weights, it classifies it.
 So requests sent faster than the model answers are dropped (latest wins), and
 new weights published by a training run re-classify the drawing on the canvas
 without the canvas asking again.

@@ -68,7 +68,7 @@ class DigitPreview(QWidget):
         n = max(3, round(side * dpr))
         border = max(1, round(dpr))
         if not self._has_image:
-            return self._render_empty(n, border, dpr)
+            return self._render_empty(n, dpr)
         frame = self.palette().color(QPalette.ColorRole.Mid).rgb()
         key = (n, border, frame)
         if self._pixels is None or self._pixels_key != key:  # a new size or palette: a new buffer, framed
@@ -82,7 +82,7 @@ class DigitPreview(QWidget):
         picture.setDevicePixelRatio(dpr)
         return picture
 
-    def _render_empty(self, n: int, border: int, dpr: float) -> QImage:
+    def _render_empty(self, n: int, dpr: float) -> QImage:
         key = (n, dpr, self.palette().color(QPalette.ColorRole.Mid).rgb())
         if self._empty is not None and self._empty[0] == key:
             return self._empty[1]
