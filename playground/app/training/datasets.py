@@ -26,13 +26,12 @@ from ...core import data as core_data
 from ...core.data import (
     DATA_DIR_ENV,
     IDX_FILES,
-    SPECS,
     DatasetError,
     DownloadCancelled,
     dataset_cache_dir,
     find_files,
     get_spec,
-    read_labels,
+    search_folder,
 )
 
 # The sizes of the official gzip files. Their checksums are pinned in the catalog, so their sizes are fixed too:
@@ -72,17 +71,6 @@ class DatasetLocation:
         return self.kind in ("folder", "cache", "sample")
 
 
-def _other_dataset(files: dict[str, Path], name: str) -> str | None:
-    """The *other* dataset these files hold, told apart by their first test labels (as the core does)."""
-    spec = get_spec(name)
-    labels = read_labels(files["test_labels"], spec.num_classes)  # 10,000 bytes: cheap
-    head = tuple(int(v) for v in labels[:16])
-    if len(head) < 16 or head == spec.test_label_fingerprint:
-        return None
-    return next((other.name for other in SPECS.values()
-                 if other.name != name and other.test_label_fingerprint == head), None)
-
-
 def locate_dataset(name: str, data_dir: str | os.PathLike | None = None) -> DatasetLocation:
     """What `core.data.load_dataset(name, data_dir)` would use, found from file names alone.
 
@@ -102,19 +90,8 @@ def locate_dataset(name: str, data_dir: str | os.PathLike | None = None) -> Data
             folder = Path(data_dir).expanduser()
             if not folder.is_dir():
                 return DatasetLocation(name, "error", f"{what} {folder}: no such folder", folder)
-            notes = []
-            for candidate in [folder / alias for alias in spec.folder_aliases] + [folder]:
-                if not candidate.is_dir():
-                    continue
-                files, missing = find_files(candidate)
-                if missing and files:
-                    notes.append(f"{candidate} lacks {', '.join(missing)}")
-                elif not missing:
-                    other = _other_dataset(files, name)
-                    if other is None:
-                        return DatasetLocation(name, "folder", f"{spec.title} from folder {candidate}", candidate)
-                    notes.append(f"{candidate} holds {get_spec(other).title}, not {spec.title}")
-            looked.append(f"folder ({what}) {folder}: " + ("; ".join(notes) if notes else "no IDX files there"))
+            if (hit := search_folder(folder, spec, looked, f"folder ({what})")) is not None:
+                return DatasetLocation(name, "folder", f"{spec.title} from folder {hit[0]}", hit[0])
         cache = dataset_cache_dir(name)
         files, missing = find_files(cache)
         if not missing:

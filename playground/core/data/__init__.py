@@ -33,6 +33,7 @@ from .sources import (
     find_files,
     load_dataset,
     load_sample_dataset,
+    search_folder,
 )
 
 __all__ = [
@@ -70,5 +71,6 @@ __all__ = [
     "read_images",
     "read_labels",
     "read_pair",
+    "search_folder",
     "to_device",
 ]

@@ -106,8 +106,11 @@ def _identify(files: dict[str, Path], spec: DatasetSpec) -> str | None:
     return None
 
 
-def _search(folder: Path, spec: DatasetSpec, looked: list[str], what: str) -> tuple[Path, dict[str, Path]] | None:
-    """The first candidate folder under `folder` holding all four files; notes every miss in `looked`."""
+def search_folder(folder: Path, spec: DatasetSpec, looked: list[str], what: str
+                  ) -> tuple[Path, dict[str, Path]] | None:
+    """The first candidate folder under `folder` (itself, or its mnist/ or fashion-mnist/ subfolder) holding
+    all four files of `spec`'s dataset, from file names and the first test labels only (no images read);
+    notes every miss in `looked`. The app's Training panel uses it to say where data would come from."""
     notes = []
     for candidate in _candidate_folders(folder, spec):
         if not candidate.is_dir():
@@ -182,7 +185,7 @@ def _locate_and_load(spec: DatasetSpec, data_dir: str | os.PathLike | None, allo
         folder = Path(data_dir).expanduser()
         if not folder.is_dir():
             raise DatasetError(f"{what} {folder}: no such folder")
-        if (hit := _search(folder, spec, looked, f"folder ({what})")) is not None:
+        if (hit := search_folder(folder, spec, looked, f"folder ({what})")) is not None:
             return make(f"{spec.title} from folder {hit[0]}", hit[1])
 
     # 2. The cache.
