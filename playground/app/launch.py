@@ -30,6 +30,7 @@ def limit_blas_threads() -> None:
     2-core machine, a numpy loop in the GUI thread halved the training speed;
     with one BLAS thread it cost nothing. Torch keeps its own thread settings.
     """
+    import numpy  # noqa: F401 (threadpoolctl limits only libraries already loaded: load OpenBLAS first)
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1, user_api="blas")
