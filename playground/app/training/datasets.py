@@ -24,13 +24,13 @@ from PySide6.QtCore import QObject, Signal
 
 from ...core import data as core_data
 from ...core.data import (
-    DATA_DIR_ENV,
     IDX_FILES,
     DatasetError,
     DownloadCancelled,
     dataset_cache_dir,
     find_files,
     get_spec,
+    requested_data_dir,
     search_folder,
 )
 
@@ -83,11 +83,8 @@ def locate_dataset(name: str, data_dir: str | os.PathLike | None = None) -> Data
         return DatasetLocation(name, "sample", SAMPLE_SUMMARY[0].upper() + SAMPLE_SUMMARY[1:])
     looked: list[str] = []
     try:
-        what = "--data-dir"
-        if data_dir is None and os.environ.get(DATA_DIR_ENV):
-            data_dir, what = os.environ[DATA_DIR_ENV], DATA_DIR_ENV
-        if data_dir is not None:
-            folder = Path(data_dir).expanduser()
+        if (asked := requested_data_dir(data_dir)) is not None:
+            folder, what = asked
             if not folder.is_dir():
                 return DatasetLocation(name, "error", f"{what} {folder}: no such folder", folder)
             if (hit := search_folder(folder, spec, looked, f"folder ({what})")) is not None:

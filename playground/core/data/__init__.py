@@ -33,6 +33,7 @@ from .sources import (
     find_files,
     load_dataset,
     load_sample_dataset,
+    requested_data_dir,
     search_folder,
 )
 
@@ -71,6 +72,7 @@ __all__ = [
     "read_images",
     "read_labels",
     "read_pair",
+    "requested_data_dir",
     "search_folder",
     "to_device",
 ]

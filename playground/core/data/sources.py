@@ -106,6 +106,15 @@ def _identify(files: dict[str, Path], spec: DatasetSpec) -> str | None:
     return None
 
 
+def requested_data_dir(data_dir: str | os.PathLike | None) -> tuple[Path, str] | None:
+    """The folder asked for and what asked for it: `data_dir` ("--data-dir"), else $PLAYGROUND_DATA_DIR."""
+    if data_dir is not None:
+        return Path(data_dir).expanduser(), "--data-dir"
+    if os.environ.get(DATA_DIR_ENV):
+        return Path(os.environ[DATA_DIR_ENV]).expanduser(), DATA_DIR_ENV
+    return None
+
+
 def search_folder(folder: Path, spec: DatasetSpec, looked: list[str], what: str
                   ) -> tuple[Path, dict[str, Path]] | None:
     """The first candidate folder under `folder` (itself, or its mnist/ or fashion-mnist/ subfolder) holding
@@ -178,11 +187,8 @@ def _locate_and_load(spec: DatasetSpec, data_dir: str | os.PathLike | None, allo
         return Dataset(spec.name, source, *arrays, classes=spec.classes)
 
     # 1. An explicit folder.
-    what = "--data-dir"
-    if data_dir is None and os.environ.get(DATA_DIR_ENV):
-        data_dir, what = os.environ[DATA_DIR_ENV], DATA_DIR_ENV
-    if data_dir is not None:
-        folder = Path(data_dir).expanduser()
+    if (asked := requested_data_dir(data_dir)) is not None:
+        folder, what = asked
         if not folder.is_dir():
             raise DatasetError(f"{what} {folder}: no such folder")
         if (hit := search_folder(folder, spec, looked, f"folder ({what})")) is not None:
