@@ -36,10 +36,12 @@ from threadpoolctl import threadpool_limits
 from ...core.build import build_module
 from ...core.data import normalization_for, preprocess_digit
 from ...core.graph import Graph, graph_to_dict
-from ...core.train.inference import predict_probabilities
+from ...core.train.inference import output_probabilities, predict_probabilities
+from ...core.train.insight import Insight, look_inside, saliency
 from ...core.train.trainer import loss_function
 
 MISTAKES_CHUNK = 500  # test images classified per step of a "find the mistakes" job
+INSIGHT_INTERVAL = 0.25  # seconds between looks inside the network (activations, saliency), while a view wants them
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ class Predictor(QObject):
     predicted = Signal(object)  # Prediction
     mistakes_found = Signal(object)  # list of (index, true_label, predicted_label, confidence), most confident first
     failed = Signal(str)  # a plain message: the network cannot be built, the weights do not fit it, ...
+    insight_ready = Signal(object)  # core.train.insight.Insight of the latest drawing (only while wanted)
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -114,6 +117,7 @@ class Predictor(QObject):
         self._request: _Request | None = None
         self._mistakes: _MistakesJob | None = None
         self._stop = False
+        self._insight_wanted = False
         self._thread: threading.Thread | None = None
         # Owned by the worker thread only.
         self._model: torch.nn.Module | None = None
@@ -124,6 +128,9 @@ class Predictor(QObject):
         self._normalization = normalization_for("mnist")
         self._model_time = 0.0
         self._done: tuple[int, int] | None = None  # (request id, weights version) last classified
+        self._graph: Graph | None = None  # the graph of the model (for looking inside it)
+        self._insight_done: tuple[int, int] | None = None  # (request id, weights version) last looked inside
+        self._insight_at = -INSIGHT_INTERVAL  # perf_counter() of the last look inside
         app = QCoreApplication.instance()
         if app is not None:  # never let the (non-daemon) thread outlive the application
             app.aboutToQuit.connect(self.shutdown)
@@ -148,6 +155,11 @@ class Predictor(QObject):
         An older request not yet started is dropped."""
         copy = np.array(drawing, dtype=np.uint8, copy=True)  # the canvas goes on drawing into its raster
         self._post("_request", _Request(None, int(request_id), float(submitted_at), copy))
+
+    def want_insight(self, wanted: bool) -> None:
+        """Look inside the network for the latest drawing (`insight_ready`), at most every INSIGHT_INTERVAL and
+        after its prediction, whenever the drawing or the weights change; off costs nothing."""
+        self._post("_insight_wanted", bool(wanted))
 
     def find_mistakes(self, images: np.ndarray, labels: np.ndarray) -> None:
         """Classify a test set with the current weights; answers with `mistakes_found`. Replaces a running job."""
@@ -185,7 +197,17 @@ class Predictor(QObject):
             return False
         request = self._request
         return self._mistakes is not None or (
-            request is not None and self._done != (request.request_id, self._version))
+            request is not None and self._done != (request.request_id, self._version)) or self._insight_wait() == 0
+
+    def _insight_wait(self) -> float | None:
+        """Seconds until the latest drawing is due a look inside (0: now), or None when none is due."""
+        request = self._request
+        if not self._insight_wanted or self._model is None or request is None or request.image is None:
+            return None
+        key = (request.request_id, self._version)
+        if self._done != key or self._insight_done == key:
+            return None
+        return max(0.0, self._insight_at + INSIGHT_INTERVAL - time.perf_counter())
 
     def _run(self) -> None:
         # One image at a time gains nothing from more intra-op threads, and on a small machine a second
@@ -206,7 +228,7 @@ class Predictor(QObject):
         while True:
             with self._cond:
                 while not self._has_work():
-                    self._cond.wait()
+                    self._cond.wait(self._insight_wait())  # None: until notified
                 if self._stop:
                     return
                 model_job, self._model_job = self._model_job, None
@@ -219,6 +241,8 @@ class Predictor(QObject):
                 continue
             if request is not None and self._done != (request.request_id, self._version):
                 self._classify(request)
+            elif self._insight_wait() == 0:
+                self._look_inside(request)
             elif mistakes is not None:
                 self._mistakes_step(mistakes)
 
@@ -251,6 +275,7 @@ class Predictor(QObject):
         except ValueError:
             self._normalization = normalization_for("mnist")
         self._model, self._loss, self._version, self._model_time = model, loss, job.version, job.submitted_at
+        self._graph = job.graph
         self._initial = job.state_dict is None
 
     def _probabilities(self, images: np.ndarray) -> np.ndarray:
@@ -281,6 +306,22 @@ class Predictor(QObject):
         submitted_at = request.submitted_at if first_time else self._model_time
         self._emit(self.predicted, Prediction(request.request_id, probabilities, request.image, self._version,
                                               submitted_at))
+
+    def _look_inside(self, request: _Request) -> None:
+        self._insight_done = (request.request_id, self._version)
+        self._insight_at = time.perf_counter()
+        try:
+            raw = torch.from_numpy(request.image).view(1, 1, *request.image.shape)
+            logits, layers = look_inside(self._model, self._graph, self._normalization(raw))
+            probabilities = output_probabilities(logits, self._loss)[0].numpy().astype(np.float32)
+            predicted = int(probabilities.argmax())
+            heat = saliency(self._model, raw, self._normalization, predicted)
+        except Exception as exc:  # never take the thread down: prediction goes on without the views
+            self._emit(self.failed, f"Could not look inside the network: {_first_line(exc)}")
+            return
+        self._emit(self.insight_ready, Insight(image=request.image, probabilities=probabilities, predicted=predicted,
+                                               layers=tuple(layers), saliency=heat, weights_version=self._version,
+                                               request_id=request.request_id))
 
     def _mistakes_step(self, job: _MistakesJob) -> None:
         """Classify one chunk; a drawing waiting to be classified goes first, between chunks."""

@@ -24,7 +24,7 @@ from ...core.train import Checkpoint, CheckpointError, ConfigError, load_checkpo
 from ...core.train.checkpoint import save_checkpoint
 from .messages import EpochEnded, Progress, RunFinished, RunStarted, WeightsPublished
 from .session import IDLE, PAUSED, STARTING, STOPPING, TrainingSession
-from .worker import TrainingJob, training_threads
+from .worker import TrainingJob, Wanted, training_threads
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ class TrainingController(QObject):
 
     message = Signal(str)  # a line for the status bar
     state_changed = Signal(str)
+    weights_in_use = Signal(object, str)  # WeightsPublished, a note ("live: run 2, step 480"): what the views show
 
     def __init__(self, window: QWidget, workbench, actions, panel, charts, digits, predictor,
                  threads: int | None = None):
@@ -49,6 +50,7 @@ class TrainingController(QObject):
         self.panel, self.charts, self.digits, self.predictor = panel, charts, digits, predictor
         self.threads = training_threads() if threads is None else threads
         self.session = TrainingSession(self)
+        self.wanted = Wanted()  # what the open views want from a run; shared with every job
         self.weights: WeightsPublished | None = None  # what Save Weights saves and a new run may continue from
         self.weights_changed_graph = False  # the network was edited since those weights were trained
         self._chart_runs: dict[int, int] = {}  # session run id -> charts run id
@@ -104,7 +106,7 @@ class TrainingController(QObject):
         title = self.document.graph.name or self.document.display_name
         job = TrainingJob(run_id=run_id, name=f"Run {run_id} — {title}", graph=graph, config=config,
                           dataset=None if choice == "graph" else choice, initial_weights=initial,
-                          threads=self.threads, max_steps=max_steps)
+                          threads=self.threads, max_steps=max_steps, wanted=self.wanted)
         self.document.set_locked(LOCK_MESSAGE)
         self.session.start(job)
         self.message.emit(f"Starting run {run_id}: loading the data and building the model…")
@@ -189,6 +191,7 @@ class TrainingController(QObject):
         self.predictor.set_model(weights.graph, weights.state_dict, weights.dataset, self._model_version)
         self.digits.set_model_note(note)
         self.acts.save_weights.setEnabled(True)
+        self.weights_in_use.emit(weights, note)
 
     def _graph_edited(self) -> None:
         if self.session.active:
@@ -224,7 +227,14 @@ class TrainingController(QObject):
         graph = self.document.graph.copy()
         self._model_version += 1
         self.predictor.set_model(graph, None, _graph_dataset(graph), self._model_version)
-        self.digits.set_model_note("untrained weights: press Start (F5) to train")
+        note = "untrained weights: press Start (F5) to train"
+        self.digits.set_model_note(note)
+        try:  # the initial weights, for the weights view (no run is going: torch here races nothing)
+            state = build_module(graph, "cpu").state_dict()
+        except GraphError:
+            return
+        self.weights_in_use.emit(WeightsPublished(run_id=0, global_step=0, graph=graph, state_dict=state,
+                                                  dataset=_graph_dataset(graph), classes=()), note)
 
     # -- checkpoints ------------------------------------------------------------------------------------
     def save_weights(self) -> bool:

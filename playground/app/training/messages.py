@@ -65,6 +65,9 @@ class EpochEnded:
     lr: float
     samples_per_second: float
     confusion: list[list[int]] | None  # [true][predicted] on the validation split
+    # Per example of the validation (= test) split, in the order of RunStarted.test_images:
+    predictions: np.ndarray | None = field(default=None, repr=False)  # int64 [N]: the predicted class
+    confidences: np.ndarray | None = field(default=None, repr=False)  # float32 [N]: its probability
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,25 @@ class WeightsPublished:
     classes: tuple[str, ...]
     config: dict[str, Any] = field(default_factory=dict)
     history: dict[str, Any] = field(default_factory=dict)  # History.to_dict(), for checkpoints
+
+
+@dataclass(frozen=True)
+class ParamHistograms:
+    """Per layer with parameters, how its weights and their gradients are spread, at one step of a run.
+
+    Bins are of log10 |value| (fixed `edges`, the same in every message of every run), so a row per
+    message stacks into an image over time: gradients drifting left are vanishing, right exploding.
+    Exact zeros count in the first bin. Rows are fractions of the layer's values (each sums to 1).
+    """
+
+    run_id: int
+    global_step: int
+    layers: tuple[str, ...]  # node ids, in graph order
+    edges: np.ndarray = field(repr=False)  # float32 [B+1]
+    weights: np.ndarray = field(repr=False)  # float32 [L, B]
+    grads: np.ndarray = field(repr=False)  # float32 [L, B]; NaN rows where a layer has no gradient (frozen)
+    weight_rms: np.ndarray = field(repr=False)  # float32 [L]: root mean square of each layer's weights
+    grad_rms: np.ndarray = field(repr=False)  # float32 [L]: the same of its gradients (NaN when none)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ class TrainingSession(QObject):
     progress = Signal(object)  # Progress
     epoch_ended = Signal(object)  # EpochEnded
     weights_published = Signal(object)  # WeightsPublished
+    histograms = Signal(object)  # ParamHistograms
     finished = Signal(object)  # RunFinished
 
     def __init__(self, parent: QObject | None = None):
@@ -63,6 +64,7 @@ class TrainingSession(QObject):
         worker.progress.connect(self.progress)
         worker.epoch_ended.connect(self.epoch_ended)
         worker.weights_published.connect(self._on_weights)
+        worker.histograms.connect(self.histograms)
         worker.paused.connect(self._on_paused)
         worker.finished.connect(self._on_worker_finished)
         # The thread ends as soon as the run does, without a round trip through the GUI thread, so that

@@ -29,12 +29,14 @@ from ...core.build import GraphError
 from ...core.data import DatasetError, load_dataset
 from ...core.graph import Graph
 from ...core.train import Callback, CheckpointError, ConfigError, TrainConfig, Trainer, TrainingError
-from .messages import EpochEnded, Progress, RunFinished, RunStarted, WeightsPublished
+from ...core.train.probes import HISTOGRAM_EDGES, param_histograms
+from .messages import EpochEnded, ParamHistograms, Progress, RunFinished, RunStarted, WeightsPublished
 
 log = logging.getLogger(__name__)
 
 METRICS_INTERVAL = 0.1  # seconds between Progress messages (10 Hz: smooth enough for charts)
 WEIGHTS_INTERVAL = 0.25  # seconds between weight copies for live prediction
+HISTOGRAM_INTERVAL = 0.5  # seconds between weight/gradient histograms, while a view shows them
 SPEED_WINDOW = 5.0  # seconds of recent steps that samples/s is measured over
 
 
@@ -46,6 +48,14 @@ def training_threads() -> int:
     responsive. `playground bench --gui` measures the headless run the same way.
     """
     return max(1, (os.cpu_count() or 2) - 1)
+
+
+class Wanted:
+    """What the open views want from a run beyond metrics and weights; set from the GUI thread at any time and
+    read by the worker between steps (plain bool attributes: each read and write is atomic)."""
+
+    def __init__(self, histograms: bool = False):
+        self.histograms = histograms
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,8 @@ class TrainingJob:
     metrics_interval: float = METRICS_INTERVAL
     weights_interval: float = WEIGHTS_INTERVAL
     max_steps: int | None = None  # stop after this many steps (benchmarks)
+    wanted: Wanted = field(default_factory=Wanted)  # shared with the GUI on purpose: the views open and close
+    histogram_interval: float = HISTOGRAM_INTERVAL
 
 
 class Bridge(Callback):
@@ -74,6 +86,7 @@ class Bridge(Callback):
         self._sent_in_epoch = 0  # steps of the current epoch already published
         self._last_metrics = 0.0
         self._last_weights = 0.0
+        self._last_histograms = 0.0
         self._speed: collections.deque[tuple[float, int]] = collections.deque()  # (train clock, global step)
         self._train_clock = 0.0  # seconds of training, pauses excluded
         self._clock_base = 0.0
@@ -109,6 +122,10 @@ class Bridge(Callback):
         if now - self._last_weights >= self.job.weights_interval:
             self._last_weights = now
             self._publish_weights(trainer)
+        if self.job.wanted.histograms and now - self._last_histograms >= self.job.histogram_interval:
+            # Here, right after the step: the gradients of this step still exist (the next step clears them).
+            self._last_histograms = now
+            self._publish_histograms(trainer, step.global_step)
         if self.job.max_steps is not None and step.global_step >= self.job.max_steps:
             trainer.stop()
 
@@ -119,7 +136,9 @@ class Bridge(Callback):
             run_id=self.job.run_id, epoch=metrics.epoch + 1, global_step=trainer.global_step,
             train_loss=metrics.train_loss, train_accuracy=metrics.train_accuracy, val_loss=metrics.val_loss,
             val_accuracy=metrics.val_accuracy, lr=metrics.lr, samples_per_second=metrics.samples_per_second,
-            confusion=trainer.last_eval.confusion if trainer.last_eval else None))
+            confusion=trainer.last_eval.confusion if trainer.last_eval else None,
+            predictions=trainer.last_eval.predicted if trainer.last_eval else None,
+            confidences=trainer.last_eval.confidence if trainer.last_eval else None))
         self._publish_weights(trainer)
 
     def on_fit_end(self, trainer, result):
@@ -155,6 +174,13 @@ class Bridge(Callback):
             losses=new, lrs=lrs, samples_per_second=steps_per_second * trainer.config.batch_size,
             seconds_left=left / steps_per_second if steps_per_second > 0 else None, elapsed=now))
 
+    def _publish_histograms(self, trainer, global_step: int) -> None:
+        names, weights, grads, weight_rms, grad_rms = param_histograms(trainer.model)
+        self.worker.histograms.emit(ParamHistograms(
+            run_id=self.job.run_id, global_step=global_step, layers=tuple(names),
+            edges=HISTOGRAM_EDGES.numpy().copy(), weights=weights, grads=grads, weight_rms=weight_rms,
+            grad_rms=grad_rms))
+
     def _publish_weights(self, trainer) -> None:
         self.worker.weights_published.emit(WeightsPublished(
             run_id=self.job.run_id, global_step=trainer.global_step, graph=trainer.graph,
@@ -169,6 +195,7 @@ class TrainingWorker(QObject):
     progress = Signal(object)  # Progress
     epoch_ended = Signal(object)  # EpochEnded
     weights_published = Signal(object)  # WeightsPublished
+    histograms = Signal(object)  # ParamHistograms (only while job.wanted.histograms)
     paused = Signal(bool)  # the run has really paused (True) or gone on (False)
     finished = Signal(object)  # RunFinished: always the last signal, whatever happened
 

@@ -52,10 +52,15 @@ def predict_probabilities(model: nn.Module, images: torch.Tensor, normalization:
     x = normalization(images.to(device))
     with torch.no_grad(), eval_mode(model):
         out = model(x).float()
+    return output_probabilities(out, loss).cpu()
+
+
+def output_probabilities(out: torch.Tensor, loss: str = "cross_entropy") -> torch.Tensor:
+    """Class probabilities from a network's float outputs [N, classes], on their device."""
     if loss == "cross_entropy":
-        return out.softmax(dim=1).cpu()
+        return out.softmax(dim=1)
     # A network trained with MSE onto one-hot targets: its clipped scores, made to sum to 1.
     out = out.clamp(min=0)
     total = out.sum(dim=1, keepdim=True)
     uniform = torch.full_like(out, 1.0 / out.shape[1])
-    return torch.where(total > 0, out / total.clamp(min=1e-12), uniform).cpu()
+    return torch.where(total > 0, out / total.clamp(min=1e-12), uniform)

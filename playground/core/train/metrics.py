@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 
 
@@ -34,9 +35,16 @@ class EvalMetrics:
     per_class_accuracy: list[float]  # NaN-free: a class with no samples gets 0.0
     samples: int
     seconds: float = 0.0
+    # Per example, in the split's order (only when asked for): the predicted class (int64 [N]) and its
+    # probability (float32 [N]). Not part of to_dict(): checkpoints and histories stay small.
+    predicted: np.ndarray | None = field(default=None, repr=False, compare=False)
+    confidence: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data.pop("predicted")
+        data.pop("confidence")
+        return data
 
 
 @dataclass

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -55,7 +56,7 @@ from ..graph import Graph
 from .callbacks import Callback
 from .checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from .config import DEFAULT_LR, TrainConfig, resolve_device
-from .inference import predict_probabilities
+from .inference import output_probabilities, predict_probabilities
 from .metrics import EpochMetrics, EvalMetrics, History, StepInfo, confusion_to_metrics
 from .optim import lr_at, make_optimizer, set_lr
 from .probes import activations as _activations
@@ -132,21 +133,33 @@ def amp_settings(device: torch.device, enabled: bool) -> tuple[bool, torch.dtype
 
 def evaluate(model: nn.Module, data: DeviceData, *, loss: str = "cross_entropy", num_classes: int = 10,
              batch_size: int = EVAL_BATCH_SIZE, amp: bool = False, amp_dtype: torch.dtype = torch.float32,
-             memory_format: torch.memory_format = torch.contiguous_format) -> EvalMetrics:
-    """Loss, accuracy and confusion matrix over a whole split, accumulated on the device, copied once."""
+             memory_format: torch.memory_format = torch.contiguous_format,
+             keep_predictions: bool = False) -> EvalMetrics:
+    """Loss, accuracy and confusion matrix over a whole split, accumulated on the device, copied once.
+    `keep_predictions`: also each example's predicted class and its probability (for the app's gallery)."""
     start = time.perf_counter()
     device = data.device
     confusion = torch.zeros(num_classes * num_classes, dtype=torch.int64, device=device)
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+    predicted, confidence = [], []
     with torch.no_grad(), eval_mode(model):
         for x, y in data.batches(batch_size, shuffle=False):
             with torch.autocast(device.type, dtype=amp_dtype, enabled=amp):
                 logits = model(x.contiguous(memory_format=memory_format))
             logits = logits.float()
             loss_sum += compute_loss(loss, logits, y, reduction="sum")
-            confusion += torch.bincount(y * num_classes + logits.argmax(dim=1), minlength=num_classes ** 2)
+            classes = logits.argmax(dim=1)
+            confusion += torch.bincount(y * num_classes + classes, minlength=num_classes ** 2)
+            if keep_predictions:
+                predicted.append(classes)
+                confidence.append(output_probabilities(logits, loss).gather(1, classes[:, None])[:, 0])
     confusion_cpu = confusion.view(num_classes, num_classes).cpu()  # the one sync
-    return confusion_to_metrics(confusion_cpu, float(loss_sum.cpu()), time.perf_counter() - start)
+    metrics = confusion_to_metrics(confusion_cpu, float(loss_sum.cpu()), time.perf_counter() - start)
+    if keep_predictions and predicted:
+        metrics.predicted = torch.cat(predicted).cpu().numpy()
+        metrics.confidence = torch.cat(confidence).cpu().numpy().astype(np.float32)
+    return metrics
+
 
 
 class _LossWatch:
@@ -383,10 +396,11 @@ class Trainer:
         self.model.to(memory_format=self.memory_format)
         return report
 
-    def evaluate(self, split: str = "test") -> EvalMetrics:
+    def evaluate(self, split: str = "test", keep_predictions: bool = False) -> EvalMetrics:
         data = self.test_data if split == "test" else self.train_data
         return evaluate(self.model, data, loss=self.loss_kind, num_classes=self.num_classes, amp=self.amp,
-                        amp_dtype=self.amp_dtype, memory_format=self.memory_format)
+                        amp_dtype=self.amp_dtype, memory_format=self.memory_format,
+                        keep_predictions=keep_predictions)
 
     # -- checkpoints -----------------------------------------------------------------------
     def checkpoint(self, status: str = "running") -> Checkpoint:
@@ -614,7 +628,7 @@ class Trainer:
             self.history.step_loss += step_losses
             self.epochs_completed = epoch + 1
 
-            val = self.evaluate("test")
+            val = self.evaluate("test", keep_predictions=True)  # per-example results: cheap, one copy
             self.last_eval = val
             self.history.last_eval = val.to_dict()
             self._call("on_validation_end", val)
