@@ -4,6 +4,7 @@ sees, the prediction thread (latest wins, failures, mistakes) and the test digit
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import threading
 import time
@@ -26,7 +27,7 @@ from playground.core.train.trainer import loss_function
 
 LEFT = Qt.MouseButton.LeftButton
 NO_MOD = Qt.KeyboardModifier.NoModifier
-TIMEOUT = 5000
+TIMEOUT = 20000  # the first request starts the inference process (it imports torch): seconds on a busy machine
 
 
 # -- fixtures and helpers ------------------------------------------------------------------------------
@@ -54,9 +55,8 @@ def panel(qtbot, predictor, mlp):
 
 
 def wait_built(qtbot, predictor, version: int) -> None:
-    """Until the predictor has built and loaded model `version`. Wait before building a module in the test:
-    build_module seeds torch's global generator, so two threads building at once get each other's numbers."""
-    qtbot.waitUntil(lambda: predictor._model is not None and predictor._version == version, timeout=TIMEOUT)
+    """Until the predictor's engine has built and loaded model `version`."""
+    qtbot.waitUntil(lambda: predictor._has_model and predictor._version == version, timeout=TIMEOUT)
 
 
 def random_weights(graph, seed: int) -> dict[str, torch.Tensor]:
@@ -318,16 +318,16 @@ def test_a_60_hz_mouse_is_never_held_back(qtbot, panel, predictor, monkeypatch):
         qtbot.wait(max(1, round((1 / 60 - (time.perf_counter() - moved)) * 1000)))
 
 
-def test_drawings_are_preprocessed_in_the_predictor_thread(qtbot, predictor, mlp, monkeypatch):
-    import playground.app.canvas.predictor as predictor_module
+def test_drawings_are_preprocessed_in_the_inference_process_once(qtbot, predictor, mlp, monkeypatch):
+    import playground.core.data as data_module
 
-    threads: list[str] = []
+    here: list[str] = []
 
     def recording(drawing):
-        threads.append(threading.current_thread().name)
+        here.append(threading.current_thread().name)
         return preprocess_digit(drawing)
 
-    monkeypatch.setattr(predictor_module, "preprocess_digit", recording)
+    monkeypatch.setattr(data_module, "preprocess_digit", recording)  # what this process would call
     drawing = np.zeros((RASTER_SIZE, RASTER_SIZE), np.uint8)
     drawing[60:220, 120:160] = 255
     expected = preprocess_digit(drawing)
@@ -337,11 +337,35 @@ def test_drawings_are_preprocessed_in_the_predictor_thread(qtbot, predictor, mlp
         drawing[:] = 0  # the canvas draws on: the request has its own copy
     first: Prediction = blocker.args[0]
     assert first.request_id == 3 and np.array_equal(first.image, expected)
-    assert threads == ["playground-predictor"]
+    assert here == []  # not in this process at all
     with qtbot.waitSignal(predictor.predicted, timeout=TIMEOUT) as again:  # new weights: classified again...
         predictor.set_model(mlp, random_weights(mlp, seed=2), "mnist", 2)
     assert again.args[0].weights_version == 2 and np.array_equal(again.args[0].image, expected)
-    assert len(threads) == 1  # ...without preprocessing again
+
+
+def test_an_in_process_predictor_preprocesses_in_its_own_thread(qtbot, mlp, monkeypatch):
+    import playground.core.data as data_module
+
+    threads: list[str] = []
+
+    def recording(drawing):
+        threads.append(threading.current_thread().name)
+        return preprocess_digit(drawing)
+
+    monkeypatch.setattr(data_module, "preprocess_digit", recording)
+    predictor = Predictor(in_process=True)
+    try:
+        drawing = np.zeros((RASTER_SIZE, RASTER_SIZE), np.uint8)
+        drawing[60:220, 120:160] = 255
+        predictor.set_model(mlp, None, "mnist", 1)
+        with qtbot.waitSignal(predictor.predicted, timeout=TIMEOUT) as blocker:
+            predictor.request_drawing(drawing, 1, time.perf_counter())
+        assert np.array_equal(blocker.args[0].image, preprocess_digit(drawing))
+        with qtbot.waitSignal(predictor.predicted, timeout=TIMEOUT):
+            predictor.set_model(mlp, random_weights(mlp, seed=2), "mnist", 2)
+        assert threads == ["playground-predictor"]  # once, and never in the GUI thread
+    finally:
+        predictor.shutdown()
 
 
 def test_the_preview_is_rendered_once_per_image(panel):
@@ -449,7 +473,8 @@ def test_the_predictor_matches_predict_probabilities(qtbot, predictor, mlp):
     assert prediction.probabilities.sum() == pytest.approx(1, abs=1e-5)
     np.testing.assert_allclose(prediction.probabilities, expected, rtol=1e-5, atol=1e-6)
     assert np.array_equal(prediction.image, image)
-    assert all(not p.is_cuda for p in predictor._model.parameters())
+    # The model lives in the inference process, not in this one (whose interpreter lock training needs).
+    assert predictor._engine.pid is not None and predictor._engine.pid != os.getpid()
 
 
 def test_requests_are_a_mailbox_the_latest_wins(qtbot, predictor, mlp):
@@ -475,12 +500,12 @@ def test_new_weights_reclassify_the_latest_drawing(qtbot, predictor, mlp):
     predictor.set_model(mlp, None, "mnist", 1)
     with qtbot.waitSignal(predictor.predicted, timeout=TIMEOUT) as first:
         predictor.request(image, 5, time.perf_counter())
-    built = predictor._model
+    built = predictor.engine_stats()["builds"]
     with qtbot.waitSignal(predictor.predicted, timeout=TIMEOUT) as second:
         predictor.set_model(mlp, random_weights(mlp, seed=9), "mnist", 2)
     assert second.args[0].request_id == 5 and second.args[0].weights_version == 2
     assert not np.allclose(first.args[0].probabilities, second.args[0].probabilities)
-    assert predictor._model is built  # same graph: only the weights were loaded, nothing rebuilt
+    assert predictor.engine_stats()["builds"] == built  # same graph: only the weights were loaded, nothing rebuilt
 
 
 def test_weights_of_another_graph_are_reported_and_the_panel_stays_usable(qtbot, panel, predictor, mlp):
@@ -637,12 +662,12 @@ def test_the_model_is_rebuilt_only_when_it_must_be(qtbot, predictor, mlp):
     predictor.set_model(mlp, None, "mnist", 1)
     with qtbot.waitSignal(predictor.predicted, timeout=TIMEOUT) as initial:
         predictor.request(image, 1, time.perf_counter())
-    built = predictor._model
+    built = predictor.engine_stats()["builds"]
     moved = mlp.copy()
     moved.nodes["dense1"].position = (500, 500)  # the layout is not the network
     with qtbot.waitSignal(predictor.predicted, timeout=TIMEOUT) as again:
         predictor.set_model(moved, None, "mnist", 2)
-    assert predictor._model is built and again.args[0].weights_version == 2
+    assert predictor.engine_stats()["builds"] == built and again.args[0].weights_version == 2
     with qtbot.waitSignal(predictor.predicted, timeout=TIMEOUT):
         predictor.set_model(mlp, random_weights(mlp, seed=4), "mnist", 3)
     with qtbot.waitSignal(predictor.predicted, timeout=TIMEOUT) as reset:

@@ -1,44 +1,42 @@
-"""Live prediction for the drawing canvas, on one background thread that keeps its own CPU model.
+"""Live prediction for the drawing canvas: a relay thread in the app, the model in an inference process.
 
 The GUI thread only drops things into a mailbox guarded by a `threading.Condition`
-(the latest model, the latest drawing, an optional "find the mistakes" job) and
-returns at once; the thread sleeps on the condition until there is work. A
-drawing comes as a copy of the canvas's raster, made by the GUI thread, and this
-thread turns it into the MNIST-style 28×28 image (`preprocess_digit`): the GUI
-thread does no numpy work per prediction. The thread reconciles state rather
-than draining a queue: whenever the latest drawing has not yet been classified
-with the latest weights, it classifies it.
-So requests sent faster than the model answers are dropped (latest wins), and
-new weights published by a training run re-classify the drawing on the canvas
+(the latest model, the latest drawing, an optional "find the mistakes" job, and
+whether a view wants to look inside the network) and returns at once. One
+relay thread sleeps on the condition until there is work, then hands it to the
+inference engine (`core.train.engine`): by default a separate process, so that
+the forward passes, the preprocessing (the MNIST-style 28×28 image) and the
+looks inside never take the interpreter lock the training thread needs. The
+relay reconciles state rather than draining a queue: whenever the latest drawing
+has not yet been classified with the latest weights, it has it classified. So
+requests sent faster than the engine answers are dropped (latest wins), and new
+weights published by a training run re-classify the drawing on the canvas
 without the canvas asking again.
 
 Results cross to the GUI thread through Qt signals: the `Predictor` is a QObject
-living in the GUI thread, so a signal emitted from the worker thread is queued.
-The worker never touches a widget. The model only ever lives on the CPU, so
+living in the GUI thread, so a signal emitted from the relay thread is queued.
+Nothing here touches a widget. The model only ever lives on the CPU, so
 predicting never races a CUDA training run, and weights arrive as the CPU copies
-published with the training snapshots (loaded here, not in the GUI thread).
+published with the training snapshots.
 """
 
 from __future__ import annotations
 
 import functools
-import json
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import torch
 from PySide6.QtCore import QCoreApplication, QObject, Signal
-from threadpoolctl import threadpool_limits
 
-from ...core.build import build_module
-from ...core.data import normalization_for, preprocess_digit
-from ...core.graph import Graph, graph_to_dict
-from ...core.train.inference import output_probabilities, predict_probabilities
-from ...core.train.insight import Insight, look_inside, saliency
-from ...core.train.trainer import loss_function
+from ...core.graph import Graph
+from ...core.train.engine import EngineError, LocalEngine, ProcessEngine
+from ...core.train.insight import Insight
+
+log = logging.getLogger(__name__)
 
 MISTAKES_CHUNK = 500  # test images classified per step of a "find the mistakes" job
 INSIGHT_INTERVAL = 0.25  # seconds between looks inside the network (activations, saliency), while a view wants them
@@ -57,22 +55,6 @@ def _stop_orphan(cond: threading.Condition, state: dict, *_args) -> None:
     with cond:
         state["_stop"] = True
         cond.notify_all()
-
-
-def _first_line(exc: BaseException, limit: int = 240) -> str:
-    """An exception as one short line (torch's state_dict errors span several)."""
-    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or type(exc).__name__
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
-def graph_fingerprint(graph: Graph) -> str:
-    """What decides the module's structure: nodes, params and wires (not positions, names or descriptions)."""
-    data = graph_to_dict(graph)
-    for node in data["nodes"]:
-        node.pop("position", None)
-    data.pop("name", None)
-    data.pop("description", None)
-    return json.dumps(data, sort_keys=True, default=str)
 
 
 @dataclass
@@ -109,8 +91,11 @@ class Predictor(QObject):
     failed = Signal(str)  # a plain message: the network cannot be built, the weights do not fit it, ...
     insight_ready = Signal(object)  # core.train.insight.Insight of the latest drawing (only while wanted)
 
-    def __init__(self, parent: QObject | None = None):
+    def __init__(self, parent: QObject | None = None, in_process: bool = False):
+        """`in_process`: run the model in the relay thread instead of a child process (for callers that train
+        nothing in this process, and for tests of the mailbox alone)."""
         super().__init__(parent)
+        self._engine = LocalEngine() if in_process else ProcessEngine()
         self._cond = threading.Condition()
         # The mailbox (guarded by _cond).
         self._model_job: _ModelJob | None = None
@@ -119,16 +104,12 @@ class Predictor(QObject):
         self._stop = False
         self._insight_wanted = False
         self._thread: threading.Thread | None = None
-        # Owned by the worker thread only.
-        self._model: torch.nn.Module | None = None
-        self._fingerprint: str | None = None
-        self._initial = False  # the model holds the graph's initial weights (nothing loaded since it was built)
+        # Owned by the relay thread only.
+        self._has_model = False  # the engine holds a usable model
+        self._loaded: _ModelJob | None = None  # the last model the engine took (loaded again after a restart)
         self._version = -1
-        self._loss = "cross_entropy"
-        self._normalization = normalization_for("mnist")
         self._model_time = 0.0
         self._done: tuple[int, int] | None = None  # (request id, weights version) last classified
-        self._graph: Graph | None = None  # the graph of the model (for looking inside it)
         self._insight_done: tuple[int, int] | None = None  # (request id, weights version) last looked inside
         self._insight_at = -INSIGHT_INTERVAL  # perf_counter() of the last look inside
         app = QCoreApplication.instance()
@@ -166,11 +147,13 @@ class Predictor(QObject):
         self._post("_mistakes", _MistakesJob(np.asarray(images), np.asarray(labels)))
 
     def shutdown(self) -> None:
-        """Stop the thread and wait for it (it finishes at most the one batch it is classifying). Idempotent."""
+        """Stop the relay thread and the engine's process, and wait for both (an answer in flight is dropped).
+        Idempotent."""
         with self._cond:
             self._stop = True
             self._cond.notify_all()
             thread, self._thread = self._thread, None
+        self._engine.close()  # wakes a relay waiting on an answer
         if thread is not None and thread is not threading.current_thread():
             thread.join()
 
@@ -189,11 +172,11 @@ class Predictor(QObject):
                 self._thread.start()
             self._cond.notify()
 
-    # -- worker thread ----------------------------------------------------------------------------
+    # -- relay thread -----------------------------------------------------------------------------
     def _has_work(self) -> bool:
         if self._stop or self._model_job is not None:
             return True
-        if self._model is None:  # requests and mistakes wait in the mailbox for a usable model
+        if not self._has_model:  # requests and mistakes wait in the mailbox for a usable model
             return False
         request = self._request
         return self._mistakes is not None or (
@@ -202,7 +185,7 @@ class Predictor(QObject):
     def _insight_wait(self) -> float | None:
         """Seconds until the latest drawing is due a look inside (0: now), or None when none is due."""
         request = self._request
-        if not self._insight_wanted or self._model is None or request is None or request.image is None:
+        if not self._insight_wanted or not self._has_model or request is None or request.image is None:
             return None
         key = (request.request_id, self._version)
         if self._done != key or self._insight_done == key:
@@ -210,14 +193,6 @@ class Predictor(QObject):
         return max(0.0, self._insight_at + INSIGHT_INTERVAL - time.perf_counter())
 
     def _run(self) -> None:
-        # One image at a time gains nothing from more intra-op threads, and on a small machine a second
-        # thread fights the training run for a core (a 1 ms forward became 8-64 ms). Per thread: the
-        # training worker keeps its own setting.
-        torch.set_num_threads(1)
-        # The same for numpy's BLAS (preprocessing multiplies small matrices): OpenBLAS would run a product on
-        # every core and keep a spinning helper thread. Process-wide, as the app intends anyway; only libraries
-        # already loaded can be limited, and here numpy certainly is.
-        threadpool_limits(1, user_api="blas")
         try:
             self._loop()
         except RuntimeError as exc:  # the QObject was deleted under us: nobody is listening any more
@@ -234,93 +209,69 @@ class Predictor(QObject):
                 model_job, self._model_job = self._model_job, None
                 request = self._request
                 mistakes = self._mistakes
-            if model_job is not None:
-                self._load(model_job)
-                continue  # a newer model may have arrived meanwhile; then classify
-            if self._model is None:
-                continue
-            if request is not None and self._done != (request.request_id, self._version):
-                self._classify(request)
-            elif self._insight_wait() == 0:
-                self._look_inside(request)
-            elif mistakes is not None:
-                self._mistakes_step(mistakes)
+            try:
+                if model_job is not None:
+                    self._load(model_job)
+                    continue  # a newer model may have arrived meanwhile; then classify
+                if request is not None and self._done != (request.request_id, self._version):
+                    self._classify(request)
+                elif self._insight_wait() == 0:
+                    self._look_inside(request)
+                elif mistakes is not None:
+                    self._mistakes_step(mistakes)
+            except EngineError as exc:
+                if self._stop:
+                    return
+                self._engine_failed(exc)
+
+    def _engine_failed(self, exc: EngineError) -> None:
+        if exc.restarted:  # the process died and a new one knows no model: give it the last one again
+            log.warning("prediction engine restarted: %s", exc)
+            self._has_model = False
+            with self._cond:
+                if self._model_job is None and self._loaded is not None:
+                    self._model_job = self._loaded
+        self._emit(self.failed, str(exc))
 
     def _load(self, job: _ModelJob) -> None:
-        """Rebuild the module only when the graph's structure changed (or for initial weights); else reload weights."""
-        model = self._model
+        """The engine rebuilds the module only when the graph's structure changed (or for initial weights)."""
+        state = None
+        if job.state_dict is not None:  # NumPy views of the CPU tensors: they pickle without torch's help
+            state = {k: v.numpy() if hasattr(v, "numpy") else np.asarray(v) for k, v in job.state_dict.items()}
+        self._has_model = False
         try:
-            fingerprint = graph_fingerprint(job.graph)
-            loss = loss_function(job.graph)
-            same = model is not None and fingerprint == self._fingerprint
-            if not same or (job.state_dict is None and not self._initial):
-                self._model = self._fingerprint = None
-                model = build_module(job.graph, "cpu").eval()  # a fresh build carries the initial weights
-                self._fingerprint = fingerprint
-        except Exception as exc:  # GraphError names the problems; anything else is a bug worth showing too
-            self._model = None
-            self._emit(self.failed, f"The network cannot be built: {_first_line(exc)}")
-            return
-        if job.state_dict is not None:
-            try:
-                with torch.no_grad():
-                    model.load_state_dict(job.state_dict)  # strict: a mismatch is reported, never half-loaded
-            except Exception as exc:
-                # The module may hold part of these weights now: rebuild it before it is used again.
-                self._model = self._fingerprint = None
-                self._emit(self.failed, f"The weights do not fit the network: {_first_line(exc)}")
-                return
-        try:
-            self._normalization = normalization_for(job.dataset)
-        except ValueError:
-            self._normalization = normalization_for("mnist")
-        self._model, self._loss, self._version, self._model_time = model, loss, job.version, job.submitted_at
-        self._graph = job.graph
-        self._initial = job.state_dict is None
-
-    def _probabilities(self, images: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            out = predict_probabilities(self._model, torch.from_numpy(images), self._normalization, self._loss)
-        return out.numpy()
-
-    def _probabilities_of(self, image: np.ndarray) -> np.ndarray:
-        """One image, with as little Python as `predict_probabilities` allows itself: the model is in eval mode
-        here (built so, and nothing trains it), so its `eval_mode` round over every submodule is skipped."""
-        if self._loss != "cross_entropy":
-            return self._probabilities(image[None])[0]
-        with torch.inference_mode():
-            x = self._normalization(torch.from_numpy(image).view(1, 1, *image.shape))
-            return self._model(x).float().softmax(dim=1)[0].numpy()
+            self._engine.call("load", job.graph, state, job.dataset)
+        except EngineError as exc:
+            if not exc.restarted:
+                self._loaded = None
+            raise
+        self._loaded = job
+        self._has_model = True
+        self._version, self._model_time = job.version, job.submitted_at
 
     def _classify(self, request: _Request) -> None:
         first_time = self._done is None or self._done[0] != request.request_id
         self._done = (request.request_id, self._version)
         try:
             if request.image is None:  # kept on the request: new weights re-classify it without preprocessing
-                request.image, request.drawing = preprocess_digit(request.drawing), None
-            probabilities = self._probabilities_of(request.image).astype(np.float32)
-        except Exception as exc:  # e.g. a network whose input is not 28×28: say so, keep the thread alive
-            self._model = None
-            self._emit(self.failed, f"The network cannot classify a 28×28 drawing: {_first_line(exc)}")
-            return
+                request.image, probabilities = self._engine.call("classify_drawing", request.drawing)
+                request.drawing = None
+            else:
+                probabilities = self._engine.call("classify", request.image)
+        except EngineError as exc:
+            if not exc.restarted:
+                self._has_model = False  # e.g. a network whose input is not 28×28: wait for another model
+            raise
         submitted_at = request.submitted_at if first_time else self._model_time
-        self._emit(self.predicted, Prediction(request.request_id, probabilities, request.image, self._version,
-                                              submitted_at))
+        self._emit(self.predicted, Prediction(request.request_id, np.asarray(probabilities, np.float32),
+                                              request.image, self._version, submitted_at))
 
     def _look_inside(self, request: _Request) -> None:
         self._insight_done = (request.request_id, self._version)
         self._insight_at = time.perf_counter()
-        try:
-            raw = torch.from_numpy(request.image).view(1, 1, *request.image.shape)
-            logits, layers = look_inside(self._model, self._graph, self._normalization(raw))
-            probabilities = output_probabilities(logits, self._loss)[0].numpy().astype(np.float32)
-            predicted = int(probabilities.argmax())
-            heat = saliency(self._model, raw, self._normalization, predicted)
-        except Exception as exc:  # never take the thread down: prediction goes on without the views
-            self._emit(self.failed, f"Could not look inside the network: {_first_line(exc)}")
-            return
+        probabilities, predicted, layers, heat = self._engine.call("look_inside", request.image)
         self._emit(self.insight_ready, Insight(image=request.image, probabilities=probabilities, predicted=predicted,
-                                               layers=tuple(layers), saliency=heat, weights_version=self._version,
+                                               layers=layers, saliency=heat, weights_version=self._version,
                                                request_id=request.request_id))
 
     def _mistakes_step(self, job: _MistakesJob) -> None:
@@ -329,13 +280,15 @@ class Predictor(QObject):
             job.start, job.found, job.version = 0, [], self._version
         stop = min(job.start + MISTAKES_CHUNK, len(job.images))
         try:
-            chunk = np.array(job.images[job.start:stop], dtype=np.uint8)  # a writable copy for torch.from_numpy
-            probabilities = self._probabilities(chunk) if len(chunk) else np.zeros((0, 1), np.float32)
-        except Exception as exc:
+            chunk = np.asarray(job.images[job.start:stop], dtype=np.uint8)
+            probabilities = self._engine.call("probabilities", chunk) if len(chunk) else np.zeros((0, 1), np.float32)
+        except EngineError as exc:
             with self._cond:
                 if self._mistakes is job:
                     self._mistakes = None
-            self._emit(self.failed, f"Could not classify the test set: {_first_line(exc)}")
+            if exc.restarted:
+                raise
+            self._emit(self.failed, f"Could not classify the test set: {exc}")
             return
         predicted = probabilities.argmax(axis=1)
         labels = job.labels[job.start:stop]
@@ -350,6 +303,11 @@ class Predictor(QObject):
                 return
             self._mistakes = None
         self._emit(self.mistakes_found, sorted(job.found, key=lambda m: -m[3]))
+
+    def engine_stats(self) -> dict[str, Any]:
+        """What the engine says about itself (builds so far, whether it has a model); for tests. Only safe while
+        the relay thread is idle, and only with an in-process engine."""
+        return self._engine.call("stats")
 
     def _emit(self, signal, value) -> None:
         if not self._stop:

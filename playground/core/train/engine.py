@@ -1,0 +1,296 @@
+"""An inference engine in its own process: a CPU model that answers the app's questions about single digits.
+
+Why a process: Python threads share one interpreter lock. A thread that runs
+a forward pass per stroke (60 a second) and looks inside the network several
+times a second takes that lock thousands of times a second, between torch
+ops, and the training thread waits for it after each of its own ops. Measured
+on 2 cores, a 60 Hz predictor thread cost training 15-40% of its speed; the
+same work in a process cost next to nothing. So the app's predictor thread only
+relays: it sends a request down a pipe and sleeps (lock released) until the
+answer comes back.
+
+    engine = ProcessEngine()                       # starts the process on first use
+    engine.call("load", graph, state_dict, "mnist")  # state_dict: name -> NumPy array, or None (initial weights)
+    image, probabilities = engine.call("classify_drawing", raster)
+    engine.close()
+
+`InferenceEngine` is the engine itself, usable in-process as well
+(`LocalEngine`): both take the same `call(method, *args)`. Failures come back as
+`EngineError` with a one-line message; the engine keeps running. If the process
+dies, the next call says so (`EngineError(..., restarted=True)`) and a fresh
+process starts: the caller loads its model again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import multiprocessing
+import threading
+from typing import Any
+
+import numpy as np
+
+START_TIMEOUT = 60.0  # seconds for a new process to import torch and answer (a slow, loaded machine)
+
+
+class EngineError(Exception):
+    def __init__(self, message: str, restarted: bool = False):
+        super().__init__(message)
+        self.restarted = restarted  # the process had died: a new one knows no model yet
+
+
+def first_line(exc: BaseException, limit: int = 240) -> str:
+    """An exception as one short line (torch's state_dict errors span several)."""
+    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or type(exc).__name__
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def graph_fingerprint(graph) -> str:
+    """What decides the module's structure: nodes, params and wires (not positions, names or descriptions)."""
+    from ..graph import graph_to_dict
+
+    data = graph_to_dict(graph)
+    for node in data["nodes"]:
+        node.pop("position", None)
+    data.pop("name", None)
+    data.pop("description", None)
+    return json.dumps(data, sort_keys=True, default=str)
+
+
+class InferenceEngine:
+    """One CPU model in eval mode, rebuilt only when the graph's structure changes. Not thread-safe: one caller."""
+
+    def __init__(self):
+        self.model = None
+        self.graph = None
+        self.fingerprint: str | None = None
+        self.initial = False  # the model holds the graph's initial weights (nothing loaded since it was built)
+        self.builds = 0  # modules built so far (a rebuild is the costly case)
+        self.loss = "cross_entropy"
+        self.normalization = None
+
+    def call(self, method: str, *args) -> Any:
+        if method.startswith("_") or not callable(getattr(self, method, None)) or method == "call":
+            raise EngineError(f"unknown engine request {method!r}")
+        return getattr(self, method)(*args)
+
+    # -- requests ------------------------------------------------------------------------------------
+    def load(self, graph, state_dict: dict[str, np.ndarray] | None, dataset: str) -> None:
+        import torch
+
+        from ..build import build_module
+        from ..data import normalization_for
+        from .trainer import loss_function
+
+        try:
+            fingerprint = graph_fingerprint(graph)
+            loss = loss_function(graph)
+            if self.model is None or fingerprint != self.fingerprint or (state_dict is None and not self.initial):
+                self.model = self.fingerprint = None
+                self.model = build_module(graph, "cpu").eval()  # a fresh build carries the initial weights
+                self.fingerprint = fingerprint
+                self.builds += 1
+        except Exception as exc:  # GraphError names the problems; anything else is a bug worth showing too
+            self.model = None
+            raise EngineError(f"The network cannot be built: {first_line(exc)}") from None
+        if state_dict is not None:
+            try:
+                tensors = {k: torch.as_tensor(v) for k, v in state_dict.items()}
+                with torch.no_grad():
+                    self.model.load_state_dict(tensors)  # strict: a mismatch is reported, never half-loaded
+            except Exception as exc:
+                self.model = self.fingerprint = None  # it may hold part of these weights: rebuild before use
+                raise EngineError(f"The weights do not fit the network: {first_line(exc)}") from None
+        try:
+            self.normalization = normalization_for(dataset)
+        except ValueError:
+            self.normalization = normalization_for("mnist")
+        self.graph, self.loss, self.initial = graph, loss, state_dict is None
+
+    def preprocess(self, drawing: np.ndarray) -> np.ndarray:
+        """A drawing of any size (uint8, white on black) as the MNIST-style 28×28 image the network sees."""
+        from ..data import preprocess_digit
+
+        return preprocess_digit(drawing)
+
+    def classify(self, image: np.ndarray) -> np.ndarray:
+        """Class probabilities (float32 [classes]) of one 28×28 uint8 image."""
+        import torch
+
+        self._need_model()
+        try:
+            with torch.inference_mode():
+                if self.loss == "cross_entropy":  # the model is in eval mode already: no eval_mode round
+                    x = self.normalization(torch.from_numpy(np.ascontiguousarray(image)).view(1, 1, *image.shape))
+                    return self.model(x).float().softmax(dim=1)[0].numpy().astype(np.float32)
+                return self.probabilities(image[None])[0]
+        except EngineError:
+            raise
+        except Exception as exc:  # e.g. a network whose input is not 28×28
+            raise EngineError(f"The network cannot classify a 28×28 drawing: {first_line(exc)}") from None
+
+    def classify_drawing(self, drawing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        image = self.preprocess(drawing)
+        return image, self.classify(image)
+
+    def probabilities(self, images: np.ndarray) -> np.ndarray:
+        """Class probabilities (float32 [N, classes]) of uint8 images [N, H, W]."""
+        import torch
+
+        from .inference import predict_probabilities
+
+        self._need_model()
+        with torch.inference_mode():
+            images = torch.from_numpy(np.array(images, dtype=np.uint8))  # a writable copy
+            return predict_probabilities(self.model, images, self.normalization, self.loss).numpy().astype(
+                np.float32)
+
+    def look_inside(self, image: np.ndarray):
+        """(probabilities, predicted class, LayerViews in graph order, saliency [H, W]) of one 28×28 image."""
+        import torch
+
+        from .inference import output_probabilities
+        from .insight import look_inside, saliency
+
+        self._need_model()
+        try:
+            raw = torch.from_numpy(np.ascontiguousarray(image)).view(1, 1, *image.shape)
+            logits, layers = look_inside(self.model, self.graph, self.normalization(raw))
+            probabilities = output_probabilities(logits, self.loss)[0].numpy().astype(np.float32)
+            predicted = int(probabilities.argmax())
+            heat = saliency(self.model, raw, self.normalization, predicted)
+        except Exception as exc:
+            raise EngineError(f"Could not look inside the network: {first_line(exc)}") from None
+        return probabilities, predicted, tuple(layers), heat
+
+    def stats(self) -> dict[str, Any]:  # for tests: what the engine has done
+        return {"builds": self.builds, "has_model": self.model is not None}
+
+    def _need_model(self) -> None:
+        if self.model is None:
+            raise EngineError("No network is loaded.")
+
+
+class LocalEngine(InferenceEngine):
+    """The engine in the caller's thread (no process): for callers that do not share a process with training."""
+
+    def close(self) -> None:
+        self.model = None
+
+
+def serve(conn) -> None:
+    """The inference process: answer requests from the pipe until told to stop or the app goes away."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    # One image at a time gains nothing from more threads, and the training run owns the other cores.
+    torch.set_num_threads(1)
+    threadpool_limits(1, user_api="blas")
+    engine = InferenceEngine()
+    conn.send((True, "ready"))
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):  # the app has gone: so do we
+            return
+        if message is None:
+            return
+        method, args = message
+        try:
+            reply = (True, engine.call(method, *args))
+        except EngineError as exc:
+            reply = (False, str(exc))
+        except Exception as exc:  # a bug: say it, keep serving
+            reply = (False, f"{type(exc).__name__}: {first_line(exc)}")
+        try:
+            conn.send(reply)
+        except (BrokenPipeError, OSError):
+            return
+
+
+class ProcessEngine:
+    """The engine in a child process. One caller thread at a time; `close` may come from any thread."""
+
+    def __init__(self):
+        self._conn = None
+        self._process = None
+        self._lock = threading.Lock()  # guards _conn/_process against close() from another thread
+        self._closed = False
+
+    def _start(self) -> None:
+        context = multiprocessing.get_context("spawn")  # never fork a process that runs Qt and torch threads
+        parent, child = context.Pipe()
+        process = context.Process(target=serve, args=(child,), name="playground-inference", daemon=True)
+        process.start()
+        child.close()
+        if not parent.poll(START_TIMEOUT):
+            process.kill()
+            raise EngineError("The prediction process did not start.")
+        parent.recv()
+        with self._lock:
+            if self._closed:
+                parent.close()
+                process.kill()
+                raise EngineError("The engine is closed.")
+            self._conn, self._process = parent, process
+
+    @property
+    def started(self) -> bool:
+        return self._process is not None
+
+    @property
+    def pid(self) -> int | None:
+        process = self._process
+        return process.pid if process is not None else None
+
+    def call(self, method: str, *args) -> Any:
+        if self._closed:
+            raise EngineError("The engine is closed.")
+        if self._conn is None:
+            had_died = self._process is not None
+            self._start()
+            if had_died and method != "load":  # the new process knows no model: the caller must load it first
+                raise EngineError("The prediction process was restarted.", restarted=True)
+        conn = self._conn
+        try:
+            conn.send((method, args))
+            ok, value = conn.recv()
+        except (EOFError, OSError, BrokenPipeError) as exc:
+            self._forget_process()
+            if self._closed:
+                raise EngineError("The engine is closed.") from None
+            raise EngineError(f"The prediction process stopped unexpectedly ({type(exc).__name__}); a new one "
+                              "starts with the next request.", restarted=True) from None
+        if not ok:
+            raise EngineError(value)
+        return value
+
+    def _forget_process(self) -> None:
+        with self._lock:
+            conn, process = self._conn, self._process
+            self._conn = None
+        if conn is not None:
+            conn.close()
+        if process is not None:
+            process.join(0.1)
+            if process.is_alive():
+                process.kill()
+                process.join(1)
+
+    def close(self) -> None:
+        """Stop the process (idempotent). From another thread than the caller's, an answer in flight is lost."""
+        with self._lock:
+            self._closed = True
+            conn, process = self._conn, self._process
+            self._conn = self._process = None
+        if conn is not None:
+            with contextlib.suppress(BrokenPipeError, OSError):
+                conn.send(None)
+        if process is not None:
+            process.join(2)
+            if process.is_alive():
+                process.kill()
+                process.join(1)
+        if conn is not None:
+            conn.close()
