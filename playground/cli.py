@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import sys
 import traceback
@@ -179,6 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # A frozen (PyInstaller) app starts the canvas's inference process from its own executable: let it serve.
+    multiprocessing.freeze_support()
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     subcommands = parser._subparsers._group_actions[0].choices  # argparse keeps the names only here

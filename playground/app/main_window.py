@@ -22,6 +22,9 @@ from .settings import AppSettings
 from .status import StatusPanel
 from .titles import APP_NAME, DEFAULT_PRESET, display_name, window_title
 
+VIEW_DOCKS = (("activations", "Activations"), ("saliency", "Saliency"), ("filters", "Weights"),
+              ("histograms", "Histograms"), ("confusion", "Confusion"), ("gallery", "Predictions"))
+
 
 def _placeholder(text: str) -> QLabel:
     label = QLabel(text)
@@ -37,6 +40,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or AppSettings()
         self.workbench = None
         self.training = None  # the TrainingController, once the core has loaded
+        self.insight = None  # the InsightController of the views, likewise
         self.setObjectName("mainWindow")
         self.setWindowIcon(icon("app"))
         self.setWindowTitle(window_title(display_name(path, None if path else DEFAULT_PRESET)))
@@ -57,7 +61,14 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(self.charts_dock, self.draw_dock, Qt.Orientation.Horizontal)
         self.resizeDocks([self.charts_dock, self.draw_dock], [700, 480], Qt.Orientation.Horizontal)
         self.resizeDocks([self.charts_dock], [300], Qt.Orientation.Vertical)
-        self.docks = [self.palette_dock, self.inspector_dock, self.training_dock, self.charts_dock, self.draw_dock]
+        # The views that look inside the network: tabs beside the charts, each fed only while it shows.
+        self.view_docks = {name: self._dock(title, f"{name}Dock", Qt.DockWidgetArea.BottomDockWidgetArea)
+                           for name, title in VIEW_DOCKS}
+        for dock in self.view_docks.values():
+            self.tabifyDockWidget(self.charts_dock, dock)
+        self.charts_dock.raise_()
+        self.docks = [self.palette_dock, self.inspector_dock, self.training_dock, self.charts_dock, self.draw_dock,
+                      *self.view_docks.values()]
 
         self.toolbar = self.addToolBar("Main tool bar")
         self.toolbar.setObjectName("mainToolBar")
@@ -222,9 +233,26 @@ class MainWindow(QMainWindow):
         a.load_weights.triggered.connect(lambda: t.load_weights())
         t.message.connect(lambda text: self.statusBar().showMessage(text, 10000))
         t.state_changed.connect(self.status.show_training_state)
+        self._start_views(wb, t)
         self.lock_view = ModelLockView(wb.document, wb.view.viewport(), [wb.palette, wb.inspector],
                                        [a.new, a.open, a.clear_recent, self.recent_menu.menuAction(),
                                         self.preset_menu.menuAction(), a.tidy, a.add_layer], self)
+
+    def _start_views(self, wb, training) -> None:
+        """Activations, saliency, weights, histograms, confusion matrix and prediction gallery."""
+        from .viz.activations import ActivationsView
+        from .viz.confusion import ConfusionView
+        from .viz.controller import InsightController
+        from .viz.filters import FiltersView
+        from .viz.gallery import GalleryView
+        from .viz.histograms import HistogramsView
+        from .viz.saliency import SaliencyView
+
+        views = {"activations": ActivationsView(), "saliency": SaliencyView(), "filters": FiltersView(),
+                 "histograms": HistogramsView(), "confusion": ConfusionView(), "gallery": GalleryView()}
+        for name, view in views.items():
+            self.view_docks[name].setWidget(view)
+        self.insight = InsightController(training, wb, views, self.view_docks, self)
 
     def _undo_text(self, text: str) -> None:
         self.acts.undo.setText(f"&Undo {text}".rstrip())
@@ -293,6 +321,8 @@ class MainWindow(QMainWindow):
         self.settings.save_window(self.saveGeometry(), self.saveState())
         if self.training is not None:
             self.training.shutdown()
+        if self.insight is not None:
+            self.insight.shutdown()
         if self.workbench is not None:
             self.workbench.shutdown()
         event.accept()

@@ -3,6 +3,9 @@
 It opens the real main window offscreen on `mnist-cnn`, starts training from
 the Training panel's Start path with a fixed budget of steps, and meanwhile:
 - the charts and the panel follow the run (as they do for a person),
+- every view that looks inside the network is open and streaming (each dock
+  floated, so that all are in sight at once): activations, saliency, weights,
+  histograms, confusion matrix and predictions,
 - a synthetic stroke is drawn on the digit canvas (mouse events at 60 Hz), so
   live prediction runs all the time,
 - a 1 ms precise QTimer probes the GUI thread: its lateness is how long the
@@ -109,6 +112,11 @@ class _EventLoopProbe:
         self._last = now
 
 
+def _count(counts: dict[str, int], *names: str) -> None:
+    for name in names:
+        counts[name] += 1
+
+
 def _headless_rate(graph, config, dataset, steps: int, threads: int) -> float:
     import torch
 
@@ -161,6 +169,17 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
     t.panel.set_config(config)
     for dock in (window.charts_dock, window.draw_dock, window.training_dock):
         dock.show()
+    views = window.insight
+    for i, dock in enumerate(window.view_docks.values()):  # all in sight at once, so all of them stream
+        dock.setFloating(True)
+        dock.resize(520, 420)
+        dock.move(40 + 60 * i, 40 + 40 * i)
+        dock.show()
+    streamed = {name: 0 for name in window.view_docks}
+    t.predictor.insight_ready.connect(lambda _: _count(streamed, "activations", "saliency"))
+    t.session.histograms.connect(lambda _: _count(streamed, "histograms"))
+    t.weights_in_use.connect(lambda *_: _count(streamed, "filters"))
+    t.session.epoch_ended.connect(lambda _: _count(streamed, "confusion", "gallery"))
     latencies: list[float] = []
     t.digits.prediction_shown.connect(lambda p: latencies.append((time.perf_counter() - p.submitted_at) * 1e3))
     finished = []
@@ -174,6 +193,7 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
     if not t.start(dataset=dataset_name, max_steps=steps):
         raise RuntimeError("the window refused to start training")
     loop.exec()  # the real event loop, as a person's session runs it
+    views_open = sorted(name for name in window.view_docks if views.docks[name].isVisible())
     probe.timer.stop()
     stroke.timer.stop()
     result = finished[0]
@@ -195,6 +215,7 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
         "event_loop_max_ms": _percentile(probe.late_ms, 100), "event_loop_probes": len(probe.late_ms),
         "predict_p99_ms": _percentile(latencies, 99), "predict_p50_ms": _percentile(latencies, 50),
         "predictions": len(latencies), "stroke_events": stroke.events,
+        "view_updates": streamed, "views_open": views_open,
         "targets": {"gui_vs_headless": GUI_TARGET_RATIO, "event_loop_p99_ms": EVENT_LOOP_TARGET_MS,
                     "predict_p99_ms": PREDICT_TARGET_MS},
         "seconds": round(time.perf_counter() - started, 1),

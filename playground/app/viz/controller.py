@@ -1,0 +1,183 @@
+"""The views that look inside the network, fed from the run and from the canvas's predictor.
+
+Where each view's data comes from (none of it is computed in the GUI thread):
+- Activations and Saliency: the predictor thread looks inside its CPU copy of
+  the latest weights for the digit on the canvas (`Predictor.want_insight`),
+  a few times a second and whenever the drawing or the weights change.
+- Weights and filters: the CPU weight copies the run publishes (and the final
+  or loaded ones afterwards).
+- Histograms: the worker takes weight/gradient histograms between steps, at
+  the UI's rate, only while that view is showing (`Wanted.histograms`).
+- Confusion matrix and Predictions: the per-example results of each epoch's
+  validation pass, on the test split the run started with.
+
+A view that is not showing asks for nothing: closing a dock turns its feed off.
+Messages of an earlier run are ignored, and each new run starts every view
+afresh, so nothing leaks from one run into the next.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QEvent, QObject, QPoint, QSize, Qt
+from PySide6.QtWidgets import QDockWidget, QLabel, QToolTip
+
+from ..training.messages import EpochEnded, ParamHistograms, RunStarted, WeightsPublished
+
+PREVIEW_SIZE = QSize(220, 140)
+
+
+class NodePreview(QLabel):
+    """A tooltip-like popup with a small picture of a node's activation (hovering a node in the editor)."""
+
+    def __init__(self):
+        super().__init__(None, Qt.WindowType.ToolTip | Qt.WindowType.FramelessWindowHint)
+        self.setObjectName("nodePreview")
+        self.setMargin(4)
+        self.setStyleSheet("QLabel#nodePreview { border: 1px solid palette(mid); background: palette(base); }")
+        self.node_id: str | None = None
+
+    def show_at(self, node_id: str, pixmap, global_pos: QPoint) -> None:
+        self.node_id = node_id
+        self.setPixmap(pixmap)
+        self.adjustSize()
+        self.move(global_pos + QPoint(16, 16))
+        self.show()
+
+    def hide_preview(self) -> None:
+        self.node_id = None
+        self.hide()
+
+
+class InsightController(QObject):
+    """Connects the session, the predictor and the editor to the six views (placed in docks by the window)."""
+
+    def __init__(self, training, workbench, views: dict, docks: dict[str, QDockWidget], parent=None):
+        super().__init__(parent)
+        self.training, self.workbench = training, workbench
+        self.activations, self.saliency = views["activations"], views["saliency"]
+        self.filters, self.histograms = views["filters"], views["histograms"]
+        self.confusion, self.gallery = views["confusion"], views["gallery"]
+        self.docks = docks
+        self.run_id: int | None = None  # the run the views follow
+        self.classes: tuple[str, ...] = tuple(str(i) for i in range(10))
+        self._test: tuple[np.ndarray, np.ndarray] | None = None  # the live run's test images and labels
+        self._weights_note = ""
+        self._insight = None  # the latest look inside: a view that comes into sight shows it at once
+        self.preview = NodePreview()
+
+        session, predictor = training.session, training.predictor
+        session.started.connect(self._on_started)
+        session.epoch_ended.connect(self._on_epoch)
+        session.histograms.connect(self._on_histograms)
+        training.weights_in_use.connect(self._on_weights)
+        predictor.insight_ready.connect(self._on_insight)
+        self.confusion.example_chosen.connect(self._put_on_canvas)
+        self.gallery.example_chosen.connect(self._put_on_canvas)
+        workbench.editor.selection_changed.connect(self._on_selection)
+        workbench.view.viewport().installEventFilter(self)
+        for dock in docks.values():
+            dock.visibilityChanged.connect(self._update_wanted)
+        self.activations.clear("Draw a digit on the canvas to see what every layer makes of it.")
+        self.saliency.clear("Draw a digit on the canvas to see which pixels drove the prediction.")
+        self.filters.clear("The weights appear here once the network is built.")
+        self.histograms.clear("Weight and gradient histograms appear here while a run trains.")
+        self.confusion.clear("The confusion matrix on the test set appears after the first epoch.")
+        self.gallery.clear("Test digits with their predictions appear after the first epoch.")
+        self._update_wanted()
+
+    # -- what the views ask for ---------------------------------------------------------------------
+    def _showing(self, name: str) -> bool:
+        dock = self.docks.get(name)
+        return dock is not None and dock.isVisible() and not dock.visibleRegion().isEmpty()
+
+    def _update_wanted(self, *_args) -> None:
+        self.training.predictor.want_insight(self._showing("activations") or self._showing("saliency"))
+        self.training.wanted.histograms = self._showing("histograms")
+        self._feed_insight()
+
+    def _feed_insight(self) -> None:
+        """The latest look inside, to the views that show now (hidden ones are not drawn for nothing)."""
+        if self._insight is None:
+            return
+        if self._showing("activations"):
+            self.activations.show_insight(self._insight, self._weights_note)
+        if self._showing("saliency"):
+            self.saliency.show_insight(self._insight, self.classes)
+
+    # -- from the run -------------------------------------------------------------------------------
+    def _on_started(self, started: RunStarted) -> None:
+        self.run_id = started.run_id
+        self.classes = started.classes
+        self._test = (started.test_images, started.test_labels)
+        self.histograms.begin_run(started.run_id)
+        self.confusion.clear(f"{started.name}: the confusion matrix on the test set appears after the first "
+                             "epoch.")
+        self.gallery.clear(f"{started.name}: test digits with their predictions appear after the first epoch.")
+
+    def _on_epoch(self, epoch: EpochEnded) -> None:
+        if epoch.run_id != self.run_id or self._test is None or epoch.confusion is None:
+            return
+        images, labels = self._test
+        if epoch.predictions is None or len(epoch.predictions) != len(labels):
+            return
+        accuracy = f" · {epoch.val_accuracy:.1%} correct" if epoch.val_accuracy is not None else ""
+        note = f"run {epoch.run_id}, after epoch {epoch.epoch}{accuracy}"
+        self.confusion.set_results(np.asarray(epoch.confusion), self.classes, images, labels, epoch.predictions,
+                                   epoch.confidences, note)
+        self.gallery.set_results(images, labels, epoch.predictions, epoch.confidences, self.classes, note)
+
+    def _on_histograms(self, histograms: ParamHistograms) -> None:
+        if histograms.run_id == self.run_id:
+            self.histograms.add(histograms)
+
+    def _on_weights(self, weights: WeightsPublished, note: str) -> None:
+        if weights.classes:
+            self.classes = tuple(weights.classes)
+        self._weights_note = note
+        self.filters.set_weights(weights.graph, weights.state_dict, note)
+
+    def _on_insight(self, insight) -> None:
+        self._insight = insight
+        self._feed_insight()
+
+    # -- to the canvas and from the editor ------------------------------------------------------------
+    def _put_on_canvas(self, index: int) -> None:
+        if self._test is None:
+            return
+        images, labels = self._test
+        if not 0 <= index < len(images):
+            return
+        label = int(labels[index])
+        name = self.classes[label] if 0 <= label < len(self.classes) else str(label)
+        self.training.digits.show_image(images[index], f"test #{index} (true: {name})")
+
+    def _on_selection(self) -> None:
+        selected = self.workbench.editor.selected_node_ids()
+        if len(selected) == 1:
+            self.activations.focus_node(selected[0])
+
+    def eventFilter(self, watched, event) -> bool:
+        kind = event.type()
+        if kind == QEvent.Type.ToolTip:
+            view = self.workbench.view
+            item = view.scene().node_at(view.mapToScene(event.pos()))
+            pixmap = self.activations.preview_pixmap(item.node_id, PREVIEW_SIZE) if item is not None else None
+            if pixmap is None or pixmap.isNull():
+                self.preview.hide_preview()
+                return False  # the node's own tooltip (its shape and problems)
+            QToolTip.hideText()
+            self.preview.show_at(item.node_id, pixmap, event.globalPos())
+            return True
+        if kind in (QEvent.Type.Leave, QEvent.Type.MouseButtonPress, QEvent.Type.Wheel):
+            self.preview.hide_preview()
+        elif kind == QEvent.Type.MouseMove and self.preview.isVisible():
+            view = self.workbench.view
+            item = view.scene().node_at(view.mapToScene(event.position().toPoint()))
+            if item is None or item.node_id != self.preview.node_id:
+                self.preview.hide_preview()
+        return False
+
+    def shutdown(self) -> None:
+        self.preview.hide_preview()
+        self.preview.deleteLater()
