@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QMessageBox, QStackedWidget, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QMessageBox, QStackedWidget, QTabBar, QWidget
 
 from .actions import Actions
 from .icons import icon
@@ -62,8 +62,8 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.charts_dock, self.draw_dock], [700, 480], Qt.Orientation.Horizontal)
         self.resizeDocks([self.charts_dock], [300], Qt.Orientation.Vertical)
         # The views that look inside the network: tabs beside the charts, each fed only while it shows.
-        self.view_docks = {name: self._dock(title, f"{name}Dock", Qt.DockWidgetArea.BottomDockWidgetArea)
-                           for name, title in VIEW_DOCKS}
+        # (Tabbed in straight away: added to the area first, side by side, they would widen the window.)
+        self.view_docks = {name: self._dock(title, f"{name}Dock") for name, title in VIEW_DOCKS}
         for dock in self.view_docks.values():
             self.tabifyDockWidget(self.charts_dock, dock)
         self.charts_dock.raise_()
@@ -139,12 +139,21 @@ class MainWindow(QMainWindow):
         if state is not None:
             self.restoreState(state)
 
-    def _dock(self, title: str, name: str, area: Qt.DockWidgetArea) -> QDockWidget:
+    def childEvent(self, event) -> None:
+        # Tabbed docks share a tab bar that Qt makes on demand (also when a person re-arranges them). Without
+        # scroll buttons its minimum width is every tab side by side, and seven tabs would widen the window.
+        if event.added() and isinstance(event.child(), QTabBar):
+            event.child().setUsesScrollButtons(True)
+            event.child().setElideMode(Qt.TextElideMode.ElideRight)
+        super().childEvent(event)
+
+    def _dock(self, title: str, name: str, area: Qt.DockWidgetArea | None = None) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
         dock.setWidget(_placeholder("Loading…"))
         dock.setMinimumWidth(200)
-        self.addDockWidget(area, dock)
+        if area is not None:
+            self.addDockWidget(area, dock)
         return dock
 
     # -- the editor arrives --------------------------------------------------------------------

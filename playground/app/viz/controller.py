@@ -153,7 +153,10 @@ class InsightController(QObject):
         self.training.digits.show_image(images[index], f"test #{index} (true: {name})")
 
     def _on_selection(self) -> None:
-        selected = self.workbench.editor.selected_node_ids()
+        try:
+            selected = self.workbench.scene.selected_node_ids()
+        except RuntimeError:  # the scene emits while it is being destroyed with the window
+            return
         if len(selected) == 1:
             self.activations.focus_node(selected[0])
 

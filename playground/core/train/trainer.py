@@ -153,11 +153,19 @@ def evaluate(model: nn.Module, data: DeviceData, *, loss: str = "cross_entropy",
             if keep_predictions:
                 predicted.append(classes)
                 confidence.append(output_probabilities(logits, loss).gather(1, classes[:, None])[:, 0])
-    confusion_cpu = confusion.view(num_classes, num_classes).cpu()  # the one sync
-    metrics = confusion_to_metrics(confusion_cpu, float(loss_sum.cpu()), time.perf_counter() - start)
+    # The one copy to the host: counts, loss and (when kept) each example's class and confidence, as float64
+    # (exact for counts and class numbers).
+    parts = [confusion.double(), loss_sum.reshape(1)]
     if keep_predictions and predicted:
-        metrics.predicted = torch.cat(predicted).cpu().numpy()
-        metrics.confidence = torch.cat(confidence).cpu().numpy().astype(np.float32)
+        parts += [torch.cat(predicted).double(), torch.cat(confidence).double()]
+    host = torch.cat(parts).cpu().numpy()
+    k2 = num_classes * num_classes
+    confusion_cpu = torch.from_numpy(host[:k2].astype(np.int64)).view(num_classes, num_classes)
+    metrics = confusion_to_metrics(confusion_cpu, float(host[k2]), time.perf_counter() - start)
+    if len(host) > k2 + 1:
+        n = (len(host) - k2 - 1) // 2
+        metrics.predicted = host[k2 + 1:k2 + 1 + n].astype(np.int64)
+        metrics.confidence = host[k2 + 1 + n:].astype(np.float32)
     return metrics
 
 
