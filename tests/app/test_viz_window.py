@@ -1,0 +1,227 @@
+"""The views that look inside the network, in the window, fed by real runs: every preset kind, clicks, no leaks."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QEvent, QPoint, Qt
+from PySide6.QtGui import QHelpEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+import playground.app.training.worker as worker_module
+from playground.app.training.messages import EpochEnded, ParamHistograms
+from playground.core.data import load_dataset
+from playground.core.train import TrainConfig
+
+from .conftest import make_window
+from .helpers import node_pos
+
+RUN_TIMEOUT = 120_000
+VIEW_TIMEOUT = 30_000  # the first look inside starts the inference process (it imports torch)
+
+
+@pytest.fixture(scope="module")
+def small_data():
+    data = load_dataset("mnist-sample")
+    return dataclasses.replace(data, train_images=data.train_images[:256], train_labels=data.train_labels[:256],
+                               test_images=data.test_images[:120], test_labels=data.test_labels[:120])
+
+
+@pytest.fixture
+def window(qtbot, settings, small_data, monkeypatch):
+    """The window with every view floated into sight, training on 256 digits and validating on 120."""
+    monkeypatch.setattr(worker_module, "load_dataset", lambda name, **kw: small_data)
+    window = make_window(qtbot, settings)
+    for i, dock in enumerate(window.view_docks.values()):
+        dock.setFloating(True)
+        dock.resize(560, 460)
+        dock.move(30 * i, 30 * i)
+        dock.show()
+    QApplication.processEvents()
+    return window
+
+
+def use_preset(window, preset: str) -> None:
+    window.workbench.files.new_from_preset(preset)
+    window.workbench.shapes.run_now()
+    window.training.panel.set_config(TrainConfig(epochs=1, batch_size=64, augment="none", device="cpu"))
+    window.training.panel.select_dataset("mnist-sample")
+
+
+def a_seven() -> np.ndarray:
+    image = np.zeros((28, 28), np.uint8)
+    image[6:9, 8:21] = 255
+    image[9:23, 16:19] = 255
+    return image
+
+
+def train(qtbot, window, epochs_seen: list | None = None) -> None:
+    done = []
+    window.training.session.finished.connect(done.append)
+    if epochs_seen is not None:
+        window.training.session.epoch_ended.connect(epochs_seen.append)
+    assert window.training.start()
+    qtbot.waitUntil(lambda: bool(done), timeout=RUN_TIMEOUT)
+    assert done[0].ok, done[0].message
+
+
+EXPECTED_VIEWS = {
+    "mnist-cnn": {"conv1": "maps", "pool2": "maps", "dense1": "units"},
+    "lstm-rows": {"lstm": "sequence", "dense": "units"},
+    "vit-mini": {"patches": "sequence", "block1": "attention", "block2": "attention", "pool": "units"},
+}
+
+
+@pytest.mark.parametrize("preset", sorted(EXPECTED_VIEWS))
+def test_every_view_receives_and_renders_a_run_of_each_kind_of_network(qtbot, window, preset):
+    use_preset(window, preset)
+    views = window.insight
+    window.training.digits.show_image(a_seven(), "a seven")
+    histograms: list[ParamHistograms] = []
+    window.training.session.histograms.connect(histograms.append)
+    window.training.wanted.histograms = True  # as the dock in sight asked
+    epochs: list[EpochEnded] = []
+    train(qtbot, window, epochs)
+
+    # Activations and saliency: the digit on the canvas, with the final weights, every layer in graph order.
+    final = window.training._model_version
+    qtbot.waitUntil(lambda: views.activations.insight() is not None
+                    and views.activations.insight().weights_version == final, timeout=VIEW_TIMEOUT)
+    qtbot.waitUntil(lambda: views.activations.render_count > 0 and views.saliency.render_count > 0,
+                    timeout=VIEW_TIMEOUT)
+    insight = views.activations.insight()
+    graph = window.workbench.document.graph
+    order = [n for n in graph.topological_order()[0] if graph.nodes[n].kind != "output"]
+    qtbot.waitUntil(lambda: views.activations.section_ids() == order, timeout=VIEW_TIMEOUT)
+    for node_id, view in EXPECTED_VIEWS[preset].items():
+        section = views.activations.section(node_id)
+        assert section.layer().view == view, node_id
+        assert not section.image().isNull()
+    digits = window.training.digits
+    assert np.array_equal(insight.image, digits.preview.image())  # the very image the network sees
+    assert insight.image[7:20, 10:19].mean() > 100  # the seven, preprocessed
+    predicted = digits.bars.probabilities().argmax()
+    assert insight.predicted == predicted
+    assert f"‘{predicted}’" in views.saliency.title()
+
+    # Weights: the run's final weights, a picture of the chosen layer.
+    qtbot.waitUntil(lambda: views.filters.render_count > 0 and views.filters.image() is not None,
+                    timeout=VIEW_TIMEOUT)
+    assert views.filters.layers() and views.filters.current_layer() in graph.nodes
+
+    # Histograms: taken on the worker between steps, for this run, one row per layer with parameters.
+    assert histograms and all(h.run_id == epochs[-1].run_id for h in histograms)
+    qtbot.waitUntil(lambda: len(views.histograms.steps()) > 0, timeout=VIEW_TIMEOUT)
+    assert views.histograms.layers() == list(histograms[-1].layers)
+
+    # Confusion matrix and gallery: the epoch's validation results on the 120 test digits.
+    assert epochs and epochs[-1].predictions is not None
+    assert int(np.sum(views.confusion.counts())) == 120
+    assert np.array_equal(np.asarray(views.confusion.counts()), np.asarray(epochs[-1].confusion))
+    assert len(views.gallery.shown_indices()) == 120
+
+
+def test_a_click_in_the_confusion_matrix_opens_the_examples_of_that_cell(qtbot, window, small_data):
+    use_preset(window, "mlp")
+    epochs: list[EpochEnded] = []
+    train(qtbot, window, epochs)
+    confusion, labels = views_confusion(window), small_data.test_labels.numpy()
+    predictions, confidences = epochs[-1].predictions, epochs[-1].confidences
+    # A cell with mistakes in it, if the network made any; else the fullest cell on the diagonal.
+    counts = np.asarray(epochs[-1].confusion)
+    off = counts * (1 - np.eye(len(counts), dtype=int))
+    true, predicted = np.unravel_index(np.argmax(off if off.any() else counts), counts.shape)
+    clicked = []
+    confusion.cell_clicked.connect(lambda t, p: clicked.append((t, p)))
+    QTest.mouseClick(confusion, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     confusion.cell_rect(int(true), int(predicted)).center())
+    assert clicked == [(true, predicted)]
+    expected = np.flatnonzero((labels == true) & (predictions == predicted))
+    expected = sorted(expected.tolist(), key=lambda i: -confidences[i])
+    assert confusion.shown_examples() == expected
+    # One of them, clicked, goes onto the canvas.
+    chosen = []
+    confusion.example_chosen.connect(chosen.append)
+    strip = confusion.examples
+    QTest.mouseClick(strip.grid.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     strip.item_rect(0).center())
+    assert chosen == [expected[0]]
+    digits = window.training.digits
+    assert f"test #{expected[0]}" in digits.caption.text()
+    image = small_data.test_images[expected[0], 0].numpy()
+    qtbot.waitUntil(lambda: digits.preview.image() is not None, timeout=VIEW_TIMEOUT)
+    # What the network now sees is that test digit (scaled onto the canvas and back: close, not equal).
+    assert np.corrcoef(digits.preview.image().ravel().astype(float), image.ravel().astype(float))[0, 1] > 0.8
+
+
+def views_confusion(window):
+    return window.insight.confusion
+
+
+def test_nothing_leaks_from_one_run_into_the_next(qtbot, window):
+    use_preset(window, "mlp")
+    views = window.insight
+    window.training.wanted.histograms = True
+    first_epochs: list[EpochEnded] = []
+    train(qtbot, window, first_epochs)
+    qtbot.waitUntil(lambda: len(views.histograms.steps()) > 0, timeout=VIEW_TIMEOUT)
+    first_steps = views.histograms.steps().copy()
+
+    second: list[EpochEnded] = []
+    started = []
+    window.training.session.started.connect(started.append)
+    window.training.session.epoch_ended.connect(second.append)
+    assert window.training.start()
+    qtbot.waitUntil(lambda: bool(started), timeout=RUN_TIMEOUT)
+    # A new run starts every view afresh: no histogram columns and no confusion matrix of run 1.
+    assert len(views.histograms.steps()) == 0
+    assert views.confusion.counts() is None and len(views.gallery.shown_indices()) == 0
+    # A late message of run 1 changes nothing.
+    window.training.session.epoch_ended.emit(first_epochs[-1])
+    assert views.confusion.counts() is None
+    qtbot.waitUntil(lambda: bool(second), timeout=RUN_TIMEOUT)
+    qtbot.waitUntil(lambda: window.training.session.state == "idle", timeout=RUN_TIMEOUT)
+    # Run 2 counts its own steps from 1 again: a leaked run-1 column would repeat those steps.
+    steps = views.histograms.steps()
+    assert len(steps) > 0 and len(np.unique(steps)) == len(steps)
+    assert np.array_equal(np.asarray(views.confusion.counts()), np.asarray(second[-1].confusion))
+    assert first_steps.size > 0
+
+
+def test_views_out_of_sight_ask_for_nothing(qtbot, window):
+    views = window.insight
+    for dock in window.view_docks.values():
+        dock.hide()
+    QApplication.processEvents()
+    assert window.training.wanted.histograms is False
+    assert window.training.predictor._insight_wanted is False
+    window.view_docks["histograms"].show()
+    QApplication.processEvents()
+    assert window.training.wanted.histograms is True
+    window.view_docks["activations"].show()
+    QApplication.processEvents()
+    assert window.training.predictor._insight_wanted is True
+    assert views.activations is window.view_docks["activations"].widget()
+
+
+def test_clicking_a_node_enlarges_its_activations_and_hovering_shows_a_preview(qtbot, window):
+    views = window.insight
+    window.training.digits.show_image(a_seven(), "a seven")
+    qtbot.waitUntil(lambda: "conv2" in views.activations.section_ids(), timeout=VIEW_TIMEOUT)
+    view = window.workbench.view
+    pos = node_pos(window, "conv2")
+    QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
+    assert window.workbench.scene.selected_node_ids() == ["conv2"]
+    assert views.activations.focused_node() == "conv2"
+    assert views.activations.section("conv2").is_focused()
+
+    event = QHelpEvent(QEvent.Type.ToolTip, pos, view.viewport().mapToGlobal(pos))
+    QApplication.sendEvent(view.viewport(), event)
+    assert views.preview.isVisible() and views.preview.node_id == "conv2"
+    assert not views.preview.pixmap().isNull()
+    QTest.mouseMove(view.viewport(), QPoint(2, 2))  # away from the node
+    QApplication.sendEvent(view.viewport(), QEvent(QEvent.Type.Leave))
+    assert not views.preview.isVisible()
