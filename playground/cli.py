@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import sys
 import traceback
 
 EXIT_USER_ERROR = 2
+# A frozen app's own executable serves the canvas's inference process; the same string as
+# core.train.engine.ENGINE_FLAG (a test holds them together; importing the core here would load torch).
+ENGINE_FLAG = "--playground-inference-engine"
 
 
 class UserError(Exception):
@@ -180,9 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # A frozen (PyInstaller) app starts the canvas's inference process from its own executable: let it serve.
-    multiprocessing.freeze_support()
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == [ENGINE_FLAG]:  # a frozen app runs its canvas's inference process from its own executable
+        from .core.train.engine import serve_fds
+
+        serve_fds(int(argv[1]), int(argv[2]))
+        return 0
     parser = build_parser()
     subcommands = parser._subparsers._group_actions[0].choices  # argparse keeps the names only here
     # `playground` opens the app; `playground FILE` opens the app on a graph file.

@@ -10,9 +10,12 @@ the Training panel's Start path with a fixed budget of steps, and meanwhile:
   live prediction runs all the time,
 - a 1 ms precise QTimer probes the GUI thread: its lateness is how long the
   event loop was unable to react (p99 is the figure a person feels).
-Then the same training (same graph, settings, data, torch threads and number
-of steps) runs headless with a bare Trainer. A short warm-up run first keeps
-one-off costs (allocator, oneDNN kernel choice) out of both figures.
+The same training (same graph, settings, data, torch threads and number of
+steps) runs headless with a bare Trainer just before and just after the window's
+run, and the headless figure is the mean of the two: on a shared machine speed
+drifts by ±10% over a minute, and a single headless run on one side of the GUI
+run would turn that drift into the ratio. A short warm-up run first keeps
+one-off costs (allocator, oneDNN kernel choice) out of every figure.
 """
 
 from __future__ import annotations
@@ -160,6 +163,7 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
     # Warm-up: one-off costs stay out of both measured runs.
     graph = load_graph("preset:mnist-cnn")
     _headless_rate(graph, config, dataset, min(30, steps), threads)
+    headless_before = _headless_rate(graph, config, dataset, steps, threads)
 
     window = MainWindow(AppSettings(), path=None)
     window.resize(1400, 900)
@@ -205,11 +209,13 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
     window.close()
     app.processEvents()
 
-    headless = _headless_rate(graph, config, dataset, steps, threads)
+    headless_after = _headless_rate(graph, config, dataset, steps, threads)
+    headless = (headless_before + headless_after) / 2
     return {
         "model": "mnist-cnn", "dataset": dataset.name, "device": "cpu", "torch_threads": threads,
         "cpu_count": os.cpu_count(), "batch_size": batch_size, "steps": steps,
         "gui_samples_per_second": round(gui_rate, 1), "headless_samples_per_second": round(headless, 1),
+        "headless_before_after": [round(headless_before, 1), round(headless_after, 1)],
         "gui_vs_headless": round(gui_rate / headless, 3) if headless else None,
         "event_loop_p99_ms": _percentile(probe.late_ms, 99), "event_loop_p50_ms": _percentile(probe.late_ms, 50),
         "event_loop_max_ms": _percentile(probe.late_ms, 100), "event_loop_probes": len(probe.late_ms),

@@ -172,12 +172,15 @@ def test_nothing_leaks_from_one_run_into_the_next(qtbot, window):
 
     second: list[EpochEnded] = []
     started = []
+    second_histograms: list[ParamHistograms] = []
     window.training.session.started.connect(started.append)
     window.training.session.epoch_ended.connect(second.append)
+    window.training.session.histograms.connect(
+        lambda h: second_histograms.append(h) if started and h.run_id == started[0].run_id else None)
     assert window.training.start()
     qtbot.waitUntil(lambda: bool(started), timeout=RUN_TIMEOUT)
     # A new run starts every view afresh: no histogram columns and no confusion matrix of run 1.
-    assert len(views.histograms.steps()) == 0
+    assert len(views.histograms.steps()) <= len(second_histograms)  # a run-1 column would be one too many
     assert views.confusion.counts() is None and len(views.gallery.shown_indices()) == 0
     # A late message of run 1 changes nothing.
     window.training.session.epoch_ended.emit(first_epochs[-1])
@@ -186,24 +189,30 @@ def test_nothing_leaks_from_one_run_into_the_next(qtbot, window):
     qtbot.waitUntil(lambda: window.training.session.state == "idle", timeout=RUN_TIMEOUT)
     # Run 2 counts its own steps from 1 again: a leaked run-1 column would repeat those steps.
     steps = views.histograms.steps()
-    assert len(steps) > 0 and len(np.unique(steps)) == len(steps)
+    assert steps.tolist() == [h.global_step for h in second_histograms]  # run 2's, and only run 2's
+    assert len(steps) > 0
     assert np.array_equal(np.asarray(views.confusion.counts()), np.asarray(second[-1].confusion))
     assert first_steps.size > 0
 
 
-def test_views_out_of_sight_ask_for_nothing(qtbot, window):
-    views = window.insight
-    for dock in window.view_docks.values():
-        dock.hide()
+def test_views_out_of_sight_ask_for_nothing_and_closed_histograms_collect_nothing(qtbot, settings):
+    window = make_window(qtbot, settings)  # the default layout: every view a tab behind the charts
+    views, wanted, predictor = window.insight, window.training.wanted, window.training.predictor
     QApplication.processEvents()
-    assert window.training.wanted.histograms is False
-    assert window.training.predictor._insight_wanted is False
-    window.view_docks["histograms"].show()
+    assert predictor._insight_wanted is False  # activations and saliency are tabbed away
+    assert wanted.histograms is True  # open, though tabbed away: its history must be whole when looked at
+    window.view_docks["saliency"].raise_()
     QApplication.processEvents()
-    assert window.training.wanted.histograms is True
-    window.view_docks["activations"].show()
+    assert predictor._insight_wanted is True
+    window.charts_dock.raise_()
     QApplication.processEvents()
-    assert window.training.predictor._insight_wanted is True
+    assert predictor._insight_wanted is False
+    window.view_docks["histograms"].close()  # closed with its ✕
+    QApplication.processEvents()
+    assert wanted.histograms is False
+    window.view_docks["histograms"].toggleViewAction().trigger()  # View menu: back
+    QApplication.processEvents()
+    assert wanted.histograms is True
     assert views.activations is window.view_docks["activations"].widget()
 
 

@@ -347,6 +347,15 @@ class ConfusionView(QWidget):
         layout.addWidget(self.splitter, 1)
         self.clear("No results yet: the matrix fills in after the first epoch.")
 
+    def resizeEvent(self, event) -> None:
+        # A wide dock (the default, under the editor) gets the matrix and its examples side by side, so the
+        # matrix can use the whole height; a tall one stacks them.
+        wide = event.size().width() > 1.4 * event.size().height()
+        orientation = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
+        if self.splitter.orientation() != orientation:
+            self.splitter.setOrientation(orientation)
+        super().resizeEvent(event)
+
     def sizeHint(self) -> QSize:
         return QSize(560, 720)
 

@@ -6,12 +6,13 @@ Where each view's data comes from (none of it is computed in the GUI thread):
   a few times a second and whenever the drawing or the weights change.
 - Weights and filters: the CPU weight copies the run publishes (and the final
   or loaded ones afterwards).
-- Histograms: the worker takes weight/gradient histograms between steps, at
-  the UI's rate, only while that view is showing (`Wanted.histograms`).
+- Histograms: the worker takes weight/gradient histograms between steps, once
+  a second, while that view is open (`Wanted.histograms`), in sight or not.
 - Confusion matrix and Predictions: the per-example results of each epoch's
   validation pass, on the test split the run started with.
 
-A view that is not showing asks for nothing: closing a dock turns its feed off.
+A view out of sight asks for nothing (the histograms' history excepted: it is
+kept while the dock is open); closing a dock turns its feed off.
 Messages of an earlier run are ignored, and each new run starts every view
 afresh, so nothing leaks from one run into the next.
 """
@@ -78,6 +79,7 @@ class InsightController(QObject):
         workbench.view.viewport().installEventFilter(self)
         for dock in docks.values():
             dock.visibilityChanged.connect(self._update_wanted)
+            dock.toggleViewAction().toggled.connect(self._update_wanted)
         self.activations.clear("Draw a digit on the canvas to see what every layer makes of it.")
         self.saliency.clear("Draw a digit on the canvas to see which pixels drove the prediction.")
         self.filters.clear("The weights appear here once the network is built.")
@@ -91,9 +93,16 @@ class InsightController(QObject):
         dock = self.docks.get(name)
         return dock is not None and dock.isVisible() and not dock.visibleRegion().isEmpty()
 
+    def _open(self, name: str) -> bool:
+        """The dock is open, in sight or tabbed away (closed with its ✕ or the View menu: not)."""
+        dock = self.docks.get(name)
+        return dock is not None and dock.toggleViewAction().isChecked()
+
     def _update_wanted(self, *_args) -> None:
         self.training.predictor.want_insight(self._showing("activations") or self._showing("saliency"))
-        self.training.wanted.histograms = self._showing("histograms")
+        # Histograms are a history: collected while the view is open at all, so that it is complete when the
+        # person turns to that tab mid-run.
+        self.training.wanted.histograms = self._open("histograms")
         self._feed_insight()
 
     def _feed_insight(self) -> None:

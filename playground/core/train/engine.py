@@ -9,7 +9,7 @@ same work in a process cost next to nothing. So the app's predictor thread only
 relays: it sends a request down a pipe and sleeps (lock released) until the
 answer comes back.
 
-    engine = ProcessEngine()                       # starts the process on first use
+    engine = ProcessEngine()                       # starts `python -m playground.core.train.engine` on first use
     engine.call("load", graph, state_dict, "mnist")  # state_dict: name -> NumPy array, or None (initial weights)
     image, probabilities = engine.call("classify_drawing", raster)
     engine.close()
@@ -25,8 +25,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import multiprocessing
+import os
+import subprocess
+import sys
 import threading
+from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -209,31 +213,84 @@ def serve(conn) -> None:
             return
 
 
+ENGINE_FLAG = "--playground-inference-engine"  # how a frozen app's executable is told to serve (see cli.main)
+
+
+def _engine_command(read_fd: int, write_fd: int) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment that start `serve` in a fresh interpreter. Not multiprocessing: its
+    "spawn" re-imports the caller's __main__, which re-runs any script that opens the window without a
+    `__name__ == "__main__"` guard."""
+    env = dict(os.environ)
+    package_root = str(Path(__file__).resolve().parents[3])  # the folder holding the playground package
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
+    if getattr(sys, "frozen", False):
+        return [sys.executable, ENGINE_FLAG, str(read_fd), str(write_fd)], env
+    return [sys.executable, "-m", "playground.core.train.engine", str(read_fd), str(write_fd)], env
+
+
+def serve_fds(read_fd: int, write_fd: int) -> None:
+    """`serve` on two inherited pipe ends (the child's side of `ProcessEngine`)."""
+    serve(_Duplex(Connection(read_fd, writable=False), Connection(write_fd, readable=False)))
+
+
+class _Duplex:
+    """One connection object over two one-way pipes (the shape `serve` and `ProcessEngine` talk through)."""
+
+    def __init__(self, reader: Connection, writer: Connection):
+        self.reader, self.writer = reader, writer
+
+    def send(self, obj) -> None:
+        self.writer.send(obj)
+
+    def recv(self):
+        return self.reader.recv()
+
+    def poll(self, timeout: float) -> bool:
+        return self.reader.poll(timeout)
+
+    def close(self) -> None:
+        self.reader.close()
+        self.writer.close()
+
+
 class ProcessEngine:
     """The engine in a child process. One caller thread at a time; `close` may come from any thread."""
 
     def __init__(self):
-        self._conn = None
-        self._process = None
+        self._conn: _Duplex | None = None
+        self._process: subprocess.Popen | None = None
         self._lock = threading.Lock()  # guards _conn/_process against close() from another thread
         self._closed = False
 
     def _start(self) -> None:
-        context = multiprocessing.get_context("spawn")  # never fork a process that runs Qt and torch threads
-        parent, child = context.Pipe()
-        process = context.Process(target=serve, args=(child,), name="playground-inference", daemon=True)
-        process.start()
-        child.close()
-        if not parent.poll(START_TIMEOUT):
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        command, env = _engine_command(to_child_r, from_child_w)
+        try:
+            process = subprocess.Popen(command, env=env, pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL)
+        except OSError as exc:
+            for fd in (to_child_r, to_child_w, from_child_r, from_child_w):
+                os.close(fd)
+            raise EngineError(f"The prediction process could not start: {exc}") from None
+        os.close(to_child_r)  # the child's ends: only the child holds them now
+        os.close(from_child_w)
+        conn = _Duplex(Connection(from_child_r, writable=False), Connection(to_child_w, readable=False))
+        try:
+            ready = conn.poll(START_TIMEOUT) and conn.recv() == (True, "ready")
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
+            conn.close()
             process.kill()
+            process.wait(5)
             raise EngineError("The prediction process did not start.")
-        parent.recv()
         with self._lock:
             if self._closed:
-                parent.close()
+                conn.close()
                 process.kill()
+                process.wait(5)
                 raise EngineError("The engine is closed.")
-            self._conn, self._process = parent, process
+            self._conn, self._process = conn, process
 
     @property
     def started(self) -> bool:
@@ -273,10 +330,7 @@ class ProcessEngine:
         if conn is not None:
             conn.close()
         if process is not None:
-            process.join(0.1)
-            if process.is_alive():
-                process.kill()
-                process.join(1)
+            _end(process, 0.1)
 
     def close(self) -> None:
         """Stop the process (idempotent). From another thread than the caller's, an answer in flight is lost."""
@@ -288,9 +342,19 @@ class ProcessEngine:
             with contextlib.suppress(BrokenPipeError, OSError):
                 conn.send(None)
         if process is not None:
-            process.join(2)
-            if process.is_alive():
-                process.kill()
-                process.join(1)
+            _end(process, 2)
         if conn is not None:
             conn.close()
+
+
+def _end(process: subprocess.Popen, grace: float) -> None:
+    """Wait `grace` seconds for the process to leave by itself, then kill it; never leaves a zombie."""
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
+if __name__ == "__main__":  # python -m playground.core.train.engine READ_FD WRITE_FD (started by ProcessEngine)
+    serve_fds(int(sys.argv[1]), int(sys.argv[2]))
