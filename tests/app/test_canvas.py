@@ -673,3 +673,21 @@ def test_the_model_is_rebuilt_only_when_it_must_be(qtbot, predictor, mlp):
     with qtbot.waitSignal(predictor.predicted, timeout=TIMEOUT) as reset:
         predictor.set_model(mlp, None, "mnist", 4)  # back to the initial weights: rebuilt
     np.testing.assert_array_equal(reset.args[0].probabilities, initial.args[0].probabilities)
+
+
+def test_a_crash_of_the_inference_process_is_said_and_prediction_goes_on(qtbot, panel, predictor):
+    import signal
+
+    draw_one(panel.canvas)
+    wait_until_caught_up(qtbot, panel)
+    os.kill(predictor._engine.pid, signal.SIGKILL)
+    with qtbot.waitSignal(predictor.failed, timeout=TIMEOUT) as blocker:
+        draw(panel.canvas, [(0.3, 0.3), (0.7, 0.3)])
+    assert "stopped unexpectedly" in blocker.args[0]
+    # The relay gives the new process the model again; the next drawing is classified as before.
+    qtbot.waitUntil(lambda: predictor._has_model, timeout=TIMEOUT)
+    shown: list[Prediction] = []
+    panel.prediction_shown.connect(shown.append)
+    draw(panel.canvas, [(0.5, 0.5), (0.6, 0.8)])
+    qtbot.waitUntil(lambda: bool(shown), timeout=TIMEOUT)
+    assert predictor.running and "stopped" not in panel.note.text()

@@ -228,6 +228,7 @@ class Predictor(QObject):
         if exc.restarted:  # the process died and a new one knows no model: give it the last one again
             log.warning("prediction engine restarted: %s", exc)
             self._has_model = False
+            self._done = self._insight_done = None  # what was asked of the dead process is asked again
             with self._cond:
                 if self._model_job is None and self._loaded is not None:
                     self._model_job = self._loaded

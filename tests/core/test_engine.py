@@ -1,0 +1,100 @@
+"""The inference engine in its own process: same answers as in-process, plain errors, survives a crash."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import numpy as np
+import pytest
+
+from playground.core.build import build_module
+from playground.core.graph import Edge, load_graph
+from playground.core.train.engine import ENGINE_FLAG, EngineError, LocalEngine, ProcessEngine
+
+
+@pytest.fixture
+def engine():
+    e = ProcessEngine()
+    yield e
+    e.close()
+
+
+def drawing() -> np.ndarray:
+    d = np.zeros((280, 280), np.uint8)
+    d[60:220, 120:160] = 255
+    return d
+
+
+def numpy_weights(graph, seed: int) -> dict[str, np.ndarray]:
+    return {k: v.numpy() for k, v in build_module(graph, "cpu", seed=seed).state_dict().items()}
+
+
+def test_the_process_answers_as_the_engine_does_in_process(engine):
+    graph = load_graph("preset:mnist-cnn")
+    weights = numpy_weights(graph, seed=3)
+    local = LocalEngine()
+    for e in (engine, local):
+        e.call("load", graph, weights, "mnist")
+    image, probabilities = engine.call("classify_drawing", drawing())
+    local_image, local_probabilities = local.call("classify_drawing", drawing())
+    assert np.array_equal(image, local_image) and image.shape == (28, 28)
+    np.testing.assert_allclose(probabilities, local_probabilities, rtol=1e-5, atol=1e-7)
+    looked, predicted, layers, heat = engine.call("look_inside", image)
+    np.testing.assert_allclose(looked, probabilities, rtol=1e-5, atol=1e-6)
+    assert predicted == int(np.argmax(probabilities)) and heat.shape == (28, 28)
+    assert [layer.node_id for layer in layers][:2] == ["input", "conv1"]
+    batch = engine.call("probabilities", np.stack([image, image]))
+    np.testing.assert_allclose(batch[0], probabilities, rtol=1e-5, atol=1e-6)
+    assert engine.pid is not None and engine.pid != os.getpid()
+
+
+def test_failures_come_back_as_plain_messages_and_the_engine_keeps_serving(engine):
+    graph = load_graph("preset:mlp")
+    broken = graph.copy()
+    broken.disconnect(Edge("dense3", "output"))
+    with pytest.raises(EngineError, match="cannot be built"):
+        engine.call("load", broken, None, "mnist")
+    with pytest.raises(EngineError, match="No network is loaded"):
+        engine.call("classify", np.zeros((28, 28), np.uint8))
+    wider = graph.copy()
+    wider.nodes["dense1"].params["units"] = 64
+    with pytest.raises(EngineError, match="do not fit"):
+        engine.call("load", wider, numpy_weights(graph, seed=1), "mnist")
+    with pytest.raises(EngineError, match="unknown engine request"):
+        engine.call("_need_model")
+    engine.call("load", graph, None, "mnist")
+    assert engine.call("classify", np.zeros((28, 28), np.uint8)).shape == (10,)
+
+
+def test_a_crashed_process_is_reported_then_replaced(engine):
+    graph = load_graph("preset:mlp")
+    engine.call("load", graph, None, "mnist")
+    first = engine.pid
+    os.kill(first, signal.SIGKILL)
+    with pytest.raises(EngineError) as died:
+        engine.call("classify", np.zeros((28, 28), np.uint8))
+    assert died.value.restarted and "stopped unexpectedly" in str(died.value)
+    with pytest.raises(EngineError) as fresh:  # a new process knows no model: the caller must load first
+        engine.call("classify", np.zeros((28, 28), np.uint8))
+    assert fresh.value.restarted
+    engine.call("load", graph, None, "mnist")
+    assert engine.pid != first
+    assert engine.call("classify", np.zeros((28, 28), np.uint8)).shape == (10,)
+
+
+def test_close_ends_the_process_and_is_idempotent():
+    engine = ProcessEngine()
+    engine.call("stats")
+    process = engine._process
+    engine.close()
+    assert process.poll() is not None  # ended, and reaped
+    engine.close()
+    with pytest.raises(EngineError, match="closed"):
+        engine.call("stats")
+
+
+def test_the_command_line_knows_the_frozen_engine_flag():
+    from playground import cli
+
+    assert cli.ENGINE_FLAG == ENGINE_FLAG
