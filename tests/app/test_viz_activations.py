@@ -430,3 +430,30 @@ def test_tooltips_name_the_channel_and_unit(qtbot, view):
     assert maps.describe(maps.cells()[0].topRight() + QPoint(1, 0)) is None  # the gap between cells
     units = view.section("u")
     assert units.describe(units.cells()[1].center()) == "unit 2: 0.25"
+
+
+def test_only_sections_in_sight_are_redrawn_and_the_others_catch_up_when_scrolled_to(qtbot, view):
+    first = cnn_insight()
+    shown(qtbot, view, first)
+    bottom = view.section("out")
+    assert bottom.y() > view.scroll.viewport().height()  # out of sight at 700×500
+    before_bottom, before_top = bottom.image().copy(), view.section("input").image().copy()
+    newer = make_insight(*[layer(v.node_id, v.view, -v.values if v.node_id in ("input", "out") else v.values,
+                                 title=v.title, kind=v.kind, shape=v.shape) for v in first.layers])
+    shown(qtbot, view, newer)
+    assert view.section("input").image() != before_top  # in sight: drawn with the new values
+    assert bottom.image() == before_bottom and bottom.deferred() is not None  # out of sight: put off
+    view.scroll.verticalScrollBar().setValue(view.scroll.verticalScrollBar().maximum())
+    assert bottom.deferred() is None and bottom.image() != before_bottom  # scrolled to: drawn now
+    assert bottom.layer() is newer.layers[-1]
+
+
+def test_export_draws_the_sections_put_off(qtbot, view, tmp_path):
+    first = cnn_insight()
+    shown(qtbot, view, first)
+    newer = make_insight(*[layer(v.node_id, v.view, v.values * 2, title=v.title, kind=v.kind, shape=v.shape)
+                           for v in first.layers])
+    shown(qtbot, view, newer)
+    assert view.section("out").deferred() is not None
+    view.export_png(tmp_path / "a.png")
+    assert view.section("out").deferred() is None and view.section("out").layer() is newer.layers[-1]

@@ -171,20 +171,25 @@ def test_nothing_leaks_from_one_run_into_the_next(qtbot, window):
     first_steps = views.histograms.steps().copy()
 
     second: list[EpochEnded] = []
-    started = []
     second_histograms: list[ParamHistograms] = []
-    window.training.session.started.connect(started.append)
-    window.training.session.epoch_ended.connect(second.append)
-    window.training.session.histograms.connect(
-        lambda h: second_histograms.append(h) if started and h.run_id == started[0].run_id else None)
+    at_start = []
+
+    def on_started(started):
+        # Right when run 2 starts (this slot runs after the views' own): every view starts afresh...
+        at_start.append((views.confusion.counts(), len(views.gallery.shown_indices()),
+                         len(views.histograms.steps())))
+        # ...and a late message of run 1 changes nothing.
+        window.training.session.epoch_ended.emit(first_epochs[-1])
+        at_start.append(views.confusion.counts())
+
+    window.training.session.started.connect(on_started)
+    window.training.session.epoch_ended.connect(lambda e: second.append(e) if e.run_id == 2 else None)
+    window.training.session.histograms.connect(lambda h: second_histograms.append(h) if h.run_id == 2 else None)
     assert window.training.start()
-    qtbot.waitUntil(lambda: bool(started), timeout=RUN_TIMEOUT)
-    # A new run starts every view afresh: no histogram columns and no confusion matrix of run 1.
-    assert len(views.histograms.steps()) <= len(second_histograms)  # a run-1 column would be one too many
-    assert views.confusion.counts() is None and len(views.gallery.shown_indices()) == 0
-    # A late message of run 1 changes nothing.
-    window.training.session.epoch_ended.emit(first_epochs[-1])
-    assert views.confusion.counts() is None
+    qtbot.waitUntil(lambda: len(at_start) == 2, timeout=RUN_TIMEOUT)
+    counts, gallery_items, histogram_columns = at_start[0]
+    assert counts is None and gallery_items == 0 and histogram_columns == 0
+    assert at_start[1] is None
     qtbot.waitUntil(lambda: bool(second), timeout=RUN_TIMEOUT)
     qtbot.waitUntil(lambda: window.training.session.state == "idle", timeout=RUN_TIMEOUT)
     # Run 2 counts its own steps from 1 again: a leaked run-1 column would repeat those steps.

@@ -243,7 +243,9 @@ class LayerSection(QFrame):
     def __init__(self, node_id: str, parent: QWidget | None = None):
         super().__init__(parent)
         self.node_id = node_id
-        self._layer: LayerView | None = None
+        self._layer: LayerView | None = None  # what the picture shows
+        self._deferred: LayerView | None = None  # a newer layer, not drawn while the section is out of sight
+        self._drawn_width: int | None = None
         self._picture: Picture | None = None
         self._zoom = 1
         self._focused = False
@@ -267,7 +269,21 @@ class LayerSection(QFrame):
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
 
     # -- content -----------------------------------------------------------------------------------
+    def has_same_shape(self, layer: LayerView, width: int) -> bool:
+        """Drawing `layer` now would give a picture of the very size shown (only the colours would change)."""
+        shown = self._layer
+        return (shown is not None and self._drawn_width == width and shown.view == layer.view
+                and shown.values.shape == layer.values.shape and shown.truncated == layer.truncated)
+
+    def defer(self, layer: LayerView) -> None:
+        self._deferred = layer
+
+    def deferred(self) -> LayerView | None:
+        return self._deferred
+
     def set_layer(self, layer: LayerView, width: int) -> None:
+        self._deferred = None
+        self._drawn_width = width
         self._layer = layer
         self.title.setText(layer_title(layer))
         self._draw(width)
@@ -391,6 +407,8 @@ class ActivationsView(QWidget):
         self._column.addStretch(1)
 
         self.scroll = QScrollArea(self)
+        # Only the sections in sight are drawn for each new look inside; the others catch up when scrolled to.
+        self.scroll.verticalScrollBar().valueChanged.connect(lambda _value: self._draw_deferred())
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.scroll.setWidget(self._content)
@@ -484,9 +502,11 @@ class ActivationsView(QWidget):
     # -- export ------------------------------------------------------------------------------------
     def export_png(self, path: str | os.PathLike) -> None:
         """Write the sections as they look now (all of them, also the part scrolled away) as a PNG."""
+        self._draw_deferred(everywhere=True)
         write_png(self._content, path)
 
     def _export_dialog(self) -> str | None:
+        self._draw_deferred(everywhere=True)
         return export_png_dialog(self, self._content, "activations.png")
 
     # -- rendering ---------------------------------------------------------------------------------
@@ -527,8 +547,14 @@ class ActivationsView(QWidget):
             if ids != self._order:
                 self._set_sections(ids)
             width = self._laid_out_width = self._layout_width()
+            visible = self._visible_band()
             for layer in insight.layers:
                 section = self._sections[layer.node_id]
+                focus_changes = section.is_focused() != (layer.node_id == self._focus)
+                if (not focus_changes and section.has_same_shape(layer, width)
+                        and not _overlaps(section, visible)):
+                    section.defer(layer)  # out of sight, same size: drawn when scrolled to (or exported)
+                    continue
                 section.set_focused(layer.node_id == self._focus, None)  # the zoom first: drawn once, below
                 section.set_layer(layer, width)
             self.note_label.setText(self._note)
@@ -541,6 +567,18 @@ class ActivationsView(QWidget):
         if self._focus is not None and focused_before != self._focus and self.focused_node() == self._focus:
             self._scroll_to(self._sections[self._focus])  # the focused layer appeared only now: bring it into view
         self.last_render_ms = (time.perf_counter() - started) * 1000
+
+    def _visible_band(self) -> tuple[int, int]:
+        top = self.scroll.verticalScrollBar().value()
+        return top, top + self.scroll.viewport().height()
+
+    def _draw_deferred(self, everywhere: bool = False) -> None:
+        """Draw the sections whose latest layer was put off, those now in sight (or all of them)."""
+        visible = self._visible_band()
+        width = self._laid_out_width or self._layout_width()
+        for section in self._sections.values():
+            if section.deferred() is not None and (everywhere or _overlaps(section, visible)):
+                section.set_layer(section.deferred(), width)
 
     def _set_sections(self, ids: list[str]) -> None:
         for section in self._sections.values():
@@ -560,8 +598,16 @@ class ActivationsView(QWidget):
             section.set_focused(node_id == self._focus, width)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize and watched is self.scroll.viewport():
+            self._draw_deferred()  # a taller viewport brings more sections into sight
         # A wider or narrower viewport changes how many cells fit in a row: lay the pictures out again.
         if (event.type() == QEvent.Type.Resize and watched is self.scroll.viewport() and self._insight is not None
                 and self._layout_width() != self._laid_out_width and not self._timer.isActive()):
             self._timer.start()
         return super().eventFilter(watched, event)
+
+
+def _overlaps(section: QWidget, band: tuple[int, int]) -> bool:
+    """Whether the section (in the scrolled content's coordinates) is at least partly inside the band."""
+    top = section.y()
+    return top < band[1] and top + section.height() > band[0]

@@ -36,7 +36,7 @@ from ..charts.export import write_png
 from .colormap import DIVERGING, ColorScale, colorize, format_level, symmetric_levels
 from .export import export_png_dialog
 
-RENDER_DELAY_MS = 250  # set_weights comes up to 4 times a second: draw at most that often
+RENDER_DELAY_MS = 500  # set_weights comes up to 4 times a second; kernels change slowly: draw at most twice
 MAX_GRID = 32  # deeper convolutions: at most this many output filters (rows) and input channels (columns)
 MAX_UNIT_IMAGES = 256  # dense "as images": at most this many units
 MAX_PIXELS = 1024  # a dense matrix larger than this (either side) is averaged in blocks
