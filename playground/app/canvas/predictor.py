@@ -121,8 +121,9 @@ class Predictor(QObject):
     # -- GUI thread -------------------------------------------------------------------------------
     def set_model(self, graph: Graph, state_dict: dict | None, dataset: str, version: int) -> None:
         """Use this network from now on (the latest call wins). `state_dict` None: the graph's initial weights.
-        The tensors are not copied here; they are loaded in the worker thread, so the caller must not change them."""
-        job = _ModelJob(graph.copy(), state_dict, dataset, version, time.perf_counter())  # the graph is small
+        Neither the graph nor the tensors are copied here (a run publishes them four times a second): they go to
+        the engine from the relay thread, so the caller must not change them afterwards."""
+        job = _ModelJob(graph, state_dict, dataset, version, time.perf_counter())
         self._post("_model_job", job)
 
     def request(self, image28: np.ndarray, request_id: int, submitted_at: float) -> None:
