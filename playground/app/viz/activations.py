@@ -37,7 +37,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QScrollArea,
     QSizePolicy,
-    QToolButton,
     QToolTip,
     QVBoxLayout,
     QWidget,
@@ -45,7 +44,7 @@ from PySide6.QtWidgets import (
 
 from ..charts.export import write_png
 from .colormap import DIVERGING, SEQUENTIAL, ColorScale, colorize, format_level, rgb_to_qimage, symmetric_levels
-from .export import export_png_dialog
+from .export import export_button, export_png_dialog
 
 if TYPE_CHECKING:  # the core imports torch: the app loads it in the background, this module must not
     from ...core.train.insight import Insight, LayerView
@@ -385,10 +384,7 @@ class ActivationsView(QWidget):
 
         self.note_label = QLabel(self)
         self.note_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.export_button = QToolButton(self)
-        self.export_button.setText("Export PNG…")
-        self.export_button.setToolTip("Save the activations as a PNG picture")
-        self.export_button.clicked.connect(self._export_dialog)
+        self.export_button = export_button("Save the activations as a PNG picture", self._export_dialog, self)
         top = QHBoxLayout()
         top.setContentsMargins(6, 4, 6, 0)
         top.addWidget(self.note_label, 1)

@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
     QLabel,
-    QPushButton,
     QSizePolicy,
     QSplitter,
     QToolTip,
@@ -39,7 +38,7 @@ from PySide6.QtWidgets import (
 
 from ..charts.export import write_png
 from .colormap import SEQUENTIAL, ColorScale, colorize
-from .export import export_png_dialog
+from .export import export_button, export_png_dialog
 from .gallery import GalleryView, is_digits, noun, settle_layouts
 
 SCALE_LABEL = "fraction of the true class"
@@ -291,9 +290,8 @@ class ConfusionView(QWidget):
             "Colour the diagonal (the examples predicted right) too. Untick it to grey the diagonal out and\n"
             "stretch the colour scale to the largest mistake, so that the mistakes stand out.")
         self.show_correct_check.toggled.connect(self.set_show_correct)
-        self.export_button = QPushButton("Export PNG…", self)
-        self.export_button.setToolTip("Save the matrix and its colour scale as a PNG picture")
-        self.export_button.clicked.connect(self._ask_export_png)
+        self.export_button = export_button("Save the matrix and its colour scale as a PNG picture",
+                                           self._ask_export_png, self)
         controls = QHBoxLayout()
         controls.setContentsMargins(0, 0, 0, 0)
         controls.addStretch(1)

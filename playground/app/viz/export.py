@@ -1,8 +1,11 @@
-"""Export PNG for every view: a file dialog, an atomic write, and a plain message when it fails."""
+"""What every view shares: Export PNG (a file dialog, an atomic write, a plain message when it fails), its
+button, and the line shown while there is nothing to draw."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QFileDialog, QLabel, QMessageBox, QPushButton, QSizePolicy, QWidget
 
 from ..charts.export import write_png
 
@@ -23,3 +26,22 @@ def export_png_dialog(parent: QWidget, target: QWidget, suggested: str) -> str |
         QMessageBox.critical(parent, "Could not export the picture", f"{path}: {exc}")
         return None
     return path
+
+
+def export_button(tooltip: str, slot, parent: QWidget | None = None, enabled: bool = True) -> QPushButton:
+    """The "Export PNG…" button every view has."""
+    button = QPushButton("Export PNG…", parent)
+    button.setToolTip(tooltip)
+    button.clicked.connect(slot)
+    button.setEnabled(enabled)
+    return button
+
+
+def message_label(text: str = "", parent: QWidget | None = None) -> QLabel:
+    """The centred, muted line a view shows while it has nothing to draw ("Draw a digit…")."""
+    label = QLabel(text, parent)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setWordWrap(True)
+    label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+    label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+    return label

@@ -25,16 +25,14 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
-    QPushButton,
     QScrollArea,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
 from ..charts.export import write_png
 from .colormap import DIVERGING, ColorScale, colorize, format_level, symmetric_levels
-from .export import export_png_dialog
+from .export import export_button, export_png_dialog, message_label
 
 RENDER_DELAY_MS = 500  # set_weights comes up to 4 times a second; kernels change slowly: draw at most twice
 MAX_GRID = 32  # deeper convolutions: at most this many output filters (rows) and input channels (columns)
@@ -309,10 +307,8 @@ class FiltersView(QWidget):
         self.as_images.setToolTip("Show each unit's weights in the shape of the input image")
         self.as_images.setVisible(False)
         self.as_images.toggled.connect(lambda _on: self._draw())
-        self.export_button = QPushButton("Export PNG…")
-        self.export_button.setToolTip("Save the picture, its scale and summary as a PNG file")
-        self.export_button.clicked.connect(self._export_clicked)
-        self.export_button.setEnabled(False)
+        self.export_button = export_button("Save the picture, its scale and summary as a PNG file",
+                                           self._export_clicked, enabled=False)
 
         top = QHBoxLayout()
         top.addWidget(QLabel("Layer:"))
@@ -321,10 +317,7 @@ class FiltersView(QWidget):
         top.addStretch(1)
         top.addWidget(self.export_button)
 
-        self.message = QLabel(DEFAULT_MESSAGE)
-        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.message.setWordWrap(True)
-        self.message.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.message = message_label(DEFAULT_MESSAGE)
 
         # The sheet is what Export PNG saves: title, picture, scale and summary (grabbed whole, scrolled or not).
         self.sheet = QWidget()

@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListView,
-    QPushButton,
     QSizePolicy,
     QStackedLayout,
     QStyle,
@@ -41,7 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..charts.export import write_png
-from .export import export_png_dialog
+from .export import export_button, export_png_dialog, message_label
 
 THUMB = 56  # px: a 28×28 digit at twice its size
 PAD = 5
@@ -337,9 +336,7 @@ class GalleryView(QWidget):
         self.sort_combo.setToolTip("In which order")
         for key, title in SORTS:
             self.sort_combo.addItem(title, key)
-        self.export_button = QPushButton("Export PNG…", self)
-        self.export_button.setToolTip("Save the examples shown now as a PNG picture")
-        self.export_button.clicked.connect(self._ask_export_png)
+        self.export_button = export_button("Save the examples shown now as a PNG picture", self._ask_export_png, self)
         self._fill_filter_combo(())
         self.filter_combo.currentIndexChanged.connect(self._filter_picked)
         self.sort_combo.currentIndexChanged.connect(self._sort_picked)
@@ -357,10 +354,7 @@ class GalleryView(QWidget):
         self.grid.setModel(self.model)
         self.grid.clicked.connect(self._clicked)
         self.grid.selectionModel().currentChanged.connect(self._current_changed)
-        self.message_label = QLabel(self)
-        self.message_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.message_label.setWordWrap(True)
-        self.message_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.message_label = message_label(parent=self)
 
         controls_row = QHBoxLayout()
         controls_row.setContentsMargins(0, 0, 0, 0)

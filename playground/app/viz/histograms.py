@@ -23,7 +23,6 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QPushButton,
     QScrollArea,
     QSizePolicy,
     QVBoxLayout,
@@ -32,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from ..charts.export import write_png
 from .colormap import SEQUENTIAL, ColorScale, colorize, format_level, rgb_to_qimage
-from .export import export_png_dialog
+from .export import export_button, export_png_dialog, message_label
 
 MAX_COLUMNS = 600  # snapshots kept per run (one more while the newest is not on the stride)
 REPAINT_MS = 300
@@ -296,10 +295,8 @@ class HistogramsView(QWidget):
         self._timer.setInterval(REPAINT_MS)
         self._timer.timeout.connect(self._repaint)
 
-        self.export_button = QPushButton("Export PNG…")
-        self.export_button.setToolTip("Save every layer's histograms, the scale and the warnings as a PNG file")
-        self.export_button.clicked.connect(self._export_clicked)
-        self.export_button.setEnabled(False)
+        self.export_button = export_button("Save every layer's histograms, the scale and the warnings as a PNG "
+                                           "file", self._export_clicked, enabled=False)
         top = QHBoxLayout()
         heading = QLabel("Weights and gradients over training")
         heading.setStyleSheet("font-weight: bold")
@@ -307,10 +304,7 @@ class HistogramsView(QWidget):
         top.addStretch(1)
         top.addWidget(self.export_button)
 
-        self.message = QLabel(DEFAULT_MESSAGE)
-        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.message.setWordWrap(True)
-        self.message.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.message = message_label(DEFAULT_MESSAGE)
 
         # The sheet is what Export PNG saves.
         self.sheet = QWidget()

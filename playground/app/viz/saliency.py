@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont, QImage, QPalette, QPixmap
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ..charts.export import write_png
 from .colormap import DIVERGING, ColorScale, colorize, rgb_to_qimage, symmetric_levels
-from .export import export_png_dialog
+from .export import export_button, export_png_dialog
 
 if TYPE_CHECKING:  # the core imports torch: the app loads it in the background, this module must not
     from ...core.train.insight import Insight
@@ -137,10 +137,7 @@ class SaliencyView(QWidget):
         column.addWidget(self.explanation)
         column.addStretch(1)
 
-        self.export_button = QToolButton(self)
-        self.export_button.setText("Export PNG…")
-        self.export_button.setToolTip("Save the three pictures as a PNG picture")
-        self.export_button.clicked.connect(self._export_dialog)
+        self.export_button = export_button("Save the three pictures as a PNG picture", self._export_dialog, self)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 4, 0)
         layout.addWidget(self._content, 1)
