@@ -70,6 +70,8 @@ def test_a_run_publishes_every_step_once_and_ends_with_the_trainers_numbers(qtbo
     assert steps.tolist() == list(range(1, total + 1))  # every step exactly once, in order
     assert np.isfinite(losses).all()
     assert all(len(p.lrs) == len(p.steps) for p in progress)
+    last = progress[-1]  # the run is over: the last epoch, all its steps (not "step 0 of" a next epoch)
+    assert (last.epoch, last.epoch_step) == (started.epochs - 1, started.steps_per_epoch)
 
     epochs = rec.of(EpochEnded)
     assert [e.epoch for e in epochs] == [1, 2]

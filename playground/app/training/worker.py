@@ -167,9 +167,11 @@ class Bridge(Callback):
         if self.job.max_steps is not None:
             left = min(left, self.job.max_steps - global_step)
         spe = trainer.steps_per_epoch
+        # At the end of the last epoch, `epoch` is the count of epochs done: show that last one, all its steps.
+        shown_epoch = min(epoch, trainer.config.epochs - 1)
         self.worker.progress.emit(Progress(
-            run_id=self.job.run_id, epoch=min(epoch, trainer.config.epochs - 1), epochs=trainer.config.epochs,
-            epoch_step=min(max(global_step - epoch * spe, 0), spe),
+            run_id=self.job.run_id, epoch=shown_epoch, epochs=trainer.config.epochs,
+            epoch_step=min(max(global_step - shown_epoch * spe, 0), spe),
             steps_per_epoch=spe, global_step=global_step, total_steps=trainer.total_steps, steps=steps,
             losses=new, lrs=lrs, samples_per_second=steps_per_second * trainer.config.batch_size,
             seconds_left=left / steps_per_second if steps_per_second > 0 else None, elapsed=now))
