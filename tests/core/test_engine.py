@@ -98,3 +98,27 @@ def test_the_command_line_knows_the_frozen_engine_flag():
     from playground import cli
 
     assert cli.ENGINE_FLAG == ENGINE_FLAG
+
+
+def test_close_while_the_process_is_still_starting_ends_it_at_once():
+    import threading
+    import time
+
+    engine = ProcessEngine()
+    errors = []
+
+    def first_call():
+        try:
+            engine.call("stats")
+        except EngineError as exc:
+            errors.append(str(exc))
+
+    caller = threading.Thread(target=first_call)
+    caller.start()
+    time.sleep(0.3)  # the new process is importing torch (seconds), not answering yet
+    assert engine._starting is not None
+    started = time.perf_counter()
+    engine.close()
+    caller.join(5)
+    assert not caller.is_alive() and time.perf_counter() - started < 1.5
+    assert errors == ["The engine is closed."]

@@ -259,8 +259,9 @@ class ProcessEngine:
     def __init__(self):
         self._conn: _Duplex | None = None
         self._process: subprocess.Popen | None = None
-        self._lock = threading.Lock()  # guards _conn/_process against close() from another thread
+        self._lock = threading.Lock()  # guards _conn/_process/_starting against close() from another thread
         self._closed = False
+        self._starting: subprocess.Popen | None = None  # a process importing torch, not answering yet
 
     def _start(self) -> None:
         to_child_r, to_child_w = os.pipe()
@@ -275,15 +276,20 @@ class ProcessEngine:
         os.close(to_child_r)  # the child's ends: only the child holds them now
         os.close(from_child_w)
         conn = _Duplex(Connection(from_child_r, writable=False), Connection(to_child_w, readable=False))
+        with self._lock:
+            self._starting = process  # close() ends it at once: nobody waits seconds for torch to import
+            closed = self._closed
         try:
-            ready = conn.poll(START_TIMEOUT) and conn.recv() == (True, "ready")
+            ready = not closed and conn.poll(START_TIMEOUT) and conn.recv() == (True, "ready")
         except (EOFError, OSError):
             ready = False
+        with self._lock:
+            self._starting = None
         if not ready:
             conn.close()
             process.kill()
             process.wait(5)
-            raise EngineError("The prediction process did not start.")
+            raise EngineError("The engine is closed." if self._closed else "The prediction process did not start.")
         with self._lock:
             if self._closed:
                 conn.close()
@@ -336,8 +342,10 @@ class ProcessEngine:
         """Stop the process (idempotent). From another thread than the caller's, an answer in flight is lost."""
         with self._lock:
             self._closed = True
-            conn, process = self._conn, self._process
+            conn, process, starting = self._conn, self._process, self._starting
             self._conn = self._process = None
+        if starting is not None:
+            starting.kill()  # its pipe closes: the caller waiting for "ready" hears EOF and gives up
         if conn is not None:
             with contextlib.suppress(BrokenPipeError, OSError):
                 conn.send(None)
