@@ -1,10 +1,10 @@
 """The drawing canvas with live prediction: draw a digit, see what the network sees and what it thinks.
 
-    predictor = Predictor()                      # one background thread, a CPU copy of the model
+    predictor = Predictor()                      # a relay thread; the CPU model lives in an inference process
     panel = DigitPanel(predictor)
     predictor.set_model(graph, state_dict, "mnist", version=1)
     ...
-    predictor.shutdown()                         # joins the thread (also done on QApplication.aboutToQuit)
+    predictor.shutdown()                         # ends both (also done on QApplication.aboutToQuit)
 """
 
 from .bars import ProbabilityBars

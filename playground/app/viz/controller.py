@@ -1,8 +1,9 @@
 """The views that look inside the network, fed from the run and from the canvas's predictor.
 
 Where each view's data comes from (none of it is computed in the GUI thread):
-- Activations and Saliency: the predictor thread looks inside its CPU copy of
-  the latest weights for the digit on the canvas (`Predictor.want_insight`),
+- Activations and Saliency: the predictor's inference process looks inside its
+  CPU copy of the latest weights for the digit on the canvas
+  (`Predictor.want_insight`),
   a few times a second and whenever the drawing or the weights change.
 - Weights and filters: the CPU weight copies the run publishes (and the final
   or loaded ones afterwards).

@@ -299,10 +299,6 @@ class ProcessEngine:
             self._conn, self._process = conn, process
 
     @property
-    def started(self) -> bool:
-        return self._process is not None
-
-    @property
     def pid(self) -> int | None:
         process = self._process
         return process.pid if process is not None else None
