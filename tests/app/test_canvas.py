@@ -691,3 +691,27 @@ def test_a_crash_of_the_inference_process_is_said_and_prediction_goes_on(qtbot, 
     draw(panel.canvas, [(0.5, 0.5), (0.6, 0.8)])
     qtbot.waitUntil(lambda: bool(shown), timeout=TIMEOUT)
     assert predictor.running and "stopped" not in panel.note.text()
+
+
+def test_looks_inside_wait_while_strokes_keep_coming_and_follow_the_pause(qtbot, predictor, mlp):
+    from playground.app.canvas.predictor import DRAWING_PAUSE, INSIGHT_INTERVAL
+
+    image = np.zeros((28, 28), np.uint8)
+    image[6:22, 12:16] = 255
+    predictor.set_model(mlp, None, "mnist", 1)
+    predictor.want_insight(True)
+    with qtbot.waitSignal(predictor.insight_ready, timeout=TIMEOUT):  # warm: process started, model built
+        predictor.request(image, 1, time.perf_counter())
+    insights, predictions = [], []
+    predictor.insight_ready.connect(insights.append)
+    predictor.predicted.connect(predictions.append)
+    for i in range(2, 42):  # 40 strokes, 20 ms apart: 0.8 s of drawing
+        image[3 + i % 20, 5:9] = 255
+        predictor.request(image, i, time.perf_counter())
+        qtbot.wait(20)
+    during = len(insights)
+    assert len(predictions) > 10  # the strokes were being classified meanwhile...
+    assert during <= 1  # ...and at most one look inside held them up (the every-2-s cap)
+    qtbot.waitUntil(lambda: any(x.request_id == 41 for x in insights),
+                    timeout=int((DRAWING_PAUSE + INSIGHT_INTERVAL) * 1000) + 2000)  # the pause: the last drawing
+    assert np.array_equal(insights[-1].image, image)

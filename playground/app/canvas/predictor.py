@@ -40,6 +40,10 @@ log = logging.getLogger(__name__)
 
 MISTAKES_CHUNK = 500  # test images classified per step of a "find the mistakes" job
 INSIGHT_INTERVAL = 0.25  # seconds between looks inside the network (activations, saliency), while a view wants them
+# While strokes keep coming, a look inside (several ms in the engine) would hold up the next stroke's prediction:
+# it waits until the drawing pauses this long, or at most INSIGHT_WHILE_DRAWING since the last one.
+DRAWING_PAUSE = 0.15
+INSIGHT_WHILE_DRAWING = 2.0
 
 
 @dataclass(frozen=True)
@@ -191,7 +195,11 @@ class Predictor(QObject):
         key = (request.request_id, self._version)
         if self._done != key or self._insight_done == key:
             return None
-        return max(0.0, self._insight_at + INSIGHT_INTERVAL - time.perf_counter())
+        now = time.perf_counter()
+        due = self._insight_at + INSIGHT_INTERVAL
+        if now - request.submitted_at < DRAWING_PAUSE:  # someone is drawing: predictions first
+            due = max(due, min(request.submitted_at + DRAWING_PAUSE, self._insight_at + INSIGHT_WHILE_DRAWING))
+        return max(0.0, due - now)
 
     def _run(self) -> None:
         try:

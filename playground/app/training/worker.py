@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 METRICS_INTERVAL = 0.1  # seconds between Progress messages (10 Hz: smooth enough for charts)
 WEIGHTS_INTERVAL = 0.25  # seconds between weight copies for live prediction
-HISTOGRAM_INTERVAL = 1.0  # seconds between weight/gradient histograms (4-9 ms each on a CPU), while the view is open
+HISTOGRAM_INTERVAL = 2.0  # seconds between weight/gradient histograms (4-9 ms each on a CPU), while the view is open
 SPEED_WINDOW = 5.0  # seconds of recent steps that samples/s is measured over
 
 

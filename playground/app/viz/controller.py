@@ -7,8 +7,8 @@ Where each view's data comes from (none of it is computed in the GUI thread):
   a few times a second and whenever the drawing or the weights change.
 - Weights and filters: the CPU weight copies the run publishes (and the final
   or loaded ones afterwards).
-- Histograms: the worker takes weight/gradient histograms between steps, once
-  a second, while that view is open (`Wanted.histograms`), in sight or not.
+- Histograms: the worker takes weight/gradient histograms between steps, every
+  two seconds, while that view is open (`Wanted.histograms`), in sight or not.
 - Confusion matrix and Predictions: the per-example results of each epoch's
   validation pass, on the test split the run started with.
 
