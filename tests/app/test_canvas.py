@@ -715,3 +715,38 @@ def test_looks_inside_wait_while_strokes_keep_coming_and_follow_the_pause(qtbot,
     qtbot.waitUntil(lambda: any(x.request_id == 41 for x in insights),
                     timeout=int((DRAWING_PAUSE + INSIGHT_INTERVAL) * 1000) + 2000)  # the pause: the last drawing
     assert np.array_equal(insights[-1].image, image)
+
+
+def test_a_new_stroke_is_answered_before_new_weights_are_loaded(qtbot, predictor, mlp):
+    image = np.zeros((28, 28), np.uint8)
+    image[6:22, 12:16] = 255
+    predictor.set_model(mlp, None, "mnist", 1)
+    with qtbot.waitSignal(predictor.predicted, timeout=TIMEOUT):  # warm
+        predictor.request(image, 1, time.perf_counter())
+    got: list[Prediction] = []
+    predictor.predicted.connect(got.append)
+    with predictor._cond:  # both in the mailbox before the relay looks: new weights, then a new stroke
+        predictor.set_model(mlp, random_weights(mlp, seed=5), "mnist", 2)
+        image[3:6, 5:20] = 255
+        predictor.request(image, 2, time.perf_counter())
+    qtbot.waitUntil(lambda: [(p.request_id, p.weights_version) for p in got] == [(2, 1), (2, 2)], timeout=TIMEOUT)
+
+
+def test_new_weights_wait_to_reclassify_while_strokes_keep_coming(qtbot, predictor, mlp):
+    from playground.app.canvas.predictor import DRAWING_PAUSE
+
+    image = np.zeros((28, 28), np.uint8)
+    image[6:22, 12:16] = 255
+    predictor.set_model(mlp, None, "mnist", 1)
+    with qtbot.waitSignal(predictor.predicted, timeout=TIMEOUT):  # warm
+        predictor.request(image, 1, time.perf_counter() - 1)
+    got: list[Prediction] = []
+    predictor.predicted.connect(got.append)
+    stroke_at = time.perf_counter()
+    predictor.request(image, 2, stroke_at)  # a stroke, just now
+    qtbot.waitUntil(lambda: bool(got), timeout=TIMEOUT)
+    predictor.set_model(mlp, random_weights(mlp, seed=6), "mnist", 2)  # new weights mid-stroke
+    qtbot.waitUntil(lambda: len(got) == 2, timeout=TIMEOUT)
+    # Classified again with the new weights, but only once the pause after the stroke had passed.
+    assert (got[1].request_id, got[1].weights_version) == (2, 2)
+    assert time.perf_counter() - stroke_at >= DRAWING_PAUSE

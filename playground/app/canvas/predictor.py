@@ -183,9 +183,19 @@ class Predictor(QObject):
             return True
         if not self._has_model:  # requests and mistakes wait in the mailbox for a usable model
             return False
+        return self._mistakes is not None or self._classify_wait() == 0 or self._insight_wait() == 0
+
+    def _classify_wait(self) -> float | None:
+        """Seconds until the latest drawing is due to be classified (0: now), or None when it is up to date.
+        A new drawing is due at once. One shown already, to be classified again only for new weights, waits
+        while strokes keep coming: the next stroke is classified with those weights anyway, and a repeat (four
+        a second while a run trains) would hold that stroke up."""
         request = self._request
-        return self._mistakes is not None or (
-            request is not None and self._done != (request.request_id, self._version)) or self._insight_wait() == 0
+        if request is None or self._done == (request.request_id, self._version):
+            return None
+        if self._done is None or self._done[0] != request.request_id:
+            return 0.0
+        return max(0.0, request.submitted_at + DRAWING_PAUSE - time.perf_counter())
 
     def _insight_wait(self) -> float | None:
         """Seconds until the latest drawing is due a look inside (0: now), or None when none is due."""
@@ -212,17 +222,24 @@ class Predictor(QObject):
         while True:
             with self._cond:
                 while not self._has_work():
-                    self._cond.wait(self._insight_wait())  # None: until notified
+                    waits = [w for w in (self._classify_wait(), self._insight_wait()) if w is not None]
+                    self._cond.wait(min(waits) if waits else None)  # None: until notified
                 if self._stop:
                     return
-                model_job, self._model_job = self._model_job, None
                 request = self._request
                 mistakes = self._mistakes
+                # A new stroke goes before new weights (four a second while training, each a few ms to send and
+                # load): it is answered with the weights of a quarter of a second ago, then again with the new ones.
+                fresh = request is not None and self._has_model and (
+                    self._done is None or self._done[0] != request.request_id)
+                model_job = None
+                if not fresh:
+                    model_job, self._model_job = self._model_job, None
             try:
                 if model_job is not None:
                     self._load(model_job)
                     continue  # a newer model may have arrived meanwhile; then classify
-                if request is not None and self._done != (request.request_id, self._version):
+                if self._classify_wait() == 0:
                     self._classify(request)
                 elif self._insight_wait() == 0:
                     self._look_inside(request)
