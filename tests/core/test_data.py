@@ -34,6 +34,7 @@ from playground.core.data import (
     dataset_cache_dir,
     download_file,
     load_dataset,
+    make_generator,
     normalization_for,
     read_images,
     read_labels,
@@ -599,6 +600,22 @@ def test_augmentation_keeps_shapes_changes_pixels_and_is_seeded(sample):
     assert changed.float().mean() > 0.95
     off = next(data.batches(256, generator=3, augment=Augmentation(degrees=0, scale=(1.0, 1.0), shift=0)))
     assert torch.equal(off[0], plain[0])
+
+
+def test_augmented_batches_warp_each_image_by_its_own_draw(sample):
+    """The epoch's warps are built at once; each batch must still be exactly the per-image recipe."""
+    data = DeviceData.from_dataset(sample, "train")
+    batches = list(data.batches(256, generator=5, augment=DEFAULT_AUGMENTATION, drop_last=True))
+    g = make_generator(5)  # the same draws, in the same order: the shuffle, then the warps
+    order = torch.randperm(len(data), generator=g)
+    params = DEFAULT_AUGMENTATION.sample(len(data), g)
+    for i in (0, 1, len(batches) - 1):
+        index = order[i * 256:(i + 1) * 256]
+        warps = params[i * 256:(i + 1) * 256]  # drawn per position in the epoch, not per image id
+        expected = sample.normalization.unit(affine_images(data.images[index].float() / 255, warps))
+        x, y = batches[i]
+        assert torch.equal(y, data.labels[index])
+        assert torch.allclose(x, expected, atol=1e-5), (i, (x - expected).abs().max())
 
 
 def test_default_augmentation_is_mild(sample):

@@ -54,25 +54,33 @@ class Augmentation:
 DEFAULT_AUGMENTATION = Augmentation()
 
 
-def affine_images(x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
-    """Rotate, scale and shift float images [B, C, H, W] (black = 0) by `params` [B, 4] from Augmentation.sample.
+def affine_theta(params: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """affine_grid's matrices [B, 2, 3] for `params` [B, 4] from Augmentation.sample, for images of that size.
 
-    Rotation and scaling are about the image centre; what comes in from outside is 0.
+    Rotation and scaling are about the image centre. affine_grid maps each
+    output pixel to the input pixel it samples: the inverse of the transform.
     """
-    b, _, h, w = x.shape
-    params = params.to(device=x.device, dtype=x.dtype)
+    h, w = height, width
     angle, scale, tx, ty = params.unbind(1)
-    # affine_grid maps each output pixel to the input pixel it samples: the inverse of the transform.
     # In pixels about the centre: p_in = M (p_out - t), with M = R(-angle) / scale.
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
     m00, m01, m10, m11 = cos, sin, -sin, cos
     # In affine_grid's normalized coordinates (x spans 2/w per pixel, y 2/h).
-    theta = torch.stack([
+    return torch.stack([
         torch.stack([m00, m01 * (h / w), -(2 / w) * (m00 * tx + m01 * ty)], dim=1),
         torch.stack([m10 * (w / h), m11, -(2 / h) * (m10 * tx + m11 * ty)], dim=1),
     ], dim=1)
-    grid = F.affine_grid(theta, [b, x.shape[1], h, w], align_corners=False)
+
+
+def warp_images(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+    """Resample float images [B, C, H, W] through affine_theta's matrices; what comes in from outside is 0."""
+    grid = F.affine_grid(theta.to(device=x.device, dtype=x.dtype), list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def affine_images(x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+    """Rotate, scale and shift float images [B, C, H, W] (black = 0) by `params` [B, 4] from Augmentation.sample."""
+    return warp_images(x, affine_theta(params.to(device=x.device, dtype=x.dtype), x.shape[2], x.shape[3]))
 
 
 def to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -133,12 +141,14 @@ class DeviceData:
             generator = make_generator(generator)
         n = len(self)
         stop = n - n % batch_size if drop_last else n
-        order = params = None
+        order = theta = None
         if shuffle:
             g_device = generator.device if generator is not None else torch.device("cpu")
             order = to_device(torch.randperm(n, generator=generator, device=g_device), self.device)
         if augment is not None and augment.enabled:
-            params = to_device(augment.sample(n, generator), self.device)
+            # The whole epoch's matrices at once: per batch that leaves two ops of augmentation, where building
+            # them per batch took ~15 small ones (each a GIL release that a busy window's thread can delay).
+            theta = to_device(affine_theta(augment.sample(n, generator), *self.images.shape[2:]), self.device)
         for start in range(0, stop, batch_size):
             end = min(start + batch_size, stop)
             if order is None:
@@ -146,8 +156,7 @@ class DeviceData:
             else:
                 index = order[start:end]
                 x, y = self.images.index_select(0, index), self.labels.index_select(0, index)
-            if params is None:
-                yield self.normalization(x), y
-            else:
-                x01 = x.to(torch.float32).div_(255.0)
-                yield self.normalization.unit(affine_images(x01, params[start:end])), y
+            if theta is not None:
+                # Warping is linear, so warping 0..255 and then normalizing equals normalizing after warping 0..1.
+                x = warp_images(x.to(torch.float32), theta[start:end])
+            yield self.normalization(x), y
