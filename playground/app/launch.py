@@ -36,8 +36,27 @@ def limit_blas_threads() -> None:
     threadpool_limits(1, user_api="blas")
 
 
+GIL_SWITCH_INTERVAL = 0.0005  # seconds; CPython's default is 0.005
+
+
+def share_the_gil() -> None:
+    """Let a thread waiting for the GIL get it within 0.5 ms instead of 5 ms.
+
+    Training runs in a QThread of this process. It releases the GIL for every
+    torch call and must take it back after each; when the GUI thread is in the
+    middle of a Python handler (a repaint, a chart update), the training thread
+    waits until the handler ends or the switch interval forces a hand-over.
+    Measured with `playground bench --gui` on a 2-core machine, the training
+    thread's time blocked went from ~9% to ~6.5%; the window's own handlers are
+    interrupted more often, but only for the training thread's short Python
+    stretches between torch calls.
+    """
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
+
+
 def application() -> QApplication:
     limit_blas_threads()
+    share_the_gil()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(APP_NAME)

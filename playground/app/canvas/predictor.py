@@ -33,6 +33,7 @@ import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 from ...core.graph import Graph
+from ...core.train.cores import pin
 from ...core.train.engine import EngineError, LocalEngine, ProcessEngine
 from ...core.train.insight import Insight
 
@@ -161,6 +162,14 @@ class Predictor(QObject):
         self._engine.close()  # wakes a relay waiting on an answer
         if thread is not None and thread is not threading.current_thread():
             thread.join()
+
+    def keep_to(self, cores: frozenset[int] | None) -> None:
+        """Keep the relay thread and the inference process to `cores` (None: every core again); see
+        core/train/cores.py. Threads the relay starts later inherit its cores."""
+        thread = self._thread
+        if thread is not None and thread.native_id is not None:
+            pin(cores, thread.native_id)
+        self._engine.keep_to(cores)
 
     @property
     def running(self) -> bool:

@@ -22,6 +22,7 @@ from ...core.build import GraphError, build_module
 from ...core.graph import Graph
 from ...core.train import Checkpoint, CheckpointError, ConfigError, load_checkpoint, load_matching_weights
 from ...core.train.checkpoint import save_checkpoint
+from ...core.train.cores import core_split, pin
 from .messages import EpochEnded, Progress, RunFinished, RunStarted, WeightsPublished
 from .session import IDLE, PAUSED, STARTING, STOPPING, TrainingSession
 from .worker import TrainingJob, Wanted, training_threads
@@ -49,6 +50,8 @@ class TrainingController(QObject):
         self.document = workbench.document
         self.panel, self.charts, self.digits, self.predictor = panel, charts, digits, predictor
         self.threads = training_threads() if threads is None else threads
+        self.cores = core_split()  # None: one core, or an OS without thread affinity
+        self._window_confined = False
         self.session = TrainingSession(self)
         self.wanted = Wanted()  # what the open views want from a run; shared with every job
         self.weights: WeightsPublished | None = None  # what Save Weights saves and a new run may continue from
@@ -106,7 +109,8 @@ class TrainingController(QObject):
         title = self.document.graph.name or self.document.display_name
         job = TrainingJob(run_id=run_id, name=f"Run {run_id} — {title}", graph=graph, config=config,
                           dataset=None if choice == "graph" else choice, initial_weights=initial,
-                          threads=self.threads, max_steps=max_steps, wanted=self.wanted)
+                          threads=self.threads, max_steps=max_steps, wanted=self.wanted,
+                          cores=self.cores.training if self.cores else None)
         self.document.set_locked(LOCK_MESSAGE)
         self.session.start(job)
         self.message.emit(f"Starting run {run_id}: loading the data and building the model…")
@@ -132,7 +136,18 @@ class TrainingController(QObject):
         self.panel.set_running(state)
         self.state_changed.emit(state)
 
+    def _keep_window_to(self, cores: frozenset[int] | None) -> None:
+        """The GUI thread (this one), the canvas's relay thread and the inference process: to `cores` while a
+        CPU run trains on the others, everywhere again (None) after it (core/train/cores.py)."""
+        if self.cores is None or self._window_confined == (cores is not None):
+            return
+        self._window_confined = cores is not None
+        pin(cores)
+        self.predictor.keep_to(cores)
+
     def _on_started(self, started: RunStarted) -> None:
+        if started.device == "cpu":
+            self._keep_window_to(self.cores.window if self.cores else None)
         self._chart_runs[started.run_id] = self.charts.begin_run(started.name, started.steps_per_epoch,
                                                                    started.total_steps)
         self.panel.show_run_started(started)
@@ -159,6 +174,7 @@ class TrainingController(QObject):
         self._use_weights(weights, note=f"live: run {weights.run_id}, step {weights.global_step:,}")
 
     def _on_finished(self, finished: RunFinished) -> None:
+        self._keep_window_to(None)
         self.document.set_locked(None)
         run = self._chart_runs.get(finished.run_id)
         if run is not None:

@@ -28,7 +28,8 @@ from PySide6.QtCore import QObject, Signal, Slot
 from ...core.build import GraphError
 from ...core.data import DatasetError, load_dataset
 from ...core.graph import Graph
-from ...core.train import Callback, CheckpointError, ConfigError, TrainConfig, Trainer, TrainingError
+from ...core.train import Callback, CheckpointError, ConfigError, TrainConfig, Trainer, TrainingError, resolve_device
+from ...core.train.cores import pin
 from ...core.train.probes import HISTOGRAM_EDGES, param_histograms
 from .messages import EpochEnded, ParamHistograms, Progress, RunFinished, RunStarted, WeightsPublished
 
@@ -69,6 +70,7 @@ class TrainingJob:
     dataset: str | None = None  # None: the graph's Input node says
     initial_weights: dict[str, Any] | None = field(default=None, repr=False)  # CPU tensors: continue from these
     threads: int | None = None  # torch intra-op threads for a CPU run (None: leave torch's setting)
+    cores: frozenset[int] | None = None  # a CPU run's training thread keeps to these (core/train/cores.py)
     metrics_interval: float = METRICS_INTERVAL
     weights_interval: float = WEIGHTS_INTERVAL
     max_steps: int | None = None  # stop after this many steps (benchmarks)
@@ -235,7 +237,10 @@ class TrainingWorker(QObject):
         start = time.perf_counter()
         trainer: Trainer | None = None
         try:
-            if job.threads and job.config.device != "cuda" and not job.config.device.startswith("cuda:"):
+            on_cpu = resolve_device(job.config.device).type == "cpu"
+            if on_cpu and job.cores:
+                pin(job.cores)  # first: the torch threads started for this run inherit the training cores
+            if job.threads and on_cpu:
                 import torch
 
                 torch.set_num_threads(job.threads)

@@ -35,6 +35,8 @@ from typing import Any
 
 import numpy as np
 
+from .cores import pin
+
 START_TIMEOUT = 60.0  # seconds for a new process to import torch and answer (a slow, loaded machine)
 
 
@@ -182,6 +184,9 @@ class LocalEngine(InferenceEngine):
     def close(self) -> None:
         self.model = None
 
+    def keep_to(self, cores: frozenset[int] | None) -> None:
+        """Nothing to do: the engine runs in its caller's thread, which the caller keeps where it wants."""
+
 
 def serve(conn) -> None:
     """The inference process: answer requests from the pipe until told to stop or the app goes away."""
@@ -262,6 +267,15 @@ class ProcessEngine:
         self._lock = threading.Lock()  # guards _conn/_process/_starting against close() from another thread
         self._closed = False
         self._starting: subprocess.Popen | None = None  # a process importing torch, not answering yet
+        self._cores: frozenset[int] | None = None  # keep the process to these (None: where the OS puts it)
+
+    def keep_to(self, cores: frozenset[int] | None) -> None:
+        """Keep the process, and any started after it, to `cores` (None: every core again). See cores.py:
+        while a CPU run trains, inference stays off the training cores. Any thread."""
+        self._cores = cores
+        process = self._process or self._starting
+        if process is not None:
+            pin(cores, process.pid)
 
     def _start(self) -> None:
         to_child_r, to_child_w = os.pipe()
@@ -273,6 +287,8 @@ class ProcessEngine:
             for fd in (to_child_r, to_child_w, from_child_r, from_child_w):
                 os.close(fd)
             raise EngineError(f"The prediction process could not start: {exc}") from None
+        if self._cores is not None:
+            pin(self._cores, process.pid)
         os.close(to_child_r)  # the child's ends: only the child holds them now
         os.close(from_child_w)
         conn = _Duplex(Connection(from_child_r, writable=False), Connection(to_child_w, readable=False))

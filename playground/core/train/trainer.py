@@ -518,7 +518,8 @@ class Trainer:
     def _train_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp):
             logits = self.model(x)
-            loss = compute_loss(self.loss_kind, logits.float(), y)
+            # Every torch call costs a GIL hand-over (see clip_gradients): no cast when there is nothing to cast.
+            loss = compute_loss(self.loss_kind, logits if logits.dtype == torch.float32 else logits.float(), y)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         if self.config.grad_clip:
@@ -527,7 +528,7 @@ class Trainer:
             clip_gradients(self._clip_params, self.config.grad_clip)
         self.scaler.step(self.optimizer)
         self.scaler.update()
-        return logits.detach(), loss.detach()
+        return logits, loss.detach()  # the loss is kept past the step; logits only feed an argmax (no graph)
 
     def fit(self, callbacks: Sequence[Callback] = ()) -> TrainResult:
         """Train up to `config.epochs` (counting epochs of a resumed run). See the module doc for how it ends."""
