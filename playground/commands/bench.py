@@ -134,6 +134,9 @@ def cmd_gui_bench(args) -> int:
     print(f"GUI       {report['gui_samples_per_second']:10,.0f} samples/s")
     print(f"headless  {report['headless_samples_per_second']:10,.0f} samples/s   GUI/headless "
           f"{report['gui_vs_headless']:.3f} ({mark[ok['gui_vs_headless']]}, target ≥ 0.95)")
+    waiting = report["training_thread_waiting_share"]
+    print(f"training thread waiting (GIL, a core): {waiting['gui']:.1%} of the GUI run, "
+          f"{waiting['headless']:.1%} headless")
     print(f"event loop lateness p99 {report['event_loop_p99_ms']} ms, max {report['event_loop_max_ms']} ms "
           f"({mark[ok['event_loop_p99_ms']]}, target ≤ 16 ms)")
     print(f"stroke → bars p99 {report['predict_p99_ms']} ms, median {report['predict_p50_ms']} ms over "

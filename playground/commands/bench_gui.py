@@ -132,7 +132,8 @@ def _count(counts: dict[str, int], *names: str) -> None:
         counts[name] += 1
 
 
-def _headless_rate(graph, config, dataset, steps: int, threads: int) -> float:
+def _headless_rate(graph, config, dataset, steps: int, threads: int) -> tuple[float, float]:
+    """(samples/s, share of the run's time the training thread waited) of a bare Trainer in this thread."""
     import torch
 
     from ..core.train import Callback, Trainer
@@ -143,8 +144,14 @@ def _headless_rate(graph, config, dataset, steps: int, threads: int) -> float:
                 trainer.stop()
 
     torch.set_num_threads(threads)
-    result = Trainer(graph, config, dataset=dataset).fit([Budget()])
-    return result.samples_per_second
+    trainer = Trainer(graph, config, dataset=dataset)
+    wall, cpu = time.perf_counter(), time.thread_time()
+    result = trainer.fit([Budget()])
+    return result.samples_per_second, _waiting(time.thread_time() - cpu, time.perf_counter() - wall)
+
+
+def _waiting(cpu_seconds: float, seconds: float) -> float:
+    return round(max(0.0, 1.0 - cpu_seconds / seconds), 3) if seconds > 0 else 0.0
 
 
 def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_size: int, seed: int,
@@ -175,7 +182,7 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
     # Warm-up: one-off costs stay out of both measured runs.
     graph = load_graph("preset:mnist-cnn")
     _headless_rate(graph, config, dataset, min(30, steps), threads)
-    headless_before = _headless_rate(graph, config, dataset, steps, threads)
+    headless_before, waited_before = _headless_rate(graph, config, dataset, steps, threads)
 
     window = MainWindow(AppSettings(), path=None)
     window.resize(1400, 900)
@@ -223,7 +230,7 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
     window.close()
     app.processEvents()
 
-    headless_after = _headless_rate(graph, config, dataset, steps, threads)
+    headless_after, waited_after = _headless_rate(graph, config, dataset, steps, threads)
     headless = (headless_before + headless_after) / 2
     return {
         "model": "mnist-cnn", "dataset": dataset.name, "device": "cpu", "torch_threads": threads,
@@ -236,6 +243,10 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
         "predict_p99_ms": _percentile(latencies, 99), "predict_p50_ms": _percentile(latencies, 50),
         "predictions": len(latencies), "stroke_events": stroke.events,
         "gui_thread_cpu_share": round(gui_cpu, 3),  # of one core: what the window itself costs
+        # The share of its run the training thread spent waiting (for the GIL or a core), not running: unlike
+        # samples/s it hardly drifts with the machine's speed, so it says best what the window costs training.
+        "training_thread_waiting_share": {"gui": _waiting(result.cpu_seconds, result.seconds),
+                                          "headless": round((waited_before + waited_after) / 2, 3)},
         "view_updates": streamed, "views_open": views_open,
         "targets": {"gui_vs_headless": GUI_TARGET_RATIO, "event_loop_p99_ms": EVENT_LOOP_TARGET_MS,
                     "predict_p99_ms": PREDICT_TARGET_MS},
