@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 import numpy as np
@@ -56,6 +57,7 @@ def test_start_pause_resume_stop_from_the_actions(qtbot, mlp_window):
     a.start_training.trigger()
     wait_state(qtbot, window, RUNNING)
     assert not a.start_training.isEnabled() and a.stop_training.isEnabled()
+    assert gc.get_freeze_count() > 0  # the window's objects stay out of the collector's passes during the run
     qtbot.waitUntil(lambda: window.training.charts.runs() and len(window.training.charts.runs()[-1].steps) > 3,
                     timeout=RUN_TIMEOUT)
 
@@ -74,6 +76,7 @@ def test_start_pause_resume_stop_from_the_actions(qtbot, mlp_window):
     assert a.start_training.isEnabled() and not a.stop_training.isEnabled()
     assert a.save_weights.isEnabled()
     assert window.training.charts.runs()[-1].steps[-1] == runs[0].global_step
+    assert gc.get_freeze_count() == 0  # and are collected again after it
 
 
 def test_shortcuts_start_and_stop(qtbot, mlp_window):

@@ -12,6 +12,7 @@ outcome is said in plain words.
 
 from __future__ import annotations
 
+import gc
 import logging
 from pathlib import Path
 
@@ -112,6 +113,10 @@ class TrainingController(QObject):
                           threads=self.threads, max_steps=max_steps, wanted=self.wanted,
                           cores=self.cores.training if self.cores else None)
         self.document.set_locked(LOCK_MESSAGE)
+        # The collector's full passes walk every object in the process: with the window built that takes 100–230
+        # ms, all of it holding the GIL (the training thread and the event loop wait). Objects alive now are left
+        # out of the passes during the run; they are handed back when it ends (_on_finished).
+        gc.freeze()
         self.session.start(job)
         self.message.emit(f"Starting run {run_id}: loading the data and building the model…")
         return True
@@ -175,6 +180,7 @@ class TrainingController(QObject):
 
     def _on_finished(self, finished: RunFinished) -> None:
         self._keep_window_to(None)
+        gc.unfreeze()  # what became garbage during the run is collected again
         self.document.set_locked(None)
         run = self._chart_runs.get(finished.run_id)
         if run is not None:
