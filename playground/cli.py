@@ -188,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
 
         serve_fds(int(argv[1]), int(argv[2]))
         return 0
+    from .core.host_memory import keep_buffers_in_the_heap
+
+    keep_buffers_in_the_heap()  # first, before any thread: every command may train on the CPU
     parser = build_parser()
     subcommands = parser._subparsers._group_actions[0].choices  # argparse keeps the names only here
     # `playground` opens the app; `playground FILE` opens the app on a graph file.
