@@ -575,3 +575,25 @@ def test_a_training_step_makes_few_torch_calls(sample):
     Trainer(load_graph("preset:mnist-cnn"), config, dataset=subset(sample, 1024, 100)).fit([Window()])
     per_step = Count.calls / 20
     assert 30 < per_step <= 80, per_step
+
+
+def test_evaluation_does_not_depend_on_its_batch_size(small, monkeypatch):
+    from playground.core.train import trainer as trainer_module
+
+    trainer = Trainer(load_graph("preset:mnist-cnn"), fast_config(), dataset=small)
+    seen = []
+    real_batches = type(trainer.test_data).batches
+
+    def recording(self, batch_size, **kw):
+        seen.append(batch_size)
+        return real_batches(self, batch_size, **kw)
+
+    monkeypatch.setattr(type(trainer.test_data), "batches", recording)
+    default = trainer.evaluate("test", keep_predictions=True)
+    assert seen == [trainer_module.EVAL_BATCH_SIZE["cpu"]]  # the CPU's size: 300 images in two batches
+    whole = trainer_module.evaluate(trainer.model, trainer.test_data, batch_size=1000, keep_predictions=True,
+                                    memory_format=trainer.memory_format)
+    assert default.confusion == whole.confusion
+    assert default.loss == pytest.approx(whole.loss, rel=1e-5)
+    assert (default.predicted == whole.predicted).all()
+    assert default.confidence == pytest.approx(whole.confidence, rel=1e-4)

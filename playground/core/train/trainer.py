@@ -63,7 +63,10 @@ from .probes import activations as _activations
 from .probes import eval_mode, layer_stats, state_dict_copy
 from .transfer import TransferReport, load_matching_weights
 
-EVAL_BATCH_SIZE = 1000
+# Evaluation batches: big on a GPU; on the CPU 256 is 2.4× faster than 1,000 for mnist-cnn (0.13 against 0.32 s
+# for 1,000 images: the layers' outputs stay in cache) and needs a quarter of the memory (~60 MB, not ~230 MB,
+# which in the window came as fresh pages at many epoch ends).
+EVAL_BATCH_SIZE = {"cuda": 1000, "cpu": 256}
 
 
 class TrainingError(Exception):
@@ -132,13 +135,15 @@ def amp_settings(device: torch.device, enabled: bool) -> tuple[bool, torch.dtype
 
 
 def evaluate(model: nn.Module, data: DeviceData, *, loss: str = "cross_entropy", num_classes: int = 10,
-             batch_size: int = EVAL_BATCH_SIZE, amp: bool = False, amp_dtype: torch.dtype = torch.float32,
+             batch_size: int | None = None, amp: bool = False, amp_dtype: torch.dtype = torch.float32,
              memory_format: torch.memory_format = torch.contiguous_format,
              keep_predictions: bool = False) -> EvalMetrics:
     """Loss, accuracy and confusion matrix over a whole split, accumulated on the device, copied once.
-    `keep_predictions`: also each example's predicted class and its probability (for the app's gallery)."""
+    `keep_predictions`: also each example's predicted class and its probability (for the app's gallery).
+    `batch_size` None: EVAL_BATCH_SIZE for the data's device."""
     start = time.perf_counter()
     device = data.device
+    batch_size = batch_size or EVAL_BATCH_SIZE.get(device.type, EVAL_BATCH_SIZE["cpu"])
     confusion = torch.zeros(num_classes * num_classes, dtype=torch.int64, device=device)
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     predicted, confidence = [], []
