@@ -543,7 +543,7 @@ def test_optimizers_update_all_parameters_in_one_kernel():
 
     model = torch.nn.Linear(4, 2)
     for name in ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop"):
-        optimizer = make_optimizer(model, TrainConfig(optimizer=name), torch.device("cpu"))
+        optimizer = make_optimizer(model, TrainConfig(optimizer=name))
         assert optimizer.defaults.get("fused") or optimizer.defaults.get("foreach"), name
 
 

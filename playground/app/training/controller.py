@@ -141,18 +141,18 @@ class TrainingController(QObject):
         self.panel.set_running(state)
         self.state_changed.emit(state)
 
-    def _keep_window_to(self, cores: frozenset[int] | None) -> None:
-        """The GUI thread (this one), the canvas's relay thread and the inference process: to `cores` while a
-        CPU run trains on the others, everywhere again (None) after it (core/train/cores.py)."""
-        if self.cores is None or self._window_confined == (cores is not None):
+    def _confine_window(self, confined: bool) -> None:
+        """The GUI thread (this one), the canvas's relay thread and the inference process: to the window's core
+        while a CPU run trains on the others, everywhere again after it (core/train/cores.py)."""
+        if self.cores is None or self._window_confined == confined:
             return
-        self._window_confined = cores is not None
+        self._window_confined = confined
+        cores = self.cores.window if confined else None
         pin(cores)
         self.predictor.keep_to(cores)
 
     def _on_started(self, started: RunStarted) -> None:
-        if started.device == "cpu":
-            self._keep_window_to(self.cores.window if self.cores else None)
+        self._confine_window(started.device == "cpu")
         self._chart_runs[started.run_id] = self.charts.begin_run(started.name, started.steps_per_epoch,
                                                                    started.total_steps)
         self.panel.show_run_started(started)
@@ -179,7 +179,7 @@ class TrainingController(QObject):
         self._use_weights(weights, note=f"live: run {weights.run_id}, step {weights.global_step:,}")
 
     def _on_finished(self, finished: RunFinished) -> None:
-        self._keep_window_to(None)
+        self._confine_window(False)
         gc.unfreeze()  # what became garbage during the run is collected again
         self.document.set_locked(None)
         run = self._chart_runs.get(finished.run_id)

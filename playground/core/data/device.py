@@ -73,8 +73,9 @@ def affine_theta(params: torch.Tensor, height: int, width: int) -> torch.Tensor:
 
 
 def warp_images(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-    """Resample float images [B, C, H, W] through affine_theta's matrices; what comes in from outside is 0."""
-    grid = F.affine_grid(theta.to(device=x.device, dtype=x.dtype), list(x.shape), align_corners=False)
+    """Resample float images [B, C, H, W] through affine_theta's matrices (on x's device, in x's dtype); what
+    comes in from outside is 0."""
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 

@@ -33,7 +33,7 @@ def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     return groups
 
 
-def make_optimizer(model: nn.Module, config: TrainConfig, device: torch.device) -> torch.optim.Optimizer:
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     groups = parameter_groups(model, config.weight_decay)
     if not groups:
         raise ValueError("every layer is frozen (trainable off), so there is nothing to train")
@@ -42,16 +42,16 @@ def make_optimizer(model: nn.Module, config: TrainConfig, device: torch.device) 
     # Fused kernels (CUDA and CPU) update every parameter in one call. On the CPU that matters beyond speed:
     # torch's default there is a Python loop of ~12 ops per parameter, and each op releases and retakes the
     # GIL, so a window's Python (drawing, charts) running meanwhile stalls training at every one of them.
-    # RMSprop has no fused kernel; foreach is its one-call-per-op form.
-    fused = {"fused": True}  # the trainer's devices (cpu, cuda) both have them
+    # RMSprop has no fused kernel; foreach is its one-call-per-op form. (The trainer's devices, cpu and cuda,
+    # both have the fused kernels.)
     if name == "sgd":
-        return torch.optim.SGD(groups, lr=lr, **fused)
+        return torch.optim.SGD(groups, lr=lr, fused=True)
     if name in ("momentum", "nesterov"):
-        return torch.optim.SGD(groups, lr=lr, momentum=0.9, nesterov=name == "nesterov", **fused)
+        return torch.optim.SGD(groups, lr=lr, momentum=0.9, nesterov=name == "nesterov", fused=True)
     if name == "adam":
-        return torch.optim.Adam(groups, lr=lr, **fused)
+        return torch.optim.Adam(groups, lr=lr, fused=True)
     if name == "adamw":
-        return torch.optim.AdamW(groups, lr=lr, **fused)
+        return torch.optim.AdamW(groups, lr=lr, fused=True)
     if name == "rmsprop":
         return torch.optim.RMSprop(groups, lr=lr, alpha=0.99, eps=1e-8, foreach=True)
     raise ValueError(f"unknown optimizer {name!r}")

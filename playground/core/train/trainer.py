@@ -289,7 +289,7 @@ class Trainer:
         self.frozen_nodes = [n.id for n in self.graph.nodes.values()
                              if not n.trainable and isinstance(getattr(self.model, n.id, None), nn.Module)
                              and any(True for _ in getattr(self.model, n.id).state_dict())]
-        self.optimizer = make_optimizer(self.model, self.config, self.device)
+        self.optimizer = make_optimizer(self.model, self.config)
         self._clip_params = [p for p in self.model.parameters() if p.requires_grad]
         self.amp, self.amp_dtype = amp_settings(self.device, self.config.amp)
         # fp16 needs loss scaling so that small gradients do not flush to zero; bf16 and fp32 do not.
