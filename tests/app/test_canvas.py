@@ -643,6 +643,38 @@ def test_mistakes_are_found_and_stepped_through(qtbot, panel, predictor, mlp, te
     assert panel.caption.text().startswith(f"test #{mistakes[-1][0]}:")
 
 
+def test_a_test_set_is_evaluated_with_one_version_of_the_weights_even_while_new_ones_keep_coming(
+        qtbot, predictor, mlp, test_set):
+    images, labels = np.tile(test_set[0], (5, 1, 1)), np.tile(test_set[1], 5)  # 11 chunks
+    weights = random_weights(mlp, seed=5)
+    predictor.set_model(mlp, weights, "mnist", 2)
+    wait_built(qtbot, predictor, 2)
+    results = []
+    predictor.test_set_evaluated.connect(results.append)
+    predictor.evaluate_test_set(images, labels)
+    # A run publishes weights four times a second; here every 10 ms, far faster than 11 chunks are classified:
+    # were the job started over with each, it would never end.
+    newer = random_weights(mlp, seed=6)
+    version = 2
+    deadline = time.monotonic() + 30
+    while not results and time.monotonic() < deadline:
+        version += 1
+        predictor.set_model(mlp, newer, "mnist", version)
+        qtbot.wait(10)
+    assert results, "the evaluation never ended while new weights kept coming"
+    (result,) = results
+    used = weights if result.weights_version == 2 else newer
+    model = build_module(mlp, "cpu")
+    model.load_state_dict(used)
+    probabilities = predict_probabilities(model, torch.from_numpy(images), normalization_for("mnist")).numpy()
+    assert result.images is images and result.labels is labels
+    assert np.array_equal(result.predictions, probabilities.argmax(axis=1))
+    assert np.allclose(result.confidences, probabilities.max(axis=1), atol=1e-5)
+    assert result.accuracy == pytest.approx(float(np.mean(probabilities.argmax(axis=1) == labels)))
+    # The newest weights are loaded once the test set is done with, not dropped.
+    wait_built(qtbot, predictor, version)
+
+
 def test_no_mistakes_says_so(qtbot, panel, predictor, mlp):
     images = np.zeros((3, 28, 28), np.uint8)
     images[:, 10:18, 10:18] = 255

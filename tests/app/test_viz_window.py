@@ -11,10 +11,15 @@ from PySide6.QtGui import QHelpEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
+import playground.app.training.datasets as datasets_module
 import playground.app.training.worker as worker_module
 from playground.app.training.messages import EpochEnded, ParamHistograms
-from playground.core.data import load_dataset
-from playground.core.train import TrainConfig
+from playground.core.build import build_module
+from playground.core.data import load_dataset, normalization_for
+from playground.core.graph import load_graph
+from playground.core.train import Checkpoint, TrainConfig
+from playground.core.train.checkpoint import save_checkpoint
+from playground.core.train.inference import predict_probabilities
 
 from .conftest import make_window
 from .helpers import node_pos
@@ -239,3 +244,43 @@ def test_clicking_a_node_enlarges_its_activations_and_hovering_shows_a_preview(q
     QTest.mouseMove(view.viewport(), QPoint(2, 2))  # away from the node
     QApplication.sendEvent(view.viewport(), QEvent(QEvent.Type.Leave))
     assert not views.preview.isVisible()
+
+
+def test_weights_loaded_from_a_file_fill_the_confusion_matrix_and_the_gallery_without_a_run(
+        qtbot, settings, small_data, monkeypatch, dialogs, tmp_path):
+    # The window loads the test split a run would use in the background: here, the small one.
+    monkeypatch.setattr(datasets_module.core_data, "load_dataset", lambda name, **kw: small_data)
+    graph = load_graph("preset:mlp")
+    model = build_module(graph, "cpu", seed=3)
+    path = tmp_path / "weights.pt"
+    save_checkpoint(path, Checkpoint(graph=graph, state_dict=model.state_dict(), config={}, history={},
+                                     extra={"dataset": "mnist"}))
+    window = make_window(qtbot, settings)
+    window.workbench.files.new_from_preset("mlp")
+    window.workbench.shapes.run_now()
+    digits, views = window.training.digits, window.insight
+    # No run yet, and the test digits are there already.
+    qtbot.waitUntil(lambda: digits.random_button.isEnabled(), timeout=VIEW_TIMEOUT)
+    assert views.confusion.counts() is None
+
+    dialogs.choose_file(str(path))
+    window.acts.load_weights.trigger()
+    qtbot.waitUntil(lambda: views.confusion.counts() is not None, timeout=VIEW_TIMEOUT)
+    assert int(np.sum(views.confusion.counts())) == 120
+    images, labels = small_data.test_images.numpy(), small_data.test_labels.numpy()
+    predicted = predict_probabilities(model, small_data.test_images, normalization_for("mnist")).numpy().argmax(1)
+    expected = np.bincount(labels * 10 + predicted, minlength=100).reshape(10, 10)
+    assert np.array_equal(np.asarray(views.confusion.counts()), expected)
+    assert "loaded from weights.pt" in views.confusion.note_label.text()
+    assert "loaded from weights.pt" in views.gallery.note()
+    assert len(views.gallery.shown_indices()) == 120
+    # A cell's examples go onto the canvas like a run's.
+    true, guess = np.unravel_index(np.argmax(expected), expected.shape)
+    QTest.mouseClick(views.confusion, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     views.confusion.cell_rect(int(true), int(guess)).center())
+    shown = views.confusion.shown_examples()
+    assert shown and all(labels[i] == true and predicted[i] == guess for i in shown)
+    QTest.mouseClick(views.confusion.examples.grid.viewport(), Qt.MouseButton.LeftButton,
+                     Qt.KeyboardModifier.NoModifier, views.confusion.examples.item_rect(0).center())
+    assert f"test #{shown[0]}" in digits.caption.text()
+    assert np.array_equal(digits._test_images, images[:, 0])  # the canvas's test digits are that split

@@ -79,13 +79,33 @@ class _Request:
     drawing: np.ndarray | None = None  # a raster copy, preprocessed in the worker thread
 
 
+@dataclass(frozen=True)
+class TestSetResults:
+    """A whole test set classified with one version of the weights (`Predictor.evaluate_test_set`)."""
+    images: np.ndarray = field(repr=False)  # as given: the results are about these
+    labels: np.ndarray = field(repr=False)
+    predictions: np.ndarray = field(repr=False)  # int64 [N]
+    confidences: np.ndarray = field(repr=False)  # float32 [N]: the probability of the predicted class
+    weights_version: int
+
+    @property
+    def accuracy(self) -> float:
+        return float((self.predictions == self.labels).mean()) if len(self.labels) else 0.0
+
+
 @dataclass
-class _MistakesJob:
+class _TestSetJob:
+    """A test set classified a chunk at a time, between drawings (a drawing waiting goes first)."""
     images: np.ndarray
     labels: np.ndarray
+    predictions: np.ndarray = field(init=False)
+    confidences: np.ndarray = field(init=False)
     start: int = 0
-    found: list = field(default_factory=list)
     version: int | None = None  # the weights the chunks so far were classified with
+
+    def __post_init__(self):
+        self.predictions = np.zeros(len(self.labels), dtype=np.int64)
+        self.confidences = np.zeros(len(self.labels), dtype=np.float32)
 
 
 class Predictor(QObject):
@@ -93,6 +113,7 @@ class Predictor(QObject):
 
     predicted = Signal(object)  # Prediction
     mistakes_found = Signal(object)  # list of (index, true_label, predicted_label, confidence), most confident first
+    test_set_evaluated = Signal(object)  # TestSetResults
     failed = Signal(str)  # a plain message: the network cannot be built, the weights do not fit it, ...
     insight_ready = Signal(object)  # core.train.insight.Insight of the latest drawing (only while wanted)
 
@@ -105,7 +126,8 @@ class Predictor(QObject):
         # The mailbox (guarded by _cond).
         self._model_job: _ModelJob | None = None
         self._request: _Request | None = None
-        self._mistakes: _MistakesJob | None = None
+        self._mistakes: _TestSetJob | None = None
+        self._evaluation: _TestSetJob | None = None
         self._stop = False
         self._insight_wanted = False
         self._thread: threading.Thread | None = None
@@ -149,8 +171,14 @@ class Predictor(QObject):
         self._post("_insight_wanted", bool(wanted))
 
     def find_mistakes(self, images: np.ndarray, labels: np.ndarray) -> None:
-        """Classify a test set with the current weights; answers with `mistakes_found`. Replaces a running job."""
-        self._post("_mistakes", _MistakesJob(np.asarray(images), np.asarray(labels)))
+        """Classify a test set with the current weights; answers with `mistakes_found`. Replaces a running search."""
+        self._post("_mistakes", _TestSetJob(np.asarray(images), np.asarray(labels)))
+
+    def evaluate_test_set(self, images: np.ndarray, labels: np.ndarray) -> None:
+        """Classify a test set with the current weights (say, weights loaded from a file, which no run has
+        evaluated); answers with `test_set_evaluated`. Replaces a running evaluation; new weights meanwhile
+        start it over, so the answer is always about the weights of its `weights_version`."""
+        self._post("_evaluation", _TestSetJob(np.asarray(images), np.asarray(labels)))
 
     def shutdown(self) -> None:
         """Stop the relay thread and the engine's process, and wait for both (an answer in flight is dropped).
@@ -192,7 +220,8 @@ class Predictor(QObject):
             return True
         if not self._has_model:  # requests and mistakes wait in the mailbox for a usable model
             return False
-        return self._mistakes is not None or self._classify_wait() == 0 or self._insight_wait() == 0
+        return (self._mistakes is not None or self._evaluation is not None or self._classify_wait() == 0
+                or self._insight_wait() == 0)
 
     def _classify_wait(self) -> float | None:
         """Seconds until the latest drawing is due to be classified (0: now), or None when it is up to date.
@@ -236,13 +265,17 @@ class Predictor(QObject):
                 if self._stop:
                     return
                 request = self._request
-                mistakes = self._mistakes
+                test_set_job = self._mistakes or self._evaluation
                 # A new stroke goes before new weights (four a second while training, each a few ms to send and
                 # load): it is answered with the weights of a quarter of a second ago, then again with the new ones.
                 fresh = request is not None and self._has_model and (
                     self._done is None or self._done[0] != request.request_id)
+                # A test set half classified is finished with the weights it began with (a second or so for
+                # 10,000 images): a run publishes new ones four times a second, and starting over at each would
+                # never finish. Drawings are classified meanwhile, with those weights.
+                test_set_begun = test_set_job is not None and test_set_job.start > 0 and self._has_model
                 model_job = None
-                if not fresh:
+                if not fresh and not test_set_begun:
                     model_job, self._model_job = self._model_job, None
             try:
                 if model_job is not None:
@@ -252,8 +285,8 @@ class Predictor(QObject):
                     self._classify(request)
                 elif self._insight_wait() == 0:
                     self._look_inside(request)
-                elif mistakes is not None:
-                    self._mistakes_step(mistakes)
+                elif test_set_job is not None:
+                    self._test_set_step(test_set_job)
             except EngineError as exc:
                 if self._stop:
                     return
@@ -310,35 +343,40 @@ class Predictor(QObject):
                                                layers=layers, saliency=heat, weights_version=self._version,
                                                request_id=request.request_id))
 
-    def _mistakes_step(self, job: _MistakesJob) -> None:
-        """Classify one chunk; a drawing waiting to be classified goes first, between chunks."""
+    def _test_set_step(self, job: _TestSetJob) -> None:
+        """Classify one chunk of a test-set job; a drawing waiting to be classified goes first, between chunks."""
+        slot = "_mistakes" if job is self._mistakes else "_evaluation"
         if job.version != self._version:  # new weights: start over, the chunks so far are stale
-            job.start, job.found, job.version = 0, [], self._version
+            job.start, job.version = 0, self._version
         stop = min(job.start + MISTAKES_CHUNK, len(job.images))
         try:
             chunk = np.asarray(job.images[job.start:stop], dtype=np.uint8)
             probabilities = self._engine.call("probabilities", chunk) if len(chunk) else np.zeros((0, 1), np.float32)
         except EngineError as exc:
             with self._cond:
-                if self._mistakes is job:
-                    self._mistakes = None
+                if getattr(self, slot) is job:
+                    setattr(self, slot, None)
             if exc.restarted:
                 raise
             self._emit(self.failed, f"Could not classify the test set: {exc}")
             return
         predicted = probabilities.argmax(axis=1)
-        labels = job.labels[job.start:stop]
-        for offset in np.flatnonzero(predicted != labels):
-            job.found.append((job.start + int(offset), int(labels[offset]), int(predicted[offset]),
-                              float(probabilities[offset, predicted[offset]])))
+        job.predictions[job.start:stop] = predicted
+        job.confidences[job.start:stop] = probabilities[np.arange(len(predicted)), predicted]
         job.start = stop
         if stop < len(job.images):
             return
         with self._cond:
-            if self._mistakes is not job:  # replaced meanwhile
+            if getattr(self, slot) is not job:  # replaced meanwhile
                 return
-            self._mistakes = None
-        self._emit(self.mistakes_found, sorted(job.found, key=lambda m: -m[3]))
+            setattr(self, slot, None)
+        if slot == "_evaluation":
+            self._emit(self.test_set_evaluated, TestSetResults(job.images, job.labels, job.predictions,
+                                                               job.confidences, job.version))
+            return
+        wrong = np.flatnonzero(job.predictions != job.labels)
+        found = [(int(i), int(job.labels[i]), int(job.predictions[i]), float(job.confidences[i])) for i in wrong]
+        self._emit(self.mistakes_found, sorted(found, key=lambda m: -m[3]))
 
     def engine_stats(self) -> dict[str, Any]:
         """What the engine says about itself (builds so far, whether it has a model); for tests. Only safe while

@@ -8,6 +8,11 @@ flows back here and is handed on: metrics to the charts and the panel, weights
 to the predictor (a CPU copy, so live prediction never races the training
 thread). When the run ends, however it ends, the lock is lifted and the
 outcome is said in plain words.
+
+With no run, the test split of the dataset a run would use is loaded in the
+background whenever that dataset (or where it comes from) changes, so that the
+canvas's test-digit buttons work from the start, and weights loaded from a file
+are evaluated on it for the confusion matrix and the gallery (`evaluated`).
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ from ...core.graph import Graph
 from ...core.train import Checkpoint, CheckpointError, ConfigError, load_checkpoint, load_matching_weights
 from ...core.train.checkpoint import save_checkpoint
 from ...core.train.cores import core_split, pin
+from ..canvas.predictor import TestSetResults
+from .data_box import DATASET_TITLES
+from .datasets import DatasetLocation, TestSet, TestSetLoader
 from .messages import EpochEnded, Progress, RunFinished, RunStarted, WeightsPublished
 from .session import IDLE, PAUSED, STARTING, STOPPING, TrainingSession
 from .worker import TrainingJob, Wanted, training_threads
@@ -43,6 +51,8 @@ class TrainingController(QObject):
     message = Signal(str)  # a line for the status bar
     state_changed = Signal(str)
     weights_in_use = Signal(object, str)  # WeightsPublished, a note ("live: run 2, step 480"): what the views show
+    # TestSetResults of weights no run has evaluated (loaded from a file), their class names and a note
+    evaluated = Signal(object, tuple, str)
 
     def __init__(self, window: QWidget, workbench, actions, panel, charts, digits, predictor,
                  threads: int | None = None):
@@ -61,6 +71,15 @@ class TrainingController(QObject):
         self._close_when_stopped = False
         self._model_version = 0
         self._graph_dataset_name = ""
+        # The test split a run would use now, loaded in the background (None until it has come).
+        self.test_set: TestSet | None = None
+        self._test_set_key: tuple | None = None  # the (dataset, where from) it was asked for
+        self._test_set_token = 0
+        self._test_set_loader = TestSetLoader(self)
+        self._test_set_loader.loaded.connect(self._on_test_set)
+        self._test_set_loader.failed.connect(self._on_test_set_failed)
+        self._evaluate: tuple[int, str] | None = None  # (weights version, name) to evaluate once the test set is here
+        self._evaluating: tuple[int, str] | None = None  # ... and the one the predictor is evaluating
 
         s = self.session
         s.state_changed.connect(self._on_state)
@@ -71,6 +90,8 @@ class TrainingController(QObject):
         s.finished.connect(self._on_finished)
         panel.start_requested.connect(lambda: self.start())
         predictor.failed.connect(lambda text: self.message.emit(f"Prediction: {text}"))
+        predictor.test_set_evaluated.connect(self._on_evaluated)
+        panel.data_group.source_located.connect(self._on_source_located)
 
         # Before any training (and after edits), the canvas predicts with the network's fresh weights.
         self._model_timer = QTimer(self, singleShot=True, interval=MODEL_REFRESH_MS)
@@ -258,6 +279,59 @@ class TrainingController(QObject):
         self.weights_in_use.emit(WeightsPublished(run_id=0, global_step=0, graph=graph, state_dict=state,
                                                   dataset=_graph_dataset(graph), classes=()), note)
 
+    # -- the test set, with no run -------------------------------------------------------------------
+    def _on_source_located(self, location: DatasetLocation) -> None:
+        """The dataset a run would use, or where it comes from, is known (again): load its test split if it
+        is another one than the last asked for (a download that has just finished replaces the sample, say)."""
+        if location.kind == "error":
+            return
+        key = (location.name, location.kind, str(location.folder or ""))
+        if key == self._test_set_key:
+            return
+        self._test_set_key = key
+        self._test_set_token += 1
+        self._test_set_loader.load(self._test_set_token, location.name)
+
+    def _on_test_set(self, token: int, test_set: TestSet) -> None:
+        if token != self._test_set_token:
+            return  # an answer for a dataset no longer chosen
+        self.test_set = test_set
+        if self.session.active:
+            return  # the canvas keeps the running run's test set; this one serves after the run
+        self.digits.set_test_set(test_set.images, test_set.labels)
+        if self.weights is None or not self.weights.classes:
+            self.digits.set_classes(test_set.classes)
+        self._evaluate_if_waiting()
+
+    def _on_test_set_failed(self, token: int, message: str) -> None:
+        if token == self._test_set_token:
+            self.message.emit(message)
+
+    def _evaluate_if_waiting(self) -> None:
+        """Weights loaded from a file are evaluated on the test set once it is here (a run evaluates its own)."""
+        if self._evaluate is not None and self._evaluate[0] != self._model_version:
+            self._evaluate = None  # other weights since (a run's, say): those loaded are not in use any more
+        if self._evaluate is None or self.test_set is None or self.session.active:
+            return
+        self._evaluating, self._evaluate = self._evaluate, None
+        self.predictor.evaluate_test_set(self.test_set.images, self.test_set.labels)
+        self.message.emit(f"Evaluating {self._evaluating[1]} on the test set ({len(self.test_set.labels):,} "
+                          f"images)…")
+
+    def _on_evaluated(self, results: TestSetResults) -> None:
+        evaluating, test_set = self._evaluating, self.test_set
+        if (evaluating is None or results.weights_version != evaluating[0] or self.session.active
+                or test_set is None or results.images is not test_set.images):
+            return  # newer weights, a run under way or another test set since: these results are stale
+        self._evaluating = None
+        classes = tuple(self.weights.classes) if self.weights is not None and self.weights.classes else \
+            test_set.classes
+        note = f"{evaluating[1]} · {results.accuracy:.1%} correct on {len(results.labels):,} test images"
+        self.evaluated.emit(results, classes, note)
+        title = DATASET_TITLES.get(test_set.name, test_set.name)
+        self.message.emit(f"{evaluating[1]}: {results.accuracy:.2%} correct on the {title} test set "
+                          f"({len(results.labels):,} images)")
+
     # -- checkpoints ------------------------------------------------------------------------------------
     def save_weights(self) -> bool:
         weights = self.weights
@@ -316,6 +390,8 @@ class TrainingController(QObject):
                           note=f"loaded from {Path(path).name}")
         if classes:
             self.digits.set_classes(classes)
+        self._evaluate = (self._model_version, f"loaded from {Path(path).name}")
+        self._evaluate_if_waiting()
         self.panel.set_can_continue(True)
         if report.skipped or report.missing:
             QMessageBox.information(self.window, "Some weights did not fit",
@@ -347,6 +423,7 @@ class TrainingController(QObject):
             self.session.wait()
         self.predictor.shutdown()
         self.panel.shutdown()  # a dataset download or lookup in flight ends with the window
+        self._test_set_loader.shutdown()
 
 
 def _graph_dataset(graph: Graph) -> str:

@@ -11,7 +11,7 @@ import os
 import re
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
@@ -67,6 +67,8 @@ class DataBox(FormGroup):
     `source_text` and `download_text` are the two lines as written (their labels
     hold them with wrap points added).
     """
+
+    source_located = Signal(object)  # DatasetLocation: where a run would now take its data from
 
     def __init__(self, parent=None):
         super().__init__("Data", "training_data", parent)
@@ -203,6 +205,7 @@ class DataBox(FormGroup):
         if token != self._probe_token:
             return  # the answer to an older question
         self._location = location
+        self.source_located.emit(location)
         if location.kind in ("folder", "cache"):
             self._show_source("ok", _home(location.message), tip=str(location.folder))
         elif location.kind == "sample":

@@ -7,7 +7,9 @@ Fashion-MNIST), so it takes milliseconds and never touches the network.
 
 `DatasetProbe` runs it on a short-lived Python thread; `DatasetDownload` runs
 `load_dataset(..., allow_download=True)` on another, with a `threading.Event` to
-cancel it. Both emit their results as queued Qt signals and never touch a widget.
+cancel it; `TestSetLoader` loads the test split a run would use (for the canvas's
+test digits and for evaluating weights loaded from a file, with no run). All emit
+their results as queued Qt signals and never touch a widget.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ import os
 import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from ...core import data as core_data
@@ -141,6 +144,60 @@ class DatasetProbe(QObject):
 
     def shutdown(self, timeout: float = 5.0) -> None:
         """Wait for the probes under way (they only look at a few files)."""
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._threads = [t for t in self._threads if t.is_alive()]
+
+
+@dataclass(frozen=True)
+class TestSet:
+    """A dataset's test split, as a run on that dataset would use it."""
+    requested: str  # the dataset asked for
+    name: str  # the one loaded: the offline sample when the one asked for is not on this computer
+    images: np.ndarray = field(repr=False)  # uint8 [N, 28, 28]
+    labels: np.ndarray = field(repr=False)  # int64 [N]
+    classes: tuple[str, ...]
+    source: str  # where it came from, in words
+
+
+class TestSetLoader(QObject):
+    """Loads a test split on a short-lived thread, the way a run would (`load_dataset` with the offline sample
+    standing in for a dataset that is not here; never a download). `loaded(token, TestSet)` or
+    `failed(token, message)` comes back queued; the token lets the caller drop answers it no longer wants."""
+
+    loaded = Signal(int, object)
+    failed = Signal(int, str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._threads: list[threading.Thread] = []
+
+    def load(self, token: int, name: str) -> None:
+        self._threads = [t for t in self._threads if t.is_alive()]
+        thread = threading.Thread(target=self._run, args=(token, name), name=f"test-set-{name}", daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _run(self, token: int, name: str) -> None:
+        try:
+            dataset = core_data.load_dataset(name, fallback_to_sample=True)
+            images = dataset.test_images.numpy()
+            images = images.reshape(len(images), *images.shape[-2:])  # [N, 1, H, W] -> [N, H, W]
+            test_set = TestSet(requested=name, name=dataset.name, images=images,
+                               labels=dataset.test_labels.numpy().astype(np.int64), classes=tuple(dataset.classes),
+                               source=dataset.source)
+        except (DatasetError, ValueError, OSError) as exc:
+            _emit(self, "failed", token, f"Could not load the test set of {name}: {exc}")
+            return
+        _emit(self, "loaded", token, test_set)
+
+    def is_running(self) -> bool:
+        return any(t.is_alive() for t in self._threads)
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Wait for the loads under way (a few hundred ms each); daemon threads, so a stuck one cannot hold the
+        app open."""
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))

@@ -10,7 +10,9 @@ Where each view's data comes from (none of it is computed in the GUI thread):
 - Histograms: the worker takes weight/gradient histograms between steps, every
   two seconds, while that view is open (`Wanted.histograms`), in sight or not.
 - Confusion matrix and Predictions: the per-example results of each epoch's
-  validation pass, on the test split the run started with.
+  validation pass, on the test split the run started with; for weights loaded
+  from a file, which no run has evaluated, the predictor's pass over the test
+  split a run would use (`TrainingController.evaluated`).
 
 A view out of sight asks for nothing (the histograms' history excepted: it is
 kept while the dock is open); closing a dock turns its feed off.
@@ -73,6 +75,7 @@ class InsightController(QObject):
         session.epoch_ended.connect(self._on_epoch)
         session.histograms.connect(self._on_histograms)
         training.weights_in_use.connect(self._on_weights)
+        training.evaluated.connect(self._on_evaluated)
         predictor.insight_ready.connect(self._on_insight)
         self.confusion.example_chosen.connect(self._put_on_canvas)
         self.gallery.example_chosen.connect(self._put_on_canvas)
@@ -136,6 +139,16 @@ class InsightController(QObject):
         self.confusion.set_results(np.asarray(epoch.confusion), self.classes, images, labels, epoch.predictions,
                                    epoch.confidences, note)
         self.gallery.set_results(images, labels, epoch.predictions, epoch.confidences, self.classes, note)
+
+    def _on_evaluated(self, results, classes: tuple[str, ...], note: str) -> None:
+        """Weights no run has evaluated (loaded from a file), classified on a test set by the predictor."""
+        self.run_id = None  # the views show these weights now, not the last run's
+        self.classes = classes
+        self._test = (results.images, results.labels)
+        self.confusion.set_results(None, classes, results.images, results.labels, results.predictions,
+                                   results.confidences, note)
+        self.gallery.set_results(results.images, results.labels, results.predictions, results.confidences,
+                                 classes, note)
 
     def _on_histograms(self, histograms: ParamHistograms) -> None:
         if histograms.run_id == self.run_id:
