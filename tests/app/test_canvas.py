@@ -757,7 +757,7 @@ def test_a_new_stroke_is_answered_before_new_weights_are_loaded(qtbot, predictor
         predictor.request(image, 1, time.perf_counter())
     got: list[Prediction] = []
     predictor.predicted.connect(got.append)
-    with predictor._cond:  # both in the mailbox before the relay looks: new weights, then a new stroke
+    with predictor._lock:  # both in the mailbox before the relay looks: new weights, then a new stroke
         predictor.set_model(mlp, random_weights(mlp, seed=5), "mnist", 2)
         image[3:6, 5:20] = 255
         predictor.request(image, 2, time.perf_counter())
@@ -782,3 +782,32 @@ def test_new_weights_wait_to_reclassify_while_strokes_keep_coming(qtbot, predict
     # Classified again with the new weights, but only once the pause after the stroke had passed.
     assert (got[1].request_id, got[1].weights_version) == (2, 2)
     assert time.perf_counter() - stroke_at >= DRAWING_PAUSE
+
+
+def test_the_relay_wake_is_never_lost_and_drains():
+    from playground.app.canvas.predictor import _Wake
+
+    wake = _Wake()
+    wake.set()
+    wake.set()  # woken before it looks: the next wait returns at once, however many wakes came
+    started = time.perf_counter()
+    wake.wait(5.0)
+    assert time.perf_counter() - started < 1.0
+    started = time.perf_counter()
+    wake.wait(0.05)  # drained: this one waits out its timeout
+    assert time.perf_counter() - started >= 0.04
+    woken = threading.Event()
+
+    def sleeper():
+        wake.wait(10.0)
+        woken.set()
+
+    thread = threading.Thread(target=sleeper)
+    thread.start()
+    time.sleep(0.05)
+    wake.set()  # from another thread, as the GUI thread does
+    assert woken.wait(5.0)
+    thread.join()
+    wake.close()
+    wake.set()  # after closing (a post racing shutdown): nothing to wake, and no error
+    wake.wait(0.01)

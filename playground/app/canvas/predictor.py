@@ -1,9 +1,9 @@
 """Live prediction for the drawing canvas: a relay thread in the app, the model in an inference process.
 
-The GUI thread only drops things into a mailbox guarded by a `threading.Condition`
-(the latest model, the latest drawing, an optional "find the mistakes" job, and
-whether a view wants to look inside the network) and returns at once. One
-relay thread sleeps on the condition until there is work, then hands it to the
+The GUI thread only drops things into a mailbox guarded by a lock (the latest
+model, the latest drawing, optional test-set jobs, and whether a view wants to
+look inside the network), wakes the relay thread (`_Wake`) and returns at once.
+The relay thread sleeps until there is work, then hands it to the
 inference engine (`core.train.engine`): by default a separate process, so that
 the forward passes, the preprocessing (the MNIST-style 28×28 image) and the
 looks inside never take the interpreter lock the training thread needs. The
@@ -22,8 +22,11 @@ published with the training snapshots.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
+import select
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -56,10 +59,39 @@ class Prediction:
     submitted_at: float  # time.perf_counter() of the request (or of the new weights, for a re-prediction)
 
 
-def _stop_orphan(cond: threading.Condition, state: dict, *_args) -> None:
-    with cond:
+class _Wake:
+    """How the GUI thread wakes the relay thread: a byte through a socket pair, sent with the interpreter lock
+    released. A `threading.Condition` wakes its waiter by releasing a semaphore with the lock held: on the
+    window's core, the woken relay thread could then preempt the GUI thread, interpreter lock and all, and the
+    training thread on the other core waited for that lock meanwhile. py-spy counted 15% of the GUI thread's
+    time holding the lock in `Condition.notify` during `bench --gui`. A wake is never lost: the byte waits
+    in the socket until the relay looks."""
+
+    def __init__(self):
+        self._reader, self._writer = socket.socketpair()
+        self._reader.setblocking(False)
+        self._writer.setblocking(False)
+
+    def set(self) -> None:
+        with contextlib.suppress(OSError):  # full: a wake is pending anyway; closed: shutting down
+            self._writer.send(b"\0")
+
+    def wait(self, timeout: float | None) -> None:
+        """Until woken, or `timeout` seconds (None: no limit). Drains the pending wakes."""
+        with contextlib.suppress(OSError, ValueError):  # closed under us at shutdown
+            select.select([self._reader], [], [], timeout)
+            while self._reader.recv(4096):
+                pass
+
+    def close(self) -> None:
+        self._reader.close()
+        self._writer.close()
+
+
+def _stop_orphan(lock: threading.RLock, wake: _Wake, state: dict, *_args) -> None:
+    with lock:
         state["_stop"] = True
-        cond.notify_all()
+    wake.set()
 
 
 @dataclass
@@ -122,8 +154,9 @@ class Predictor(QObject):
         nothing in this process, and for tests of the mailbox alone)."""
         super().__init__(parent)
         self._engine = LocalEngine() if in_process else ProcessEngine()
-        self._cond = threading.Condition()
-        # The mailbox (guarded by _cond).
+        self._lock = threading.RLock()  # re-entrant: a test holds it to post two things at once
+        self._wake = _Wake()
+        # The mailbox (guarded by _lock).
         self._model_job: _ModelJob | None = None
         self._request: _Request | None = None
         self._mistakes: _TestSetJob | None = None
@@ -143,7 +176,7 @@ class Predictor(QObject):
         if app is not None:  # never let the (non-daemon) thread outlive the application
             app.aboutToQuit.connect(self.shutdown)
         # Nor its QObject (deleted with a parent, say): stop the thread without touching the dead object.
-        self.destroyed.connect(functools.partial(_stop_orphan, self._cond, self.__dict__))
+        self.destroyed.connect(functools.partial(_stop_orphan, self._lock, self._wake, self.__dict__))
 
     # -- GUI thread -------------------------------------------------------------------------------
     def set_model(self, graph: Graph, state_dict: dict | None, dataset: str, version: int) -> None:
@@ -176,20 +209,21 @@ class Predictor(QObject):
 
     def evaluate_test_set(self, images: np.ndarray, labels: np.ndarray) -> None:
         """Classify a test set with the current weights (say, weights loaded from a file, which no run has
-        evaluated); answers with `test_set_evaluated`. Replaces a running evaluation; new weights meanwhile
-        start it over, so the answer is always about the weights of its `weights_version`."""
+        evaluated); answers with `test_set_evaluated`. Replaces a running evaluation. Weights that come while it
+        runs wait for it to end, so the answer is about one version of the weights, its `weights_version`."""
         self._post("_evaluation", _TestSetJob(np.asarray(images), np.asarray(labels)))
 
     def shutdown(self) -> None:
         """Stop the relay thread and the engine's process, and wait for both (an answer in flight is dropped).
         Idempotent."""
-        with self._cond:
+        with self._lock:
             self._stop = True
-            self._cond.notify_all()
             thread, self._thread = self._thread, None
+        self._wake.set()
         self._engine.close()  # wakes a relay waiting on an answer
         if thread is not None and thread is not threading.current_thread():
             thread.join()
+            self._wake.close()
 
     def keep_to(self, cores: frozenset[int] | None) -> None:
         """Keep the relay thread and the inference process to `cores` (None: every core again); see
@@ -205,14 +239,14 @@ class Predictor(QObject):
         return thread is not None and thread.is_alive()
 
     def _post(self, slot: str, value) -> None:
-        with self._cond:
+        with self._lock:
             if self._stop:
                 return
             setattr(self, slot, value)
             if self._thread is None:  # started on first use: a predictor never used costs no thread
                 self._thread = threading.Thread(target=self._run, name="playground-predictor", daemon=False)
                 self._thread.start()
-            self._cond.notify()
+        self._wake.set()
 
     # -- relay thread -----------------------------------------------------------------------------
     def _has_work(self) -> bool:
@@ -258,10 +292,14 @@ class Predictor(QObject):
 
     def _loop(self) -> None:
         while True:
-            with self._cond:
-                while not self._has_work():
+            with self._lock:
+                idle = not self._has_work()
+                if idle:
                     waits = [w for w in (self._classify_wait(), self._insight_wait()) if w is not None]
-                    self._cond.wait(min(waits) if waits else None)  # None: until notified
+            if idle:
+                self._wake.wait(min(waits) if waits else None)  # None: until woken
+                continue
+            with self._lock:
                 if self._stop:
                     return
                 request = self._request
@@ -297,7 +335,7 @@ class Predictor(QObject):
             log.warning("prediction engine restarted: %s", exc)
             self._has_model = False
             self._done = self._insight_done = None  # what was asked of the dead process is asked again
-            with self._cond:
+            with self._lock:
                 if self._model_job is None and self._loaded is not None:
                     self._model_job = self._loaded
         self._emit(self.failed, str(exc))
@@ -353,7 +391,7 @@ class Predictor(QObject):
             chunk = np.asarray(job.images[job.start:stop], dtype=np.uint8)
             probabilities = self._engine.call("probabilities", chunk) if len(chunk) else np.zeros((0, 1), np.float32)
         except EngineError as exc:
-            with self._cond:
+            with self._lock:
                 if getattr(self, slot) is job:
                     setattr(self, slot, None)
             if exc.restarted:
@@ -366,7 +404,7 @@ class Predictor(QObject):
         job.start = stop
         if stop < len(job.images):
             return
-        with self._cond:
+        with self._lock:
             if getattr(self, slot) is not job:  # replaced meanwhile
                 return
             setattr(self, slot, None)
