@@ -284,3 +284,33 @@ def test_weights_loaded_from_a_file_fill_the_confusion_matrix_and_the_gallery_wi
                      Qt.KeyboardModifier.NoModifier, views.confusion.examples.item_rect(0).center())
     assert f"test #{shown[0]}" in digits.caption.text()
     assert np.array_equal(digits._test_images, images[:, 0])  # the canvas's test digits are that split
+
+
+def test_a_run_stopped_mid_epoch_shows_its_final_weights_in_the_confusion_matrix(qtbot, window, small_data):
+    use_preset(window, "mlp")
+    window.training.panel.set_config(TrainConfig(epochs=5, batch_size=64, augment="none", device="cpu"))
+    epochs: list[EpochEnded] = []
+    window.training.session.epoch_ended.connect(epochs.append)
+    done = []
+    window.training.session.finished.connect(done.append)
+    evaluated = []
+    window.training.evaluated.connect(lambda results, classes, note: evaluated.append((results, note)))
+    assert window.training.start(max_steps=6)  # 256 digits in batches of 64: epoch 1 ends at step 4
+    qtbot.waitUntil(lambda: bool(done), timeout=RUN_TIMEOUT)
+    assert done[0].status == "stopped" and done[0].global_step == 6
+    assert [e.global_step for e in epochs] == [4]
+    qtbot.waitUntil(lambda: bool(evaluated), timeout=VIEW_TIMEOUT)
+    results, note = evaluated[0]
+    assert "run 1, final weights (step 6)" in note
+    final = window.training.weights
+    assert final.global_step == 6
+    model = build_module(final.graph, "cpu")
+    model.load_state_dict(final.state_dict)
+    predicted = predict_probabilities(model, small_data.test_images, normalization_for("mnist")).numpy().argmax(1)
+    labels = small_data.test_labels.numpy()
+    assert np.array_equal(results.predictions, predicted)
+    views = window.insight
+    assert np.array_equal(np.asarray(views.confusion.counts()),
+                          np.bincount(labels * 10 + predicted, minlength=100).reshape(10, 10))
+    assert "final weights (step 6)" in views.confusion.note_label.text()
+    assert "final weights (step 6)" in views.gallery.note()

@@ -12,13 +12,16 @@ outcome is said in plain words.
 With no run, the test split of the dataset a run would use is loaded in the
 background whenever that dataset (or where it comes from) changes, so that the
 canvas's test-digit buttons work from the start, and weights loaded from a file
-are evaluated on it for the confusion matrix and the gallery (`evaluated`).
+are evaluated on it for the confusion matrix and the gallery (`evaluated`). So
+are the final weights of a run stopped mid-epoch, on that run's test split: its
+last evaluation was of the weights at the end of the epoch before.
 """
 
 from __future__ import annotations
 
 import gc
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -43,6 +46,14 @@ CHECKPOINT_FILTER = "Playground weights (*.pt);;All files (*)"
 MODEL_REFRESH_MS = 300  # after an edit, how long to wait before rebuilding the canvas's untrained model
 STATUS_WORDS = {"completed": "Training finished", "stopped": "Training stopped",
                 "diverged": "Training diverged", "out_of_memory": "Out of memory", "failed": "Training failed"}
+
+
+@dataclass(frozen=True)
+class _Evaluation:
+    """Weights that no run has evaluated, to be classified on a test set for the confusion matrix and gallery."""
+    version: int  # the predictor's weights version they are
+    name: str  # what they are, for the notes: "loaded from model.pt", "run 3, final weights"
+    test_set: TestSet | None  # None: the one loaded in the background, once it is here
 
 
 class TrainingController(QObject):
@@ -78,8 +89,10 @@ class TrainingController(QObject):
         self._test_set_loader = TestSetLoader(self)
         self._test_set_loader.loaded.connect(self._on_test_set)
         self._test_set_loader.failed.connect(self._on_test_set_failed)
-        self._evaluate: tuple[int, str] | None = None  # (weights version, name) to evaluate once the test set is here
-        self._evaluating: tuple[int, str] | None = None  # ... and the one the predictor is evaluating
+        self._evaluate: _Evaluation | None = None  # to evaluate once its test set is here
+        self._evaluating: tuple[_Evaluation, TestSet] | None = None  # ... and the one the predictor is evaluating
+        self._run_test_set: TestSet | None = None  # the test split of the run under way (or the last one)
+        self._evaluated_step: dict[int, int] = {}  # run id -> global step of its last epoch's evaluation
 
         s = self.session
         s.state_changed.connect(self._on_state)
@@ -179,6 +192,9 @@ class TrainingController(QObject):
         self.panel.show_run_started(started)
         self.digits.set_classes(started.classes)
         self.digits.set_test_set(started.test_images, started.test_labels)
+        self._run_test_set = TestSet(requested=started.dataset, name=started.dataset, images=started.test_images,
+                                     labels=started.test_labels, classes=started.classes,
+                                     source=started.dataset_source)
         text = f"Training {started.name} on {started.device_name} with {started.dataset_source}"
         if started.transfer_note:
             text += f". {started.transfer_note}"
@@ -191,6 +207,7 @@ class TrainingController(QObject):
         self.panel.show_progress(progress)
 
     def _on_epoch(self, epoch: EpochEnded) -> None:
+        self._evaluated_step[epoch.run_id] = epoch.global_step
         run = self._chart_runs.get(epoch.run_id)
         if run is not None:
             self.charts.add_epoch(run, epoch.epoch, epoch.global_step, epoch.train_loss, epoch.train_accuracy,
@@ -210,8 +227,14 @@ class TrainingController(QObject):
         if self.weights is not None and self.weights.run_id == finished.run_id:
             self.digits.set_model_note(f"run {finished.run_id}, step {self.weights.global_step:,}"
                                        + (" (diverged)" if finished.status == "diverged" else ""))
+            # Stopped mid-epoch: the views show the last epoch's evaluation; the final weights are newer.
+            if (finished.ok and self._run_test_set is not None
+                    and self._evaluated_step.get(finished.run_id, -1) < self.weights.global_step):
+                self._evaluate = _Evaluation(self._model_version, f"run {finished.run_id}, final weights (step "
+                                             f"{self.weights.global_step:,})", self._run_test_set)
         self.panel.set_can_continue(self.weights is not None)
         self._on_state(self.session.state)
+        self._evaluate_if_waiting()
         words = STATUS_WORDS.get(finished.status, "Training ended")
         if finished.ok:
             accuracy = (f": {finished.test_accuracy:.2%} test accuracy" if finished.test_accuracy is not None
@@ -308,28 +331,31 @@ class TrainingController(QObject):
             self.message.emit(message)
 
     def _evaluate_if_waiting(self) -> None:
-        """Weights loaded from a file are evaluated on the test set once it is here (a run evaluates its own)."""
-        if self._evaluate is not None and self._evaluate[0] != self._model_version:
-            self._evaluate = None  # other weights since (a run's, say): those loaded are not in use any more
-        if self._evaluate is None or self.test_set is None or self.session.active:
+        """Weights no run has evaluated are classified on their test set once it is here."""
+        waiting = self._evaluate
+        if waiting is not None and waiting.version != self._model_version:
+            self._evaluate = waiting = None  # other weights since (a run's, say): those are not in use any more
+        test_set = (waiting.test_set or self.test_set) if waiting is not None else None
+        if waiting is None or test_set is None or self.session.active:
             return
-        self._evaluating, self._evaluate = self._evaluate, None
-        self.predictor.evaluate_test_set(self.test_set.images, self.test_set.labels)
-        self.message.emit(f"Evaluating {self._evaluating[1]} on the test set ({len(self.test_set.labels):,} "
-                          f"images)…")
+        self._evaluate, self._evaluating = None, (waiting, test_set)
+        self.predictor.evaluate_test_set(test_set.images, test_set.labels)
+        self.message.emit(f"Evaluating {waiting.name} on the test set ({len(test_set.labels):,} images)…")
 
     def _on_evaluated(self, results: TestSetResults) -> None:
-        evaluating, test_set = self._evaluating, self.test_set
-        if (evaluating is None or results.weights_version != evaluating[0] or self.session.active
-                or test_set is None or results.images is not test_set.images):
+        if self._evaluating is None:
+            return
+        evaluation, test_set = self._evaluating
+        if (results.weights_version != evaluation.version or self.session.active
+                or results.images is not test_set.images):
             return  # newer weights, a run under way or another test set since: these results are stale
         self._evaluating = None
         classes = tuple(self.weights.classes) if self.weights is not None and self.weights.classes else \
             test_set.classes
-        note = f"{evaluating[1]} · {results.accuracy:.1%} correct on {len(results.labels):,} test images"
+        note = f"{evaluation.name} · {results.accuracy:.1%} correct on {len(results.labels):,} test images"
         self.evaluated.emit(results, classes, note)
         title = DATASET_TITLES.get(test_set.name, test_set.name)
-        self.message.emit(f"{evaluating[1]}: {results.accuracy:.2%} correct on the {title} test set "
+        self.message.emit(f"{evaluation.name}: {results.accuracy:.2%} correct on the {title} test set "
                           f"({len(results.labels):,} images)")
 
     # -- checkpoints ------------------------------------------------------------------------------------
@@ -390,7 +416,7 @@ class TrainingController(QObject):
                           note=f"loaded from {Path(path).name}")
         if classes:
             self.digits.set_classes(classes)
-        self._evaluate = (self._model_version, f"loaded from {Path(path).name}")
+        self._evaluate = _Evaluation(self._model_version, f"loaded from {Path(path).name}", None)
         self._evaluate_if_waiting()
         self.panel.set_can_continue(True)
         if report.skipped or report.missing:
