@@ -246,16 +246,19 @@ def test_clicking_a_node_enlarges_its_activations_and_hovering_shows_a_preview(q
     assert not views.preview.isVisible()
 
 
+@pytest.mark.parametrize("trained_on", ["mnist", "fashion-mnist"])
 def test_weights_loaded_from_a_file_fill_the_confusion_matrix_and_the_gallery_without_a_run(
-        qtbot, settings, small_data, monkeypatch, dialogs, tmp_path):
+        qtbot, settings, small_data, monkeypatch, dialogs, tmp_path, trained_on):
     # The window loads the test split a run would use in the background: here, the small one.
     monkeypatch.setattr(datasets_module.core_data, "load_dataset", lambda name, **kw: small_data)
     graph = load_graph("preset:mlp")
     model = build_module(graph, "cpu", seed=3)
     path = tmp_path / "weights.pt"
     save_checkpoint(path, Checkpoint(graph=graph, state_dict=model.state_dict(), config={}, history={},
-                                     extra={"dataset": "mnist"}))
+                                     extra={"dataset": trained_on}))
     window = make_window(qtbot, settings)
+    said = []
+    window.training.message.connect(said.append)
     window.workbench.files.new_from_preset("mlp")
     window.workbench.shapes.run_now()
     digits, views = window.training.digits, window.insight
@@ -268,11 +271,17 @@ def test_weights_loaded_from_a_file_fill_the_confusion_matrix_and_the_gallery_wi
     qtbot.waitUntil(lambda: views.confusion.counts() is not None, timeout=VIEW_TIMEOUT)
     assert int(np.sum(views.confusion.counts())) == 120
     images, labels = small_data.test_images.numpy(), small_data.test_labels.numpy()
-    predicted = predict_probabilities(model, small_data.test_images, normalization_for("mnist")).numpy().argmax(1)
+    # The weights see the images normalized as for the data they were trained on.
+    predicted = predict_probabilities(model, small_data.test_images, normalization_for(trained_on)).numpy().argmax(1)
     expected = np.bincount(labels * 10 + predicted, minlength=100).reshape(10, 10)
     assert np.array_equal(np.asarray(views.confusion.counts()), expected)
     assert "loaded from weights.pt" in views.confusion.note_label.text()
     assert "loaded from weights.pt" in views.gallery.note()
+    # Weights trained on other data than the test set's are still evaluated, and the notes say so.
+    other = trained_on != "mnist"
+    assert ("trained on Fashion-MNIST" in views.confusion.note_label.text()) == other
+    assert any("correct on the MNIST sample" in line for line in said)
+    assert any("trained on Fashion-MNIST: choose it in the Training panel" in line for line in said) == other
     assert len(views.gallery.shown_indices()) == 120
     # A cell's examples go onto the canvas like a run's.
     true, guess = np.unravel_index(np.argmax(expected), expected.shape)

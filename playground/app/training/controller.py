@@ -54,6 +54,7 @@ class _Evaluation:
     version: int  # the predictor's weights version they are
     name: str  # what they are, for the notes: "loaded from model.pt", "run 3, final weights"
     test_set: TestSet | None  # None: the one loaded in the background, once it is here
+    trained_on: str = ""  # the dataset the weights were trained on, when known
 
 
 class TrainingController(QObject):
@@ -352,11 +353,19 @@ class TrainingController(QObject):
         self._evaluating = None
         classes = tuple(self.weights.classes) if self.weights is not None and self.weights.classes else \
             test_set.classes
-        note = f"{evaluation.name} · {results.accuracy:.1%} correct on {len(results.labels):,} test images"
-        self.evaluated.emit(results, classes, note)
         title = DATASET_TITLES.get(test_set.name, test_set.name)
-        self.message.emit(f"{evaluation.name}: {results.accuracy:.2%} correct on the {title} test set "
-                          f"({len(results.labels):,} images)")
+        trained_on = evaluation.trained_on
+        other_data = bool(trained_on) and _family(trained_on) != _family(test_set.name)
+        trained = DATASET_TITLES.get(trained_on, trained_on)
+        note = f"{evaluation.name} · {results.accuracy:.1%} correct on {len(results.labels):,} test images"
+        if other_data:
+            note += f" of {title} (trained on {trained})"
+        self.evaluated.emit(results, classes, note)
+        said = f"{evaluation.name}: {results.accuracy:.2%} correct on the {title} test set"
+        if other_data:
+            said += (f", but these weights were trained on {trained}: choose it in the Training panel to evaluate "
+                     "them on their own data")
+        self.message.emit(said)
 
     # -- checkpoints ------------------------------------------------------------------------------------
     def save_weights(self) -> bool:
@@ -416,7 +425,8 @@ class TrainingController(QObject):
                           note=f"loaded from {Path(path).name}")
         if classes:
             self.digits.set_classes(classes)
-        self._evaluate = _Evaluation(self._model_version, f"loaded from {Path(path).name}", None)
+        self._evaluate = _Evaluation(self._model_version, f"loaded from {Path(path).name}", None,
+                                     trained_on=str(checkpoint.extra.get("dataset") or ""))
         self._evaluate_if_waiting()
         self.panel.set_can_continue(True)
         if report.skipped or report.missing:
@@ -450,6 +460,11 @@ class TrainingController(QObject):
         self.predictor.shutdown()
         self.panel.shutdown()  # a dataset download or lookup in flight ends with the window
         self._test_set_loader.shutdown()
+
+
+def _family(dataset: str) -> str:
+    """The data a dataset's images are drawn from: the offline sample is MNIST."""
+    return "mnist" if dataset == "mnist-sample" else dataset
 
 
 def _graph_dataset(graph: Graph) -> str:
