@@ -281,7 +281,7 @@ def test_weights_loaded_from_a_file_fill_the_confusion_matrix_and_the_gallery_wi
     other = trained_on != "mnist"
     assert ("trained on Fashion-MNIST" in views.confusion.note_label.text()) == other
     assert any("correct on the MNIST sample" in line for line in said)
-    assert any("trained on Fashion-MNIST: choose it in the Training panel" in line for line in said) == other
+    assert any("trained on Fashion-MNIST (choose it in the Training panel)" in line for line in said) == other
     assert len(views.gallery.shown_indices()) == 120
     # A cell's examples go onto the canvas like a run's.
     true, guess = np.unravel_index(np.argmax(expected), expected.shape)

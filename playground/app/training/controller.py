@@ -33,7 +33,7 @@ from ...core.train import Checkpoint, CheckpointError, ConfigError, load_checkpo
 from ...core.train.checkpoint import save_checkpoint
 from ...core.train.cores import core_split, pin
 from ..canvas.predictor import TestSetResults
-from .data_box import DATASET_TITLES
+from .data_box import dataset_title
 from .datasets import DatasetLocation, TestSet, TestSetLoader
 from .messages import EpochEnded, Progress, RunFinished, RunStarted, WeightsPublished
 from .session import IDLE, PAUSED, STARTING, STOPPING, TrainingSession
@@ -353,18 +353,17 @@ class TrainingController(QObject):
         self._evaluating = None
         classes = tuple(self.weights.classes) if self.weights is not None and self.weights.classes else \
             test_set.classes
-        title = DATASET_TITLES.get(test_set.name, test_set.name)
+        title = dataset_title(test_set.name)
         trained_on = evaluation.trained_on
         other_data = bool(trained_on) and _family(trained_on) != _family(test_set.name)
-        trained = DATASET_TITLES.get(trained_on, trained_on)
+        trained = dataset_title(trained_on)
         note = f"{evaluation.name} · {results.accuracy:.1%} correct on {len(results.labels):,} test images"
         if other_data:
             note += f" of {title} (trained on {trained})"
         self.evaluated.emit(results, classes, note)
         said = f"{evaluation.name}: {results.accuracy:.2%} correct on the {title} test set"
         if other_data:
-            said += (f", but these weights were trained on {trained}: choose it in the Training panel to evaluate "
-                     "them on their own data")
+            said += f", but they were trained on {trained} (choose it in the Training panel)"
         self.message.emit(said)
 
     # -- checkpoints ------------------------------------------------------------------------------------

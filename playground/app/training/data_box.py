@@ -36,6 +36,11 @@ DATASET_TITLES = {
     "fashion-mnist": "Fashion-MNIST",
     "mnist-sample": "MNIST sample (offline, 5,000 digits)",
 }
+def dataset_title(name: str) -> str:
+    """A dataset's name for a person, short enough for a status line: "MNIST", "Fashion-MNIST", "MNIST sample"."""
+    return "MNIST sample" if name == "mnist-sample" else DATASET_TITLES.get(name, name)
+
+
 INDENT = 22  # the download controls line up with the source line's text, right of its 16 px icon
 
 
@@ -171,7 +176,7 @@ class DataBox(FormGroup):
     def set_graph_dataset(self, name: str) -> None:
         """The current graph's Input dataset: named in the "From the network" item; the source is looked up again."""
         self._graph_dataset = name
-        title = "MNIST sample" if name == "mnist-sample" else DATASET_TITLES.get(name, name)
+        title = dataset_title(name)
         self.dataset_combo.setItemText(0, f"From the network ({title})")
         self.refresh_source()
 
