@@ -10,9 +10,10 @@ Where each view's data comes from (none of it is computed in the GUI thread):
 - Histograms: the worker takes weight/gradient histograms between steps, every
   two seconds, while that view is open (`Wanted.histograms`), in sight or not.
 - Confusion matrix and Predictions: the per-example results of each epoch's
-  validation pass, on the test split the run started with; for weights loaded
-  from a file, which no run has evaluated, the predictor's pass over the test
-  split a run would use (`TrainingController.evaluated`).
+  validation pass, on the test split the run started with; for weights no
+  epoch end has evaluated (loaded from a file, or a run's final weights when it
+  was stopped mid-epoch), the predictor's pass over a test split
+  (`TrainingController.evaluated`).
 
 A view out of sight asks for nothing (the histograms' history excepted: it is
 kept while the dock is open); closing a dock turns its feed off.
@@ -141,7 +142,7 @@ class InsightController(QObject):
         self.gallery.set_results(images, labels, epoch.predictions, epoch.confidences, self.classes, note)
 
     def _on_evaluated(self, results, classes: tuple[str, ...], note: str) -> None:
-        """Weights no run has evaluated (loaded from a file), classified on a test set by the predictor."""
+        """Weights no epoch end has evaluated (loaded, or a stopped run's final ones), classified by the predictor."""
         self.run_id = None  # the views show these weights now, not the last run's
         self.classes = classes
         self._test = (results.images, results.labels)
