@@ -93,7 +93,7 @@ class TrainingController(QObject):
         self._evaluate: _Evaluation | None = None  # to evaluate once its test set is here
         self._evaluating: tuple[_Evaluation, TestSet] | None = None  # ... and the one the predictor is evaluating
         self._run_test_set: TestSet | None = None  # the test split of the run under way (or the last one)
-        self._evaluated_step: dict[int, int] = {}  # run id -> global step of its last epoch's evaluation
+        self._evaluated_step = -1  # the global step of the current (or last) run's last epoch-end evaluation
 
         s = self.session
         s.state_changed.connect(self._on_state)
@@ -193,9 +193,9 @@ class TrainingController(QObject):
         self.panel.show_run_started(started)
         self.digits.set_classes(started.classes)
         self.digits.set_test_set(started.test_images, started.test_labels)
-        self._run_test_set = TestSet(requested=started.dataset, name=started.dataset, images=started.test_images,
-                                     labels=started.test_labels, classes=started.classes,
-                                     source=started.dataset_source)
+        self._evaluated_step = -1
+        self._run_test_set = TestSet(name=started.dataset, images=started.test_images, labels=started.test_labels,
+                                     classes=started.classes)
         text = f"Training {started.name} on {started.device_name} with {started.dataset_source}"
         if started.transfer_note:
             text += f". {started.transfer_note}"
@@ -208,7 +208,7 @@ class TrainingController(QObject):
         self.panel.show_progress(progress)
 
     def _on_epoch(self, epoch: EpochEnded) -> None:
-        self._evaluated_step[epoch.run_id] = epoch.global_step
+        self._evaluated_step = epoch.global_step
         run = self._chart_runs.get(epoch.run_id)
         if run is not None:
             self.charts.add_epoch(run, epoch.epoch, epoch.global_step, epoch.train_loss, epoch.train_accuracy,
@@ -230,7 +230,7 @@ class TrainingController(QObject):
                                        + (" (diverged)" if finished.status == "diverged" else ""))
             # Stopped mid-epoch: the views show the last epoch's evaluation; the final weights are newer.
             if (finished.ok and self._run_test_set is not None
-                    and self._evaluated_step.get(finished.run_id, -1) < self.weights.global_step):
+                    and self._evaluated_step < self.weights.global_step):
                 self._evaluate = _Evaluation(self._model_version, f"run {finished.run_id}, final weights (step "
                                              f"{self.weights.global_step:,})", self._run_test_set)
         self.panel.set_can_continue(self.weights is not None)

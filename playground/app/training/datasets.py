@@ -113,24 +113,44 @@ def _emit(sender: QObject, name: str, *args) -> None:
         getattr(sender, name).emit(*args)
 
 
-class DatasetProbe(QObject):
+class _ShortThreads(QObject):
+    """A QObject whose work runs on short-lived daemon threads, kept so that `shutdown` can wait for them."""
+
+    SHUTDOWN_TIMEOUT: float  # seconds `shutdown` waits at most, all threads together (set by each kind)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._threads: list[threading.Thread] = []
+
+    def _start(self, target, args: tuple, name: str) -> None:
+        self._threads = [t for t in self._threads if t.is_alive()]
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def is_running(self) -> bool:
+        return any(t.is_alive() for t in self._threads)
+
+    def shutdown(self, timeout: float | None = None) -> None:
+        """Wait for the threads under way, `SHUTDOWN_TIMEOUT` seconds at most (None); daemon threads, so a stuck
+        one cannot hold the app open."""
+        deadline = time.monotonic() + (self.SHUTDOWN_TIMEOUT if timeout is None else timeout)
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._threads = [t for t in self._threads if t.is_alive()]
+
+
+class DatasetProbe(_ShortThreads):
     """Runs `locate_dataset` on a short-lived thread; `located(token, DatasetLocation)` comes back queued.
 
     The token is the caller's: it lets a panel ignore the answer to a question it no longer asks.
     """
 
     located = Signal(int, object)
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._threads: list[threading.Thread] = []
+    SHUTDOWN_TIMEOUT = 5.0  # a probe only looks at a few files
 
     def probe(self, token: int, name: str, data_dir: str | os.PathLike | None = None) -> None:
-        self._threads = [t for t in self._threads if t.is_alive()]
-        thread = threading.Thread(target=self._run, args=(token, name, data_dir),
-                                  name=f"dataset-probe-{name}", daemon=True)
-        self._threads.append(thread)
-        thread.start()
+        self._start(self._run, (token, name, data_dir), f"dataset-probe-{name}")
 
     def _run(self, token: int, name: str, data_dir) -> None:
         try:
@@ -139,69 +159,39 @@ class DatasetProbe(QObject):
             location = DatasetLocation(name, "error", f"cannot look for {name}: {exc}")
         _emit(self, "located", token, location)
 
-    def is_running(self) -> bool:
-        return any(t.is_alive() for t in self._threads)
-
-    def shutdown(self, timeout: float = 5.0) -> None:
-        """Wait for the probes under way (they only look at a few files)."""
-        deadline = time.monotonic() + timeout
-        for thread in self._threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        self._threads = [t for t in self._threads if t.is_alive()]
-
 
 @dataclass(frozen=True)
 class TestSet:
     """A dataset's test split, as a run on that dataset would use it."""
-    requested: str  # the dataset asked for
-    name: str  # the one loaded: the offline sample when the one asked for is not on this computer
+    name: str  # the dataset loaded: the offline sample when the one asked for is not on this computer
     images: np.ndarray = field(repr=False)  # uint8 [N, 28, 28]
     labels: np.ndarray = field(repr=False)  # int64 [N]
     classes: tuple[str, ...]
-    source: str  # where it came from, in words
 
 
-class TestSetLoader(QObject):
+class TestSetLoader(_ShortThreads):
     """Loads a test split on a short-lived thread, the way a run would (`load_dataset` with the offline sample
     standing in for a dataset that is not here; never a download). `loaded(token, TestSet)` or
     `failed(token, message)` comes back queued; the token lets the caller drop answers it no longer wants."""
 
     loaded = Signal(int, object)
     failed = Signal(int, str)
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._threads: list[threading.Thread] = []
+    SHUTDOWN_TIMEOUT = 10.0  # a load takes a few hundred ms
 
     def load(self, token: int, name: str) -> None:
-        self._threads = [t for t in self._threads if t.is_alive()]
-        thread = threading.Thread(target=self._run, args=(token, name), name=f"test-set-{name}", daemon=True)
-        self._threads.append(thread)
-        thread.start()
+        self._start(self._run, (token, name), f"test-set-{name}")
 
     def _run(self, token: int, name: str) -> None:
         try:
             dataset = core_data.load_dataset(name, fallback_to_sample=True)
             images = dataset.test_images.numpy()
             images = images.reshape(len(images), *images.shape[-2:])  # [N, 1, H, W] -> [N, H, W]
-            test_set = TestSet(requested=name, name=dataset.name, images=images,
-                               labels=dataset.test_labels.numpy().astype(np.int64), classes=tuple(dataset.classes),
-                               source=dataset.source)
+            test_set = TestSet(name=dataset.name, images=images, labels=dataset.test_labels.numpy().astype(np.int64),
+                               classes=tuple(dataset.classes))
         except (DatasetError, ValueError, OSError) as exc:
             _emit(self, "failed", token, f"Could not load the test set of {name}: {exc}")
             return
         _emit(self, "loaded", token, test_set)
-
-    def is_running(self) -> bool:
-        return any(t.is_alive() for t in self._threads)
-
-    def shutdown(self, timeout: float = 10.0) -> None:
-        """Wait for the loads under way (a few hundred ms each); daemon threads, so a stuck one cannot hold the
-        app open."""
-        deadline = time.monotonic() + timeout
-        for thread in self._threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        self._threads = [t for t in self._threads if t.is_alive()]
 
 
 _FILE_INDEX = re.compile(r"\((\d+)/(\d+)\)$")

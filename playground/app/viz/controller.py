@@ -137,19 +137,19 @@ class InsightController(QObject):
             return
         accuracy = f" · {epoch.val_accuracy:.1%} correct" if epoch.val_accuracy is not None else ""
         note = f"run {epoch.run_id}, after epoch {epoch.epoch}{accuracy}"
-        self.confusion.set_results(np.asarray(epoch.confusion), self.classes, images, labels, epoch.predictions,
-                                   epoch.confidences, note)
-        self.gallery.set_results(images, labels, epoch.predictions, epoch.confidences, self.classes, note)
+        self._show_results(np.asarray(epoch.confusion), images, labels, epoch.predictions, epoch.confidences, note)
 
     def _on_evaluated(self, results, classes: tuple[str, ...], note: str) -> None:
         """Weights no epoch end has evaluated (loaded, or a stopped run's final ones), classified by the predictor."""
         self.run_id = None  # the views show these weights now, not the last run's
         self.classes = classes
         self._test = (results.images, results.labels)
-        self.confusion.set_results(None, classes, results.images, results.labels, results.predictions,
-                                   results.confidences, note)
-        self.gallery.set_results(results.images, results.labels, results.predictions, results.confidences,
-                                 classes, note)
+        self._show_results(None, results.images, results.labels, results.predictions, results.confidences, note)
+
+    def _show_results(self, confusion, images, labels, predictions, confidences, note: str) -> None:
+        """Per-example results on a test split to the confusion matrix (None: counted from them) and the gallery."""
+        self.confusion.set_results(confusion, self.classes, images, labels, predictions, confidences, note)
+        self.gallery.set_results(images, labels, predictions, confidences, self.classes, note)
 
     def _on_histograms(self, histograms: ParamHistograms) -> None:
         if histograms.run_id == self.run_id:
