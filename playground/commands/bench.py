@@ -120,7 +120,7 @@ def _shape_inference(repeats: int) -> dict:
 def cmd_gui_bench(args) -> int:
     from .bench_gui import meets_targets, run_gui_bench
 
-    say(f"bench --gui: mnist-cnn in the main window (offscreen), {args.steps} steps, then headless")
+    say(f"bench --gui: mnist-cnn in the main window (offscreen) and headless, {args.steps} steps each, in turns")
     report = run_gui_bench(args.steps, args.dataset or "mnist-sample", args.data_dir, args.batch_size, args.seed,
                            show=args.show)
     report["meets_targets"] = meets_targets(report)
@@ -133,7 +133,8 @@ def cmd_gui_bench(args) -> int:
           f"{report['torch_threads']} torch thread(s) of {report['cpu_count']} cores")
     print(f"GUI       {report['gui_samples_per_second']:10,.0f} samples/s")
     print(f"headless  {report['headless_samples_per_second']:10,.0f} samples/s   GUI/headless "
-          f"{report['gui_vs_headless']:.3f} ({mark[ok['gui_vs_headless']]}, target ≥ 0.95)")
+          f"{report['gui_vs_headless']:.3f} ({mark[ok['gui_vs_headless']]}, target ≥ 0.95; "
+          f"{report['turns']['gui']} and {report['turns']['headless']} turns of {report['turns']['seconds']} s)")
     waiting = report["training_thread_waiting_share"]
     print(f"training thread waiting (GIL, a core): {waiting['gui']:.1%} of the GUI run, "
           f"{waiting['headless']:.1%} headless")

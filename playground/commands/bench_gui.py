@@ -10,12 +10,17 @@ the Training panel's Start path with a fixed budget of steps, and meanwhile:
   live prediction runs all the time,
 - a 1 ms precise QTimer probes the GUI thread: its lateness is how long the
   event loop was unable to react (p99 is the figure a person feels).
-The same training (same graph, settings, data, torch threads and number of
-steps) runs headless with a bare Trainer just before and just after the window's
-run, and the headless figure is the mean of the two: on a shared machine speed
-drifts by ±10% over a minute, and a single headless run on one side of the GUI
-run would turn that drift into the ratio. A short warm-up run first keeps
-one-off costs (allocator, oneDNN kernel choice) out of every figure.
+The same training (same graph, settings, data, torch threads, number of steps
+and training cores) runs headless, with a bare Trainer on a thread of its own.
+
+The two runs take turns, CHUNK_SECONDS at a time: the window's run trains with
+everything live while the headless one is paused, then the window's run is
+paused and the GUI thread blocked while the headless one trains. Each side's
+samples/s counts only its own training time. On a shared machine the speed of a
+core drifts by 10-20% over a minute, so runs one after the other (headless,
+window, headless) measure the drift as much as the window's cost; runs in turns
+see the same drift. A short warm-up run first keeps one-off costs (allocator,
+oneDNN kernel choice) out of every figure.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+import threading
 import time
 
 import numpy as np
@@ -31,6 +37,8 @@ GUI_TARGET_RATIO = 0.95
 EVENT_LOOP_TARGET_MS = 16.0
 PREDICT_TARGET_MS = 16.0
 STROKE_HZ = 60
+CHUNK_SECONDS = 2.5  # each side's turn: long against a pause and resume (~ms), short against the machine's drift
+SETTLE_SECONDS = 0.1  # after the window's run pauses, for the predictions and views in flight to finish
 
 
 def _percentile(values, q: float) -> float | None:
@@ -120,6 +128,13 @@ class _EventLoopProbe:
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self._tick)
 
+    def start(self) -> None:
+        self._last = None  # the time the probe was off is no lateness
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+
     def _tick(self) -> None:
         now = time.perf_counter()
         if self._last is not None:
@@ -132,8 +147,8 @@ def _count(counts: dict[str, int], *names: str) -> None:
         counts[name] += 1
 
 
-def _headless_rate(graph, config, dataset, steps: int, threads: int) -> tuple[float, float]:
-    """(samples/s, share of the run's time the training thread waited) of a bare Trainer in this thread."""
+def _headless_rate(graph, config, dataset, steps: int, threads: int) -> float:
+    """Samples/s of a bare Trainer in this thread (the warm-up)."""
     import torch
 
     from ..core.train import Callback, Trainer
@@ -144,14 +159,100 @@ def _headless_rate(graph, config, dataset, steps: int, threads: int) -> tuple[fl
                 trainer.stop()
 
     torch.set_num_threads(threads)
-    trainer = Trainer(graph, config, dataset=dataset)
-    wall, cpu = time.perf_counter(), time.thread_time()
-    result = trainer.fit([Budget()])
-    return result.samples_per_second, _waiting(time.thread_time() - cpu, time.perf_counter() - wall)
+    return Trainer(graph, config, dataset=dataset).fit([Budget()]).samples_per_second
 
 
 def _waiting(cpu_seconds: float, seconds: float) -> float:
     return round(max(0.0, 1.0 - cpu_seconds / seconds), 3) if seconds > 0 else 0.0
+
+
+class _HeadlessRun:
+    """The window's training without the window: a bare Trainer on a thread of its own, kept to the training
+    cores like the window's worker, that trains `run_for(seconds)` at a time while the calling thread waits."""
+
+    def __init__(self, graph, config, dataset, steps: int, threads: int, cores):
+        self._setup = (graph, config, dataset, threads, cores)
+        self._steps = steps
+        self._trainer = None
+        self._deadline = 0.0
+        self._turn_over = threading.Event()  # the trainer has paused (or ended)
+        self._paused_at: float | None = None
+        self.paused_seconds = 0.0
+        self.turns = 0
+        self.result = None
+        self.error: BaseException | None = None
+        self.cpu_seconds = self.seconds = 0.0
+        self._thread = threading.Thread(target=self._run, name="bench-headless", daemon=True)
+
+    @property
+    def done(self) -> bool:
+        return self.result is not None or self.error is not None
+
+    def run_for(self, seconds: float) -> None:
+        """Train for `seconds` (to the end of the step then), or to the end of the run; blocks meanwhile."""
+        if self.done:
+            return
+        self.turns += 1
+        self._deadline = time.perf_counter() + seconds
+        self._turn_over.clear()
+        if self._trainer is None:
+            self._thread.start()
+        else:
+            self._trainer.resume()
+        self._turn_over.wait()
+
+    def _run(self) -> None:
+        import torch
+
+        from ..core.train import Callback, Trainer
+        from ..core.train.cores import pin
+
+        run = self
+
+        class Turns(Callback):
+            def on_step_end(self, trainer, step):
+                if step.global_step >= run._steps:
+                    trainer.stop()
+                elif time.perf_counter() >= run._deadline:
+                    trainer.pause()
+
+            def on_pause(self, trainer):
+                run._paused_at = time.perf_counter()
+                run._turn_over.set()
+
+            def on_resume(self, trainer):
+                run.paused_seconds += time.perf_counter() - run._paused_at
+
+        graph, config, dataset, threads, cores = self._setup
+        try:
+            if cores:
+                pin(cores)
+            torch.set_num_threads(threads)
+            self._trainer = Trainer(graph, config, dataset=dataset)
+            wall, cpu = time.perf_counter(), time.thread_time()
+            self.result = self._trainer.fit([Turns()])
+            self.cpu_seconds, self.seconds = time.thread_time() - cpu, time.perf_counter() - wall
+        except BaseException as exc:  # told by the caller, in the GUI thread
+            self.error = exc
+        finally:
+            self._turn_over.set()
+
+    def waiting_share(self) -> float:
+        return _waiting(self.cpu_seconds, self.seconds - self.paused_seconds)
+
+
+def _run_event_loop(app, seconds: float, until=lambda: False) -> None:
+    """The real event loop for `seconds`, or until `until()` (checked every few ms)."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    check = QTimer(interval=5)
+    check.timeout.connect(lambda: until() and loop.quit())
+    QTimer.singleShot(max(0, round(seconds * 1000)), loop.quit)
+    if not until():
+        check.start()
+        loop.exec()
+    check.stop()
 
 
 def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_size: int, seed: int,
@@ -161,11 +262,10 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
     os.environ.setdefault("PLAYGROUND_SETTINGS_DIR", tempfile.mkdtemp(prefix="playground-bench-"))
     if data_dir:
         os.environ["PLAYGROUND_DATA_DIR"] = data_dir
-    from PySide6.QtCore import QEventLoop
-
     from ..app.launch import application
     from ..app.main_window import MainWindow
     from ..app.settings import AppSettings
+    from ..app.training.session import PAUSED, RUNNING
     from ..app.training.worker import training_threads
     from ..core.data import load_dataset
     from ..core.graph import load_graph
@@ -182,7 +282,6 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
     # Warm-up: one-off costs stay out of both measured runs.
     graph = load_graph("preset:mnist-cnn")
     _headless_rate(graph, config, dataset, min(30, steps), threads)
-    headless_before, waited_before = _headless_rate(graph, config, dataset, steps, threads)
 
     window = MainWindow(AppSettings(), path=None)
     window.resize(1400, 900)
@@ -203,50 +302,76 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
     t.session.histograms.connect(lambda _: _count(streamed, "histograms"))
     t.weights_in_use.connect(lambda *_: _count(streamed, "filters"))
     t.session.epoch_ended.connect(lambda _: _count(streamed, "confusion", "gallery"))
+    turn = {"open": False, "since": math.inf}  # the window's turn: predictions asked and shown within it count
     latencies: list[float] = []
-    t.digits.prediction_shown.connect(lambda p: latencies.append((time.perf_counter() - p.submitted_at) * 1e3))
+
+    def shown(prediction) -> None:
+        if turn["open"] and prediction.submitted_at >= turn["since"]:
+            latencies.append((time.perf_counter() - prediction.submitted_at) * 1e3)
+
+    t.digits.prediction_shown.connect(shown)
     finished = []
-    loop = QEventLoop()
     t.session.finished.connect(finished.append)
-    t.session.finished.connect(loop.quit)
     app.processEvents()
 
+    headless = _HeadlessRun(graph, config, dataset, steps, threads, t.cores.training if t.cores else None)
     stroke, probe = _StrokeDriver(t.digits.canvas), _EventLoopProbe()
-    t.session.started.connect(lambda _: (probe.timer.start(), stroke.timer.start()))
+    gui_turns, gui_paused = 0, 0.0
     if not t.start(dataset=dataset_name, max_steps=steps):
         raise RuntimeError("the window refused to start training")
-    cpu_at, wall_at = time.thread_time(), time.perf_counter()
-    loop.exec()  # the real event loop, as a person's session runs it
-    gui_cpu = (time.thread_time() - cpu_at) / max(1e-9, time.perf_counter() - wall_at)
+    _run_event_loop(app, 600, lambda: t.session.state == RUNNING or bool(finished))
+    gui_cpu = gui_wall = 0.0  # the GUI thread's, during the window's turns
+    while not (finished and headless.done):
+        if not finished:  # the window's turn, everything live
+            gui_turns += 1
+            turn.update(open=True, since=time.perf_counter())
+            probe.start()
+            stroke.timer.start()
+            turn_at, cpu_at = time.perf_counter(), time.thread_time()
+            _run_event_loop(app, CHUNK_SECONDS if not headless.done else 600, lambda: bool(finished))
+            probe.stop()
+            stroke.timer.stop()
+            turn["open"] = False
+            gui_wall += time.perf_counter() - turn_at
+            gui_cpu += time.thread_time() - cpu_at
+            if not finished:
+                t.toggle_pause()
+                _run_event_loop(app, 60, lambda: t.session.state == PAUSED or bool(finished))
+                paused_at = time.perf_counter()
+                _run_event_loop(app, SETTLE_SECONDS)
+        if not headless.done:  # the headless turn: the window's run is paused, the GUI thread blocked
+            headless.run_for(CHUNK_SECONDS if not finished else math.inf)
+            if headless.error is not None:
+                raise RuntimeError(f"the headless run failed: {headless.error}") from headless.error
+        if not finished and t.session.state == PAUSED:
+            t.toggle_pause()
+            gui_paused += time.perf_counter() - paused_at
+            _run_event_loop(app, 60, lambda: t.session.state == RUNNING or bool(finished))
     views_open = sorted(name for name in window.view_docks if views.docks[name].isVisible())
-    probe.timer.stop()
-    stroke.timer.stop()
     result = finished[0]
     if not result.ok:
         raise RuntimeError(f"the GUI run failed: {result.message}")
-    gui_rate = result.samples_per_second
-    t.digits.prediction_shown.disconnect()
+    gui_rate, headless_rate = result.samples_per_second, headless.result.samples_per_second
+    t.digits.prediction_shown.disconnect(shown)
     window.workbench.document.undo_stack.setClean()
     window.close()
     app.processEvents()
-
-    headless_after, waited_after = _headless_rate(graph, config, dataset, steps, threads)
-    headless = (headless_before + headless_after) / 2
     return {
         "model": "mnist-cnn", "dataset": dataset.name, "device": "cpu", "torch_threads": threads,
         "cpu_count": os.cpu_count(), "batch_size": batch_size, "steps": steps,
-        "gui_samples_per_second": round(gui_rate, 1), "headless_samples_per_second": round(headless, 1),
-        "headless_before_after": [round(headless_before, 1), round(headless_after, 1)],
-        "gui_vs_headless": round(gui_rate / headless, 3) if headless else None,
+        "gui_samples_per_second": round(gui_rate, 1), "headless_samples_per_second": round(headless_rate, 1),
+        "gui_vs_headless": round(gui_rate / headless_rate, 3) if headless_rate else None,
+        "turns": {"gui": gui_turns, "headless": headless.turns, "seconds": CHUNK_SECONDS},
         "event_loop_p99_ms": _percentile(probe.late_ms, 99), "event_loop_p50_ms": _percentile(probe.late_ms, 50),
         "event_loop_max_ms": _percentile(probe.late_ms, 100), "event_loop_probes": len(probe.late_ms),
         "predict_p99_ms": _percentile(latencies, 99), "predict_p50_ms": _percentile(latencies, 50),
         "predictions": len(latencies), "stroke_events": stroke.events,
-        "gui_thread_cpu_share": round(gui_cpu, 3),  # of one core: what the window itself costs
+        # Of one core, during the window's turns: what the window itself costs.
+        "gui_thread_cpu_share": round(gui_cpu / gui_wall, 3) if gui_wall else None,
         # The share of its run the training thread spent waiting (for the GIL or a core), not running: unlike
         # samples/s it hardly drifts with the machine's speed, so it says best what the window costs training.
-        "training_thread_waiting_share": {"gui": _waiting(result.cpu_seconds, result.seconds),
-                                          "headless": round((waited_before + waited_after) / 2, 3)},
+        "training_thread_waiting_share": {"gui": _waiting(result.cpu_seconds, result.seconds - gui_paused),
+                                          "headless": headless.waiting_share()},
         "view_updates": streamed, "views_open": views_open,
         "targets": {"gui_vs_headless": GUI_TARGET_RATIO, "event_loop_p99_ms": EVENT_LOOP_TARGET_MS,
                     "predict_p99_ms": PREDICT_TARGET_MS},

@@ -20,6 +20,7 @@ def test_bench_gui_prints_one_json_object_with_the_measurements(tmp_path):
     assert report["gui_samples_per_second"] > 0 and report["headless_samples_per_second"] > 0
     assert report["steps"] == 12 and report["event_loop_probes"] > 0
     assert report["stroke_events"] > 0
+    assert report["turns"]["gui"] >= 1 and report["turns"]["headless"] >= 1  # the two runs took turns
     waiting = report["training_thread_waiting_share"]
     assert 0 <= waiting["gui"] < 1 and 0 <= waiting["headless"] < 0.5  # a bare run in this thread hardly waits
     assert set(report["meets_targets"]) == {"gui_vs_headless", "event_loop_p99_ms", "predict_p99_ms"}

@@ -3,16 +3,18 @@ sees, the prediction thread (latest wins, failures, mistakes) and the test digit
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import re
+import sys
 import threading
 import time
 
 import numpy as np
 import pytest
 import torch
-from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import QInputDevice, QMouseEvent, QPointingDevice, QTabletEvent, QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
@@ -391,27 +393,56 @@ def test_the_preview_is_rendered_once_per_image(panel):
     assert preview.image() is None and shot.pixelColor(0, 0) == preview.grab().toImage().pixelColor(0, 0)
 
 
-def test_the_bars_repaint_only_the_rows_that_change(panel, monkeypatch):
+def test_the_bars_update_only_the_rows_that_change(qtbot, panel):
     bars = panel.bars
     probabilities = np.array([0.5, 0.2, 0.1, 0.05, 0.05, 0.04, 0.03, 0.02, 0.005, 0.005], np.float32)
     bars.set_probabilities(probabilities)
-    bars.repaint()
-    updates: list[tuple] = []
-    monkeypatch.setattr(bars, "update", lambda *args: updates.append(args))
-    bars.set_probabilities(probabilities.copy())
-    assert updates == []  # the same picture
-    rows = bars._layout.rows
-    changed = probabilities.copy()
-    changed[2], changed[3] = 0.12, 0.03
-    bars.set_probabilities(changed)
-    (rect,) = updates.pop()
-    assert rect.top() >= rows[2].top() and rect.bottom() <= rows[3].bottom() and rect.left() > 0  # not the labels
-    bars.repaint()
-    changed[1] = 0.6  # a new top class: its label (and the old one's) is repainted too
-    bars.set_probabilities(changed)
-    (rect,) = updates.pop()
-    assert rect.top() == rows[0].top() and rect.bottom() == rows[1].bottom() and rect.left() == 0
+    changed: list[QRectF] = []
+    bars.scene().changed.connect(changed.extend)  # the scene's regions that need repainting
+
+    def changed_after(new) -> QRectF | None:
+        qtbot.wait(10)
+        changed.clear()
+        bars.set_probabilities(new)
+        qtbot.wait(30)
+        return functools.reduce(QRectF.united, changed) if changed else None
+
+    assert changed_after(probabilities.copy()) is None  # the same picture
+    new = probabilities.copy()
+    new[2], new[3] = 0.12, 0.03
+    region = changed_after(new)
+    assert region.top() >= bars.row_rect(2).top() and region.bottom() <= bars.row_rect(3).bottom()
+    assert region.left() >= bars.label_width()  # not the labels
+    new[1] = 0.6  # a new top class: its label and the old one's change too
+    region = changed_after(new)
+    assert region.top() >= bars.row_rect(0).top() and region.bottom() <= bars.row_rect(1).bottom()
+    assert region.left() < bars.label_width()
     assert bars.top_class() == 1
+
+
+def test_repainting_the_bars_and_the_preview_runs_no_python(qtbot, panel):
+    """Both repaint with every prediction while someone draws, and a call from Qt into Python would take the
+    interpreter lock a training run needs: Qt paints them on its own (from items and a pixmap)."""
+    image = np.zeros((28, 28), np.uint8)
+    image[5:23, 12:16] = 255
+    panel.preview.set_image(image)
+    panel.bars.set_probabilities(np.linspace(0.01, 0.19, 10, dtype=np.float32))
+    qtbot.wait(20)
+    entered: list[str] = []
+
+    def profile(frame, event, _arg):
+        if event == "call":
+            entered.append(frame.f_code.co_qualname)
+
+    for widget in (panel.bars.viewport(), panel.preview):
+        sys.setprofile(profile)
+        try:
+            widget.repaint()
+        finally:
+            sys.setprofile(None)
+    assert entered == []
+    shot = panel.preview.grab().toImage()  # and they did paint
+    assert shot.pixelColor(1 + 4 * 13 + 2, 1 + 4 * 10 + 2).red() == 255 and shot.pixelColor(6, 6).red() == 0
 
 
 def test_a_stroke_repaints_only_around_its_new_segment(panel, monkeypatch):

@@ -1,22 +1,32 @@
-"""Ten horizontal probability bars, painted in one paintEvent (cheaper than ten QProgressBars).
+"""Ten horizontal probability bars, drawn by Qt's graphics view from a few items (cheaper than ten QProgressBars).
 
-They repaint with every prediction while someone draws, and a training run may be
-waiting for the GIL meanwhile, so painting does little Python: the geometry,
-colours and fonts are computed once per size/palette/font, the tracks come from a
-cached pixmap, labels and values are cached `QStaticText`s (laid out once, not at
-every paint), and a new set of probabilities repaints only the rows whose
-picture changed (bar length, value text or highlight).
+They repaint with every prediction while someone draws, and a training run in
+another thread may be waiting for the interpreter lock meanwhile. Every call from
+Qt into Python takes that lock, and the training thread then waits for it to come
+back, so this widget has no Python `paintEvent`: its rows are
+`QGraphicsScene` items (label, track, bar, value) that Qt paints in C++, and a
+new set of probabilities only moves, resizes or re-labels the items of the rows
+whose picture changed (bar length, value text or highlight). The scene then
+repaints just the parts of the widget those items cover.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPalette, QPixmap, QStaticText, QTextOption
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtCore import QEvent, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPalette
+from PySide6.QtWidgets import (
+    QFrame,
+    QGraphicsPathItem,
+    QGraphicsScene,
+    QGraphicsSimpleTextItem,
+    QGraphicsView,
+    QSizePolicy,
+    QWidget,
+)
 
 DIGITS = tuple(str(i) for i in range(10))
-TEXT_CACHE_LIMIT = 4096  # value strings kept laid out ("12.3%": about 1,000 of them in practice)
+FAINT_OPACITY = 0.35  # a bar under 0.5%: there, but not worth the eye's attention
 
 
 def _blend(a: QColor, b: QColor, t: float) -> QColor:
@@ -27,23 +37,31 @@ def value_text(p: float) -> str:
     return f"{p * 100:.1f}%" if p < 0.995 else f"{p * 100:.0f}%"
 
 
-class _Layout:
-    """Everything a paint needs that depends only on the size, the labels, the font and the palette."""
+def _rounded(rect: QRectF, radius: float) -> QPainterPath:
+    path = QPainterPath()
+    path.addRoundedRect(rect, radius, radius)
+    return path
 
-    def __init__(self, widget: ProbabilityBars, labels: tuple[str, ...]):
+
+class _Layout:
+    """Everything that depends only on the size, the labels, the font and the palette: colours, fonts, where each
+    row goes, and the scene's items (made once per layout, then only updated)."""
+
+    def __init__(self, widget: ProbabilityBars, scene: QGraphicsScene, labels: tuple[str, ...]):
         pal = widget.palette()
         self.text, self.base = pal.color(QPalette.ColorRole.WindowText), pal.color(QPalette.ColorRole.Window)
         self.accent = pal.color(QPalette.ColorRole.Highlight)
         self.dim = _blend(self.base, self.text, 0.45)
         self.track = _blend(self.base, self.text, 0.10)
         self.bar = _blend(self.base, self.text, 0.42)
-        self.font = QFont(widget.font())
-        self.bold = widget._bold_font()
-        fm = QFontMetricsF(self.bold)
+        self.fonts = (QFont(widget.font()), widget._bold_font())
+        self.metrics = tuple(QFontMetricsF(font) for font in self.fonts)
+        fm = self.metrics[1]
         self.label_w = label_w = widget._label_width(fm)
         self.value_w = value_w = fm.horizontalAdvance("100.0%") + 8
         rows = max(len(labels), 1)
-        width, height = widget.width(), widget.height()
+        width, height = widget.viewport().width(), widget.viewport().height()
+        self.width, self.height = width, height
         self.row_h = row_h = min(height / rows, widget.ROW * 1.4)
         self.y0 = y0 = (height - row_h * rows) / 2
         self.bar_h = bar_h = max(4.0, min(row_h * 0.55, 14.0))
@@ -51,71 +69,100 @@ class _Layout:
         self.track_x = label_w
         self.track_w = track_w = max(10.0, width - label_w - value_w)
         self.labels = labels
-        self.rows: list[QRect] = []  # what each row covers, for partial updates ...
-        self.bar_rows: list[QRect] = []  # ... its part right of the label (all that changes with the values) ...
-        self.label_rows: list[QRect] = []  # ... and the rest
-        self.tracks: list[QRectF] = []
-        # Where a label or value (right-aligned in its QStaticText's width) is drawn; [bold] for the top class.
-        self.label_at: tuple[list[QPointF], list[QPointF]] = ([], [])
-        self.value_at: tuple[list[QPointF], list[QPointF]] = ([], [])
-        half_line = (QFontMetricsF(self.font).height() / 2, fm.height() / 2)
+        self.rows: list[QRectF] = []  # what each row covers
+        self.bar_rows: list[QRectF] = []  # its part right of the label: all that changes with the values
+        self.tops: list[float] = []  # where each row's bar is drawn
+        self.centres: list[float] = []
+        self._widths: tuple[dict[str, float], dict[str, float]] = ({}, {})
+        scene.clear()
+        scene.setSceneRect(0, 0, width, height)
+        self.label_items: list[QGraphicsSimpleTextItem] = []
+        self.bar_items: list[QGraphicsPathItem] = []
+        self.value_items: list[QGraphicsSimpleTextItem] = []
         for i in range(len(labels)):
             y = y0 + i * row_h
-            centre = y + row_h / 2
-            self.rows.append(QRectF(0, y, width, row_h).toAlignedRect())
-            self.bar_rows.append(QRectF(label_w, y, width - label_w, row_h).toAlignedRect())
-            self.label_rows.append(self.rows[-1].adjusted(0, 0, -self.bar_rows[-1].width(), 0))
-            self.tracks.append(QRectF(label_w, y + (row_h - bar_h) / 2, track_w, bar_h))
-            for bold in (0, 1):
-                self.label_at[bold].append(QPointF(0, centre - half_line[bold]))
-                self.value_at[bold].append(QPointF(label_w + track_w, centre - half_line[bold]))
-        # The tracks, drawn once: a paint blits the part of this it repaints.
-        dpr = widget.devicePixelRatioF()
-        self.background = QPixmap(max(1, round(width * dpr)), max(1, round(height * dpr)))
-        self.background.setDevicePixelRatio(dpr)
-        self.background.fill(Qt.GlobalColor.transparent)
-        painter = QPainter(self.background)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(self.track)
-        for rect in self.tracks:
-            painter.drawRoundedRect(rect, self.radius, self.radius)
-        painter.end()
-        # Laid-out texts, one set per font (a QStaticText is laid out again whenever it is drawn in another font).
-        self.label_texts = tuple([_static(label, label_w - 8) for label in labels] for _ in (0, 1))
-        self._value_texts: tuple[dict[str, QStaticText], dict[str, QStaticText]] = ({}, {})
+            self.rows.append(QRectF(0, y, width, row_h))
+            self.bar_rows.append(QRectF(label_w, y, width - label_w, row_h))
+            self.tops.append(y + (row_h - bar_h) / 2)
+            self.centres.append(y + row_h / 2)
+            track = scene.addPath(_rounded(QRectF(label_w, self.tops[i], track_w, bar_h), self.radius),
+                                  Qt.PenStyle.NoPen, self.track)
+            track.setZValue(0)
+            bar = scene.addPath(QPainterPath(), Qt.PenStyle.NoPen, self.bar)
+            bar.setZValue(1)
+            self.bar_items.append(bar)
+            self.label_items.append(scene.addSimpleText(labels[i]))
+            self.value_items.append(scene.addSimpleText(""))
+        n_rows = rows * row_h
+        self.message_box = scene.addPath(QPainterPath(), Qt.PenStyle.NoPen, self.base)
+        self.message_box.setZValue(2)
+        self.message = scene.addSimpleText("")
+        self.message.setZValue(3)
+        self.message.setFont(self.fonts[0])
+        self.message.setBrush(self.dim)
+        self.message_centre = (self.track_x + track_w / 2, y0 + n_rows / 2)
 
-    def value_text(self, text: str, bold: int) -> QStaticText:
-        cache = self._value_texts[bold]
-        static = cache.get(text)
-        if static is None:
-            if len(cache) >= TEXT_CACHE_LIMIT:
-                cache.clear()
-            static = cache[text] = _static(text, self.value_w)
-        return static
+    def text_width(self, text: str, bold: int) -> float:
+        widths = self._widths[bold]
+        width = widths.get(text)
+        if width is None:
+            if len(widths) > 4096:  # value strings: about 1,000 in practice
+                widths.clear()
+            width = widths[text] = self.metrics[bold].horizontalAdvance(text)
+        return width
 
     def row_states(self, probs: np.ndarray | None, top: int | None) -> list[tuple] | None:
         """What each row shows (highlighted, filled width, opaque, value text): a row whose state is unchanged
-        needs no repaint."""
+        needs no update."""
         if probs is None:
             return None
         bar_h, track_w = self.bar_h, self.track_w  # ten numbers: plain Python beats numpy calls here
         return [(i == top, round(max(bar_h, track_w * p) * 4) / 4 if p > 0 else 0.0, p >= 0.005, value_text(p))
                 for i, p in enumerate(probs.tolist())]
 
+    def show_label(self, i: int, bold: int, colour: QColor) -> None:
+        item = self.label_items[i]
+        item.setFont(self.fonts[bold])
+        item.setBrush(colour)
+        item.setPos(self.label_w - 8 - self.text_width(self.labels[i], bold),
+                    self.centres[i] - self.metrics[bold].height() / 2)
 
-def _static(text: str, width: float) -> QStaticText:
-    """`text` laid out once, right-aligned in `width`."""
-    static = QStaticText(text)
-    static.setTextFormat(Qt.TextFormat.PlainText)
-    option = QTextOption(Qt.AlignmentFlag.AlignRight)
-    option.setWrapMode(QTextOption.WrapMode.NoWrap)
-    static.setTextOption(option)
-    static.setTextWidth(width)
-    return static
+    def show_row(self, i: int, state: tuple, before: tuple | None) -> None:
+        highlight, filled, opaque, text = state
+        bold = int(highlight)
+        if before is None or before[0] != highlight:
+            self.show_label(i, bold, self.accent if highlight else self.text)
+            self.bar_items[i].setBrush(self.accent if highlight else self.bar)
+            self.value_items[i].setFont(self.fonts[bold])
+            self.value_items[i].setBrush(self.accent if highlight else self.text)
+        bar = self.bar_items[i]
+        if before is None or before[1] != filled:
+            bar.setPath(_rounded(QRectF(self.track_x, self.tops[i], filled, self.bar_h), self.radius)
+                        if filled else QPainterPath())
+        if before is None or before[2] != opaque:
+            bar.setOpacity(1.0 if opaque else FAINT_OPACITY)
+        value = self.value_items[i]
+        if before is None or before[3] != text or before[0] != highlight:
+            value.setText(text)
+            value.setPos(self.width - self.text_width(text, bold), self.centres[i] - self.metrics[bold].height() / 2)
+
+    def show_idle(self, message: str) -> None:
+        for i in range(len(self.labels)):
+            self.show_label(i, 0, self.dim)
+            self.bar_items[i].setPath(QPainterPath())
+            self.value_items[i].setText("")
+        self.message.setText(message)
+        if not message:
+            self.message_box.setPath(QPainterPath())
+            return
+        fm = self.metrics[0]
+        w, h = fm.horizontalAdvance(message) + 20, fm.height() + 10
+        cx, cy = self.message_centre
+        self.message_box.setPath(_rounded(QRectF(cx - w / 2, cy - h / 2, w, h), h / 2))
+        self.message.setPos(cx - (w - 20) / 2, cy - fm.height() / 2)
 
 
-class ProbabilityBars(QWidget):
+class ProbabilityBars(QGraphicsView):
     """One row per class: its name, a bar as long as its probability, the value in %. The top class is accented.
     With no probabilities (nothing drawn) the rows are greyed out under a short message."""
 
@@ -126,9 +173,19 @@ class ProbabilityBars(QWidget):
         self._classes: tuple[str, ...] = DIGITS
         self._probabilities: np.ndarray | None = None
         self._message = "draw a digit"
-        self._layout: _Layout | None = None  # built at the first paint after a change of size, font, palette, ...
-        self._states: list[tuple] | None = None  # the rows as they should look (None: no probabilities)
-        self._painted: list[tuple] | None = None  # the rows as last painted (None: unknown, repaint them all)
+        self._scene = QGraphicsScene(self)
+        self._layout: _Layout | None = None  # made when the widget is shown or changes size, font, palette, ...
+        self._shown: list[tuple] | None = None  # the rows' items as they are (None: idle, or not made yet)
+        self.setScene(self._scene)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        self.setInteractive(False)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.viewport().setBackgroundRole(QPalette.ColorRole.Window)  # the panel's background, not a text field's
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.MinimumExpanding)
         self.setAccessibleName("Class probabilities")
 
@@ -138,34 +195,26 @@ class ProbabilityBars(QWidget):
 
     def set_classes(self, classes: tuple[str, ...]) -> None:
         self._classes = tuple(str(c) for c in classes) or DIGITS
-        self._invalidate()
+        self._relayout()
         self.updateGeometry()
 
     def probabilities(self) -> np.ndarray | None:
         return self._probabilities
 
     def set_probabilities(self, probabilities: np.ndarray | None, message: str = "draw a digit") -> None:
-        """Show these probabilities, or (None) grey rows under `message`. Repaints only the rows that change."""
+        """Show these probabilities, or (None) grey rows under `message`. Updates only the rows that change."""
         old = self._probabilities
         if probabilities is None and old is None and message == self._message:
             return
         new = None if probabilities is None else np.asarray(probabilities, dtype=np.float32)
         self._probabilities, self._message = new, message
-        layout, painted = self._layout, self._painted
-        if layout is not None and layout.labels != self._labels():
-            layout = self._layout = None
-        self._states = states = None if layout is None else layout.row_states(new, self.top_class())
-        if states is None or painted is None or len(states) != len(painted):
-            self._painted = None
-            self.update()
-            return
-        dirty: QRect | None = None
-        for i, (state, before) in enumerate(zip(states, painted, strict=True)):
-            if state != before:  # the label too only when the highlight moves
-                rect = layout.rows[i] if state[0] != before[0] else layout.bar_rows[i]
-                dirty = rect if dirty is None else dirty.united(rect)
-        if dirty is not None:
-            self.update(dirty)
+        layout = self._layout
+        if layout is None:
+            return  # drawn once the widget is laid out
+        if layout.labels != self._labels():
+            self._relayout()
+        else:
+            self._show(layout)
 
     def top_class(self) -> int | None:
         probs = self._probabilities
@@ -174,6 +223,21 @@ class ProbabilityBars(QWidget):
     def _labels(self) -> tuple[str, ...]:
         n = len(self._probabilities) if self._probabilities is not None else len(self._classes)
         return self._classes if len(self._classes) == n else tuple(str(i) for i in range(n))
+
+    def _show(self, layout: _Layout) -> None:
+        states, shown = layout.row_states(self._probabilities, self.top_class()), self._shown
+        if states is None:
+            if shown is not None or layout.message.text() != self._message or not layout.bar_items:
+                layout.show_idle(self._message)
+            self._shown = None
+            return
+        if shown is None or len(shown) != len(states):
+            layout.show_idle("")
+            shown = [None] * len(states)
+        for i, (state, before) in enumerate(zip(states, shown, strict=True)):
+            if state != before:
+                layout.show_row(i, state, before)
+        self._shown = states
 
     # -- geometry ----------------------------------------------------------------------------------
     def _label_width(self, fm: QFontMetricsF) -> float:
@@ -193,87 +257,24 @@ class ProbabilityBars(QWidget):
         font.setBold(True)
         return font
 
-    def _invalidate(self) -> None:
-        self._layout = self._painted = None
-        self.update()
+    def _relayout(self) -> None:
+        self._shown = None
+        self._layout = layout = _Layout(self, self._scene, self._labels())
+        self._show(layout)
 
     def resizeEvent(self, event) -> None:
-        self._invalidate()
         super().resizeEvent(event)
+        self._relayout()
 
     def changeEvent(self, event) -> None:
-        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.FontChange, QEvent.Type.StyleChange):
-            self._invalidate()
         super().changeEvent(event)
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._relayout()
 
-    # -- painting ----------------------------------------------------------------------------------
-    def paintEvent(self, event) -> None:
-        layout = self._layout
-        if layout is None:
-            layout = self._layout = _Layout(self, self._labels())
-            self._states = layout.row_states(self._probabilities, self.top_class())
-        exposed = event.rect()
-        painter = QPainter(self)
-        painter.drawPixmap(0, 0, layout.background)  # the tracks (clipped to the exposed rows)
-        rows = [i for i, rect in enumerate(layout.rows) if rect.intersects(exposed)]
-        if self._states is None:
-            self._paint_idle(painter, layout, rows)
-        else:
-            if exposed.left() < layout.label_w:  # some labels are exposed (a new top class, a resize, ...)
-                region = event.region()
-                labelled = [i for i in rows if region.intersects(layout.label_rows[i])]
-            else:
-                labelled = []
-            self._paint_rows(painter, layout, rows, labelled, self._states)
-        painter.end()
-        self._painted = self._states
+    def row_rect(self, row: int) -> QRectF:
+        """Where row `row` is, in widget coordinates (its label included)."""
+        return self._layout.rows[row] if self._layout is not None else QRectF()
 
-    @staticmethod
-    def _paint_rows(painter: QPainter, layout: _Layout, rows: list[int], labelled: list[int],
-                    states: list[tuple]) -> None:
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(Qt.PenStyle.NoPen)
-        radius, bar_h, tracks = layout.radius, layout.bar_h, layout.tracks
-        top = None
-        for i in rows:
-            highlight, filled, opaque, _ = states[i]
-            if highlight:
-                top = i
-            if filled:
-                painter.setBrush(layout.accent if highlight else layout.bar)
-                if not opaque:
-                    painter.setOpacity(0.35)
-                painter.drawRoundedRect(QRectF(layout.track_x, tracks[i].y(), filled, bar_h), radius, radius)
-                if not opaque:
-                    painter.setOpacity(1.0)
-        for bold in (0, 1):  # the top class in bold, in the accent colour
-            drawn = [i for i in rows if (i == top) == bold]
-            if not drawn:
-                continue
-            painter.setFont(layout.bold if bold else layout.font)
-            painter.setPen(layout.accent if bold else layout.text)
-            labels, label_at, value_at = layout.label_texts[bold], layout.label_at[bold], layout.value_at[bold]
-            for i in drawn:
-                painter.drawStaticText(value_at[i], layout.value_text(states[i][3], bold))
-            for i in labelled:
-                if (i == top) == bold:
-                    painter.drawStaticText(label_at[i], labels[i])
-
-    def _paint_idle(self, painter: QPainter, layout: _Layout, rows: list[int]) -> None:
-        painter.setFont(layout.font)
-        painter.setPen(layout.dim)
-        for i in rows:
-            painter.drawStaticText(layout.label_at[0][i], layout.label_texts[0][i])
-        if not self._message:
-            return
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        fm = QFontMetricsF(layout.font)
-        n = max(len(layout.labels), 1)
-        msg_rect = QRectF(layout.track_x, layout.y0, layout.track_w, layout.row_h * n)
-        w, h = fm.horizontalAdvance(self._message) + 20, fm.height() + 10
-        box = QRectF(msg_rect.center().x() - w / 2, msg_rect.center().y() - h / 2, w, h)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(layout.base)
-        painter.drawRoundedRect(box, h / 2, h / 2)
-        painter.setPen(layout.dim)
-        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, self._message)
+    def label_width(self) -> float:
+        """The width of the labels' column: right of it, only the bars and the values change with the values."""
+        return self._layout.label_w if self._layout is not None else 0.0

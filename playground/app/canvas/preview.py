@@ -1,37 +1,44 @@
 """The 28×28 image the network actually sees, enlarged with nearest-neighbour so its pixels show.
 
 The picture (frame included) is rendered once per new image, at the widget's size
-in device pixels, into a cached opaque QImage; a paint only blits it. The image is
-enlarged by numpy indexing, not by per-pixel Python, nor by Qt at every paint.
+in device pixels, and handed to QLabel as a pixmap. The image is enlarged by
+numpy indexing, not by per-pixel Python, nor by Qt at every paint.
+
+There is deliberately no Python `paintEvent`: the preview repaints with every
+prediction while someone draws, and each call from Qt into Python takes the
+interpreter lock a training run in another thread needs (it then waits for the
+lock to come back, on every such hand-over). QLabel paints the pixmap in C++.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPen
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtCore import QEvent, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPen, QPixmap
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 SIZE = 28
 OPAQUE = np.uint32(0xFF000000)
 GRAY_TO_RGB32 = OPAQUE | np.arange(256, dtype=np.uint32) * np.uint32(0x010101)  # a gray level -> opaque RGB32
 
 
-class DigitPreview(QWidget):
+class DigitPreview(QLabel):
     """A square of 28×28 big pixels; empty (black with a faint pixel grid) until an image is set."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._array = np.zeros((SIZE, SIZE), dtype=np.uint8)
         self._has_image = False
-        self._picture: QImage | None = None  # the rendered square, frame included (None: render at the next paint)
-        self._pixels: np.ndarray | None = None  # the memory `_picture` reads: RGB32, framed
+        self._stale = True  # the pixmap shown is not the current image (rendered once the preview is in sight)
+        self._pixels: np.ndarray | None = None  # the rendered square, RGB32, framed (reused from image to image)
         self._pixels_key: tuple = ()
         self._index = np.zeros(0, dtype=np.intp)
         self._empty: tuple[tuple, QImage] | None = None  # the empty grid, rendered once per size and palette
         self.renders = 0  # pictures rendered (a paint without a new image renders none)
-        sp = QSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-        self.setSizePolicy(sp)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        # A fixed size: a new pixmap then never asks the window to lay itself out again.
+        self.setFixedSize(self.sizeHint())
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.setToolTip("What the network sees: the drawing cropped, scaled into 20×20 and centred "
                         "on its centre of mass in a 28×28 field, like MNIST")
         self.setAccessibleName("Network input preview")
@@ -54,17 +61,19 @@ class DigitPreview(QWidget):
                 raise ValueError(f"expected a 28×28 image, got shape {a.shape}")
             self._array = np.array(a, dtype=np.uint8, copy=True)  # our own: the caller may reuse its array
             self._has_image = True
-        self._picture = None
-        self.update()
+        self._refresh()
+
+    def _refresh(self) -> None:
+        """Render the current image now if the preview is in sight, else once it is shown."""
+        self._stale = True
+        if self.isVisible():
+            self._stale = False
+            self.setPixmap(QPixmap.fromImage(self._render()))
+            self.renders += 1
 
     # -- rendering ---------------------------------------------------------------------------------
-    def _frame(self) -> tuple[float, float, int, float]:
-        """The square's position and side (logical px), and the device pixel ratio."""
-        side = min(self.width(), self.height())
-        return (self.width() - side) / 2, (self.height() - side) / 2, side, self.devicePixelRatioF()
-
     def _render(self) -> QImage:
-        _, _, side, dpr = self._frame()
+        side, dpr = min(self.width(), self.height()), self.devicePixelRatioF()
         n = max(3, round(side * dpr))
         border = max(1, round(dpr))
         if not self._has_image:
@@ -78,7 +87,7 @@ class DigitPreview(QWidget):
             self._index = np.arange(n - 2 * border) * SIZE // (n - 2 * border)
         index, pixels = self._index, self._pixels
         pixels[border:n - border, border:n - border] = GRAY_TO_RGB32[self._array].take(index, 0).take(index, 1)
-        picture = QImage(pixels.data, n, n, 4 * n, QImage.Format.Format_RGB32)  # reads `pixels`, kept with it
+        picture = QImage(pixels.data, n, n, 4 * n, QImage.Format.Format_RGB32)  # reads `pixels` (copied to a pixmap)
         picture.setDevicePixelRatio(dpr)
         return picture
 
@@ -106,22 +115,16 @@ class DigitPreview(QWidget):
         self._empty = (key, picture)
         return picture
 
-    def paintEvent(self, event) -> None:
-        picture = self._picture
-        if picture is None:
-            picture = self._picture = self._render()
-            self.renders += 1
-        x, y, _, _ = self._frame()
-        painter = QPainter(self)
-        painter.drawImage(QPointF(x, y), picture)
-        painter.end()
+    def showEvent(self, event) -> None:
+        if self._stale:
+            self._refresh()
+        super().showEvent(event)
 
     def resizeEvent(self, event) -> None:
-        self._picture = None
         super().resizeEvent(event)
+        self._refresh()
 
     def changeEvent(self, event) -> None:
-        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.StyleChange, QEvent.Type.DevicePixelRatioChange):
-            self._picture = None
-            self.update()
         super().changeEvent(event)
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.StyleChange, QEvent.Type.DevicePixelRatioChange):
+            self._refresh()
