@@ -240,6 +240,14 @@ class _HeadlessRun:
     def waiting_share(self) -> float:
         return _waiting(self.cpu_seconds, self.seconds - self.paused_seconds)
 
+    def close(self) -> None:
+        """End a run left paused (the window's run failed): no thread stays behind."""
+        if self._trainer is not None and not self.done:
+            self._trainer.stop()
+            self._trainer.resume()
+        if self._thread.is_alive():
+            self._thread.join(60)
+
 
 def _run_event_loop(app, seconds: float, until=lambda: False) -> None:
     """The real event loop for `seconds`, or until `until()` (checked every few ms)."""
@@ -316,37 +324,40 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
 
     headless = _HeadlessRun(graph, config, dataset, steps, threads, t.cores.training if t.cores else None)
     stroke, probe = _StrokeDriver(t.digits.canvas), _EventLoopProbe()
-    gui_turns, gui_paused = 0, 0.0
-    if not t.start(dataset=dataset_name, max_steps=steps):
-        raise RuntimeError("the window refused to start training")
-    _run_event_loop(app, 600, lambda: t.session.state == RUNNING or bool(finished))
-    gui_cpu = gui_wall = 0.0  # the GUI thread's, during the window's turns
-    while not (finished and headless.done):
-        if not finished:  # the window's turn, everything live
-            gui_turns += 1
-            turn.update(open=True, since=time.perf_counter())
-            probe.start()
-            stroke.timer.start()
-            turn_at, cpu_at = time.perf_counter(), time.thread_time()
-            _run_event_loop(app, CHUNK_SECONDS if not headless.done else 600, lambda: bool(finished))
-            probe.stop()
-            stroke.timer.stop()
-            turn["open"] = False
-            gui_wall += time.perf_counter() - turn_at
-            gui_cpu += time.thread_time() - cpu_at
-            if not finished:
+    try:
+        gui_turns, gui_paused = 0, 0.0
+        if not t.start(dataset=dataset_name, max_steps=steps):
+            raise RuntimeError("the window refused to start training")
+        _run_event_loop(app, 600, lambda: t.session.state == RUNNING or bool(finished))
+        gui_cpu = gui_wall = 0.0  # the GUI thread's, during the window's turns
+        while not (finished and headless.done):
+            if not finished:  # the window's turn, everything live
+                gui_turns += 1
+                turn.update(open=True, since=time.perf_counter())
+                probe.start()
+                stroke.timer.start()
+                turn_at, cpu_at = time.perf_counter(), time.thread_time()
+                _run_event_loop(app, CHUNK_SECONDS if not headless.done else 600, lambda: bool(finished))
+                probe.stop()
+                stroke.timer.stop()
+                turn["open"] = False
+                gui_wall += time.perf_counter() - turn_at
+                gui_cpu += time.thread_time() - cpu_at
+                if not finished:
+                    t.toggle_pause()
+                    _run_event_loop(app, 60, lambda: t.session.state == PAUSED or bool(finished))
+                    paused_at = time.perf_counter()
+                    _run_event_loop(app, SETTLE_SECONDS)
+            if not headless.done:  # the headless turn: the window's run is paused, the GUI thread blocked
+                headless.run_for(CHUNK_SECONDS if not finished else math.inf)
+                if headless.error is not None:
+                    raise RuntimeError(f"the headless run failed: {headless.error}") from headless.error
+            if not finished and t.session.state == PAUSED:
                 t.toggle_pause()
-                _run_event_loop(app, 60, lambda: t.session.state == PAUSED or bool(finished))
-                paused_at = time.perf_counter()
-                _run_event_loop(app, SETTLE_SECONDS)
-        if not headless.done:  # the headless turn: the window's run is paused, the GUI thread blocked
-            headless.run_for(CHUNK_SECONDS if not finished else math.inf)
-            if headless.error is not None:
-                raise RuntimeError(f"the headless run failed: {headless.error}") from headless.error
-        if not finished and t.session.state == PAUSED:
-            t.toggle_pause()
-            gui_paused += time.perf_counter() - paused_at
-            _run_event_loop(app, 60, lambda: t.session.state == RUNNING or bool(finished))
+                gui_paused += time.perf_counter() - paused_at
+                _run_event_loop(app, 60, lambda: t.session.state == RUNNING or bool(finished))
+    finally:
+        headless.close()
     views_open = sorted(name for name in window.view_docks if views.docks[name].isVisible())
     result = finished[0]
     if not result.ok:
