@@ -303,7 +303,8 @@ class Predictor(QObject):
                 if self._stop:
                     return
                 request = self._request
-                test_set_job = self._mistakes or self._evaluation
+                test_set_slot = "_mistakes" if self._mistakes is not None else "_evaluation"
+                test_set_job = getattr(self, test_set_slot)
                 # A new stroke goes before new weights (four a second while training, each a few ms to send and
                 # load): it is answered with the weights of a quarter of a second ago, then again with the new ones.
                 fresh = request is not None and self._has_model and (
@@ -324,7 +325,7 @@ class Predictor(QObject):
                 elif self._insight_wait() == 0:
                     self._look_inside(request)
                 elif test_set_job is not None:
-                    self._test_set_step(test_set_job)
+                    self._test_set_step(test_set_job, test_set_slot)
             except EngineError as exc:
                 if self._stop:
                     return
@@ -381,9 +382,9 @@ class Predictor(QObject):
                                                layers=layers, saliency=heat, weights_version=self._version,
                                                request_id=request.request_id))
 
-    def _test_set_step(self, job: _TestSetJob) -> None:
-        """Classify one chunk of a test-set job; a drawing waiting to be classified goes first, between chunks."""
-        slot = "_mistakes" if job is self._mistakes else "_evaluation"
+    def _test_set_step(self, job: _TestSetJob, slot: str) -> None:
+        """Classify one chunk of the test-set job in mailbox `slot` ("_mistakes" or "_evaluation"); a drawing
+        waiting to be classified goes first, between chunks."""
         if job.version != self._version:  # new weights: start over, the chunks so far are stale
             job.start, job.version = 0, self._version
         stop = min(job.start + MISTAKES_CHUNK, len(job.images))
