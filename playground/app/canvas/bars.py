@@ -271,6 +271,9 @@ class ProbabilityBars(QGraphicsView):
         if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.FontChange, QEvent.Type.StyleChange):
             self._relayout()
 
+    def wheelEvent(self, event) -> None:
+        event.ignore()  # nothing to scroll here: the wheel belongs to whatever holds the bars
+
     def row_rect(self, row: int) -> QRectF:
         """Where row `row` is, in widget coordinates (its label included)."""
         return self._layout.rows[row] if self._layout is not None else QRectF()
