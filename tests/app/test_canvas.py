@@ -420,6 +420,38 @@ def test_the_bars_update_only_the_rows_that_change(qtbot, panel):
     assert bars.top_class() == 1
 
 
+def test_the_bars_after_any_updates_look_like_fresh_bars_showing_the_last_one(qtbot):
+    """The bars only touch the items that change: whatever came before, they end up as bars that were only ever
+    given the last state."""
+    from playground.app.canvas import ProbabilityBars
+
+    def fresh() -> ProbabilityBars:
+        bars = ProbabilityBars()
+        qtbot.addWidget(bars)
+        bars.resize(320, 240)
+        bars.show()
+        qtbot.waitExposed(bars)
+        return bars
+
+    rng = np.random.default_rng(0)
+    states = [None, rng.dirichlet(np.ones(10)), rng.dirichlet(np.ones(10) * 0.1), None, np.eye(10)[3], None,
+              rng.dirichlet(np.ones(10))]
+    messages = ["draw a digit", "", "thinking…", "no prediction"]
+    used = fresh()
+    for i, probabilities in enumerate(states):
+        message = messages[i % len(messages)]
+        used.set_probabilities(probabilities, message)
+        if i == 4:
+            used.resize(360, 250)  # a new layout in between
+        qtbot.wait(5)
+        other = fresh()
+        other.resize(used.size())
+        other.set_probabilities(probabilities, message)
+        qtbot.wait(5)
+        assert used.grab().toImage() == other.grab().toImage(), f"after update {i}"
+        other.close()
+
+
 def test_repainting_the_bars_and_the_preview_runs_no_python(qtbot, panel):
     """Both repaint with every prediction while someone draws, and a call from Qt into Python would take the
     interpreter lock a training run needs: Qt paints them on its own (from items and a pixmap)."""

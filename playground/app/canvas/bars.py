@@ -61,7 +61,7 @@ class _Layout:
         self.value_w = value_w = fm.horizontalAdvance("100.0%") + 8
         rows = max(len(labels), 1)
         width, height = widget.viewport().width(), widget.viewport().height()
-        self.width, self.height = width, height
+        self.width = width
         self.row_h = row_h = min(height / rows, widget.ROW * 1.4)
         self.y0 = y0 = (height - row_h * rows) / 2
         self.bar_h = bar_h = max(4.0, min(row_h * 0.55, 14.0))
@@ -70,7 +70,6 @@ class _Layout:
         self.track_w = track_w = max(10.0, width - label_w - value_w)
         self.labels = labels
         self.rows: list[QRectF] = []  # what each row covers
-        self.bar_rows: list[QRectF] = []  # its part right of the label: all that changes with the values
         self.tops: list[float] = []  # where each row's bar is drawn
         self.centres: list[float] = []
         self._widths: tuple[dict[str, float], dict[str, float]] = ({}, {})
@@ -82,7 +81,6 @@ class _Layout:
         for i in range(len(labels)):
             y = y0 + i * row_h
             self.rows.append(QRectF(0, y, width, row_h))
-            self.bar_rows.append(QRectF(label_w, y, width - label_w, row_h))
             self.tops.append(y + (row_h - bar_h) / 2)
             self.centres.append(y + row_h / 2)
             track = scene.addPath(_rounded(QRectF(label_w, self.tops[i], track_w, bar_h), self.radius),
@@ -176,6 +174,7 @@ class ProbabilityBars(QGraphicsView):
         self._scene = QGraphicsScene(self)
         self._layout: _Layout | None = None  # made when the widget is shown or changes size, font, palette, ...
         self._shown: list[tuple] | None = None  # the rows' items as they are (None: idle, or not made yet)
+        self._idle_message: str | None = None  # the message the idle rows show (None: they do not)
         self.setScene(self._scene)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -227,10 +226,12 @@ class ProbabilityBars(QGraphicsView):
     def _show(self, layout: _Layout) -> None:
         states, shown = layout.row_states(self._probabilities, self.top_class()), self._shown
         if states is None:
-            if shown is not None or layout.message.text() != self._message or not layout.bar_items:
+            if self._idle_message != self._message:
                 layout.show_idle(self._message)
+                self._idle_message = self._message
             self._shown = None
             return
+        self._idle_message = None
         if shown is None or len(shown) != len(states):
             layout.show_idle("")
             shown = [None] * len(states)
@@ -258,7 +259,7 @@ class ProbabilityBars(QGraphicsView):
         return font
 
     def _relayout(self) -> None:
-        self._shown = None
+        self._shown = self._idle_message = None
         self._layout = layout = _Layout(self, self._scene, self._labels())
         self._show(layout)
 
