@@ -36,6 +36,8 @@ DATASET_TITLES = {
     "fashion-mnist": "Fashion-MNIST",
     "mnist-sample": "MNIST sample (offline, 5,000 digits)",
 }
+
+
 def dataset_title(name: str) -> str:
     """A dataset's name for a person, short enough for a status line: "MNIST", "Fashion-MNIST", "MNIST sample"."""
     return "MNIST sample" if name == "mnist-sample" else DATASET_TITLES.get(name, name)

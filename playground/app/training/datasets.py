@@ -36,6 +36,7 @@ from ...core.data import (
     requested_data_dir,
     search_folder,
 )
+from .messages import arrays_of_test_split
 
 # The sizes of the official gzip files. Their checksums are pinned in the catalog, so their sizes are fixed too:
 # they give the download's total before the first byte arrives ("3.2 of 11.6 MB").
@@ -184,10 +185,8 @@ class TestSetLoader(_ShortThreads):
     def _run(self, token: int, name: str) -> None:
         try:
             dataset = core_data.load_dataset(name, fallback_to_sample=True)
-            images = dataset.test_images.numpy()
-            images = images.reshape(len(images), *images.shape[-2:])  # [N, 1, H, W] -> [N, H, W]
-            test_set = TestSet(name=dataset.name, images=images, labels=dataset.test_labels.numpy().astype(np.int64),
-                               classes=tuple(dataset.classes))
+            images, labels = arrays_of_test_split(dataset)
+            test_set = TestSet(name=dataset.name, images=images, labels=labels, classes=tuple(dataset.classes))
         except (DatasetError, ValueError, OSError) as exc:
             _emit(self, "failed", token, f"Could not load the test set of {name}: {exc}")
             return

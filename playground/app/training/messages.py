@@ -120,3 +120,10 @@ class RunFinished:
     @property
     def ok(self) -> bool:
         return self.status in ("completed", "stopped")
+
+
+def arrays_of_test_split(dataset) -> tuple[np.ndarray, np.ndarray]:
+    """A dataset's test split as the canvas and the evaluations take it: images uint8 [N, H, W], labels int64 [N].
+    NumPy views of the dataset's CPU tensors, which are never written to: a safe, free hand-over."""
+    images, labels = dataset.split("test")
+    return images[:, 0].numpy(), labels.numpy()

@@ -31,7 +31,15 @@ from ...core.graph import Graph
 from ...core.train import Callback, CheckpointError, ConfigError, TrainConfig, Trainer, TrainingError, resolve_device
 from ...core.train.cores import pin
 from ...core.train.probes import HISTOGRAM_EDGES, param_histograms
-from .messages import EpochEnded, ParamHistograms, Progress, RunFinished, RunStarted, WeightsPublished
+from .messages import (
+    EpochEnded,
+    ParamHistograms,
+    Progress,
+    RunFinished,
+    RunStarted,
+    WeightsPublished,
+    arrays_of_test_split,
+)
 
 log = logging.getLogger(__name__)
 
@@ -321,15 +329,14 @@ def _device_name(device) -> str:
 
 
 def _run_started(job: TrainingJob, trainer: Trainer, dataset, note: str) -> RunStarted:
-    images, labels = dataset.split("test")
+    images, labels = arrays_of_test_split(dataset)
     return RunStarted(
         run_id=job.run_id, name=job.name, dataset=dataset.name, dataset_source=dataset.source,
         classes=tuple(trainer.classes), device=str(trainer.device), device_name=_device_name(trainer.device),
         epochs=trainer.config.epochs, first_epoch=trainer.epochs_completed,
         steps_per_epoch=trainer.steps_per_epoch, total_steps=trainer.total_steps,
         batch_size=trainer.config.batch_size,
-        # The dataset's CPU tensors are never written to: a numpy view is a safe, free hand-over.
-        test_images=images[:, 0].numpy(), test_labels=labels.numpy(), transfer_note=note)
+        test_images=images, test_labels=labels, transfer_note=note)
 
 
 def _transfer_note(report) -> str:
