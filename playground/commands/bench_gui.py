@@ -147,21 +147,6 @@ def _count(counts: dict[str, int], *names: str) -> None:
         counts[name] += 1
 
 
-def _headless_rate(graph, config, dataset, steps: int, threads: int) -> float:
-    """Samples/s of a bare Trainer in this thread (the warm-up)."""
-    import torch
-
-    from ..core.train import Callback, Trainer
-
-    class Budget(Callback):
-        def on_step_end(self, trainer, step):
-            if step.global_step >= steps:
-                trainer.stop()
-
-    torch.set_num_threads(threads)
-    return Trainer(graph, config, dataset=dataset).fit([Budget()]).samples_per_second
-
-
 def _waiting(cpu_seconds: float, seconds: float) -> float:
     return round(max(0.0, 1.0 - cpu_seconds / seconds), 3) if seconds > 0 else 0.0
 
@@ -278,6 +263,7 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
     from ..core.data import load_dataset
     from ..core.graph import load_graph
     from ..core.train import TrainConfig
+    from ..core.train.cores import core_split
 
     started = time.perf_counter()
     app = application()
@@ -287,9 +273,14 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
     epochs = max(1, math.ceil(steps / steps_per_epoch))
     config = TrainConfig(epochs=epochs, batch_size=batch_size, seed=seed, device="cpu", augment="default")
 
-    # Warm-up: one-off costs stay out of both measured runs.
+    # Warm-up, on the training cores like both measured runs: one-off costs stay out of them.
     graph = load_graph("preset:mnist-cnn")
-    _headless_rate(graph, config, dataset, min(30, steps), threads)
+    split = core_split()
+    cores = split.training if split else None
+    warm_up = _HeadlessRun(graph, config, dataset, min(30, steps), threads, cores)
+    warm_up.run_for(math.inf)
+    if warm_up.error is not None:
+        raise RuntimeError(f"the warm-up run failed: {warm_up.error}") from warm_up.error
 
     window = MainWindow(AppSettings(), path=None)
     window.resize(1400, 900)
@@ -322,7 +313,7 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
     t.session.finished.connect(finished.append)
     app.processEvents()
 
-    headless = _HeadlessRun(graph, config, dataset, steps, threads, t.cores.training if t.cores else None)
+    headless = _HeadlessRun(graph, config, dataset, steps, threads, cores)
     stroke, probe = _StrokeDriver(t.digits.canvas), _EventLoopProbe()
     try:
         gui_turns, gui_paused = 0, 0.0
