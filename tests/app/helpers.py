@@ -123,3 +123,12 @@ def big_graph(n_blocks: int = 16) -> Graph:
                  ("dense", add("output", "output", {"loss": "cross_entropy"}))):
         g.connect(Edge(a, z))
     return g
+
+
+def on_screen(qtbot, widget, width: int, height: int):
+    """`widget` at `width`×`height`, on screen and exposed, closed at the end of the test."""
+    qtbot.addWidget(widget)
+    widget.resize(width, height)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget

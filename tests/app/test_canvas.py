@@ -26,6 +26,7 @@ from playground.core.data import normalization_for, preprocess_digit
 from playground.core.graph import Edge, load_graph
 from playground.core.train.inference import predict_probabilities
 from playground.core.train.trainer import loss_function
+from tests.app.helpers import on_screen
 
 LEFT = Qt.MouseButton.LeftButton
 NO_MOD = Qt.KeyboardModifier.NoModifier
@@ -47,11 +48,7 @@ def mlp():
 
 @pytest.fixture
 def panel(qtbot, predictor, mlp):
-    panel = DigitPanel(predictor)
-    qtbot.addWidget(panel)
-    panel.resize(720, 460)
-    panel.show()
-    qtbot.waitExposed(panel)
+    panel = on_screen(qtbot, DigitPanel(predictor), 720, 460)
     predictor.set_model(mlp, None, "mnist", 1)
     return panel
 
@@ -426,12 +423,7 @@ def test_the_bars_after_any_updates_look_like_fresh_bars_showing_the_last_one(qt
     from playground.app.canvas import ProbabilityBars
 
     def fresh() -> ProbabilityBars:
-        bars = ProbabilityBars()
-        qtbot.addWidget(bars)
-        bars.resize(320, 240)
-        bars.show()
-        qtbot.waitExposed(bars)
-        return bars
+        return on_screen(qtbot, ProbabilityBars(), 320, 240)
 
     rng = np.random.default_rng(0)
     states = [None, rng.dirichlet(np.ones(10)), rng.dirichlet(np.ones(10) * 0.1), None, np.eye(10)[3], None,

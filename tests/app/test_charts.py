@@ -19,17 +19,14 @@ from playground.app.charts.ranges import SHRINK_BELOW, RunningBounds, fit, y_ran
 from playground.app.charts.series import GrowableArray
 from playground.app.charts.smoothing import debiased_ema, linear_ema, reference_debiased_ema
 from playground.app.charts.style import chart_theme, run_hue
+from tests.app.helpers import on_screen
 
 SPE = 50  # steps per epoch in these tests
 
 
 @pytest.fixture
 def charts(qtbot):
-    widget = TrainingCharts()
-    qtbot.addWidget(widget)
-    widget.resize(820, 520)
-    widget.show()
-    qtbot.waitExposed(widget)
+    widget = on_screen(qtbot, TrainingCharts(), 820, 520)
     return widget
 
 

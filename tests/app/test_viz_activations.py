@@ -12,6 +12,7 @@ from playground.app.viz.activations import RENDER_MS, ActivationsView, layer_lev
 from playground.app.viz.colormap import DIVERGING, SEQUENTIAL, lut
 from playground.app.viz.saliency import EXPLANATION, PICTURE, SaliencyView
 from playground.core.train.insight import Insight, LayerView
+from tests.app.helpers import on_screen
 
 DIGITS = tuple(str(i) for i in range(10))
 WAIT = 2000
@@ -90,11 +91,7 @@ def rnn_insight(steps: int = 28, hidden: int = 256) -> Insight:
 # -- fixtures ------------------------------------------------------------------------------------------
 @pytest.fixture
 def view(qtbot):
-    v = ActivationsView()
-    qtbot.addWidget(v)
-    v.resize(700, 500)
-    v.show()
-    qtbot.waitExposed(v)
+    v = on_screen(qtbot, ActivationsView(), 700, 500)
     return v
 
 
@@ -330,11 +327,7 @@ def test_export_button_asks_where(qtbot, view, tmp_path, dialogs):
 # -- saliency ----------------------------------------------------------------------------------------------
 @pytest.fixture
 def saliency_view(qtbot):
-    v = SaliencyView()
-    qtbot.addWidget(v)
-    v.resize(560, 320)
-    v.show()
-    qtbot.waitExposed(v)
+    v = on_screen(qtbot, SaliencyView(), 560, 320)
     return v
 
 

@@ -22,6 +22,7 @@ from playground.app.viz.gallery import (
     SORT_INDEX,
     GalleryView,
 )
+from tests.app.helpers import on_screen
 
 DIGITS = tuple(str(i) for i in range(10))
 FASHION = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
@@ -68,11 +69,7 @@ def split() -> Split:
 
 @pytest.fixture
 def confusion(qtbot, split):
-    view = ConfusionView()
-    qtbot.addWidget(view)
-    view.resize(620, 820)
-    view.show()
-    qtbot.waitExposed(view)
+    view = on_screen(qtbot, ConfusionView(), 620, 820)
     view.set_results(*split.confusion_args(), note="run 2, epoch 3 of 5 · 96.6% correct")
     QApplication.processEvents()
     return view
@@ -80,11 +77,7 @@ def confusion(qtbot, split):
 
 @pytest.fixture
 def gallery(qtbot, split):
-    view = GalleryView()
-    qtbot.addWidget(view)
-    view.resize(900, 600)
-    view.show()
-    qtbot.waitExposed(view)
+    view = on_screen(qtbot, GalleryView(), 900, 600)
     view.set_results(*split.gallery_args(), note="run 1, epoch 1 of 3")
     QApplication.processEvents()
     return view
@@ -445,11 +438,7 @@ def test_gallery_export_writes_a_png(qtbot, gallery, dialogs, tmp_path):
 
 def test_ten_thousand_examples_are_quick_to_show(qtbot):
     big = Split(seed=3, n=10_000)
-    gallery = GalleryView()
-    qtbot.addWidget(gallery)
-    gallery.resize(1000, 700)
-    gallery.show()
-    qtbot.waitExposed(gallery)
+    gallery = on_screen(qtbot, GalleryView(), 1000, 700)
     start = time.perf_counter()
     gallery.set_results(*big.gallery_args(), note="epoch 1")
     gallery.grab()
@@ -512,21 +501,13 @@ def test_screenshots_with_real_digits(qtbot):
     predictions, confidences = plausible_predictions(labels)
     counts = np.bincount(labels * 10 + predictions, minlength=100).reshape(10, 10)
     note = f"run 2, epoch 3 of 5 · {(predictions == labels).mean() * 100:.1f}% correct"
-    view = ConfusionView()
-    qtbot.addWidget(view)
-    view.resize(620, 860)
-    view.show()
-    qtbot.waitExposed(view)
+    view = on_screen(qtbot, ConfusionView(), 620, 860)
     view.set_results(counts, classes, images, labels, predictions, confidences, note=note)
     QTest.mouseClick(view, LEFT, NO_MOD, view.cell_rect(4, 9).center())
     QTest.mouseMove(view, view.cell_rect(7, 2).center())
     QApplication.processEvents()
     assert view.grab().save("/tmp/viz_confusion.png")
-    gallery = GalleryView()
-    qtbot.addWidget(gallery)
-    gallery.resize(920, 620)
-    gallery.show()
-    qtbot.waitExposed(gallery)
+    gallery = on_screen(qtbot, GalleryView(), 920, 620)
     gallery.set_results(images, labels, predictions, confidences, classes, note=note)
     gallery.set_filter(FILTER_MISTAKES)
     QTest.mouseClick(gallery.grid.viewport(), LEFT, NO_MOD, gallery.item_rect(3).center())

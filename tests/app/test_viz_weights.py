@@ -26,6 +26,7 @@ from playground.app.viz.histograms import (
 )
 from playground.core.build import build_module
 from playground.core.graph import load_graph
+from tests.app.helpers import on_screen
 
 WEIGHT_KINDS = ("conv2d", "patch_embedding", "dense")
 
@@ -46,11 +47,7 @@ def copied(state_dict):
 
 @pytest.fixture
 def view(qtbot):
-    v = FiltersView()
-    qtbot.addWidget(v)
-    v.resize(900, 700)
-    v.show()
-    qtbot.waitExposed(v)
+    v = on_screen(qtbot, FiltersView(), 900, 700)
     return v
 
 
@@ -372,11 +369,7 @@ def message(run_id: int, step: int, grad_log10=(-3.0, -3.5, -4.0), layers=LAYERS
 
 @pytest.fixture
 def hist(qtbot):
-    v = HistogramsView()
-    qtbot.addWidget(v)
-    v.resize(900, 800)
-    v.show()
-    qtbot.waitExposed(v)
+    v = on_screen(qtbot, HistogramsView(), 900, 800)
     return v
 
 
