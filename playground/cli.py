@@ -173,7 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gui", action="store_true",
                    help="measure the main window while it trains (offscreen): GUI vs headless samples/s, "
                         "event-loop lateness and live-prediction latency")
-    p.add_argument("--steps", type=int, default=400, help="with --gui: training steps per measured run")
+    p.add_argument("--steps", type=int, default=800,
+                   help="with --gui: training steps of the run (window and headless turns together)")
+    p.add_argument("--turn-seconds", type=float, default=2.0, metavar="S",
+                   help="with --gui: how long each turn lasts (window live, then headless)")
     p.add_argument("--show", action="store_true", help="with --gui: show the window instead of offscreen")
     p.add_argument("--shape-repeats", type=int, default=20, help=argparse.SUPPRESS)
     p.add_argument("--train-samples", type=int, default=0, help=argparse.SUPPRESS)  # fewer, for tests

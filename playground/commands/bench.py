@@ -120,9 +120,10 @@ def _shape_inference(repeats: int) -> dict:
 def cmd_gui_bench(args) -> int:
     from .bench_gui import meets_targets, run_gui_bench
 
-    say(f"bench --gui: mnist-cnn in the main window (offscreen) and headless, {args.steps} steps each, in turns")
+    say(f"bench --gui: mnist-cnn in the main window (offscreen), {args.steps} steps in turns of "
+        f"{args.turn_seconds:g} s: window live, then headless (the window blocked)")
     report = run_gui_bench(args.steps, args.dataset or "mnist-sample", args.data_dir, args.batch_size, args.seed,
-                           show=args.show)
+                           show=args.show, turn_seconds=args.turn_seconds)
     report["meets_targets"] = meets_targets(report)
     if args.json:
         print(json.dumps(report))
@@ -134,7 +135,8 @@ def cmd_gui_bench(args) -> int:
     print(f"GUI       {report['gui_samples_per_second']:10,.0f} samples/s")
     print(f"headless  {report['headless_samples_per_second']:10,.0f} samples/s   GUI/headless "
           f"{report['gui_vs_headless']:.3f} ({mark[ok['gui_vs_headless']]}, target ≥ 0.95; "
-          f"{report['turns']['gui']} and {report['turns']['headless']} turns of {report['turns']['seconds']} s)")
+          f"{report['turns']['gui']} and {report['turns']['headless']} turns of {report['turns']['seconds']} s, "
+          f"{report['measured_steps']['gui']} and {report['measured_steps']['headless']} steps measured)")
     waiting = report["training_thread_waiting_share"]
     print(f"training thread waiting (GIL, a core): {waiting['gui']:.1%} of the GUI run, "
           f"{waiting['headless']:.1%} headless")

@@ -10,25 +10,31 @@ the Training panel's Start path with a fixed budget of steps, and meanwhile:
   live prediction runs all the time,
 - a 1 ms precise QTimer probes the GUI thread: its lateness is how long the
   event loop was unable to react (p99 is the figure a person feels).
-The same training (same graph, settings, data, torch threads, number of steps
-and training cores) runs headless, with a bare Trainer on a thread of its own.
 
-The two runs take turns, CHUNK_SECONDS at a time: the window's run trains with
-everything live while the headless one is paused, then the window's run is
-paused and the GUI thread blocked while the headless one trains. Each side's
-samples/s counts only its own training time. On a shared machine the speed of a
-core drifts by 10-20% over a minute, so runs one after the other (headless,
-window, headless) measure the drift as much as the window's cost; runs in turns
-see the same drift. A short warm-up run first keeps one-off costs (allocator,
-oneDNN kernel choice) out of every figure.
+Headless is the same run with the window blocked. The run takes turns of
+TURN_SECONDS: in a window turn everything above is live; in a headless turn the
+GUI thread sleeps, so nothing of the window runs (its messages wait in the
+queue, and the next window turn works through them), while the training thread
+trains on as it would with no window at all. Each side's samples/s comes from
+the steps inside its own turns, timed by the training thread itself (the
+Progress messages say when they were published and how much CPU the training
+thread had used), leaving out the evaluation at each epoch's end.
+
+Why one run and not two: two identical bare Trainers taking turns on the same
+core differ by up to 20% in CPU time per step, one faster than the other in
+every turn (each instance's memory layout, as far as one can tell), so a second
+run measures its own luck as much as the window's cost. Why turns: the speed of
+a shared machine's core drifts by 10-20% within a minute; runs one after the
+other measure the drift, turns see the same drift. The first WARM_UP_STEPS are
+not counted (allocator, oneDNN kernel choice, the views' first drawing).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import tempfile
-import threading
 import time
 
 import numpy as np
@@ -37,8 +43,9 @@ GUI_TARGET_RATIO = 0.95
 EVENT_LOOP_TARGET_MS = 16.0
 PREDICT_TARGET_MS = 16.0
 STROKE_HZ = 60
-CHUNK_SECONDS = 2.5  # each side's turn: long against a pause and resume (~ms), short against the machine's drift
-SETTLE_SECONDS = 0.1  # after the window's run pauses, for the predictions and views in flight to finish
+TURN_SECONDS = 2.0  # each side's turn: long against a Progress interval (0.1 s), short against the machine's drift
+SETTLE_SECONDS = 0.1  # between turns, counted in neither: what is in flight (or queued) settles
+WARM_UP_STEPS = 30
 
 
 def _percentile(values, q: float) -> float | None:
@@ -151,87 +158,32 @@ def _waiting(cpu_seconds: float, seconds: float) -> float:
     return round(max(0.0, 1.0 - cpu_seconds / seconds), 3) if seconds > 0 else 0.0
 
 
-class _HeadlessRun:
-    """The window's training without the window: a bare Trainer on a thread of its own, kept to the training
-    cores like the window's worker, that trains `run_for(seconds)` at a time while the calling thread waits."""
+class _TurnLedger:
+    """The run's steps as its Progress messages tell them, summed per kind of turn.
 
-    def __init__(self, graph, config, dataset, steps: int, threads: int, cores):
-        self._setup = (graph, config, dataset, threads, cores)
-        self._steps = steps
-        self._trainer = None
-        self._deadline = 0.0
-        self._turn_over = threading.Event()  # the trainer has paused (or ended)
-        self._paused_at: float | None = None
-        self.paused_seconds = 0.0
-        self.turns = 0
-        self.result = None
-        self.error: BaseException | None = None
-        self.cpu_seconds = self.seconds = 0.0
-        self._thread = threading.Thread(target=self._run, name="bench-headless", daemon=True)
+    Counted: each stretch between two consecutive messages that lies wholly inside one turn and holds no
+    epoch's end (the evaluation there is not training). Its steps, wall time and the training thread's CPU
+    time are all measured in the training thread."""
 
-    @property
-    def done(self) -> bool:
-        return self.result is not None or self.error is not None
+    def __init__(self):
+        self.samples: list[tuple[float, int, float]] = []  # (published_at, global_step, cpu_seconds)
+        self.steps_per_epoch = 0
+        self.turns: list[tuple[str, float, float]] = []  # (kind, start, end), perf_counter()
 
-    def run_for(self, seconds: float) -> None:
-        """Train for `seconds` (to the end of the step then), or to the end of the run; blocks meanwhile."""
-        if self.done:
-            return
-        self.turns += 1
-        self._deadline = time.perf_counter() + seconds
-        self._turn_over.clear()
-        if self._trainer is None:
-            self._thread.start()
-        else:
-            self._trainer.resume()
-        self._turn_over.wait()
+    def on_progress(self, progress) -> None:
+        self.steps_per_epoch = progress.steps_per_epoch
+        self.samples.append((progress.published_at, progress.global_step, progress.cpu_seconds))
 
-    def _run(self) -> None:
-        import torch
-
-        from ..core.train import Callback, Trainer
-        from ..core.train.cores import pin
-
-        run = self
-
-        class Turns(Callback):
-            def on_step_end(self, trainer, step):
-                if step.global_step >= run._steps:
-                    trainer.stop()
-                elif time.perf_counter() >= run._deadline:
-                    trainer.pause()
-
-            def on_pause(self, trainer):
-                run._paused_at = time.perf_counter()
-                run._turn_over.set()
-
-            def on_resume(self, trainer):
-                run.paused_seconds += time.perf_counter() - run._paused_at
-
-        graph, config, dataset, threads, cores = self._setup
-        try:
-            if cores:
-                pin(cores)
-            torch.set_num_threads(threads)
-            self._trainer = Trainer(graph, config, dataset=dataset)
-            wall, cpu = time.perf_counter(), time.thread_time()
-            self.result = self._trainer.fit([Turns()])
-            self.cpu_seconds, self.seconds = time.thread_time() - cpu, time.perf_counter() - wall
-        except BaseException as exc:  # told by the caller, in the GUI thread
-            self.error = exc
-        finally:
-            self._turn_over.set()
-
-    def waiting_share(self) -> float:
-        return _waiting(self.cpu_seconds, self.seconds - self.paused_seconds)
-
-    def close(self) -> None:
-        """End a run left paused (the window's run failed): no thread stays behind."""
-        if self._trainer is not None and not self.done:
-            self._trainer.stop()
-            self._trainer.resume()
-        if self._thread.is_alive():
-            self._thread.join(60)
+    def totals(self, kind: str) -> tuple[int, float, float]:
+        """(steps, seconds, CPU seconds of the training thread) inside turns of `kind`."""
+        steps = seconds = cpu = 0.0
+        spe = max(1, self.steps_per_epoch)
+        for (t0, s0, c0), (t1, s1, c1) in itertools.pairwise(self.samples):
+            if (s0 - 1) // spe != s1 // spe:  # some k with s0 <= k * spe <= s1: an epoch's end may lie between
+                continue
+            if any(k == kind and start <= t0 and t1 <= end for k, start, end in self.turns):
+                steps, seconds, cpu = steps + s1 - s0, seconds + t1 - t0, cpu + c1 - c0
+        return int(steps), seconds, cpu
 
 
 def _run_event_loop(app, seconds: float, until=lambda: False) -> None:
@@ -249,7 +201,7 @@ def _run_event_loop(app, seconds: float, until=lambda: False) -> None:
 
 
 def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_size: int, seed: int,
-                  show: bool = False) -> dict:
+                  show: bool = False, turn_seconds: float = TURN_SECONDS) -> dict:
     if not show:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("PLAYGROUND_SETTINGS_DIR", tempfile.mkdtemp(prefix="playground-bench-"))
@@ -258,29 +210,17 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
     from ..app.launch import application
     from ..app.main_window import MainWindow
     from ..app.settings import AppSettings
-    from ..app.training.session import PAUSED, RUNNING
+    from ..app.training.session import RUNNING
     from ..app.training.worker import training_threads
     from ..core.data import load_dataset
-    from ..core.graph import load_graph
     from ..core.train import TrainConfig
-    from ..core.train.cores import core_split
 
     started = time.perf_counter()
     app = application()
-    threads = training_threads()
     dataset = load_dataset(dataset_name, fallback_to_sample=True)
     steps_per_epoch = len(dataset.train_labels) // batch_size
     epochs = max(1, math.ceil(steps / steps_per_epoch))
     config = TrainConfig(epochs=epochs, batch_size=batch_size, seed=seed, device="cpu", augment="default")
-
-    # Warm-up, on the training cores like both measured runs: one-off costs stay out of them.
-    graph = load_graph("preset:mnist-cnn")
-    split = core_split()
-    cores = split.training if split else None
-    warm_up = _HeadlessRun(graph, config, dataset, min(30, steps), threads, cores)
-    warm_up.run_for(math.inf)
-    if warm_up.error is not None:
-        raise RuntimeError(f"the warm-up run failed: {warm_up.error}") from warm_up.error
 
     window = MainWindow(AppSettings(), path=None)
     window.resize(1400, 900)
@@ -301,7 +241,9 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
     t.session.histograms.connect(lambda _: _count(streamed, "histograms"))
     t.weights_in_use.connect(lambda *_: _count(streamed, "filters"))
     t.session.epoch_ended.connect(lambda _: _count(streamed, "confusion", "gallery"))
-    turn = {"open": False, "since": math.inf}  # the window's turn: predictions asked and shown within it count
+    ledger = _TurnLedger()
+    t.session.progress.connect(ledger.on_progress)
+    turn = {"open": False, "since": math.inf}  # a window turn: predictions asked and shown within it count
     latencies: list[float] = []
 
     def shown(prediction) -> None:
@@ -313,67 +255,67 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
     t.session.finished.connect(finished.append)
     app.processEvents()
 
-    headless = _HeadlessRun(graph, config, dataset, steps, threads, cores)
     stroke, probe = _StrokeDriver(t.digits.canvas), _EventLoopProbe()
-    try:
-        gui_turns, gui_paused = 0, 0.0
-        if not t.start(dataset=dataset_name, max_steps=steps):
-            raise RuntimeError("the window refused to start training")
-        _run_event_loop(app, 600, lambda: t.session.state == RUNNING or bool(finished))
-        gui_cpu = gui_wall = 0.0  # the GUI thread's, during the window's turns
-        while not (finished and headless.done):
-            if not finished:  # the window's turn, everything live
-                gui_turns += 1
-                turn.update(open=True, since=time.perf_counter())
-                probe.start()
-                stroke.timer.start()
-                turn_at, cpu_at = time.perf_counter(), time.thread_time()
-                _run_event_loop(app, CHUNK_SECONDS if not headless.done else 600, lambda: bool(finished))
-                probe.stop()
-                stroke.timer.stop()
-                turn["open"] = False
-                gui_wall += time.perf_counter() - turn_at
-                gui_cpu += time.thread_time() - cpu_at
-                if not finished:
-                    t.toggle_pause()
-                    _run_event_loop(app, 60, lambda: t.session.state == PAUSED or bool(finished))
-                    paused_at = time.perf_counter()
-                    _run_event_loop(app, SETTLE_SECONDS)
-            if not headless.done:  # the headless turn: the window's run is paused, the GUI thread blocked
-                headless.run_for(CHUNK_SECONDS if not finished else math.inf)
-                if headless.error is not None:
-                    raise RuntimeError(f"the headless run failed: {headless.error}") from headless.error
-            if not finished and t.session.state == PAUSED:
-                t.toggle_pause()
-                gui_paused += time.perf_counter() - paused_at
-                _run_event_loop(app, 60, lambda: t.session.state == RUNNING or bool(finished))
-    finally:
-        headless.close()
+    if not t.start(dataset=dataset_name, max_steps=steps):
+        raise RuntimeError("the window refused to start training")
+    _run_event_loop(app, 600, lambda: t.session.state == RUNNING or bool(finished))
+    warm_up = min(WARM_UP_STEPS, steps // 5)
+    stroke.timer.start()  # the views and the canvas warm up too
+    _run_event_loop(app, 600, lambda: bool(finished) or bool(ledger.samples and ledger.samples[-1][1] >= warm_up))
+    stroke.timer.stop()
+    gui_cpu = 0.0  # the GUI thread's, during the window turns
+    while not finished:
+        since = time.perf_counter()
+        turn.update(open=True, since=since)
+        probe.start()
+        stroke.timer.start()
+        cpu_at = time.thread_time()
+        _run_event_loop(app, turn_seconds, lambda: bool(finished))
+        probe.stop()
+        stroke.timer.stop()
+        turn["open"] = False
+        ledger.turns.append(("gui", since, time.perf_counter()))
+        gui_cpu += time.thread_time() - cpu_at
+        _run_event_loop(app, SETTLE_SECONDS, lambda: bool(finished))
+        if not finished:  # the headless turn: nothing of the window runs while the run trains on
+            since = time.perf_counter()
+            time.sleep(turn_seconds)
+            ledger.turns.append(("headless", since, time.perf_counter()))
+            # The messages queued meanwhile (with no window they would not exist) are dealt with before the
+            # next window turn: that turn measures the window as it runs, not a catch-up.
+            _run_event_loop(app, SETTLE_SECONDS, lambda: bool(finished))
     views_open = sorted(name for name in window.view_docks if views.docks[name].isVisible())
     result = finished[0]
     if not result.ok:
         raise RuntimeError(f"the GUI run failed: {result.message}")
-    gui_rate, headless_rate = result.samples_per_second, headless.result.samples_per_second
     t.digits.prediction_shown.disconnect(shown)
     window.workbench.document.undo_stack.setClean()
     window.close()
     app.processEvents()
+    (gui_steps, gui_seconds, gui_train_cpu), (bare_steps, bare_seconds, bare_cpu) = (
+        ledger.totals("gui"), ledger.totals("headless"))
+    if not (gui_seconds and bare_seconds):
+        raise RuntimeError(f"{steps} steps are too few to measure both kinds of turn: give more with --steps")
+    gui_rate, headless_rate = gui_steps * batch_size / gui_seconds, bare_steps * batch_size / bare_seconds
+    gui_wall = sum(end - start for kind, start, end in ledger.turns if kind == "gui")
     return {
-        "model": "mnist-cnn", "dataset": dataset.name, "device": "cpu", "torch_threads": threads,
+        "model": "mnist-cnn", "dataset": dataset.name, "device": "cpu", "torch_threads": training_threads(),
         "cpu_count": os.cpu_count(), "batch_size": batch_size, "steps": steps,
         "gui_samples_per_second": round(gui_rate, 1), "headless_samples_per_second": round(headless_rate, 1),
-        "gui_vs_headless": round(gui_rate / headless_rate, 3) if headless_rate else None,
-        "turns": {"gui": gui_turns, "headless": headless.turns, "seconds": CHUNK_SECONDS},
+        "gui_vs_headless": round(gui_rate / headless_rate, 3),
+        "turns": {"gui": sum(k == "gui" for k, *_ in ledger.turns),
+                  "headless": sum(k == "headless" for k, *_ in ledger.turns), "seconds": turn_seconds},
+        "measured_steps": {"gui": gui_steps, "headless": bare_steps},
         "event_loop_p99_ms": _percentile(probe.late_ms, 99), "event_loop_p50_ms": _percentile(probe.late_ms, 50),
         "event_loop_max_ms": _percentile(probe.late_ms, 100), "event_loop_probes": len(probe.late_ms),
         "predict_p99_ms": _percentile(latencies, 99), "predict_p50_ms": _percentile(latencies, 50),
         "predictions": len(latencies), "stroke_events": stroke.events,
-        # Of one core, during the window's turns: what the window itself costs.
+        # Of one core, during the window turns: what the window itself costs.
         "gui_thread_cpu_share": round(gui_cpu / gui_wall, 3) if gui_wall else None,
-        # The share of its run the training thread spent waiting (for the GIL or a core), not running: unlike
+        # The share of its time the training thread spent waiting (for the GIL or a core), not running: unlike
         # samples/s it hardly drifts with the machine's speed, so it says best what the window costs training.
-        "training_thread_waiting_share": {"gui": _waiting(result.cpu_seconds, result.seconds - gui_paused),
-                                          "headless": headless.waiting_share()},
+        "training_thread_waiting_share": {"gui": _waiting(gui_train_cpu, gui_seconds),
+                                          "headless": _waiting(bare_cpu, bare_seconds)},
         "view_updates": streamed, "views_open": views_open,
         "targets": {"gui_vs_headless": GUI_TARGET_RATIO, "event_loop_p99_ms": EVENT_LOOP_TARGET_MS,
                     "predict_p99_ms": PREDICT_TARGET_MS},

@@ -51,6 +51,8 @@ class Progress:
     samples_per_second: float  # over the last few seconds of training
     seconds_left: float | None  # None until it can be estimated
     elapsed: float  # seconds of training so far (pauses excluded)
+    published_at: float = 0.0  # time.perf_counter() in the worker thread as it published this
+    cpu_seconds: float = 0.0  # the training thread's CPU time since the run began (what it did not spend waiting)
 
 
 @dataclass(frozen=True)

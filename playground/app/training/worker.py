@@ -100,6 +100,7 @@ class Bridge(Callback):
         self._speed: collections.deque[tuple[float, int]] = collections.deque()  # (train clock, global step)
         self._train_clock = 0.0  # seconds of training, pauses excluded
         self._clock_base = 0.0
+        self._cpu_base = 0.0
         self._paused = False
         self._epoch = 0
 
@@ -110,7 +111,7 @@ class Bridge(Callback):
         return self._train_clock + (time.perf_counter() - self._clock_base)
 
     def on_fit_start(self, trainer):
-        self._clock_base = time.perf_counter()
+        self._clock_base, self._cpu_base = time.perf_counter(), time.thread_time()
         self._speed.append((0.0, trainer.global_step))
 
     def on_pause(self, trainer):
@@ -184,7 +185,8 @@ class Bridge(Callback):
             epoch_step=min(max(global_step - shown_epoch * spe, 0), spe),
             steps_per_epoch=spe, global_step=global_step, total_steps=trainer.total_steps, steps=steps,
             losses=new, lrs=lrs, samples_per_second=steps_per_second * trainer.config.batch_size,
-            seconds_left=left / steps_per_second if steps_per_second > 0 else None, elapsed=now))
+            seconds_left=left / steps_per_second if steps_per_second > 0 else None, elapsed=now,
+            published_at=time.perf_counter(), cpu_seconds=time.thread_time() - self._cpu_base))
 
     def _publish_histograms(self, trainer, global_step: int) -> None:
         names, weights, grads, weight_rms, grad_rms = param_histograms(trainer.model)
