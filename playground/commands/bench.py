@@ -138,8 +138,9 @@ def cmd_gui_bench(args) -> int:
           f"{report['turns']['gui']} and {report['turns']['headless']} turns of {report['turns']['seconds']} s, "
           f"{report['measured_steps']['gui']} and {report['measured_steps']['headless']} steps measured)")
     waiting = report["training_thread_waiting_share"]
-    print(f"training thread waiting (GIL, a core): {waiting['gui']:.1%} of the GUI run, "
-          f"{waiting['headless']:.1%} headless")
+    cpu = report["training_thread_cpu_ms_per_step"]
+    print(f"training thread waiting (GIL, a core): {waiting['gui']:.1%} of the window turns, "
+          f"{waiting['headless']:.1%} headless; CPU per step {cpu['gui']:.1f} ms and {cpu['headless']:.1f} ms")
     print(f"event loop lateness p99 {report['event_loop_p99_ms']} ms, max {report['event_loop_max_ms']} ms "
           f"({mark[ok['event_loop_p99_ms']]}, target ≤ 16 ms)")
     print(f"stroke → bars p99 {report['predict_p99_ms']} ms, median {report['predict_p50_ms']} ms over "

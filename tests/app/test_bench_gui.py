@@ -12,7 +12,8 @@ import sys
 def test_bench_gui_prints_one_json_object_with_the_measurements(tmp_path):
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PLAYGROUND_SETTINGS_DIR": str(tmp_path)}
     done = subprocess.run([sys.executable, "-m", "playground", "bench", "--gui", "--json", "--steps", "120",
-                           "--batch-size", "32", "--turn-seconds", "0.5"], capture_output=True, text=True, env=env, timeout=300)
+                           "--batch-size", "32", "--turn-seconds", "0.5"],
+                          capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     for key in ("gui_samples_per_second", "headless_samples_per_second", "event_loop_p99_ms", "predict_p99_ms"):
@@ -24,6 +25,8 @@ def test_bench_gui_prints_one_json_object_with_the_measurements(tmp_path):
     assert report["measured_steps"]["gui"] > 0 and report["measured_steps"]["headless"] > 0
     waiting = report["training_thread_waiting_share"]
     assert 0 <= waiting["gui"] < 1 and 0 <= waiting["headless"] < 0.5  # with the window blocked, training hardly waits
+    cpu = report["training_thread_cpu_ms_per_step"]
+    assert cpu["gui"] > 0 and cpu["headless"] > 0
     assert set(report["meets_targets"]) == {"gui_vs_headless", "event_loop_p99_ms", "predict_p99_ms"}
 
 
