@@ -15,12 +15,12 @@ Headless is the same run with the window blocked. The run takes turns of
 TURN_SECONDS: in a window turn everything above is live; in a headless turn the
 GUI thread sleeps, so nothing of the window runs, and the worker takes no
 histogram snapshots, while the training thread trains on. It still publishes
-metrics and weights for the window (under 0.5% of its CPU time, measured), which
-a bare Trainer would not; the messages queued meanwhile are dealt with between
-the turns, counted in neither. Each side's samples/s comes from
-the steps inside its own turns, timed by the training thread itself (the
-Progress messages say when they were published and how much CPU the training
-thread had used), leaving out the evaluation at each epoch's end.
+metrics and weights for the window (under 0.5% of its CPU time, measured),
+which a bare Trainer would not; the messages queued meanwhile are dealt with
+between the turns, counted in neither. Each side's samples/s comes from the
+steps inside its own turns, timed by the training thread itself (the Progress
+messages say when they were published and how much CPU the training thread had
+used), leaving out the evaluation at each epoch's end.
 
 Why one run and not two: two identical bare Trainers taking turns on the same
 core differ by up to 20% in CPU time per step, one faster than the other in
