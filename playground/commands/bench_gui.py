@@ -246,11 +246,12 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
     t.session.epoch_ended.connect(lambda _: _count(streamed, "confusion", "gallery"))
     ledger = _TurnLedger()
     t.session.progress.connect(ledger.on_progress)
-    turn = {"open": False, "since": math.inf}  # a window turn: predictions asked and shown within it count
+    # Predictions asked and shown within a window turn count; "shown" counts every one.
+    turn = {"open": False, "since": math.inf, "shown": 0}
     latencies: list[float] = []
 
     def shown(prediction) -> None:
-        turn["shown"] = turn.get("shown", 0) + 1
+        turn["shown"] += 1
         if turn["open"] and prediction.submitted_at >= turn["since"]:
             latencies.append((time.perf_counter() - prediction.submitted_at) * 1e3)
 
@@ -262,7 +263,6 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
     stroke, probe = _StrokeDriver(t.digits.canvas), _EventLoopProbe()
     # Not counted: the inference process's start (it imports torch: seconds) before the stroke's first answer,
     # then the run's first steps, with the views and the canvas warming up too.
-    turn["shown"] = 0
     stroke.timer.start()
     _run_event_loop(app, 120, lambda: turn["shown"] > 0)
     if not t.start(dataset=dataset_name, max_steps=steps):
