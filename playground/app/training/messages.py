@@ -115,9 +115,6 @@ class RunFinished:
     test_accuracy: float | None
     samples_per_second: float
     seconds: float
-    # The training thread's CPU time over the run: `seconds` less this is time it waited (for the GIL, for a
-    # core, in a pause). `playground bench --gui` reports the share.
-    cpu_seconds: float = 0.0
 
     @property
     def ok(self) -> bool:

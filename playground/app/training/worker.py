@@ -244,7 +244,7 @@ class TrainingWorker(QObject):
     @Slot()
     def run(self) -> None:
         job = self.job
-        start, cpu_start = time.perf_counter(), time.thread_time()
+        start = time.perf_counter()
         trainer: Trainer | None = None
         try:
             on_cpu = resolve_device(job.config.device).type == "cpu"
@@ -281,8 +281,7 @@ class TrainingWorker(QObject):
             self.finished.emit(RunFinished(
                 run_id=job.run_id, status=result.status, message="", epochs_completed=result.epochs_completed,
                 global_step=result.global_step, test_accuracy=result.test.accuracy if result.test else None,
-                samples_per_second=result.samples_per_second, seconds=time.perf_counter() - start,
-                cpu_seconds=time.thread_time() - cpu_start))
+                samples_per_second=result.samples_per_second, seconds=time.perf_counter() - start))
         except TrainingError as exc:
             status = "out_of_memory" if exc.kind == "out_of_memory" else exc.kind
             self.finished.emit(self._finished(status, str(exc), start, trainer))
