@@ -646,9 +646,11 @@ def test_a_random_test_digit_goes_on_the_canvas(qtbot, panel, test_set):
     assert match.group(2) == panel.bars.classes()[labels[index]]
     a = raster(panel.canvas)
     assert len(np.unique(a)) > 10  # scaled up smoothly, not in blocks
-    # Scaled up and preprocessed again, it is (close to) the digit itself, re-centred.
+    # Scaled up and preprocessed again, it is (close to) the digit itself, re-centred. The fixture's
+    # hard-edged bars blur when scaled up smoothly, the 4-pixel ones most: over all 1,100 the
+    # correlation is 0.83-0.99, so 0.8 holds for whichever digit the button picks.
     seen = preprocess_digit(a).astype(float)
-    assert np.corrcoef(seen.ravel(), preprocess_digit(images[index]).astype(float).ravel())[0, 1] > 0.9
+    assert np.corrcoef(seen.ravel(), preprocess_digit(images[index]).astype(float).ravel())[0, 1] > 0.8
     draw(panel.canvas, [(0.1, 0.1), (0.2, 0.1)])  # drawing over it: the caption no longer applies
     assert panel.caption.text() == ""
 
