@@ -9,7 +9,7 @@ The history keeps at most `MAX_COLUMNS` snapshots per run: when full, every othe
 only every other message is kept (the stride doubles), so the whole run stays visible at an even density, and the
 newest message is always shown. `add` only appends; a single-shot timer repaints at most every `REPAINT_MS`, and only
 while the view is visible. The pictures are drawn with QPainter from QImages built in NumPy: no plot items to lay
-out, whatever the number of layers.
+out, whatever the number of layers. Each snapshot is coloured once (`Colours`), not at every repaint.
 """
 
 from __future__ import annotations
@@ -150,12 +150,46 @@ def bin_index(edges: np.ndarray, rows: int = 240) -> np.ndarray | None:
     return np.clip(np.searchsorted(edges, y, side="right") - 1, 0, len(widths) - 1)
 
 
-def picture(series: np.ndarray, cols: np.ndarray, rows: np.ndarray | None, levels: tuple[float, float]) -> QImage:
-    """series [N, B] (one layer, every snapshot) -> an image with the largest |value| at the top."""
-    values = series[cols].T[::-1]  # [B, T], top = highest bin
-    if rows is not None:
-        values = series[cols].T[rows]
-    return rgb_to_qimage(colorize(values, levels, SEQUENTIAL))
+class Colours:
+    """Every snapshot's fractions of one kind (weights or gradients) through the colour map, kept between repaints.
+
+    A run adds a snapshot or two between repaints, so only those are coloured: colouring every snapshot again was
+    most of a repaint's time (several ms on the GUI thread, where a stroke's prediction waits). Thinning, or new
+    levels, colour again what changed."""
+
+    def __init__(self, kind: str):
+        self.kind = kind  # "weights" or "grads": the Snapshot field
+        self.reset()
+
+    def reset(self) -> None:
+        self._snaps: list[Snapshot] = []
+        self._levels: tuple[float, float] | None = None
+        self._rgb = np.zeros((0, 0, 0, 3), np.uint8)  # [N, L, B, 3]
+
+    def of(self, snaps: list[Snapshot], levels: tuple[float, float]) -> np.ndarray:
+        """uint8 [N, L, B, 3]: `snaps` coloured with `levels`."""
+        if levels != self._levels:
+            self._snaps, self._levels = [], levels
+        kept = 0
+        for old, new in zip(self._snaps, snaps, strict=False):  # the same objects: coloured already
+            if old is not new:
+                break
+            kept += 1
+        fresh = snaps[kept:]
+        if fresh:
+            values = np.stack([getattr(s, self.kind) for s in fresh])  # [n, L, B]
+            coloured = colorize(values.reshape(len(fresh), -1), levels, SEQUENTIAL).reshape(*values.shape, 3)
+            self._rgb = np.concatenate([self._rgb[:kept], coloured]) if kept else coloured
+        elif kept < len(self._rgb):
+            self._rgb = self._rgb[:kept]
+        self._snaps = list(snaps)
+        return self._rgb
+
+
+def picture(rgb: np.ndarray, cols: np.ndarray, rows: np.ndarray | None) -> QImage:
+    """rgb [N, B, 3] (one layer, every snapshot, coloured) -> an image with the largest |value| at the top."""
+    pixels = rgb[cols].transpose(1, 0, 2)  # [B, T, 3]
+    return rgb_to_qimage(pixels[rows] if rows is not None else pixels[::-1])
 
 
 def nice_step(span: float, most: int) -> float:
@@ -289,6 +323,7 @@ class HistogramsView(QWidget):
         self._levels = {"weights": (0.0, 1.0), "gradients": (0.0, 1.0)}
         self.render_count = 0
         self.rows: dict[str, LayerRow] = {}
+        self._colours = {kind: Colours(kind) for kind in ("weights", "grads")}
 
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -433,13 +468,14 @@ class HistogramsView(QWidget):
         self._levels = {"weights": w_levels, "gradients": g_levels}
         self.scale.set_scale(w_levels)
         self.grad_scale.set_scale(g_levels)
+        w_rgb, g_rgb = self._colours["weights"].of(snaps, w_levels), self._colours["grads"].of(snaps, g_levels)
         latest = snaps[-1]
         self._warnings = []
         for i, node_id in enumerate(self.history.layers):
             row = self.rows[node_id]
-            row.weights.set_picture(picture(weights[:, i], cols, rows, w_levels), y_range, x_range)
+            row.weights.set_picture(picture(w_rgb[:, i], cols, rows), y_range, x_range)
             has_grads = bool(np.isfinite(grads[:, i]).any())
-            row.grads.set_picture(picture(grads[:, i], cols, rows, g_levels) if has_grads else None,
+            row.grads.set_picture(picture(g_rgb[:, i], cols, rows) if has_grads else None,
                                   y_range, x_range, "no gradient (a frozen layer)")
             w_rms, g_rms = float(latest.weight_rms[i]), float(latest.grad_rms[i])
             g_text = "no gradient (frozen)" if math.isnan(g_rms) else f"gradients RMS {format_level(g_rms)}"
