@@ -369,6 +369,31 @@ def test_the_selection_stays_on_the_same_example_across_epochs_without_choosing_
     assert current.isValid() and gallery.shown_indices()[current.row()] == picked
 
 
+def test_a_new_epoch_keeps_the_scroll_position(qtbot, gallery, split):
+    gallery.set_sort(SORT_INDEX)
+    bar = gallery.grid.verticalScrollBar()
+    assert bar.maximum() > 0
+    bar.setValue(bar.maximum() * 3 // 4)
+    at = bar.value()
+    later = Split(seed=0)
+    later.confidences = np.random.default_rng(9).uniform(0.3, 1.0, 500).astype(np.float32)
+    gallery.set_results(*later.gallery_args())
+    QApplication.processEvents()
+    assert bar.value() == at and gallery.shown_indices() == list(range(500))
+
+
+def test_rows_that_change_in_place_do_not_keep_marking_an_example_no_longer_shown(qtbot, gallery, split):
+    gallery.set_filter(FILTER_CLASS, 3)
+    QTest.mouseClick(gallery.grid.viewport(), LEFT, NO_MOD, gallery.item_rect(2).center())
+    marked = gallery.grid.selectionModel()
+    assert marked.isSelected(gallery.model.index(2, 0))
+    gallery.set_filter(FILTER_CLASS, 5)  # as many fives as threes: the same rows, other examples
+    assert len(gallery.shown_indices()) == 50
+    assert not marked.hasSelection()
+    gallery.set_filter(FILTER_CLASS, 3)  # the chosen three is back, and marked again
+    assert marked.selectedIndexes() == [gallery.model.index(2, 0)]
+
+
 def test_thumbnails_are_the_digit_and_mistakes_are_framed_in_red(qtbot, gallery, split):
     gallery.set_sort(SORT_INDEX)
     wrong = int(split.mistakes()[0])

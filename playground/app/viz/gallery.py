@@ -164,9 +164,17 @@ class ExampleModel(QAbstractListModel):
         self.order = np.empty(0, dtype=np.int64)
 
     def set_rows(self, examples: Examples | None, order: np.ndarray) -> None:
+        """As many rows as before (each epoch's predictions of the same split, say) change in place: the grid
+        keeps its layout and lays out nothing. A reset lays out every row again, with two Python calls each
+        (QAbstractListModel.index asks rowCount): 5-10 ms of the GUI thread for a few thousand examples, while a
+        stroke's prediction waited."""
+        order = order if examples is not None else np.empty(0, dtype=np.int64)
+        if examples is not None and self.examples is not None and 0 < order.shape[0] == self.order.shape[0]:
+            self.examples, self.order = examples, order
+            self.dataChanged.emit(self.index(0), self.index(order.shape[0] - 1))
+            return
         self.beginResetModel()
-        self.examples = examples
-        self.order = order if examples is not None else np.empty(0, dtype=np.int64)
+        self.examples, self.order = examples, order
         self.endResetModel()
 
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
@@ -584,13 +592,14 @@ class GalleryView(QWidget):
         self._syncing = True
         try:
             self.model.set_rows(ex, order)
-            if self._chosen is not None:
-                rows = np.flatnonzero(order == self._chosen)
-                if rows.size:
-                    index = self.model.index(int(rows[0]), 0)
-                    self.grid.selectionModel().setCurrentIndex(
-                        index, self.grid.selectionModel().SelectionFlag.ClearAndSelect)
-                    self.grid.scrollTo(index)
+            rows = np.flatnonzero(order == self._chosen) if self._chosen is not None else ()
+            if len(rows):
+                index = self.model.index(int(rows[0]), 0)
+                self.grid.selectionModel().setCurrentIndex(
+                    index, self.grid.selectionModel().SelectionFlag.ClearAndSelect)
+                self.grid.scrollTo(index)
+            else:  # rows changed in place keep their selection: it would mark another example now
+                self.grid.selectionModel().clear()
         finally:
             self._syncing = False
         self.count_label.setText(self._count_text(ex, int(order.shape[0])))
