@@ -145,6 +145,9 @@ def cmd_gui_bench(args) -> int:
           f"({mark[ok['event_loop_p99_ms']]}, target ≤ 16 ms)")
     print(f"stroke → bars p99 {report['predict_p99_ms']} ms, median {report['predict_p50_ms']} ms over "
           f"{report['predictions']} predictions ({mark[ok['predict_p99_ms']]}, target ≤ 16 ms)")
+    if report["host_steal_share"] is not None:
+        print(f"host: {report['host_steal_share']:.1%} of the machine's CPU time went to other guests meanwhile "
+              "(steal; above 1% the figures measured a busy host)")
     return 0
 
 

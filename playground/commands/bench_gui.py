@@ -157,6 +157,26 @@ def _count(counts: dict[str, int], *names: str) -> None:
         counts[name] += 1
 
 
+def host_cpu_times(path: str = "/proc/stat") -> tuple[int, int] | None:
+    """(stolen, total) CPU time of the whole machine so far, in clock ticks (Linux; None elsewhere). Steal is the
+    time the hypervisor gave this VM's CPUs to someone else: a run during which it grows measured a busy host."""
+    try:
+        with open(path) as f:
+            fields = f.readline().split()
+        ticks = [int(v) for v in fields[1:9]]  # user nice system idle iowait irq softirq steal
+    except (OSError, ValueError):
+        return None
+    if fields[:1] != ["cpu"] or len(ticks) < 8:
+        return None
+    return ticks[7], sum(ticks)
+
+
+def _steal_share(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    return round((after[0] - before[0]) / (after[1] - before[1]), 4)
+
+
 def _waiting(cpu_seconds: float, seconds: float) -> float:
     return round(max(0.0, 1.0 - cpu_seconds / seconds), 3) if seconds > 0 else 0.0
 
@@ -272,6 +292,7 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
     _run_event_loop(app, 600, lambda: bool(finished) or bool(ledger.samples and ledger.samples[-1][1] >= warm_up))
     stroke.timer.stop()
     gui_cpu = 0.0  # the GUI thread's, during the window turns
+    host_before = host_cpu_times()
     while not finished:
         since = time.perf_counter()
         turn.update(open=True, since=since)
@@ -294,6 +315,7 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
             # The messages queued meanwhile (with no window they would not exist) are dealt with before the
             # next window turn: that turn measures the window as it runs, not a catch-up.
             _run_event_loop(app, SETTLE_SECONDS, lambda: bool(finished))
+    host_after = host_cpu_times()
     views_open = sorted(name for name in window.view_docks if views.docks[name].isVisible())
     result = finished[0]
     if not result.ok:
@@ -329,6 +351,9 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
         # The rest of the difference: CPU time per step (the same run, so the same memory layout).
         "training_thread_cpu_ms_per_step": {"gui": round(1e3 * gui_train_cpu / max(1, gui_steps), 2),
                                             "headless": round(1e3 * bare_cpu / max(1, bare_steps), 2)},
+        # Of the whole machine's CPU time while the turns ran (None: not Linux). Above ~1%, the figures above
+        # measured a host busy with other guests as much as the window.
+        "host_steal_share": _steal_share(host_before, host_after),
         "view_updates": streamed, "views_open": views_open,
         "targets": {"gui_vs_headless": GUI_TARGET_RATIO, "event_loop_p99_ms": EVENT_LOOP_TARGET_MS,
                     "predict_p99_ms": PREDICT_TARGET_MS},

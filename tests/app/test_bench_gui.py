@@ -28,6 +28,21 @@ def test_bench_gui_prints_one_json_object_with_the_measurements(tmp_path):
     cpu = report["training_thread_cpu_ms_per_step"]
     assert cpu["gui"] > 0 and cpu["headless"] > 0
     assert set(report["meets_targets"]) == {"gui_vs_headless", "event_loop_p99_ms", "predict_p99_ms"}
+    steal = report["host_steal_share"]
+    assert steal is None if not sys.platform.startswith("linux") else 0 <= steal < 1
+
+
+def test_host_steal_comes_from_the_machines_cpu_line(tmp_path):
+    from playground.commands.bench_gui import _steal_share, host_cpu_times
+
+    stat = tmp_path / "stat"
+    stat.write_text("cpu  100 0 50 800 10 0 5 35 0 0\ncpu0 50 0 25 400 5 0 2 18 0 0\n")
+    assert host_cpu_times(str(stat)) == (35, 1000)
+    assert _steal_share((35, 1000), (45, 1200)) == 0.05
+    assert _steal_share((35, 1000), None) is None and _steal_share((35, 1000), (35, 1000)) is None
+    stat.write_text("intr 1 2 3\n")
+    assert host_cpu_times(str(stat)) is None
+    assert host_cpu_times(str(tmp_path / "missing")) is None
 
 
 def test_the_turn_ledger_counts_only_stretches_inside_one_turn_and_leaves_out_each_epochs_end():
