@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..charts.export import write_png
-from .colormap import SEQUENTIAL, ColorScale, colorize, format_level, rgb_to_qimage
+from .colormap import SEQUENTIAL, ColorScale, colorize, format_level
 from .export import export_button, export_png_dialog, message_label
 
 MAX_COLUMNS = 600  # snapshots kept per run (one more while the newest is not on the stride)
@@ -155,7 +155,8 @@ class Colours:
 
     A run adds a snapshot or two between repaints, so only those are coloured: colouring every snapshot again was
     most of a repaint's time (several ms on the GUI thread, where a stroke's prediction waits). Thinning, or new
-    levels, colour again what changed."""
+    levels, colour again what changed. Pixels are packed 0xffRRGGBB, so spreading them over the picture's
+    columns moves one word per pixel."""
 
     def __init__(self, kind: str):
         self.kind = kind  # "weights" or "grads": the Snapshot field
@@ -164,10 +165,10 @@ class Colours:
     def reset(self) -> None:
         self._snaps: list[Snapshot] = []
         self._levels: tuple[float, float] | None = None
-        self._rgb = np.zeros((0, 0, 0, 3), np.uint8)  # [N, L, B, 3]
+        self._pixels = np.zeros((0, 0, 0), np.uint32)  # [N, L, B]
 
     def of(self, snaps: list[Snapshot], levels: tuple[float, float]) -> np.ndarray:
-        """uint8 [N, L, B, 3]: `snaps` coloured with `levels`."""
+        """uint32 [N, L, B]: `snaps` coloured with `levels`."""
         if levels != self._levels:
             self._snaps, self._levels = [], levels
         kept = 0
@@ -178,18 +179,21 @@ class Colours:
         fresh = snaps[kept:]
         if fresh:
             values = np.stack([getattr(s, self.kind) for s in fresh])  # [n, L, B]
-            coloured = colorize(values.reshape(len(fresh), -1), levels, SEQUENTIAL).reshape(*values.shape, 3)
-            self._rgb = np.concatenate([self._rgb[:kept], coloured]) if kept else coloured
-        elif kept < len(self._rgb):
-            self._rgb = self._rgb[:kept]
+            rgb = colorize(values.reshape(len(fresh), -1), levels, SEQUENTIAL).astype(np.uint32)
+            packed = (0xFF000000 | rgb[..., 0] << 16 | rgb[..., 1] << 8 | rgb[..., 2]).reshape(values.shape)
+            self._pixels = np.concatenate([self._pixels[:kept], packed]) if kept else packed
+        elif kept < len(self._pixels):
+            self._pixels = self._pixels[:kept]
         self._snaps = list(snaps)
-        return self._rgb
+        return self._pixels
 
 
-def picture(rgb: np.ndarray, cols: np.ndarray, rows: np.ndarray | None) -> QImage:
-    """rgb [N, B, 3] (one layer, every snapshot, coloured) -> an image with the largest |value| at the top."""
-    pixels = rgb[cols].transpose(1, 0, 2)  # [B, T, 3]
-    return rgb_to_qimage(pixels[rows] if rows is not None else pixels[::-1])
+def picture(pixels: np.ndarray, cols: np.ndarray, rows: np.ndarray | None) -> QImage:
+    """pixels uint32 [N, B] (one layer, every snapshot, coloured) -> an image with the largest |value| at the top."""
+    columns = pixels[cols].T  # [B, T]
+    image = np.ascontiguousarray(columns[rows] if rows is not None else columns[::-1])
+    h, w = image.shape
+    return QImage(image.data, w, h, 4 * w, QImage.Format.Format_RGB32).copy()  # owns its pixels
 
 
 def nice_step(span: float, most: int) -> float:
@@ -468,14 +472,14 @@ class HistogramsView(QWidget):
         self._levels = {"weights": w_levels, "gradients": g_levels}
         self.scale.set_scale(w_levels)
         self.grad_scale.set_scale(g_levels)
-        w_rgb, g_rgb = self._colours["weights"].of(snaps, w_levels), self._colours["grads"].of(snaps, g_levels)
+        w_pixels, g_pixels = self._colours["weights"].of(snaps, w_levels), self._colours["grads"].of(snaps, g_levels)
         latest = snaps[-1]
         self._warnings = []
         for i, node_id in enumerate(self.history.layers):
             row = self.rows[node_id]
-            row.weights.set_picture(picture(w_rgb[:, i], cols, rows), y_range, x_range)
+            row.weights.set_picture(picture(w_pixels[:, i], cols, rows), y_range, x_range)
             has_grads = bool(np.isfinite(grads[:, i]).any())
-            row.grads.set_picture(picture(g_rgb[:, i], cols, rows) if has_grads else None,
+            row.grads.set_picture(picture(g_pixels[:, i], cols, rows) if has_grads else None,
                                   y_range, x_range, "no gradient (a frozen layer)")
             w_rms, g_rms = float(latest.weight_rms[i]), float(latest.grad_rms[i])
             g_text = "no gradient (frozen)" if math.isnan(g_rms) else f"gradients RMS {format_level(g_rms)}"
