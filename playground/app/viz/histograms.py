@@ -160,10 +160,7 @@ class Colours:
 
     def __init__(self, kind: str):
         self.kind = kind  # "weights" or "grads": the Snapshot field
-        self.reset()
-
-    def reset(self) -> None:
-        self._snaps: list[Snapshot] = []
+        self._snaps: list[Snapshot] = []  # what _pixels colour (another run's snapshots: none of them is kept)
         self._levels: tuple[float, float] | None = None
         self._pixels = np.zeros((0, 0, 0), np.uint32)  # [N, L, B]
 
