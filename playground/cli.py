@@ -13,10 +13,9 @@ import os
 import sys
 import traceback
 
+from .core.engine_process import ENGINE_FLAG  # torch-free: a frozen app's executable serves the inference process
+
 EXIT_USER_ERROR = 2
-# A frozen app's own executable serves the canvas's inference process; the same string as
-# core.train.engine.ENGINE_FLAG (a test holds them together; importing the core here would load torch).
-ENGINE_FLAG = "--playground-inference-engine"
 
 
 class UserError(Exception):

@@ -8,6 +8,7 @@ import sys
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from ..core.engine_process import start_spare_process
 from .core_loader import CoreLoader
 from .icons import icon
 from .main_window import MainWindow
@@ -75,6 +76,7 @@ def open_main_window(path: str | None = None, settings: AppSettings | None = Non
     loader.loaded.connect(lambda: window.start(path))
     loader.failed.connect(lambda message: _fail(window, message))
     QTimer.singleShot(0, loader.start)  # after the first paint
+    QTimer.singleShot(0, start_spare_process)  # the canvas's inference process imports torch meanwhile
     return window
 
 

@@ -48,6 +48,24 @@ def test_window_shows_at_once_and_the_editor_arrives_after_the_core(qtbot, setti
     window.close()
 
 
+def test_the_canvas_takes_the_inference_process_started_with_the_window(qtbot, settings):
+    from playground.core.engine_process import spare_pid, take_spare
+
+    if (left := take_spare()) is not None:  # an earlier test's, never taken: this test is about its own
+        left[1].close()
+    window = open_main_window(None, settings)
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: spare_pid() is not None, timeout=2000)  # started by the launch, before the core
+    spare = spare_pid()
+    assert window.workbench is None
+    qtbot.waitUntil(lambda: window.workbench is not None, timeout=30000)
+    predictor = window.training.predictor
+    qtbot.waitUntil(lambda: predictor._engine.pid is not None, timeout=30000)  # the relay has started its engine
+    assert predictor._engine.pid == spare
+    window.loader.wait()
+    window.close()
+
+
 def test_opening_a_file_from_the_command_line(qtbot, settings, tmp_path):
     from playground.core.graph import load_graph, save_graph
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 
 import numpy as np
 import pytest
 
 from playground.core.build import build_module
 from playground.core.graph import Edge, load_graph
-from playground.core.train.engine import ENGINE_FLAG, EngineError, LocalEngine, ProcessEngine
+from playground.core.train.engine import EngineError, LocalEngine, ProcessEngine
 
 
 @pytest.fixture
@@ -94,10 +95,50 @@ def test_close_ends_the_process_and_is_idempotent():
         engine.call("stats")
 
 
-def test_the_command_line_knows_the_frozen_engine_flag():
+def test_a_frozen_app_starts_the_engine_through_its_own_command_line(monkeypatch):
+    """Frozen, the engine's command is the app's executable with a flag; the command line serves on the pipes."""
     from playground import cli
+    from playground.core import engine_process
+    from playground.core.train import engine
 
-    assert cli.ENGINE_FLAG == ENGINE_FLAG
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    command, _ = engine_process.engine_command(7, 9)
+    assert command[0] == sys.executable and command[2:] == ["7", "9"]
+    served = []
+    monkeypatch.setattr(engine, "serve_fds", lambda r, w: served.append((r, w)))
+    assert cli.main(command[1:]) == 0 and served == [(7, 9)]
+
+
+def test_the_first_engine_takes_the_spare_process_started_before_it():
+    from playground.core.engine_process import start_spare_process
+
+    spare = start_spare_process()
+    assert spare is not None and start_spare_process() == spare  # one spare at most
+    engine = ProcessEngine()
+    try:
+        assert engine.call("stats") is not None and engine.pid == spare
+        other = ProcessEngine()  # the spare is taken: the next engine starts its own
+        try:
+            other.call("stats")
+            assert other.pid not in (None, spare)
+        finally:
+            other.close()
+    finally:
+        engine.close()
+
+
+def test_a_spare_that_died_is_not_taken():
+    from playground.core.engine_process import start_spare_process
+
+    spare = start_spare_process()
+    os.kill(spare, signal.SIGKILL)
+    os.waitpid(spare, 0)
+    engine = ProcessEngine()
+    try:
+        engine.call("load", load_graph("preset:mlp"), None, "mnist")  # no error: a process of its own
+        assert engine.pid != spare and engine.call("classify", np.zeros((28, 28), np.uint8)).shape == (10,)
+    finally:
+        engine.close()
 
 
 def test_close_while_the_process_is_still_starting_ends_it_at_once():

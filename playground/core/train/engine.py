@@ -9,7 +9,8 @@ same work in a process cost next to nothing. So the app's predictor thread only
 relays: it sends a request down a pipe and sleeps (lock released) until the
 answer comes back.
 
-    engine = ProcessEngine()                       # starts `python -m playground.core.train.engine` on first use
+    engine = ProcessEngine()                       # on first use: takes the spare process the app started at
+                                                   # launch (core/engine_process.py), or starts one
     engine.call("load", graph, state_dict, "mnist")  # state_dict: name -> NumPy array, or None (initial weights)
     image, probabilities = engine.call("classify_drawing", raster)
     engine.close()
@@ -25,16 +26,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import subprocess
 import sys
 import threading
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..engine_process import Duplex, spawn, take_spare
 from .cores import pin
 
 START_TIMEOUT = 60.0  # seconds for a new process to import torch and answer (a slow, loaded machine)
@@ -218,51 +218,16 @@ def serve(conn) -> None:
             return
 
 
-ENGINE_FLAG = "--playground-inference-engine"  # how a frozen app's executable is told to serve (see cli.main)
-
-
-def _engine_command(read_fd: int, write_fd: int) -> tuple[list[str], dict[str, str]]:
-    """The command line and environment that start `serve` in a fresh interpreter. Not multiprocessing: its
-    "spawn" re-imports the caller's __main__, which re-runs any script that opens the window without a
-    `__name__ == "__main__"` guard."""
-    env = dict(os.environ)
-    package_root = str(Path(__file__).resolve().parents[3])  # the folder holding the playground package
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
-    if getattr(sys, "frozen", False):
-        return [sys.executable, ENGINE_FLAG, str(read_fd), str(write_fd)], env
-    return [sys.executable, "-m", "playground.core.train.engine", str(read_fd), str(write_fd)], env
-
-
 def serve_fds(read_fd: int, write_fd: int) -> None:
     """`serve` on two inherited pipe ends (the child's side of `ProcessEngine`)."""
-    serve(_Duplex(Connection(read_fd, writable=False), Connection(write_fd, readable=False)))
-
-
-class _Duplex:
-    """One connection object over two one-way pipes (the shape `serve` and `ProcessEngine` talk through)."""
-
-    def __init__(self, reader: Connection, writer: Connection):
-        self.reader, self.writer = reader, writer
-
-    def send(self, obj) -> None:
-        self.writer.send(obj)
-
-    def recv(self):
-        return self.reader.recv()
-
-    def poll(self, timeout: float) -> bool:
-        return self.reader.poll(timeout)
-
-    def close(self) -> None:
-        self.reader.close()
-        self.writer.close()
+    serve(Duplex(Connection(read_fd, writable=False), Connection(write_fd, readable=False)))
 
 
 class ProcessEngine:
     """The engine in a child process. One caller thread at a time; `close` may come from any thread."""
 
     def __init__(self):
-        self._conn: _Duplex | None = None
+        self._conn: Duplex | None = None
         self._process: subprocess.Popen | None = None
         self._lock = threading.Lock()  # guards _conn/_process/_starting against close() from another thread
         self._closed = False
@@ -278,20 +243,12 @@ class ProcessEngine:
             pin(cores, process.pid)
 
     def _start(self) -> None:
-        to_child_r, to_child_w = os.pipe()
-        from_child_r, from_child_w = os.pipe()
-        command, env = _engine_command(to_child_r, from_child_w)
         try:
-            process = subprocess.Popen(command, env=env, pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL)
+            process, conn = take_spare() or spawn()
         except OSError as exc:
-            for fd in (to_child_r, to_child_w, from_child_r, from_child_w):
-                os.close(fd)
             raise EngineError(f"The prediction process could not start: {exc}") from None
         if self._cores is not None:
             pin(self._cores, process.pid)
-        os.close(to_child_r)  # the child's ends: only the child holds them now
-        os.close(from_child_w)
-        conn = _Duplex(Connection(from_child_r, writable=False), Connection(to_child_w, readable=False))
         with self._lock:
             self._starting = process  # close() ends it at once: nobody waits seconds for torch to import
             closed = self._closed
