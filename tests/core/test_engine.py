@@ -141,6 +141,12 @@ def test_a_spare_that_died_is_not_taken():
         engine.close()
 
 
+def test_the_process_warms_up_on_the_default_network_before_it_says_ready():
+    from playground.core.train.engine import warm_up
+
+    assert warm_up()  # it builds and runs mnist-cnn: False would mean the head start silently does nothing
+
+
 def test_close_while_the_process_is_still_starting_ends_it_at_once():
     import threading
     import time
