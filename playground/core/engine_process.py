@@ -59,7 +59,10 @@ def spawn() -> tuple[subprocess.Popen, Duplex]:
     from_child_r, from_child_w = os.pipe()
     command, env = engine_command(to_child_r, from_child_w)
     try:
-        process = subprocess.Popen(command, env=env, pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL)
+        # A session of its own: Ctrl+C in the terminal goes to the app, which ends the process itself (end of file
+        # on its pipe), not also to the process, which would print a KeyboardInterrupt from inside torch's import.
+        process = subprocess.Popen(command, env=env, pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL,
+                                   start_new_session=True)
     except OSError:
         for fd in (to_child_r, to_child_w, from_child_r, from_child_w):
             os.close(fd)

@@ -141,6 +141,24 @@ def test_a_spare_that_died_is_not_taken():
         engine.close()
 
 
+@pytest.mark.skipif(not hasattr(os, "getsid"), reason="POSIX sessions")
+def test_the_process_is_out_of_reach_of_the_terminals_ctrl_c():
+    engine = ProcessEngine()
+    try:
+        engine.call("stats")
+        assert os.getsid(engine.pid) == engine.pid != os.getsid(0)  # its own session, so not the terminal's group
+    finally:
+        engine.close()
+
+
+def test_a_process_whose_app_went_away_while_it_started_ends_quietly():
+    from playground.core.engine_process import spawn
+
+    process, conn = spawn()
+    conn.close()  # the app quits (say, a second after launch) while the process imports torch
+    assert process.wait(60) == 0  # not 1: no BrokenPipeError escaped when it came to say "ready"
+
+
 def test_the_process_warms_up_on_the_default_network_before_it_says_ready():
     from playground.core.train.engine import warm_up
 

@@ -214,7 +214,10 @@ def serve(conn) -> None:
     threadpool_limits(1, user_api="blas")
     warm_up()
     engine = InferenceEngine()
-    conn.send((True, "ready"))
+    try:
+        conn.send((True, "ready"))
+    except (BrokenPipeError, OSError):  # the app went away while this process started (a spare, say)
+        return
     while True:
         try:
             message = conn.recv()
