@@ -95,12 +95,6 @@ def start_spare_process() -> int | None:
     return spare[0].pid
 
 
-def spare_pid() -> int | None:
-    """The pid of the spare process waiting to be taken, if any."""
-    with _spare_lock:
-        return _spare[0].pid if _spare is not None else None
-
-
 def take_spare() -> tuple[subprocess.Popen, Duplex] | None:
     """The spare process, if one was started and is still alive; None otherwise. Any thread."""
     global _spare
