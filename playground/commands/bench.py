@@ -141,6 +141,11 @@ def cmd_gui_bench(args) -> int:
     cpu = report["training_thread_cpu_ms_per_step"]
     print(f"training thread waiting (GIL, a core): {waiting['gui']:.1%} of the window turns, "
           f"{waiting['headless']:.1%} headless; CPU per step {cpu['gui']:.1f} ms and {cpu['headless']:.1f} ms")
+    core_steal = report["training_core_steal_share"]
+    if core_steal["gui"] is not None and core_steal["headless"] is not None:
+        print(f"  of which steal on the training core (the host's doing): {core_steal['gui']:.1%} and "
+              f"{core_steal['headless']:.1%}; without it GUI/headless would be "
+              f"{report['gui_vs_headless_steal_excluded']:.3f}")
     print(f"event loop lateness p99 {report['event_loop_p99_ms']} ms, max {report['event_loop_max_ms']} ms "
           f"({mark[ok['event_loop_p99_ms']]}, target ≤ 16 ms)")
     print(f"stroke → bars p99 {report['predict_p99_ms']} ms, median {report['predict_p50_ms']} ms over "

@@ -30,6 +30,11 @@ def test_bench_gui_prints_one_json_object_with_the_measurements(tmp_path):
     assert set(report["meets_targets"]) == {"gui_vs_headless", "event_loop_p99_ms", "predict_p99_ms"}
     steal = report["host_steal_share"]
     assert steal is None if not sys.platform.startswith("linux") else 0 <= steal < 1
+    core_steal = report["training_core_steal_share"]
+    if sys.platform.startswith("linux") and (os.cpu_count() or 1) > 1:
+        assert all(0 <= core_steal[kind] < 1 for kind in ("gui", "headless"))
+        assert report["gui_vs_headless_steal_excluded"] > 0
+    assert report["dialogs_dismissed"] == []  # nothing went wrong: the window asked nothing
 
 
 def test_host_steal_comes_from_the_machines_cpu_line(tmp_path):
@@ -60,3 +65,63 @@ def test_the_turn_ledger_counts_only_stretches_inside_one_turn_and_leaves_out_ea
     assert ledger.totals("gui") == (2, 1.0, 0.9)
     steps, seconds, cpu = ledger.totals("headless")  # 5→6 and 6→7 (4→5 began in the window turn)
     assert (steps, seconds) == (4, 2.0) and abs(cpu - 1.0) < 1e-9
+
+
+def test_steal_can_be_read_for_some_cores_only(tmp_path):
+    from playground.commands.bench_gui import host_cpu_times
+
+    stat = tmp_path / "stat"
+    stat.write_text("cpu  100 0 50 800 10 0 5 35 0 0\ncpu0 50 0 25 400 5 0 2 18 0 0\n"
+                    "cpu1 50 0 25 400 5 0 3 17 0 0\nintr 1 2 3\n")
+    assert host_cpu_times(str(stat), frozenset({0})) == (18, 500)
+    assert host_cpu_times(str(stat), frozenset({1})) == (17, 500)
+    assert host_cpu_times(str(stat), frozenset({0, 1})) == (35, 1000)
+    assert host_cpu_times(str(stat), frozenset({2})) is None  # no such core: no figure rather than a zero
+
+
+def test_the_dialog_watch_dismisses_a_modal_box_and_notes_what_it_said(qtbot):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QDialog, QMessageBox
+
+    from playground.commands.bench_gui import _DialogWatch
+
+    watch = _DialogWatch()
+    watch.timer.start()
+    box = QMessageBox(QMessageBox.Icon.Critical, "Training diverged", "the loss became NaN")
+    results = []
+    QTimer.singleShot(0, lambda: results.append(box.exec()))
+    unstick = QTimer(singleShot=True, interval=5000)  # without the watch the box would wait for ever: fail instead
+    unstick.timeout.connect(lambda: box.done(42))
+    unstick.start()
+    qtbot.waitUntil(lambda: bool(results), timeout=8000)
+    unstick.stop()
+    watch.timer.stop()
+    assert results == [QDialog.DialogCode.Rejected]
+    assert watch.seen == ["Training diverged: the loss became NaN"]
+
+
+def test_a_run_that_fails_ends_the_bench_with_its_message_and_closes_the_window(qtbot, monkeypatch, dialogs):
+    import pytest
+    from PySide6.QtWidgets import QApplication
+
+    from playground.app.main_window import MainWindow
+    from playground.commands.bench_gui import run_gui_bench
+    from playground.core.train import Trainer, TrainingError
+
+    def diverge(self, callbacks=()):
+        raise TrainingError("training diverged: the loss became NaN at step 1", "diverged")
+
+    monkeypatch.setattr(Trainer, "fit", diverge)
+    with pytest.raises(RuntimeError, match="the GUI run failed: training diverged: the loss became NaN"):
+        run_gui_bench(40, "mnist-sample", None, 32, 0, turn_seconds=0.2)
+    assert dialogs.texts("critical") == ["training diverged: the loss became NaN at step 1"]  # the window said so
+    assert not [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+
+
+def test_the_ratio_without_steal_counts_each_side_over_the_time_the_host_left_it():
+    from playground.commands.bench_gui import _steal_excluded
+
+    # 10% of the window turns stolen, none of the headless ones: 0.9 measured is the window costing nothing.
+    assert _steal_excluded(0.9, {"gui": 0.1, "headless": 0.0}) == 1.0
+    assert _steal_excluded(0.9, {"gui": 0.02, "headless": 0.02}) == 0.9  # the same steal: no correction
+    assert _steal_excluded(0.9, {"gui": None, "headless": 0.0}) is None
