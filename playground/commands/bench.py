@@ -146,6 +146,9 @@ def cmd_gui_bench(args) -> int:
         print(f"  of which steal on the training core (the host's doing): {core_steal['gui']:.1%} and "
               f"{core_steal['headless']:.1%}; without it GUI/headless would be "
               f"{report['gui_vs_headless_steal_excluded']:.3f}")
+    if report["window_core_steal_share"] is not None:
+        print(f"steal on the window's core during the window turns: {report['window_core_steal_share']:.1%} "
+              "(the host's part in the tails below)")
     print(f"event loop lateness p99 {report['event_loop_p99_ms']} ms, max {report['event_loop_max_ms']} ms "
           f"({mark[ok['event_loop_p99_ms']]}, target ≤ 16 ms)")
     print(f"stroke → bars p99 {report['predict_p99_ms']} ms, median {report['predict_p50_ms']} ms over "

@@ -336,23 +336,28 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
         host_before = host_cpu_times()
         # Steal on the training core(s) alone, per kind of turn: the part of the training thread's waiting that the host
         # took, not the window.
-        training_cores = t.cores.training if t.cores else None
-        core_steal = {"gui": [0, 0], "headless": [0, 0]}
+        split = t.cores  # None: one core, or no affinity API
+        # (stolen, total) ticks: of the training core(s) in each kind of turn, of the window's core in window turns
+        core_steal = {"gui": [0, 0], "headless": [0, 0], "window": [0, 0]}
 
-        def count_steal(kind: str, before) -> None:
-            after = host_cpu_times(cpus=training_cores) if training_cores else None
-            if before is not None and after is not None:
-                core_steal[kind][0] += after[0] - before[0]
-                core_steal[kind][1] += after[1] - before[1]
+        def steal_now():
+            return (host_cpu_times(cpus=split.training), host_cpu_times(cpus=split.window)) if split else (None, None)
+
+        def count_steal(kinds: tuple[str, str | None], before) -> None:
+            for kind, then, now in zip(kinds, before, steal_now(), strict=True):
+                if kind is not None and then is not None and now is not None:
+                    core_steal[kind][0] += now[0] - then[0]
+                    core_steal[kind][1] += now[1] - then[1]
+
         while not finished:
             since = time.perf_counter()
             turn.update(open=True, since=since)
             probe.start()
             stroke.timer.start()
             cpu_at = time.thread_time()
-            steal_at = host_cpu_times(cpus=training_cores) if training_cores else None
+            steal_at = steal_now()
             _run_event_loop(app, turn_seconds, lambda: bool(finished))
-            count_steal("gui", steal_at)
+            count_steal(("gui", "window"), steal_at)
             probe.stop()
             stroke.timer.stop()
             turn["open"] = False
@@ -362,9 +367,9 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
             if not finished:  # the headless turn: nothing of the window runs while the run trains on
                 wanted, t.wanted.histograms = t.wanted.histograms, False  # nor does the worker take snapshots for it
                 since = time.perf_counter()
-                steal_at = host_cpu_times(cpus=training_cores) if training_cores else None
+                steal_at = steal_now()
                 time.sleep(turn_seconds)
-                count_steal("headless", steal_at)
+                count_steal(("headless", None), steal_at)
                 ledger.turns.append(("headless", since, time.perf_counter()))
                 t.wanted.histograms = wanted
                 # The messages queued meanwhile (with no window they would not exist) are dealt with before the
@@ -389,6 +394,7 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
     gui_wall = sum(end - start for kind, start, end in ledger.turns if kind == "gui")
     core_steal_share = {kind: round(stolen / total, 4) if total else None
                         for kind, (stolen, total) in core_steal.items()}
+    window_core_steal = core_steal_share.pop("window")
     return {
         "model": "mnist-cnn", "dataset": dataset.name, "device": "cpu", "torch_threads": training_threads(),
         "cpu_count": os.cpu_count(), "batch_size": batch_size, "steps": steps,
@@ -416,6 +422,8 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
         # The same on the training core(s), per kind of turn (None: not Linux, or no core split): of the training
         # thread's waiting share above, this much was the host's doing.
         "training_core_steal_share": core_steal_share,
+        # On the window's core during the window turns: the host's part in the event loop's and the stroke's tails.
+        "window_core_steal_share": window_core_steal,
         # GUI/headless over the time the host left the training core to this machine: what the window alone costs
         # (the target is judged on gui_vs_headless, steal and all).
         "gui_vs_headless_steal_excluded": _steal_excluded(gui_rate / headless_rate, core_steal_share),

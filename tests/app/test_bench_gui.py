@@ -33,6 +33,7 @@ def test_bench_gui_prints_one_json_object_with_the_measurements(tmp_path):
     core_steal = report["training_core_steal_share"]
     if sys.platform.startswith("linux") and (os.cpu_count() or 1) > 1:
         assert all(0 <= core_steal[kind] < 1 for kind in ("gui", "headless"))
+        assert 0 <= report["window_core_steal_share"] < 1
         assert report["gui_vs_headless_steal_excluded"] > 0
     assert report["dialogs_dismissed"] == []  # nothing went wrong: the window asked nothing
 
