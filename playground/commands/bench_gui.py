@@ -208,6 +208,29 @@ def _steal_share(before: tuple[int, int] | None, after: tuple[int, int] | None) 
     return round((after[0] - before[0]) / (after[1] - before[1]), 4)
 
 
+class _CoreSteal:
+    """Steal on the training core(s) in each kind of turn ("gui", "headless"), and on the window's core in the
+    window turns ("window"): how much of the training thread's waiting, and of the window's tails, the host took."""
+
+    def __init__(self, split):  # split: a CoreSplit, or None (one core, or no affinity API): no figures
+        self.split = split
+        self.ticks = {"gui": [0, 0], "headless": [0, 0], "window": [0, 0]}  # (stolen, total)
+
+    def now(self) -> tuple:
+        split = self.split
+        return (host_cpu_times(cpus=split.training), host_cpu_times(cpus=split.window)) if split else (None, None)
+
+    def count(self, kinds: tuple[str | None, str | None], before: tuple) -> None:
+        """Add what was stolen since `before` (from `now()`) to `kinds`: (training cores', window core's)."""
+        for kind, then, now in zip(kinds, before, self.now(), strict=True):
+            if kind is not None and then is not None and now is not None:
+                self.ticks[kind][0] += now[0] - then[0]
+                self.ticks[kind][1] += now[1] - then[1]
+
+    def shares(self) -> dict[str, float | None]:
+        return {kind: round(stolen / total, 4) if total else None for kind, (stolen, total) in self.ticks.items()}
+
+
 def _steal_excluded(ratio: float, steal: dict[str, float | None]) -> float | None:
     """`ratio` of samples per second, each side's seconds counted without the share the host stole from them."""
     if steal["gui"] is None or steal["headless"] is None or max(steal.values()) >= 1:
@@ -334,30 +357,16 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
         stroke.timer.stop()
         gui_cpu = 0.0  # the GUI thread's, during the window turns
         host_before = host_cpu_times()
-        # Steal on the training core(s) alone, per kind of turn: the part of the training thread's waiting that the host
-        # took, not the window.
-        split = t.cores  # None: one core, or no affinity API
-        # (stolen, total) ticks: of the training core(s) in each kind of turn, of the window's core in window turns
-        core_steal = {"gui": [0, 0], "headless": [0, 0], "window": [0, 0]}
-
-        def steal_now():
-            return (host_cpu_times(cpus=split.training), host_cpu_times(cpus=split.window)) if split else (None, None)
-
-        def count_steal(kinds: tuple[str, str | None], before) -> None:
-            for kind, then, now in zip(kinds, before, steal_now(), strict=True):
-                if kind is not None and then is not None and now is not None:
-                    core_steal[kind][0] += now[0] - then[0]
-                    core_steal[kind][1] += now[1] - then[1]
-
+        steal = _CoreSteal(t.cores)
         while not finished:
             since = time.perf_counter()
             turn.update(open=True, since=since)
             probe.start()
             stroke.timer.start()
             cpu_at = time.thread_time()
-            steal_at = steal_now()
+            steal_at = steal.now()
             _run_event_loop(app, turn_seconds, lambda: bool(finished))
-            count_steal(("gui", "window"), steal_at)
+            steal.count(("gui", "window"), steal_at)
             probe.stop()
             stroke.timer.stop()
             turn["open"] = False
@@ -367,9 +376,9 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
             if not finished:  # the headless turn: nothing of the window runs while the run trains on
                 wanted, t.wanted.histograms = t.wanted.histograms, False  # nor does the worker take snapshots for it
                 since = time.perf_counter()
-                steal_at = steal_now()
+                steal_at = steal.now()
                 time.sleep(turn_seconds)
-                count_steal(("headless", None), steal_at)
+                steal.count(("headless", None), steal_at)
                 ledger.turns.append(("headless", since, time.perf_counter()))
                 t.wanted.histograms = wanted
                 # The messages queued meanwhile (with no window they would not exist) are dealt with before the
@@ -392,8 +401,7 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
         raise RuntimeError(f"{steps} steps are too few to measure both kinds of turn: give more with --steps")
     gui_rate, headless_rate = gui_steps * batch_size / gui_seconds, bare_steps * batch_size / bare_seconds
     gui_wall = sum(end - start for kind, start, end in ledger.turns if kind == "gui")
-    core_steal_share = {kind: round(stolen / total, 4) if total else None
-                        for kind, (stolen, total) in core_steal.items()}
+    core_steal_share = steal.shares()
     window_core_steal = core_steal_share.pop("window")
     return {
         "model": "mnist-cnn", "dataset": dataset.name, "device": "cpu", "torch_threads": training_threads(),

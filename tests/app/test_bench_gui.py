@@ -126,3 +126,18 @@ def test_the_ratio_without_steal_counts_each_side_over_the_time_the_host_left_it
     assert _steal_excluded(0.9, {"gui": 0.1, "headless": 0.0}) == 1.0
     assert _steal_excluded(0.9, {"gui": 0.02, "headless": 0.02}) == 0.9  # the same steal: no correction
     assert _steal_excluded(0.9, {"gui": None, "headless": 0.0}) is None
+
+
+def test_core_steal_is_summed_per_kind_of_turn_and_core(monkeypatch):
+    from types import SimpleNamespace
+
+    import playground.commands.bench_gui as bench_gui
+
+    # /proc/stat as it moves on: (stolen, total) ticks of the training core and of the window's core, per reading.
+    readings = iter([(0, 0), (0, 0), (5, 100), (20, 100), (5, 100), (20, 100), (6, 200), (40, 200)])
+    monkeypatch.setattr(bench_gui, "host_cpu_times", lambda cpus=None: next(readings))
+    steal = bench_gui._CoreSteal(SimpleNamespace(training=frozenset({0}), window=frozenset({1})))
+    steal.count(("gui", "window"), steal.now())  # a window turn: 5 of 100 ticks stolen from training, 20 from window
+    steal.count(("headless", None), steal.now())  # a headless turn: 1 of 100 (the window's core is not counted)
+    assert steal.shares() == {"gui": 0.05, "headless": 0.01, "window": 0.2}
+    assert bench_gui._CoreSteal(None).shares() == {"gui": None, "headless": None, "window": None}
