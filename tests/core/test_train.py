@@ -182,6 +182,25 @@ def test_no_host_copy_per_step(small, monkeypatch):
     assert calls["cpu"] <= 4 * 2 and calls["tolist"] <= 4 * 2, calls  # a handful per epoch, 64 steps
 
 
+def test_a_cpu_step_keeps_its_graph_through_backward_and_frees_it_on_return(small):
+    """backward(retain_graph=True) on the CPU (fewer GIL hand-overs): the graph must still go with the step,
+    or each step would hold on to the last one's activations."""
+    import weakref
+
+    trainer = Trainer(load_graph("preset:mnist-cnn"), fast_config(), dataset=small)
+    x, y = next(iter(trainer.train_data.batches(16, generator=0)))
+    activations = []  # weak references to what each layer gave: the graph keeps most of them for backward
+    for module in trainer.model.children():
+        module.register_forward_hook(lambda _module, _inputs, output: activations.append(weakref.ref(output)))
+    before = {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
+    logits, loss = trainer._train_step(x, y)  # held, as the loop holds them until the next step
+    assert len(activations) > 5 and all(ref() is None for ref in activations)  # every activation is gone
+    assert logits.grad_fn is None and loss.grad_fn is None
+    assert logits.shape == (16, 10) and torch.isfinite(loss)
+    after = trainer.model.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)  # backward and the step did happen
+
+
 def test_determinism_same_seed_same_numbers(small):
     def run(seed):
         trainer = Trainer(load_graph("preset:mlp"), fast_config(seed=seed), dataset=small)  # dropout + augment
