@@ -38,6 +38,11 @@ class Duplex:
     def __init__(self, reader: Connection, writer: Connection):
         self.reader, self.writer = reader, writer
 
+    @classmethod
+    def over(cls, read_fd: int, write_fd: int) -> Duplex:
+        """Over the read end of one pipe and the write end of the other."""
+        return cls(Connection(read_fd, writable=False), Connection(write_fd, readable=False))
+
     def send(self, obj) -> None:
         self.writer.send(obj)
 
@@ -69,7 +74,7 @@ def spawn() -> tuple[subprocess.Popen, Duplex]:
         raise
     os.close(to_child_r)  # the child's ends: only the child holds them now
     os.close(from_child_w)
-    return process, Duplex(Connection(from_child_r, writable=False), Connection(to_child_w, readable=False))
+    return process, Duplex.over(from_child_r, to_child_w)
 
 
 _spare_lock = threading.Lock()

@@ -29,7 +29,6 @@ import json
 import subprocess
 import sys
 import threading
-from multiprocessing.connection import Connection
 from typing import Any
 
 import numpy as np
@@ -240,7 +239,7 @@ def serve(conn) -> None:
 
 def serve_fds(read_fd: int, write_fd: int) -> None:
     """`serve` on two inherited pipe ends (the child's side of `ProcessEngine`)."""
-    serve(Duplex(Connection(read_fd, writable=False), Connection(write_fd, readable=False)))
+    serve(Duplex.over(read_fd, write_fd))
 
 
 class ProcessEngine:
