@@ -13,7 +13,7 @@ import os
 import sys
 import traceback
 
-from .core.engine_process import ENGINE_FLAG  # torch-free: a frozen app's executable serves the inference process
+from .core.engine_process import SERVE_FLAGS, TRAINER_MODULE  # torch-free: a frozen app's executable serves them
 
 EXIT_USER_ERROR = 2
 
@@ -185,7 +185,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == [ENGINE_FLAG]:  # a frozen app runs its canvas's inference process from its own executable
+    if argv[:1] == [SERVE_FLAGS[TRAINER_MODULE]]:  # a frozen app runs its helper processes from its own executable
+        from .app.training.process import serve_fds
+
+        serve_fds(int(argv[1]), int(argv[2]))
+        return 0
+    if argv[:1] and argv[0] in SERVE_FLAGS.values():
         from .core.train.engine import serve_fds
 
         serve_fds(int(argv[1]), int(argv[2]))

@@ -8,6 +8,7 @@ import sys
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from ..core import engine_process
 from ..core.engine_process import start_spare_process
 from .core_loader import CoreLoader
 from .icons import icon
@@ -37,21 +38,22 @@ def limit_blas_threads() -> None:
     threadpool_limits(1, user_api="blas")
 
 
+TRAINING_SPARE_DELAY_MS = 10_000
 GIL_SWITCH_INTERVAL = 0.0005  # seconds; CPython's default is 0.005
 
 
 def share_the_gil() -> None:
     """Let a thread waiting for the GIL get it within 0.5 ms instead of 5 ms.
 
-    Training runs in a QThread of this process. It releases the GIL for every
-    torch call and must take it back after each; when the GUI thread is in the
-    middle of a Python handler (a repaint, a chart update), the training thread
-    waits until the handler ends or the switch interval forces a hand-over.
-    Measured with `playground bench --gui` on a 2-core machine (every view open),
-    the share of the training thread's time spent blocked went from 9–10% to
-    6.5–7%. The window's handlers are interrupted more often, but only for the
-    training thread's short Python stretches between torch calls (event-loop
-    lateness p99 stayed at ~4.5 ms).
+    The threads of this process besides the GUI thread (the canvas's relay to
+    the inference process, the run's relay from the training process) each do a
+    little Python per message; when the GUI thread is in the middle of a Python
+    handler (a repaint, a chart update), they wait until the handler ends or the
+    switch interval forces a hand-over. This mattered most when training ran in
+    a thread of this process: measured with `playground bench --gui` on a 2-core
+    machine (every view open), the training thread's time spent blocked went
+    from 9–10% to 6.5–7%, with event-loop lateness p99 unchanged at ~4.5 ms.
+    Training now has a process of its own (training/process.py).
     """
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)
 
@@ -77,6 +79,10 @@ def open_main_window(path: str | None = None, settings: AppSettings | None = Non
     loader.failed.connect(lambda message: _fail(window, message))
     QTimer.singleShot(0, loader.start)  # after the first paint
     QTimer.singleShot(0, start_spare_process)  # the canvas's inference process imports torch meanwhile
+    # The first run's process, once the window and the inference process have their torch (on 2 cores, a third
+    # import at the same time would slow all three): Start then trains at once.
+    QTimer.singleShot(TRAINING_SPARE_DELAY_MS, lambda: engine_process.start_spare_process(
+        engine_process.TRAINER_MODULE))
     return window
 
 

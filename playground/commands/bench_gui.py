@@ -13,8 +13,8 @@ the Training panel's Start path with a fixed budget of steps, and meanwhile:
 
 Headless is the same run with the window blocked. The run takes turns of
 TURN_SECONDS: in a window turn everything above is live; in a headless turn the
-GUI thread sleeps, so nothing of the window runs, and the worker takes no
-histogram snapshots, while the training thread trains on. It still publishes
+GUI thread sleeps, so nothing of the window runs, and the run takes no
+histogram snapshots, while the training process trains on. It still publishes
 metrics and weights for the window (under 0.5% of its CPU time, measured),
 which a bare Trainer would not; the messages queued meanwhile are dealt with
 between the turns, counted in neither. Each side's samples/s comes from the
@@ -294,8 +294,8 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
     from ..app.launch import application
     from ..app.main_window import MainWindow
     from ..app.settings import AppSettings
+    from ..app.training.job import training_threads
     from ..app.training.session import RUNNING
-    from ..app.training.worker import training_threads
     from ..core.data import load_dataset
     from ..core.train import TrainConfig
 
@@ -417,8 +417,8 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
         "predictions": len(latencies), "stroke_events": stroke.events,
         # Of one core, during the window turns: what the window itself costs.
         "gui_thread_cpu_share": round(gui_cpu / gui_wall, 3) if gui_wall else None,
-        # The share of its time the training thread spent waiting (for the GIL or a core), not running: unlike
-        # samples/s it hardly drifts with the machine's speed, so it says best what the window costs training.
+        # The share of its time the training thread spent waiting (for a core, or its process's GIL), not running:
+        # unlike samples/s it hardly drifts with the machine's speed, so it says best what the window costs training.
         "training_thread_waiting_share": {"gui": _waiting(gui_train_cpu, gui_seconds),
                                           "headless": _waiting(bare_cpu, bare_seconds)},
         # The rest of the difference: CPU time per step (the same run, so the same memory layout).

@@ -1,39 +1,52 @@
-"""Starting the canvas's inference process (`core.train.engine`), without importing torch here.
+"""Starting the app's helper processes, without importing torch here.
 
-Torch-free (and Qt-free) so that the app can start the process as its window
+Two kinds, each a module that serves over a pair of pipes:
+- the canvas's inference process (`core.train.engine`, ENGINE_MODULE);
+- a training process per run (`app.training.process`, TRAINER_MODULE): the
+  run trains there, so that its Python never waits for the window's GIL.
+
+Torch-free (and Qt-free) so that the app can start a process as its window
 appears, before it has imported torch itself: `start_spare_process` starts one,
-and the first `ProcessEngine` takes it (`take_spare`) instead of starting its
-own. The process imports torch meanwhile, on its own core, while the app
-imports it too; the first drawing is classified seconds sooner.
+and the next user of that kind takes it (`take_spare`) instead of starting its
+own. The process imports torch meanwhile, on its own core; the first drawing is
+classified, and the first run starts, seconds sooner.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 import subprocess
 import sys
 import threading
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-ENGINE_FLAG = "--playground-inference-engine"  # how a frozen app's executable is told to serve (see cli.main)
 ENGINE_MODULE = "playground.core.train.engine"
+TRAINER_MODULE = "playground.app.training.process"
+# How a frozen app's executable is told to serve one of them (see cli.main): module -> flag.
+SERVE_FLAGS = {ENGINE_MODULE: "--playground-inference-engine", TRAINER_MODULE: "--playground-training-process"}
+ENGINE_FLAG = SERVE_FLAGS[ENGINE_MODULE]
 
 
-def engine_command(read_fd: int, write_fd: int) -> tuple[list[str], dict[str, str]]:
-    """The command line and environment that start `serve` in a fresh interpreter. Not multiprocessing: its
-    "spawn" re-imports the caller's __main__, which re-runs any script that opens the window without a
-    `__name__ == "__main__"` guard."""
+def engine_command(read_fd: int, write_fd: int, module: str = ENGINE_MODULE) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment that start `module`'s server in a fresh interpreter. Not
+    multiprocessing: its "spawn" re-imports the caller's __main__, which re-runs any script that opens the window
+    without a `__name__ == "__main__"` guard."""
     env = dict(os.environ)
     package_root = str(Path(__file__).resolve().parents[2])  # the folder holding the playground package
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
     if getattr(sys, "frozen", False):
-        return [sys.executable, ENGINE_FLAG, str(read_fd), str(write_fd)], env
-    return [sys.executable, "-m", ENGINE_MODULE, str(read_fd), str(write_fd)], env
+        return [sys.executable, SERVE_FLAGS[module], str(read_fd), str(write_fd)], env
+    return [sys.executable, "-m", module, str(read_fd), str(write_fd)], env
 
 
 class Duplex:
-    """One connection object over two one-way pipes (the shape `serve` and `ProcessEngine` talk through)."""
+    """One connection object over two one-way pipes (the shape both ends of a helper process talk through).
+
+    Messages are plain pickles, not multiprocessing's: its pickler sends a torch tensor as a handle to shared
+    memory that only a multiprocessing child can open. Both ends are this app, so pickle is safe here. Send
+    weights as NumPy arrays: a tensor pickles by value too, but 5-40x slower."""
 
     def __init__(self, reader: Connection, writer: Connection):
         self.reader, self.writer = reader, writer
@@ -44,10 +57,10 @@ class Duplex:
         return cls(Connection(read_fd, writable=False), Connection(write_fd, readable=False))
 
     def send(self, obj) -> None:
-        self.writer.send(obj)
+        self.writer.send_bytes(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
 
     def recv(self):
-        return self.reader.recv()
+        return pickle.loads(self.reader.recv_bytes())
 
     def poll(self, timeout: float) -> bool:
         return self.reader.poll(timeout)
@@ -57,12 +70,12 @@ class Duplex:
         self.writer.close()
 
 
-def spawn() -> tuple[subprocess.Popen, Duplex]:
-    """A new engine process (it imports torch for a few seconds before it answers "ready") and the app's end of
-    its pipes. OSError when it cannot start."""
+def spawn(module: str = ENGINE_MODULE) -> tuple[subprocess.Popen, Duplex]:
+    """A new process serving `module` (it imports torch for a few seconds before it answers "ready") and the
+    app's end of its pipes. OSError when it cannot start."""
     to_child_r, to_child_w = os.pipe()
     from_child_r, from_child_w = os.pipe()
-    command, env = engine_command(to_child_r, from_child_w)
+    command, env = engine_command(to_child_r, from_child_w, module)
     try:
         # A session of its own: Ctrl+C in the terminal goes to the app, which ends the process itself (end of file
         # on its pipe), not also to the process, which would print a KeyboardInterrupt from inside torch's import.
@@ -78,33 +91,32 @@ def spawn() -> tuple[subprocess.Popen, Duplex]:
 
 
 _spare_lock = threading.Lock()
-_spare: tuple[subprocess.Popen, Duplex] | None = None
+_spares: dict[str, tuple[subprocess.Popen, Duplex]] = {}  # module -> its spare process
 
 
-def start_spare_process() -> int | None:
-    """Start an engine process for the next `ProcessEngine` to take (one spare at most): its pid. A spare nobody
-    takes ends with the app: its pipe closes, and the process stops at the end of file. None: it could not start
-    (the predictor tries again when it needs one, and says why)."""
-    global _spare
+def start_spare_process(module: str = ENGINE_MODULE) -> int | None:
+    """Start a process serving `module` for the next user of that kind to take (one spare each at most): its
+    pid. A spare nobody takes ends with the app: its pipe closes, and the process stops at the end of file.
+    None: it could not start (its user tries again when it needs one, and says why)."""
     with _spare_lock:
-        if _spare is not None and _spare[0].poll() is None:
-            return _spare[0].pid
+        spare = _spares.get(module)
+        if spare is not None and spare[0].poll() is None:
+            return spare[0].pid
     try:
-        spare = spawn()
+        spare = spawn(module)
     except OSError:
         return None
     with _spare_lock:
-        old, _spare = _spare, spare
+        old, _spares[module] = _spares.get(module), spare
     if old is not None:  # it had died
         old[1].close()
     return spare[0].pid
 
 
-def take_spare() -> tuple[subprocess.Popen, Duplex] | None:
-    """The spare process, if one was started and is still alive; None otherwise. Any thread."""
-    global _spare
+def take_spare(module: str = ENGINE_MODULE) -> tuple[subprocess.Popen, Duplex] | None:
+    """The spare process for `module`, if one was started and is still alive; None otherwise. Any thread."""
     with _spare_lock:
-        spare, _spare = _spare, None
+        spare = _spares.pop(module, None)
     if spare is not None and spare[0].poll() is not None:  # it died meanwhile
         spare[1].close()
         return None

@@ -102,17 +102,20 @@ def test_the_dialog_watch_dismisses_a_modal_box_and_notes_what_it_said(qtbot):
 
 
 def test_a_run_that_fails_ends_the_bench_with_its_message_and_closes_the_window(qtbot, monkeypatch, dialogs):
+    import dataclasses
+
     import pytest
     from PySide6.QtWidgets import QApplication
 
+    import playground.app.training.worker as worker_module
     from playground.app.main_window import MainWindow
     from playground.commands.bench_gui import run_gui_bench
-    from playground.core.train import Trainer, TrainingError
 
-    def diverge(self, callbacks=()):
-        raise TrainingError("training diverged: the loss became NaN at step 1", "diverged")
+    def diverge(self, process, conn, start):  # what the training process says of a run that diverged
+        failed = self._failed("training diverged: the loss became NaN at step 1", start)
+        return dataclasses.replace(failed, status="diverged")
 
-    monkeypatch.setattr(Trainer, "fit", diverge)
+    monkeypatch.setattr(worker_module.TrainingWorker, "_relay", diverge)
     with pytest.raises(RuntimeError, match="the GUI run failed: training diverged: the loss became NaN"):
         run_gui_bench(40, "mnist-sample", None, 32, 0, turn_seconds=0.2)
     assert dialogs.texts("critical") == ["training diverged: the loss became NaN at step 1"]  # the window said so

@@ -7,9 +7,9 @@ import time
 import numpy as np
 import pytest
 
+from playground.app.training.job import TrainingJob
 from playground.app.training.messages import EpochEnded, Progress, RunFinished, RunStarted, WeightsPublished
 from playground.app.training.session import IDLE, PAUSED, RUNNING, STOPPING, TrainingSession
-from playground.app.training.worker import TrainingJob
 from playground.core.graph.io import load_graph
 from playground.core.train import TrainConfig, Trainer
 
@@ -162,19 +162,6 @@ def test_divergence_in_the_worker_is_reported_and_a_new_run_can_start(qtbot, ses
     assert rec.finished.status == "completed"
 
 
-def test_a_crash_inside_the_worker_is_a_plain_message_not_a_dead_app(qtbot, session, monkeypatch):
-    def broken_fit(self, callbacks=()):
-        raise RuntimeError("boom in a layer")
-
-    monkeypatch.setattr(Trainer, "fit", broken_fit)
-    rec = Recorder(session)
-    session.start(job())
-    qtbot.waitUntil(lambda: rec.finished is not None, timeout=RUN_TIMEOUT)
-    assert rec.finished.status == "failed"
-    assert "RuntimeError: boom in a layer" in rec.finished.message
-    qtbot.waitUntil(lambda: session.state == IDLE)
-
-
 def test_a_graph_that_cannot_be_built_fails_with_the_builders_message(qtbot, session):
     bad = load_graph("preset:mlp")
     bad.edges = bad.edges[:-1]  # the output is no longer connected
@@ -204,22 +191,71 @@ def test_continuing_from_published_weights_starts_where_the_last_run_ended(qtbot
     assert first_accuracy > 0.5
 
 
-def test_out_of_memory_in_the_worker_is_said_plainly(qtbot, session, monkeypatch):
-    import torch
+# -- the training process: a run trains in a process of its own, and whatever happens to it is said --------------
 
-    real_step = Trainer._train_step
-    calls = []
+def test_the_run_trains_in_a_process_of_its_own_that_is_gone_after_it(qtbot, session):
+    import os
 
-    def step_then_run_out(self, x, y):
-        calls.append(1)
-        if len(calls) == 3:
-            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return real_step(self, x, y)
-
-    monkeypatch.setattr(Trainer, "_train_step", step_then_run_out)
     rec = Recorder(session)
-    session.start(job(epochs=2))
+    session.start(job(epochs=1))
+    qtbot.waitUntil(lambda: bool(rec.of(Progress)), timeout=RUN_TIMEOUT)
+    pid = session.process_id
+    assert pid is not None and pid != os.getpid()
+    os.kill(pid, 0)  # alive (raises if not)
+    qtbot.waitUntil(lambda: session.state == IDLE, timeout=RUN_TIMEOUT)
+    assert rec.finished.status == "completed" and session.process_id is None
+    if os.path.exists("/proc/self"):
+        assert not os.path.exists(f"/proc/{pid}")  # exited and reaped: no zombie left behind
+
+
+def test_a_training_process_that_dies_is_a_plain_message_and_a_new_run_can_start(qtbot, session):
+    import os
+    import signal
+
+    rec = Recorder(session)
+    session.start(job(epochs=3))
+    qtbot.waitUntil(lambda: bool(rec.of(Progress)), timeout=RUN_TIMEOUT)
+    os.kill(session.process_id, signal.SIGKILL)  # as the kernel's out-of-memory killer would
     qtbot.waitUntil(lambda: rec.finished is not None, timeout=RUN_TIMEOUT)
-    assert rec.finished.status == "out_of_memory"
-    assert "batch size" in rec.finished.message and "step 3 of epoch 1" in rec.finished.message
+    assert rec.finished.status == "failed"
+    assert "killed by SIGKILL" in rec.finished.message and "out of memory" in rec.finished.message
+    assert rec.finished.global_step >= rec.of(Progress)[-1].global_step > 0
+    qtbot.waitUntil(lambda: session.state == IDLE)
+
+    session.start(job(run_id=2))
+    qtbot.waitUntil(lambda: rec.finished.run_id == 2, timeout=RUN_TIMEOUT)
+    assert rec.finished.status == "completed"
+
+
+def test_a_run_that_does_not_stop_is_ended_and_says_so(qtbot, session, monkeypatch):
+    import os
+    import signal
+
+    import playground.app.training.worker as worker_module
+
+    monkeypatch.setattr(worker_module, "STOP_TIMEOUT", 1.0)
+    rec = Recorder(session)
+    session.start(job(epochs=3))
+    qtbot.waitUntil(lambda: bool(rec.of(Progress)), timeout=RUN_TIMEOUT)
+    os.kill(session.process_id, signal.SIGSTOP)  # hung: it will never finish its step
+    session.stop()
+    qtbot.waitUntil(lambda: rec.finished is not None, timeout=RUN_TIMEOUT)
+    assert rec.finished.status == "stopped" and "did not stop within 1 s" in rec.finished.message
+    qtbot.waitUntil(lambda: session.state == IDLE)
+
+
+def test_a_training_process_that_cannot_start_is_a_plain_message(qtbot, session, monkeypatch):
+    import playground.app.training.worker as worker_module
+
+    def no_process(module):
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(worker_module, "take_spare", lambda module: None)
+    monkeypatch.setattr(worker_module, "spawn", no_process)
+    monkeypatch.setattr(worker_module, "start_spare_process", lambda module: None)
+    rec = Recorder(session)
+    session.start(job())
+    qtbot.waitUntil(lambda: rec.finished is not None, timeout=RUN_TIMEOUT)
+    assert rec.finished.status == "failed"
+    assert "could not start" in rec.finished.message and "Too many open files" in rec.finished.message
     qtbot.waitUntil(lambda: session.state == IDLE)

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QMessageBox
 from playground.app.training.messages import RunFinished
 from playground.app.training.session import IDLE, PAUSED, RUNNING, STOPPING
 from playground.core.graph.io import load_graph
-from playground.core.train import TrainConfig, Trainer, load_checkpoint
+from playground.core.train import TrainConfig, load_checkpoint
 
 from .conftest import make_window
 from .helpers import node_pos
@@ -165,6 +165,7 @@ def test_closing_during_training_asks_then_stops_cleanly(qtbot, mlp_window, dial
     runs = finished_runs(window)
     window.acts.start_training.trigger()
     wait_state(qtbot, window, RUNNING)
+    trainer = window.training.session.process_id
 
     dialogs.answer(No)
     window.close()
@@ -176,6 +177,8 @@ def test_closing_during_training_asks_then_stops_cleanly(qtbot, mlp_window, dial
     assert runs and runs[0].status == "stopped"
     assert window.training.session.state == IDLE
     assert not window.training.predictor.running  # the prediction thread has ended too
+    with pytest.raises(ProcessLookupError):  # and the training process, reaped: no zombie left behind
+        os.kill(trainer, 0)
 
 
 def test_save_weights_then_load_them_into_a_changed_network(qtbot, mlp_window, dialogs, tmp_path):
@@ -277,8 +280,8 @@ def test_changing_the_input_dataset_updates_the_training_panel(qtbot, mlp_window
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
                     reason="needs thread affinity and two cores")
 def test_a_cpu_run_trains_on_its_own_cores_and_gives_the_window_the_last(qtbot, mlp_window):
-    """The GUI thread, the canvas's relay thread and the inference process keep to the window's core while a
-    CPU run trains on the others; all get every core back when it ends."""
+    """The training process keeps to the training cores; the GUI thread, the canvas's relay thread and the
+    inference process keep to the window's core while a CPU run trains; all get every core back when it ends."""
     window = mlp_window
     t = window.training
     everything = os.sched_getaffinity(0)
@@ -286,26 +289,17 @@ def test_a_cpu_run_trains_on_its_own_cores_and_gives_the_window_the_last(qtbot, 
     assert split.window == {max(everything)} and split.training == everything - split.window
     configure(window, epochs=200)
     runs = finished_runs(window)
-    trained_on = []
-    original_fit = Trainer.fit
-
-    def fit(self, callbacks=()):
-        trained_on.append(os.sched_getaffinity(0))
-        return original_fit(self, callbacks)
-
-    Trainer.fit = fit
-    try:
-        window.training.digits.canvas.set_image(np.full((28, 28), 255, np.uint8))  # the relay thread starts
-        window.acts.start_training.trigger()
-        wait_state(qtbot, window, RUNNING)
-        qtbot.waitUntil(lambda: t.predictor.running and t.predictor._engine.pid is not None, timeout=RUN_TIMEOUT)
-        assert trained_on == [split.training]
-        relay, engine = t.predictor._thread.native_id, t.predictor._engine.pid
-        qtbot.waitUntil(lambda: os.sched_getaffinity(0) == split.window, timeout=RUN_TIMEOUT)
-        assert os.sched_getaffinity(relay) == split.window and os.sched_getaffinity(engine) == split.window
-        window.acts.stop_training.trigger()
-        qtbot.waitUntil(lambda: len(runs) == 1, timeout=RUN_TIMEOUT)
-    finally:
-        Trainer.fit = original_fit
+    window.training.digits.canvas.set_image(np.full((28, 28), 255, np.uint8))  # the relay thread starts
+    window.acts.start_training.trigger()
+    wait_state(qtbot, window, RUNNING)
+    qtbot.waitUntil(lambda: t.predictor.running and t.predictor._engine.pid is not None, timeout=RUN_TIMEOUT)
+    trainer = t.session.process_id
+    assert trainer is not None and trainer != os.getpid()
+    assert os.sched_getaffinity(trainer) == split.training  # its main thread: the one that trains
+    relay, engine = t.predictor._thread.native_id, t.predictor._engine.pid
+    qtbot.waitUntil(lambda: os.sched_getaffinity(0) == split.window, timeout=RUN_TIMEOUT)
+    assert os.sched_getaffinity(relay) == split.window and os.sched_getaffinity(engine) == split.window
+    window.acts.stop_training.trigger()
+    qtbot.waitUntil(lambda: len(runs) == 1, timeout=RUN_TIMEOUT)
     assert os.sched_getaffinity(0) == everything
     assert os.sched_getaffinity(relay) == everything and os.sched_getaffinity(engine) == everything

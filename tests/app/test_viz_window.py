@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import struct
 
 import numpy as np
 import pytest
@@ -12,7 +13,6 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 import playground.app.training.datasets as datasets_module
-import playground.app.training.worker as worker_module
 from playground.app.training.messages import EpochEnded, ParamHistograms
 from playground.core.build import build_module
 from playground.core.data import load_dataset, normalization_for
@@ -35,10 +35,26 @@ def small_data():
                                test_images=data.test_images[:120], test_labels=data.test_labels[:120])
 
 
+@pytest.fixture(scope="module")
+def small_data_dir(small_data, tmp_path_factory):
+    """`small_data` as an MNIST folder of IDX files: runs train in a process of their own, which finds it there."""
+    folder = tmp_path_factory.mktemp("small-mnist") / "mnist"
+    folder.mkdir()
+    splits = {"train": (small_data.train_images, small_data.train_labels),
+              "t10k": (small_data.test_images, small_data.test_labels)}
+    for prefix, (images, labels) in splits.items():
+        pixels = images[:, 0].numpy().astype(np.uint8)
+        (folder / f"{prefix}-images-idx3-ubyte").write_bytes(
+            struct.pack(">IIII", 0x803, *pixels.shape) + pixels.tobytes())
+        (folder / f"{prefix}-labels-idx1-ubyte").write_bytes(
+            struct.pack(">II", 0x801, len(labels)) + labels.numpy().astype(np.uint8).tobytes())
+    return folder.parent
+
+
 @pytest.fixture
-def window(qtbot, settings, small_data, monkeypatch):
+def window(qtbot, settings, small_data_dir, monkeypatch):
     """The window with every view floated into sight, training on 256 digits and validating on 120."""
-    monkeypatch.setattr(worker_module, "load_dataset", lambda name, **kw: small_data)
+    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(small_data_dir))
     window = make_window(qtbot, settings)
     for i, dock in enumerate(window.view_docks.values()):
         dock.setFloating(True)
@@ -53,7 +69,7 @@ def use_preset(window, preset: str) -> None:
     window.workbench.files.new_from_preset(preset)
     window.workbench.shapes.run_now()
     window.training.panel.set_config(TrainConfig(epochs=1, batch_size=64, augment="none", device="cpu"))
-    window.training.panel.select_dataset("mnist-sample")
+    window.training.panel.select_dataset("mnist")
 
 
 def a_seven() -> np.ndarray:

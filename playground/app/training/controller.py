@@ -35,9 +35,9 @@ from ...core.train.cores import core_split, pin
 from ..canvas.predictor import TestSetResults
 from .data_box import dataset_title
 from .datasets import DatasetLocation, TestSet, TestSetLoader
+from .job import TrainingJob, Wanted, training_threads
 from .messages import EpochEnded, Progress, RunFinished, RunStarted, WeightsPublished
 from .session import IDLE, PAUSED, STARTING, STOPPING, TrainingSession
-from .worker import TrainingJob, Wanted, training_threads
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal
 
+from .job import TrainingJob
 from .messages import RunFinished, RunStarted, WeightsPublished
-from .worker import TrainingJob, TrainingWorker
+from .worker import TrainingWorker
 
 IDLE, STARTING, RUNNING, PAUSED, STOPPING = "idle", "starting", "running", "paused", "stopping"
 
@@ -39,6 +40,11 @@ class TrainingSession(QObject):
     @property
     def active(self) -> bool:
         return self.state != IDLE
+
+    @property
+    def process_id(self) -> int | None:
+        """The pid of the process the run trains in, while it runs (for diagnostics and tests)."""
+        return self._worker.process_id if self._worker is not None else None
 
     def next_run_id(self) -> int:
         return self.run_count + 1

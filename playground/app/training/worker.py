@@ -1,205 +1,42 @@
-"""The worker: runs one `core.train.Trainer.fit` in a QThread and publishes throttled snapshots.
+"""The worker: a QThread that runs one `TrainingJob` in a training process and relays what the run says.
 
 The GUI thread never runs a training step and never waits here. It hands over
 an immutable `TrainingJob`, then hears back only through queued signals that
-carry the plain messages of `messages.py`. Controls (pause, resume, stop) are
-the Trainer's own thread-safe events; nothing else of the worker is touched
-from outside its thread.
+carry the plain messages of `messages.py`. The run itself (`job.run_job`)
+trains in a process of its own (`process.py` says why: the GIL); this thread
+starts or takes that process, sends it the job, and turns each message from
+its pipe into the signal of the same name. Controls (pause, resume, stop) and
+the views' wishes (`Wanted`) go down the same pipe, from any thread.
 
-The bridge callback decides *when* to publish, by the clock: metrics about ten
-times a second (every step's loss since the last publish, copied once), the
-weights a few times a second (CPU copies, for live prediction and Save
-Weights). A repaint per step would drown the event loop.
+Whatever happens, `finished` is the last signal: the run's own RunFinished,
+or one that says the process could not start, died, or did not stop.
 """
 
 from __future__ import annotations
 
-import collections
+import contextlib
+import dataclasses
 import logging
-import os
+import signal
+import subprocess
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import Any
 
-import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
-from ...core.build import GraphError
-from ...core.data import DatasetError, load_dataset
-from ...core.graph import Graph
-from ...core.train import Callback, CheckpointError, ConfigError, TrainConfig, Trainer, TrainingError, resolve_device
-from ...core.train.cores import pin
-from ...core.train.probes import HISTOGRAM_EDGES, param_histograms
-from .messages import (
-    EpochEnded,
-    ParamHistograms,
-    Progress,
-    RunFinished,
-    RunStarted,
-    WeightsPublished,
-    arrays_of_test_split,
-)
+from ...core.engine_process import TRAINER_MODULE, Duplex, spawn, start_spare_process, take_spare
+from ...core.train import cores as core_affinity
+from .job import TrainingJob
+from .messages import RunFinished, WeightsPublished, weights_as_arrays, weights_as_tensors
+from .process import app_environment
 
 log = logging.getLogger(__name__)
 
-METRICS_INTERVAL = 0.1  # seconds between Progress messages (10 Hz: smooth enough for charts)
-WEIGHTS_INTERVAL = 0.25  # seconds between weight copies for live prediction
-HISTOGRAM_INTERVAL = 2.0  # seconds between weight/gradient histograms (4-9 ms each on a CPU), while the view is open
-SPEED_WINDOW = 5.0  # seconds of recent steps that samples/s is measured over
-
-
-def training_threads() -> int:
-    """Torch threads for a run started from the window: every core but one, which stays with the UI.
-
-    On a 2-core machine two torch threads fight the event loop (and each other)
-    for the same cores; one thread trains nearly as fast and leaves the window
-    responsive. `playground bench --gui` measures the headless run the same way.
-    """
-    return max(1, (os.cpu_count() or 2) - 1)
-
-
-class Wanted:
-    """What the open views want from a run beyond metrics and weights; set from the GUI thread at any time and
-    read by the worker between steps (plain bool attributes: each read and write is atomic)."""
-
-    def __init__(self, histograms: bool = False):
-        self.histograms = histograms
-
-
-@dataclass(frozen=True)
-class TrainingJob:
-    """Everything a run needs, decided in the GUI thread before it starts (the graph is a copy)."""
-
-    run_id: int
-    name: str
-    graph: Graph
-    config: TrainConfig
-    dataset: str | None = None  # None: the graph's Input node says
-    initial_weights: dict[str, Any] | None = field(default=None, repr=False)  # CPU tensors: continue from these
-    threads: int | None = None  # torch intra-op threads for a CPU run (None: leave torch's setting)
-    cores: frozenset[int] | None = None  # a CPU run's training thread keeps to these (core/train/cores.py)
-    metrics_interval: float = METRICS_INTERVAL
-    weights_interval: float = WEIGHTS_INTERVAL
-    max_steps: int | None = None  # stop after this many steps (benchmarks)
-    wanted: Wanted = field(default_factory=Wanted)  # shared with the GUI on purpose: the views open and close
-    histogram_interval: float = HISTOGRAM_INTERVAL
-
-
-class Bridge(Callback):
-    """Turns the Trainer's per-step hooks into a few messages a second (runs in the worker thread)."""
-
-    def __init__(self, worker: TrainingWorker, job: TrainingJob):
-        self.worker = worker
-        self.job = job
-        self._lrs: list[float] = []  # learning rate of each step not yet published
-        self._sent_in_epoch = 0  # steps of the current epoch already published
-        self._last_metrics = 0.0
-        self._last_weights = 0.0
-        self._last_histograms = 0.0
-        self._speed: collections.deque[tuple[float, int]] = collections.deque()  # (train clock, global step)
-        self._train_clock = 0.0  # seconds of training, pauses excluded
-        self._clock_base = 0.0
-        self._cpu_base = 0.0
-        self._paused = False
-        self._epoch = 0
-
-    # -- the clock, with pauses taken out ----------------------------------------------------
-    def _now(self) -> float:
-        if self._paused:
-            return self._train_clock
-        return self._train_clock + (time.perf_counter() - self._clock_base)
-
-    def on_fit_start(self, trainer):
-        self._clock_base, self._cpu_base = time.perf_counter(), time.thread_time()
-        self._speed.append((0.0, trainer.global_step))
-
-    def on_pause(self, trainer):
-        self._train_clock = self._now()
-        self._paused = True
-
-    def on_resume(self, trainer):
-        self._paused = False
-        self._clock_base = time.perf_counter()
-
-    # -- hooks ---------------------------------------------------------------------------------
-    def on_step_end(self, trainer, step):
-        self._lrs.append(step.lr)
-        self._epoch = step.epoch
-        now = time.perf_counter()
-        if now - self._last_metrics >= self.job.metrics_interval:
-            self._last_metrics = now
-            self._publish_progress(trainer, step.global_step, step.epoch)
-        if now - self._last_weights >= self.job.weights_interval:
-            self._last_weights = now
-            self._publish_weights(trainer)
-        if self.job.wanted.histograms and now - self._last_histograms >= self.job.histogram_interval:
-            # Here, right after the step: the gradients of this step still exist (the next step clears them).
-            self._last_histograms = now
-            self._publish_histograms(trainer, step.global_step)
-        if self.job.max_steps is not None and step.global_step >= self.job.max_steps:
-            trainer.stop()
-
-    def on_epoch_end(self, trainer, metrics):
-        self._publish_progress(trainer, trainer.global_step, metrics.epoch, losses=metrics.step_losses)
-        self._sent_in_epoch = 0
-        self.worker.epoch_ended.emit(EpochEnded(
-            run_id=self.job.run_id, epoch=metrics.epoch + 1, global_step=trainer.global_step,
-            train_loss=metrics.train_loss, train_accuracy=metrics.train_accuracy, val_loss=metrics.val_loss,
-            val_accuracy=metrics.val_accuracy, lr=metrics.lr, samples_per_second=metrics.samples_per_second,
-            confusion=trainer.last_eval.confusion if trainer.last_eval else None,
-            predictions=trainer.last_eval.predicted if trainer.last_eval else None,
-            confidences=trainer.last_eval.confidence if trainer.last_eval else None))
-        self._publish_weights(trainer)
-
-    def on_fit_end(self, trainer, result):
-        # A stopped run: the steps of its partial epoch that were not published yet.
-        self._publish_progress(trainer, trainer.global_step, trainer.epochs_completed)
-        self._publish_weights(trainer)
-
-    # -- publishing ----------------------------------------------------------------------------
-    def _publish_progress(self, trainer, global_step: int, epoch: int, losses: list[float] | None = None) -> None:
-        if losses is None:
-            losses = trainer.step_losses()  # this epoch so far: one copy from the device
-        new = np.asarray(losses[self._sent_in_epoch:], dtype=np.float32)
-        self._sent_in_epoch += len(new)
-        lrs = np.asarray(self._lrs[-len(new):] if len(new) else [], dtype=np.float32)
-        if len(lrs) < len(new):  # not expected; keep the arrays aligned
-            lrs = np.pad(lrs, (len(new) - len(lrs), 0), mode="edge" if len(lrs) else "constant")
-        self._lrs.clear()
-        steps = np.arange(global_step - len(new) + 1, global_step + 1, dtype=np.int64)
-        now = self._now()
-        self._speed.append((now, global_step))
-        while len(self._speed) > 2 and now - self._speed[0][0] > SPEED_WINDOW:
-            self._speed.popleft()
-        (t0, s0), (t1, s1) = self._speed[0], self._speed[-1]
-        steps_per_second = (s1 - s0) / (t1 - t0) if t1 > t0 and s1 > s0 else 0.0
-        left = trainer.total_steps - global_step
-        if self.job.max_steps is not None:
-            left = min(left, self.job.max_steps - global_step)
-        spe = trainer.steps_per_epoch
-        # At the end of the last epoch, `epoch` is the count of epochs done: show that last one, all its steps.
-        shown_epoch = min(epoch, trainer.config.epochs - 1)
-        self.worker.progress.emit(Progress(
-            run_id=self.job.run_id, epoch=shown_epoch, epochs=trainer.config.epochs,
-            epoch_step=min(max(global_step - shown_epoch * spe, 0), spe),
-            steps_per_epoch=spe, global_step=global_step, total_steps=trainer.total_steps, steps=steps,
-            losses=new, lrs=lrs, samples_per_second=steps_per_second * trainer.config.batch_size,
-            seconds_left=left / steps_per_second if steps_per_second > 0 else None, elapsed=now,
-            published_at=time.perf_counter(), cpu_seconds=time.thread_time() - self._cpu_base))
-
-    def _publish_histograms(self, trainer, global_step: int) -> None:
-        names, weights, grads, weight_rms, grad_rms = param_histograms(trainer.model)
-        self.worker.histograms.emit(ParamHistograms(
-            run_id=self.job.run_id, global_step=global_step, layers=tuple(names),
-            edges=HISTOGRAM_EDGES.numpy().copy(), weights=weights, grads=grads, weight_rms=weight_rms,
-            grad_rms=grad_rms))
-
-    def _publish_weights(self, trainer) -> None:
-        self.worker.weights_published.emit(WeightsPublished(
-            run_id=self.job.run_id, global_step=trainer.global_step, graph=trainer.graph,
-            state_dict=trainer.state_dict_copy(), dataset=trainer.dataset_name, classes=trainer.classes,
-            config=trainer.config.to_dict(), history=trainer.history.to_dict()))
+START_TIMEOUT = 180.0  # seconds for a new process to import torch (a cold start on a slow disk)
+STOP_TIMEOUT = 30.0  # seconds a run may take to stop (one step, or an evaluation) before its process is ended
+EXIT_TIMEOUT = 10.0  # seconds for the process to exit after its last message
+POLL_SECONDS = 0.05  # how often this thread looks at the views' wishes
+SIGNALS = ("started", "progress", "epoch_ended", "weights_published", "histograms", "paused", "finished")
 
 
 class TrainingWorker(QObject):
@@ -216,131 +53,167 @@ class TrainingWorker(QObject):
     def __init__(self, job: TrainingJob):
         super().__init__()
         self.job = job
-        self._lock = threading.Lock()  # guards _trainer and _stop_requested across threads
-        self._trainer: Trainer | None = None
-        self._stop_requested = False
+        self._lock = threading.Lock()  # guards _conn and the requests; every write to the pipe holds it
+        self._conn: Duplex | None = None  # once the process has the job
+        self._stop_requested_at: float | None = None
         self._pause_requested = False
+        self._last_step = 0  # of the newest Progress: where a run that dies had got to
+        self._process: subprocess.Popen | None = None
+        self._watchdog: threading.Timer | None = None  # ends a run that does not stop within STOP_TIMEOUT
+        self._ended_unstopped = False
+
+    @property
+    def process_id(self) -> int | None:
+        """The training process's pid, while it runs."""
+        process = self._process
+        return process.pid if process is not None else None
 
     # -- controls: any thread --------------------------------------------------------------------
     def stop(self) -> None:
         with self._lock:
-            self._stop_requested = True
-            if self._trainer is not None:
-                self._trainer.stop()
+            if self._stop_requested_at is None:
+                self._stop_requested_at = time.monotonic()
+                # A run that hangs (or a process stuck in the middle of a message) cannot stop itself.
+                self._watchdog = threading.Timer(STOP_TIMEOUT, self._end_unstopped)
+                self._watchdog.daemon = True
+                self._watchdog.start()
+            self._send("stop")
+
+    def _end_unstopped(self) -> None:
+        with self._lock:
+            if self._process is not None and self._process.poll() is None:
+                self._ended_unstopped = True
+                self._process.kill()  # the relay hears the end of file
 
     def pause(self) -> None:
         with self._lock:
             self._pause_requested = True
-            if self._trainer is not None:
-                self._trainer.pause()
+            self._send("pause")
 
     def resume(self) -> None:
         with self._lock:
             self._pause_requested = False
-            if self._trainer is not None:
-                self._trainer.resume()
+            self._send("resume")
+
+    def _send(self, message) -> None:
+        """To the process, if it has the job (hold the lock). A process that has gone is noticed by `run`."""
+        if self._conn is not None:
+            with contextlib.suppress(OSError):
+                self._conn.send(message)
 
     # -- the run: worker thread ------------------------------------------------------------------
     @Slot()
     def run(self) -> None:
-        job = self.job
         start = time.perf_counter()
-        trainer: Trainer | None = None
         try:
-            on_cpu = resolve_device(job.config.device).type == "cpu"
-            if on_cpu and job.cores:
-                pin(job.cores)  # first: the torch threads started for this run inherit the training cores
-            if job.threads and on_cpu:
-                import torch
-
-                torch.set_num_threads(job.threads)
-            name = job.dataset or job.config.dataset
-            if name is None:
-                inputs = job.graph.nodes_of_kind("input")
-                name = inputs[0].params.get("dataset", "mnist") if inputs else "mnist"
-            # A missing dataset falls back to the offline sample (the panel said so before Start).
-            dataset = load_dataset(name, fallback_to_sample=True)
-            if self._stopped_early():
-                self.finished.emit(self._finished("stopped", "", start))
-                return
-            trainer = Trainer(job.graph, job.config, dataset=dataset)
-            note = ""
-            if job.initial_weights is not None:
-                report = trainer.load_weights(job.initial_weights)
-                note = _transfer_note(report)
-            with self._lock:
-                self._trainer = trainer
-                if self._stop_requested:
-                    trainer.stop()
-                if self._pause_requested:
-                    trainer.pause()
-            self.started.emit(_run_started(job, trainer, dataset, note))
-            bridge = Bridge(self, job)
-            pause_signal = _PauseSignal(self)
-            result = trainer.fit(callbacks=[bridge, pause_signal])
-            self.finished.emit(RunFinished(
-                run_id=job.run_id, status=result.status, message="", epochs_completed=result.epochs_completed,
-                global_step=result.global_step, test_accuracy=result.test.accuracy if result.test else None,
-                samples_per_second=result.samples_per_second, seconds=time.perf_counter() - start))
-        except TrainingError as exc:
-            status = "out_of_memory" if exc.kind == "out_of_memory" else exc.kind
-            self.finished.emit(self._finished(status, str(exc), start, trainer))
-        except (GraphError, ConfigError, DatasetError, CheckpointError) as exc:
-            self.finished.emit(self._finished("failed", str(exc), start, trainer))
-        except Exception as exc:  # a bug: say it plainly, keep the app up, keep the traceback in the log
-            log.exception("training run %s failed", job.run_id)
-            self.finished.emit(self._finished("failed", f"an internal error stopped training: "
-                                              f"{type(exc).__name__}: {exc}", start, trainer))
+            process, conn = take_spare(TRAINER_MODULE) or spawn(TRAINER_MODULE)
+        except OSError as exc:
+            self.finished.emit(self._failed(f"the training process could not start: {exc}", start))
+            return
+        with self._lock:
+            self._process = process
+        try:
+            self.finished.emit(self._relay(process, conn, start))
+        except Exception as exc:  # a bug here: say it plainly, keep the app up
+            log.exception("relaying training run %s failed", self.job.run_id)
+            self.finished.emit(self._failed(f"an internal error stopped training: {type(exc).__name__}: {exc}",
+                                            start))
         finally:
             with self._lock:
-                self._trainer = None
+                self._conn = None
+                if self._watchdog is not None:
+                    self._watchdog.cancel()
+            conn.close()  # end of file: a process still running stops its run and exits
+            _end(process)
+            with self._lock:
+                self._process = None
+            start_spare_process(TRAINER_MODULE)  # so that the next run starts at once
 
-    def _stopped_early(self) -> bool:
+    def _relay(self, process: subprocess.Popen, conn: Duplex, start: float) -> RunFinished:
+        if not self._wait_ready(process, conn):
+            if self._stop_requested_at is not None:
+                process.kill()  # it has no job yet: nothing of the person's is lost
+                return self._stopped_before_start(start)
+            if process.poll() is not None:
+                return self._failed(_died(process, "while it started"), start)
+            process.kill()
+            return self._failed(f"the training process did not start within {START_TIMEOUT:.0f} s", start)
+        job = self.job
+        if job.initial_weights is not None:
+            job = dataclasses.replace(job, initial_weights=weights_as_arrays(job.initial_weights))
+        conn.send(("run", job, app_environment(), core_affinity.at_start()))
         with self._lock:
-            return self._stop_requested
+            self._conn = conn
+            if self._stop_requested_at is not None:
+                self._send("stop")
+            if self._pause_requested:
+                self._send("pause")
+        histograms = job.wanted.histograms
+        while True:
+            if self.job.wanted.histograms != histograms:
+                histograms = self.job.wanted.histograms
+                with self._lock:
+                    self._send(("histograms", histograms))
+            if not conn.poll(POLL_SECONDS):
+                continue
+            try:
+                kind, message = conn.recv()
+            except (EOFError, OSError):
+                if self._ended_unstopped:
+                    return dataclasses.replace(self._failed(
+                        f"the run did not stop within {STOP_TIMEOUT:g} s, so its process was ended", start),
+                        status="stopped")
+                return self._failed(_died(process, "during the run"), start)
+            if kind not in SIGNALS:
+                log.warning("the training process sent an unknown message %r", kind)
+                continue
+            if isinstance(message, WeightsPublished):
+                message = dataclasses.replace(message, state_dict=weights_as_tensors(message.state_dict))
+            if kind == "finished":
+                return message
+            if kind == "progress":
+                self._last_step = message.global_step
+            getattr(self, kind).emit(message)
 
-    def _finished(self, status: str, message: str, start: float, trainer: Trainer | None = None) -> RunFinished:
-        test = trainer.last_eval if trainer is not None else None
-        return RunFinished(run_id=self.job.run_id, status=status, message=message,
-                           epochs_completed=trainer.epochs_completed if trainer else 0,
-                           global_step=trainer.global_step if trainer else 0,
-                           test_accuracy=test.accuracy if test else None, samples_per_second=0.0,
+    def _wait_ready(self, process: subprocess.Popen, conn: Duplex) -> bool:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline and self._stop_requested_at is None:
+            if conn.poll(POLL_SECONDS):
+                try:
+                    return conn.recv() == ("ready", None)
+                except (EOFError, OSError):
+                    return False
+        return False
+
+    def _stopped_before_start(self, start: float) -> RunFinished:
+        return dataclasses.replace(self._failed("", start), status="stopped")
+
+    def _failed(self, message: str, start: float) -> RunFinished:
+        return RunFinished(run_id=self.job.run_id, status="failed", message=message, epochs_completed=0,
+                           global_step=self._last_step, test_accuracy=None, samples_per_second=0.0,
                            seconds=time.perf_counter() - start)
 
 
-class _PauseSignal(Callback):
-    """Tells the window when the run has really paused or gone on (between two steps)."""
-
-    def __init__(self, worker: TrainingWorker):
-        self.worker = worker
-
-    def on_pause(self, trainer):
-        self.worker.paused.emit(True)
-
-    def on_resume(self, trainer):
-        self.worker.paused.emit(False)
-
-
-def _device_name(device) -> str:
-    if device.type == "cuda":
-        import torch
-
-        return torch.cuda.get_device_name(device)
-    return "CPU"
+def _died(process: subprocess.Popen, when: str) -> str:
+    """What to tell the person when the training process ended without a last word."""
+    try:
+        code = process.wait(EXIT_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return f"the training process stopped answering {when}"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        hint = " (the system may have run out of memory)" if name == "SIGKILL" else ""
+        return f"the training process was killed by {name} {when}{hint}"
+    return f"the training process exited unexpectedly {when} (exit code {code})"
 
 
-def _run_started(job: TrainingJob, trainer: Trainer, dataset, note: str) -> RunStarted:
-    images, labels = arrays_of_test_split(dataset)
-    return RunStarted(
-        run_id=job.run_id, name=job.name, dataset=dataset.name, dataset_source=dataset.source,
-        classes=tuple(trainer.classes), device=str(trainer.device), device_name=_device_name(trainer.device),
-        epochs=trainer.config.epochs, first_epoch=trainer.epochs_completed,
-        steps_per_epoch=trainer.steps_per_epoch, total_steps=trainer.total_steps,
-        batch_size=trainer.config.batch_size,
-        test_images=images, test_labels=labels, transfer_note=note)
-
-
-def _transfer_note(report) -> str:
-    if not report.skipped and not report.missing:
-        return ""
-    return f"Started from the last weights: {report.summary()}."
+def _end(process: subprocess.Popen) -> None:
+    try:
+        process.wait(EXIT_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        log.warning("the training process %s did not exit; killing it", process.pid)
+        process.kill()
+        process.wait()

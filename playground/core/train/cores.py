@@ -2,13 +2,13 @@
 
 A CPU run trains with a torch thread per core but one (`training_threads`).
 Left to itself, the scheduler still runs the window's threads on the training
-core now and then: the GUI thread is woken by the training thread at each GIL
-hand-over, and Linux likes to wake a thread on its waker's core. Measured with
-`playground bench --gui` on a 2-core machine, with every view open the training
-thread spent ~3.5% of its time waiting for its own core. So while a CPU run
-trains, the training thread keeps to the training cores, and the GUI thread,
-the canvas's relay thread and the inference process keep to the window's core.
-A CUDA run leaves everything where the OS puts it.
+core now and then (Linux likes to wake a thread on its waker's core). Measured
+with `playground bench --gui` on a 2-core machine, when training ran in a
+thread of the window's process, with every view open the training thread spent
+~3.5% of its time waiting for its own core. So while a CPU run trains, its
+training process keeps to the training cores, and the GUI thread, the relay
+threads and the inference process keep to the window's core. A CUDA run leaves
+everything where the OS puts it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class CoreSplit:
-    training: frozenset[int]  # the training thread (and the torch threads it starts)
+    training: frozenset[int]  # the training process (its training thread and the torch threads it starts)
     window: frozenset[int]  # the GUI thread, the canvas's relay thread, the inference process
 
 
@@ -37,6 +37,11 @@ def _usable() -> frozenset[int] | None:
 
 
 _AT_START = _usable()  # read at import, before anything here confined the calling thread
+
+
+def at_start() -> frozenset[int] | None:
+    """The cores this process could use when it started (None: no affinity API)."""
+    return _AT_START
 
 
 def core_split(cores: Iterable[int] | None = None) -> CoreSplit | None:

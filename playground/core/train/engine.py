@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import pickle
 import subprocess
 import sys
 import threading
@@ -221,6 +222,8 @@ def serve(conn) -> None:
         try:
             message = conn.recv()
         except (EOFError, OSError):  # the app has gone: so do we
+            return
+        except pickle.UnpicklingError:  # the app closed us in the middle of a request (ProcessEngine.close)
             return
         if message is None:
             return
