@@ -1,9 +1,10 @@
 """Ten horizontal probability bars, drawn by Qt's graphics view from a few items (cheaper than ten QProgressBars).
 
-They repaint with every prediction while someone draws, and a training run in
-another thread may be waiting for the interpreter lock meanwhile. Every call from
-Qt into Python takes that lock, and the training thread then waits for it to come
-back, so this widget has no Python `paintEvent`: its rows are
+They repaint with every prediction while someone draws, on the core the window
+shares with the inference process while a run trains (and, when training ran in
+a thread of this process, every call from Qt into Python took the interpreter
+lock the training thread waited for). So this widget has no Python
+`paintEvent`: its rows are
 `QGraphicsScene` items (label, track, bar, value) that Qt paints in C++, and a
 new set of probabilities only moves, resizes or re-labels the items of the rows
 whose picture changed (bar length, value text or highlight). The scene then

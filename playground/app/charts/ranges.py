@@ -3,7 +3,7 @@
 pyqtgraph's auto-range refits every view to its data after each update. While a
 run trains the x range then grows at every repaint, and every axis regenerates
 its ticks and labels each time: the largest Python cost of a live repaint, paid
-on the GUI thread while the training thread waits for the GIL. So:
+on the GUI thread, on the core the window keeps while a run trains. So:
 
 * x: while a run trains and its length is known, the view is [0, total steps]
   from the start and does not move; when the length is unknown it grows in

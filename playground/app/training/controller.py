@@ -149,7 +149,7 @@ class TrainingController(QObject):
                           cores=self.cores.training if self.cores else None)
         self.document.set_locked(LOCK_MESSAGE)
         # The collector's full passes walk every object in the process: with the window built that takes 100–230
-        # ms, all of it holding the GIL (the training thread and the event loop wait). Objects alive now are left
+        # ms, all of it holding the GIL (the event loop and the relay threads wait). Objects alive now are left
         # out of the passes during the run; they are handed back when it ends (_on_finished).
         gc.freeze()
         self.session.start(job)

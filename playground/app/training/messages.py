@@ -1,8 +1,9 @@
-"""What the training worker sends to the window: plain, immutable data (numpy arrays and CPU tensors).
+"""What a training run sends to the window: plain, immutable data (numpy arrays and CPU tensors).
 
-Every message is built in the worker thread from *copies*, then crosses to the
-GUI thread in one queued signal. Nothing here refers to the Trainer or to a
-device tensor, so the UI can keep a message as long as it likes.
+Every message is built in the training process from *copies*, pickled down a
+pipe to the worker thread (weights as NumPy arrays, tensors again on arrival),
+then crosses to the GUI thread in one queued signal. Nothing here refers to the
+Trainer or to a device tensor, so the UI can keep a message as long as it likes.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ class Progress:
     samples_per_second: float  # over the last few seconds of training
     seconds_left: float | None  # None until it can be estimated
     elapsed: float  # seconds of training so far (pauses excluded)
-    published_at: float = 0.0  # time.perf_counter() in the worker thread as it published this
+    published_at: float = 0.0  # time.perf_counter() in the training thread as it published this (a clock the
+    # processes share)
     cpu_seconds: float = 0.0  # the training thread's CPU time since the run began (what it did not spend waiting)
 
 
