@@ -259,3 +259,22 @@ def test_a_training_process_that_cannot_start_is_a_plain_message(qtbot, session,
     assert rec.finished.status == "failed"
     assert "could not start" in rec.finished.message and "Too many open files" in rec.finished.message
     qtbot.waitUntil(lambda: session.state == IDLE)
+
+
+def test_a_run_takes_the_spare_training_process_and_a_new_spare_follows(qtbot, session):
+    from playground.core.engine_process import TRAINER_MODULE, start_spare_process, take_spare
+
+    if (left := take_spare(TRAINER_MODULE)) is not None:  # an earlier run's: this test starts its own
+        left[1].close()
+        left[0].kill()
+        left[0].wait()
+    spare = start_spare_process(TRAINER_MODULE)
+    rec = Recorder(session)
+    session.start(job(epochs=1))
+    qtbot.waitUntil(lambda: bool(rec.of(Progress)), timeout=RUN_TIMEOUT)
+    assert session.process_id == spare  # the run trains in the spare: torch was imported already
+    qtbot.waitUntil(lambda: session.state == IDLE, timeout=RUN_TIMEOUT)
+    following = take_spare(TRAINER_MODULE)  # the run's end started it, for the next run
+    assert following is not None and following[0].pid not in (spare, None)
+    following[1].close()  # end of file: it exits
+    assert following[0].wait(30) == 0
