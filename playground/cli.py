@@ -8,12 +8,13 @@ Heavy imports (torch, Qt) happen inside the commands that need them.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
 import traceback
 
-from .core.engine_process import SERVE_FLAGS, TRAINER_MODULE  # torch-free: a frozen app's executable serves them
+from .core.engine_process import SERVE_FLAGS  # torch-free: a frozen app's executable serves its helper processes
 
 EXIT_USER_ERROR = 2
 
@@ -185,15 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == [SERVE_FLAGS[TRAINER_MODULE]]:  # a frozen app runs its helper processes from its own executable
-        from .app.training.process import serve_fds
-
-        serve_fds(int(argv[1]), int(argv[2]))
-        return 0
-    if argv[:1] and argv[0] in SERVE_FLAGS.values():
-        from .core.train.engine import serve_fds
-
-        serve_fds(int(argv[1]), int(argv[2]))
+    served = {flag: module for module, flag in SERVE_FLAGS.items()}.get(argv[0]) if argv else None
+    if served is not None:  # a frozen app runs its helper processes from its own executable
+        importlib.import_module(served).serve_fds(int(argv[1]), int(argv[2]))
         return 0
     from .core.host_memory import keep_buffers_in_the_heap
 

@@ -26,7 +26,6 @@ ENGINE_MODULE = "playground.core.train.engine"
 TRAINER_MODULE = "playground.app.training.process"
 # How a frozen app's executable is told to serve one of them (see cli.main): module -> flag.
 SERVE_FLAGS = {ENGINE_MODULE: "--playground-inference-engine", TRAINER_MODULE: "--playground-training-process"}
-ENGINE_FLAG = SERVE_FLAGS[ENGINE_MODULE]
 
 
 def engine_command(read_fd: int, write_fd: int, module: str = ENGINE_MODULE) -> tuple[list[str], dict[str, str]]:

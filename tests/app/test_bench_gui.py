@@ -102,8 +102,6 @@ def test_the_dialog_watch_dismisses_a_modal_box_and_notes_what_it_said(qtbot):
 
 
 def test_a_run_that_fails_ends_the_bench_with_its_message_and_closes_the_window(qtbot, monkeypatch, dialogs):
-    import dataclasses
-
     import pytest
     from PySide6.QtWidgets import QApplication
 
@@ -112,8 +110,7 @@ def test_a_run_that_fails_ends_the_bench_with_its_message_and_closes_the_window(
     from playground.commands.bench_gui import run_gui_bench
 
     def diverge(self, process, conn, start):  # what the training process says of a run that diverged
-        failed = self._failed("training diverged: the loss became NaN at step 1", start)
-        return dataclasses.replace(failed, status="diverged")
+        return self._ended("training diverged: the loss became NaN at step 1", start, status="diverged")
 
     monkeypatch.setattr(worker_module.TrainingWorker, "_relay", diverge)
     with pytest.raises(RuntimeError, match="the GUI run failed: training diverged: the loss became NaN"):

@@ -95,18 +95,23 @@ def test_close_ends_the_process_and_is_idempotent():
         engine.call("stats")
 
 
-def test_a_frozen_app_starts_the_engine_through_its_own_command_line(monkeypatch):
-    """Frozen, the engine's command is the app's executable with a flag; the command line serves on the pipes."""
+@pytest.mark.parametrize("module", ["playground.core.train.engine", "playground.app.training.process"])
+def test_a_frozen_app_starts_its_helper_processes_through_its_own_command_line(monkeypatch, module):
+    """Frozen, a helper's command is the app's executable with a flag; the command line serves that helper on the
+    pipes."""
+    import importlib
+
     from playground import cli
     from playground.core import engine_process
-    from playground.core.train import engine
 
     monkeypatch.setattr(sys, "frozen", True, raising=False)
-    command, _ = engine_process.engine_command(7, 9)
+    command, _ = engine_process.engine_command(7, 9, module)
     assert command[0] == sys.executable and command[2:] == ["7", "9"]
     served = []
-    monkeypatch.setattr(engine, "serve_fds", lambda r, w: served.append((r, w)))
-    assert cli.main(command[1:]) == 0 and served == [(7, 9)]
+    for name in engine_process.SERVE_FLAGS:  # only the helper asked for serves
+        monkeypatch.setattr(importlib.import_module(name), "serve_fds",
+                            lambda r, w, name=name: served.append((name, r, w)))
+    assert cli.main(command[1:]) == 0 and served == [(module, 7, 9)]
 
 
 def test_the_first_engine_takes_the_spare_process_started_before_it():

@@ -55,7 +55,7 @@ class TrainingWorker(QObject):
         self.job = job
         self._lock = threading.Lock()  # guards _conn and the requests; every write to the pipe holds it
         self._conn: Duplex | None = None  # once the process has the job
-        self._stop_requested_at: float | None = None
+        self._stop_requested = False
         self._pause_requested = False
         self._last_step = 0  # of the newest Progress: where a run that dies had got to
         self._process: subprocess.Popen | None = None
@@ -71,8 +71,8 @@ class TrainingWorker(QObject):
     # -- controls: any thread --------------------------------------------------------------------
     def stop(self) -> None:
         with self._lock:
-            if self._stop_requested_at is None:
-                self._stop_requested_at = time.monotonic()
+            if not self._stop_requested:
+                self._stop_requested = True
                 # A run that hangs (or a process stuck in the middle of a message) cannot stop itself.
                 self._watchdog = threading.Timer(STOP_TIMEOUT, self._end_unstopped)
                 self._watchdog.daemon = True
@@ -108,7 +108,7 @@ class TrainingWorker(QObject):
         try:
             process, conn = take_spare(TRAINER_MODULE) or spawn(TRAINER_MODULE)
         except OSError as exc:
-            self.finished.emit(self._failed(f"the training process could not start: {exc}", start))
+            self.finished.emit(self._ended(f"the training process could not start: {exc}", start))
             return
         with self._lock:
             self._process = process
@@ -116,8 +116,8 @@ class TrainingWorker(QObject):
             self.finished.emit(self._relay(process, conn, start))
         except Exception as exc:  # a bug here: say it plainly, keep the app up
             log.exception("relaying training run %s failed", self.job.run_id)
-            self.finished.emit(self._failed(f"an internal error stopped training: {type(exc).__name__}: {exc}",
-                                            start))
+            self.finished.emit(self._ended(f"an internal error stopped training: {type(exc).__name__}: {exc}",
+                                           start))
         finally:
             with self._lock:
                 self._conn = None
@@ -131,20 +131,20 @@ class TrainingWorker(QObject):
 
     def _relay(self, process: subprocess.Popen, conn: Duplex, start: float) -> RunFinished:
         if not self._wait_ready(process, conn):
-            if self._stop_requested_at is not None:
+            if self._stop_requested:
                 process.kill()  # it has no job yet: nothing of the person's is lost
-                return self._stopped_before_start(start)
+                return self._ended("", start, status="stopped")
             if process.poll() is not None:
-                return self._failed(_died(process, "while it started"), start)
+                return self._ended(_died(process, "while it started"), start)
             process.kill()
-            return self._failed(f"the training process did not start within {START_TIMEOUT:.0f} s", start)
+            return self._ended(f"the training process did not start within {START_TIMEOUT:.0f} s", start)
         job = self.job
         if job.initial_weights is not None:
             job = dataclasses.replace(job, initial_weights=weights_as_arrays(job.initial_weights))
         conn.send(("run", job, app_environment(), core_affinity.at_start()))
         with self._lock:
             self._conn = conn
-            if self._stop_requested_at is not None:
+            if self._stop_requested:
                 self._send("stop")
             if self._pause_requested:
                 self._send("pause")
@@ -160,10 +160,9 @@ class TrainingWorker(QObject):
                 kind, message = conn.recv()
             except (EOFError, OSError):
                 if self._ended_unstopped:
-                    return dataclasses.replace(self._failed(
-                        f"the run did not stop within {STOP_TIMEOUT:g} s, so its process was ended", start),
-                        status="stopped")
-                return self._failed(_died(process, "during the run"), start)
+                    return self._ended(f"the run did not stop within {STOP_TIMEOUT:g} s, so its process was ended",
+                                       start, status="stopped")
+                return self._ended(_died(process, "during the run"), start)
             if kind not in SIGNALS:
                 log.warning("the training process sent an unknown message %r", kind)
                 continue
@@ -177,7 +176,7 @@ class TrainingWorker(QObject):
 
     def _wait_ready(self, process: subprocess.Popen, conn: Duplex) -> bool:
         deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline and self._stop_requested_at is None:
+        while time.monotonic() < deadline and not self._stop_requested:
             if conn.poll(POLL_SECONDS):
                 try:
                     return conn.recv() == ("ready", None)
@@ -185,11 +184,9 @@ class TrainingWorker(QObject):
                     return False
         return False
 
-    def _stopped_before_start(self, start: float) -> RunFinished:
-        return dataclasses.replace(self._failed("", start), status="stopped")
-
-    def _failed(self, message: str, start: float) -> RunFinished:
-        return RunFinished(run_id=self.job.run_id, status="failed", message=message, epochs_completed=0,
+    def _ended(self, message: str, start: float, status: str = "failed") -> RunFinished:
+        """The last word for a run whose process had none to say (it could not start, died, or was ended)."""
+        return RunFinished(run_id=self.job.run_id, status=status, message=message, epochs_completed=0,
                            global_step=self._last_step, test_accuracy=None, samples_per_second=0.0,
                            seconds=time.perf_counter() - start)
 
