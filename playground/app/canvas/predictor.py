@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, Signal
 
+from ...core.engine_process import weights_as_arrays
 from ...core.graph import Graph
 from ...core.train.cores import pin
 from ...core.train.engine import EngineError, LocalEngine, ProcessEngine
@@ -345,7 +346,7 @@ class Predictor(QObject):
         """The engine rebuilds the module only when the graph's structure changed (or for initial weights)."""
         state = None
         if job.state_dict is not None:  # NumPy views of the CPU tensors: they pickle without torch's help
-            state = {k: v.numpy() if hasattr(v, "numpy") else np.asarray(v) for k, v in job.state_dict.items()}
+            state = weights_as_arrays(job.state_dict)
         self._has_model = False
         try:
             self._engine.call("load", job.graph, state, job.dataset)

@@ -28,6 +28,7 @@ import numpy as np
 
 from ...core.build import GraphError
 from ...core.data import DatasetError, load_dataset
+from ...core.engine_process import weights_as_arrays, weights_as_tensors
 from ...core.graph import Graph
 from ...core.train import Callback, CheckpointError, ConfigError, TrainConfig, Trainer, TrainingError, resolve_device
 from ...core.train.probes import HISTOGRAM_EDGES, param_histograms
@@ -39,8 +40,6 @@ from .messages import (
     RunStarted,
     WeightsPublished,
     arrays_of_test_split,
-    weights_as_arrays,
-    weights_as_tensors,
 )
 
 log = logging.getLogger(__name__)

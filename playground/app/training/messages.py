@@ -128,20 +128,3 @@ def arrays_of_test_split(dataset) -> tuple[np.ndarray, np.ndarray]:
     NumPy views of the dataset's CPU tensors, which are never written to: a safe, free hand-over."""
     images, labels = dataset.split("test")
     return images[:, 0].numpy(), labels.numpy()
-
-
-def weights_as_arrays(state_dict: dict[str, Any]) -> dict[str, Any]:
-    """CPU tensors as NumPy arrays sharing their memory, for the pipe between the processes (a tensor pickles
-    5-40x slower). A dtype NumPy lacks (bfloat16) stays a tensor."""
-    return {k: v.numpy() if hasattr(v, "numpy") and _numpy_has(v.dtype) else v for k, v in state_dict.items()}
-
-
-def weights_as_tensors(state_dict: dict[str, Any]) -> dict[str, Any]:
-    """The inverse of `weights_as_arrays` (the tensors share the arrays' memory)."""
-    import torch
-
-    return {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in state_dict.items()}
-
-
-def _numpy_has(dtype) -> bool:
-    return str(dtype) not in ("torch.bfloat16", "torch.float8_e4m3fn", "torch.float8_e5m2")

@@ -24,10 +24,18 @@ import time
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from ...core.engine_process import TRAINER_MODULE, Duplex, spawn, start_spare_process, take_spare
+from ...core.engine_process import (
+    TRAINER_MODULE,
+    Duplex,
+    spawn,
+    start_spare_process,
+    take_spare,
+    weights_as_arrays,
+    weights_as_tensors,
+)
 from ...core.train import cores as core_affinity
 from .job import TrainingJob
-from .messages import RunFinished, WeightsPublished, weights_as_arrays, weights_as_tensors
+from .messages import RunFinished, WeightsPublished
 from .process import app_environment
 
 log = logging.getLogger(__name__)
