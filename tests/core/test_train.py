@@ -182,12 +182,13 @@ def test_no_host_copy_per_step(small, monkeypatch):
     assert calls["cpu"] <= 4 * 2 and calls["tolist"] <= 4 * 2, calls  # a handful per epoch, 64 steps
 
 
-def test_a_step_frees_its_graph_on_return(small):
-    """What the step returns (held by the loop until the next step) carries no graph: otherwise each step would hold
-    on to the last one's activations."""
+def test_a_cpu_step_keeps_its_graph_through_backward_and_frees_it_on_return(small):
+    """backward(retain_graph=True) on the CPU (fewer GIL hand-overs): the graph must still go with the step,
+    or each step would hold on to the last one's activations."""
     import weakref
 
     trainer = Trainer(load_graph("preset:mnist-cnn"), fast_config(), dataset=small)
+    trainer._forward = trainer.model  # eager mode, so that the layers' outputs can be watched (a trace hides them)
     x, y = next(iter(trainer.train_data.batches(16, generator=0)))
     activations = []  # weak references to what each layer gave: the graph keeps most of them for backward
     for module in trainer.model.children():
@@ -616,3 +617,42 @@ def test_evaluation_does_not_depend_on_its_batch_size(small, monkeypatch):
     assert default.loss == pytest.approx(whole.loss, rel=1e-5)
     assert (default.predicted == whole.predicted).all()
     assert default.confidence == pytest.approx(whole.confidence, rel=1e-4)
+
+
+@pytest.mark.parametrize("preset", ["mnist-cnn", "lstm-rows", "vit-mini"])  # convolutional, recurrent, attention
+def test_a_cpu_step_runs_its_forward_as_one_traced_call_with_the_numbers_of_eager_mode(small, preset):
+    traced, eager = (Trainer(load_graph(f"preset:{preset}"), fast_config(), dataset=small) for _ in range(2))
+    eager._forward = eager.model  # as if the trace had failed
+    batches = list(traced.train_data.batches(32, generator=0))[:3]
+    losses = {}
+    for name, trainer in (("traced", traced), ("eager", eager)):
+        torch.manual_seed(0)  # dropout draws the same numbers in both
+        losses[name] = [trainer._train_step(x.contiguous(memory_format=trainer.memory_format), y)[1].item()
+                        for x, y in batches]
+    assert traced._forward is not traced.model and isinstance(traced._forward, type(lambda: 0))
+    assert losses["traced"] == pytest.approx(losses["eager"], rel=1e-5)
+    for (name, a), b in zip(traced.model.state_dict().items(), eager.model.state_dict().values(), strict=True):
+        assert torch.allclose(a, b, rtol=1e-4, atol=1e-6), name  # the trace trains the model's own tensors
+
+
+def test_tracing_leaves_no_mark_and_a_trace_that_disagrees_is_not_used(small, monkeypatch):
+    from playground.core.train.traced import traced_forward
+
+    trainer = Trainer(load_graph("preset:resnet-mini"), fast_config(), dataset=small)  # batch norm: running stats
+    x, _ = next(iter(trainer.train_data.batches(32, generator=0)))
+    buffers = {k: v.clone() for k, v in trainer.model.named_buffers()}
+    assert buffers and traced_forward(trainer.model, x) is not None
+    assert all(torch.equal(v, buffers[k]) for k, v in trainer.model.named_buffers())  # statistics untouched
+    rng = torch.random.get_rng_state()
+    traced_forward(trainer.model, x)
+    assert torch.equal(torch.random.get_rng_state(), rng)  # nor the run's random numbers
+
+    class BakedBatchSize(torch.nn.Module):  # what a trace that baked in the batch size would do
+        def forward(self, batch):
+            return torch.zeros(32, 10)
+
+    monkeypatch.setattr(torch.jit, "trace", lambda model, batch, **kw: BakedBatchSize())
+    assert traced_forward(trainer.model, x) is None
+    x, y = next(iter(trainer.train_data.batches(32, generator=0)))
+    trainer._train_step(x.contiguous(memory_format=trainer.memory_format), y)
+    assert trainer._forward is trainer.model  # the run goes on in eager mode

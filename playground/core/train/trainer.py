@@ -61,6 +61,7 @@ from .metrics import EpochMetrics, EvalMetrics, History, StepInfo, confusion_to_
 from .optim import lr_at, make_optimizer, set_lr
 from .probes import activations as _activations
 from .probes import eval_mode, layer_stats, state_dict_copy
+from .traced import traced_forward
 from .transfer import TransferReport, load_matching_weights
 
 # Evaluation batches: big on a GPU; on the CPU 256 is 2.4× faster than 1,000 for mnist-cnn (0.13 against 0.32 s
@@ -317,6 +318,8 @@ class Trainer:
         self._requests: collections.deque = collections.deque()
         self._requests_lock = threading.Lock()
         self._fitting = False
+        # The training step's forward pass: made at a fit's first step (core/train/traced.py), in the modes it trains in
+        self._forward: Callable[[torch.Tensor], torch.Tensor] | None = None
         self._last_loss: torch.Tensor | None = None
         self._step_losses: torch.Tensor | None = None
         self._epoch_step = 0
@@ -420,6 +423,7 @@ class Trainer:
         state_dict = source.state_dict if isinstance(source, Checkpoint) else source
         report = load_matching_weights(self.model, state_dict)
         self.model.to(memory_format=self.memory_format)
+        self._forward = None  # a trace made before holds the tensors as they were
         return report
 
     def evaluate(self, split: str = "test", keep_predictions: bool = False) -> EvalMetrics:
@@ -521,12 +525,18 @@ class Trainer:
             getattr(self.model, node_id).eval()
 
     def _train_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self._forward is None:  # one call for the whole forward pass on the CPU (the GIL), else eager mode
+            self._forward = (self.device.type == "cpu" and traced_forward(self.model, x)) or self.model
         with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp):
-            logits = self.model(x)
+            logits = self._forward(x)
             # Every torch call costs a GIL hand-over (see clip_gradients): no cast when there is nothing to cast.
             loss = compute_loss(self.loss_kind, logits if logits.dtype == torch.float32 else logits.float(), y)
         self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
+        # On the CPU the graph outlives backward and goes when this returns. Freed during backward instead, each
+        # saved tensor that had a Python object takes the GIL back to let go of it, and each time waits while the
+        # window's thread holds the GIL: about half the waits inside backward (measured with a thread spinning in
+        # Python beside it). On a GPU, memory is the scarcer thing: there the graph goes as backward runs.
+        self.scaler.scale(loss).backward(retain_graph=self.device.type == "cpu")
         if self.config.grad_clip:
             # Keeps recurrent nets from blowing up on a steep step; no host sync (the norm stays on the device).
             self.scaler.unscale_(self.optimizer)
@@ -541,6 +551,7 @@ class Trainer:
         with self._requests_lock:
             self._fitting = True
         fit_start = time.perf_counter()
+        self._forward = None  # traced again: the weights or the layers' modes may have changed since the last fit
         self._train_seconds = 0.0
         self._train_samples = 0
         status = "completed"
