@@ -278,3 +278,21 @@ def test_a_run_takes_the_spare_training_process_and_a_new_spare_follows(qtbot, s
     assert following is not None and following[0].pid not in (spare, None)
     following[1].close()  # end of file: it exits
     assert following[0].wait(30) == 0
+
+
+@pytest.mark.parametrize("stopped_first", [False, True])
+def test_a_run_stopped_because_the_window_closes_starts_no_spare(qtbot, session, monkeypatch, stopped_first):
+    import playground.app.training.worker as worker_module
+
+    spares = []
+    monkeypatch.setattr(worker_module, "start_spare_process", spares.append)
+    rec = Recorder(session)
+    session.start(job(epochs=3))
+    qtbot.waitUntil(lambda: bool(rec.of(Progress)), timeout=RUN_TIMEOUT)
+    if stopped_first:  # Stop pressed, then the window closed while the run wound down
+        session.stop()
+    session.stop(closing=True)
+    assert session.state == STOPPING
+    qtbot.waitUntil(lambda: session.state == IDLE, timeout=RUN_TIMEOUT)
+    assert rec.finished.status == "stopped"
+    assert spares == []  # a plain Stop starts one (test_a_run_takes_the_spare_training_process_...)

@@ -159,9 +159,9 @@ class TrainingController(QObject):
     def toggle_pause(self) -> None:
         self.session.toggle_pause()
 
-    def stop(self) -> None:
+    def stop(self, closing: bool = False) -> None:
         if self.session.active:
-            self.session.stop()
+            self.session.stop(closing)
             self.message.emit("Stopping after the current step…")
 
     # -- from the session ---------------------------------------------------------------------------
@@ -448,13 +448,13 @@ class TrainingController(QObject):
                                       QMessageBox.StandardButton.No)
         if answer == QMessageBox.StandardButton.Yes:
             self._close_when_stopped = True
-            self.stop()
+            self.stop(closing=True)
         return False
 
     def shutdown(self) -> None:
         """The window is closing for good: no run may outlive it, and the predictor thread ends."""
         if self.session.active:  # only reachable if the close was forced; wind down, then wait
-            self.session.stop()
+            self.session.stop(closing=True)
             self.session.wait()
         self.predictor.shutdown()
         self.panel.shutdown()  # a dataset download or lookup in flight ends with the window

@@ -91,10 +91,11 @@ class TrainingSession(QObject):
     def toggle_pause(self) -> None:
         self.resume() if self.state == PAUSED else self.pause()
 
-    def stop(self) -> None:
-        """Ask the run to end after its current step; `finished` follows."""
-        if self._worker is not None and self.state not in (IDLE, STOPPING):
-            self._worker.stop()
+    def stop(self, closing: bool = False) -> None:
+        """Ask the run to end after its current step; `finished` follows. `closing`: the window is closing, so
+        no spare process is started for a next run (also when the run is stopping already)."""
+        if self._worker is not None and self.state != IDLE and (closing or self.state != STOPPING):
+            self._worker.stop(spare_after=not closing)
             self._set_state(STOPPING)
 
     def wait(self, milliseconds: int = 30000) -> bool:

@@ -69,6 +69,7 @@ class TrainingWorker(QObject):
         self._process: subprocess.Popen | None = None
         self._watchdog: threading.Timer | None = None  # ends a run that does not stop within STOP_TIMEOUT
         self._ended_unstopped = False
+        self._spare_after = True  # start the next run's process once this one ends (not when the window closes)
 
     @property
     def process_id(self) -> int | None:
@@ -77,8 +78,11 @@ class TrainingWorker(QObject):
         return process.pid if process is not None else None
 
     # -- controls: any thread --------------------------------------------------------------------
-    def stop(self) -> None:
+    def stop(self, spare_after: bool = True) -> None:
+        """`spare_after` False: no next run is coming (the window is closing), so no spare process is started
+        for one: it would import torch only to exit with the app."""
         with self._lock:
+            self._spare_after = self._spare_after and spare_after
             if not self._stop_requested:
                 self._stop_requested = True
                 # A run that hangs (or a process stuck in the middle of a message) cannot stop itself.
@@ -135,7 +139,8 @@ class TrainingWorker(QObject):
             _end(process)
             with self._lock:
                 self._process = None
-            start_spare_process(TRAINER_MODULE)  # so that the next run starts at once
+            if self._spare_after:
+                start_spare_process(TRAINER_MODULE)  # so that the next run starts at once
 
     def _relay(self, process: subprocess.Popen, conn: Duplex, start: float) -> RunFinished:
         if not self._wait_ready(process, conn):
