@@ -243,7 +243,7 @@ class MainWindow(QMainWindow):
         t.message.connect(lambda text: self.statusBar().showMessage(text, 10000))
         t.state_changed.connect(self.status.show_training_state)
         self._start_views(wb, t)
-        self.lock_view = ModelLockView(wb.document, wb.view.viewport(), [wb.palette, wb.inspector],
+        self.lock_view = ModelLockView(wb.document, wb.view, [wb.palette, wb.inspector],
                                        [a.new, a.open, a.clear_recent, self.recent_menu.menuAction(),
                                         self.preset_menu.menuAction(), a.tidy, a.add_layer], self)
 

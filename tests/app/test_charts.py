@@ -680,3 +680,21 @@ def test_epoch_points_of_a_live_run_are_redrawn_at_most_once_a_second(charts, qt
     charts.end_run(run_id, "completed")
     charts.flush()
     assert len(original(val)[0]) == 3  # a finished run is drawn in full at once
+
+
+def test_an_axis_too_short_for_its_title_shows_the_short_one(qtbot):
+    charts = on_screen(qtbot, TrainingCharts(), 820, 700)
+    plots = charts.plots
+    lr = plots.lr.getAxis("left")
+
+    def title_fits(axis) -> bool:  # the rotated label, no longer than its axis
+        return axis.label.boundingRect().width() <= axis.size().height()
+
+    qtbot.waitUntil(lambda: lr.labelText == "Learning rate")
+    assert all(title_fits(plot.getAxis("left")) for plot in plots.plots())
+    charts.resize(820, 300)  # the dock made short: the learning-rate plot is ~50 px tall
+    qtbot.waitUntil(lambda: lr.labelText == "LR")
+    assert all(title_fits(plot.getAxis("left")) for plot in plots.plots())
+    assert plots.loss.getAxis("left").labelText == "Loss"
+    charts.resize(820, 700)
+    qtbot.waitUntil(lambda: lr.labelText == "Learning rate")

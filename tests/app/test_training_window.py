@@ -102,6 +102,10 @@ def test_the_network_is_locked_visibly_while_training_and_editable_after(qtbot, 
     assert doc.locked
     assert window.lock_view.banner.isVisible()
     assert "locked" in window.lock_view.banner.text.text()
+    banner, viewport = window.lock_view.banner, wb.view.viewport()
+    top_before = viewport.geometry().top()
+    assert banner.geometry().bottom() < viewport.geometry().top()  # above the canvas: it hides no layer
+    assert banner.text.height() >= banner.text.heightForWidth(banner.text.width())  # no line cut off
     assert not wb.palette.isEnabled() and not wb.inspector.isEnabled()
     assert not window.acts.open.isEnabled() and not window.acts.delete.isEnabled()
 
@@ -125,6 +129,7 @@ def test_the_network_is_locked_visibly_while_training_and_editable_after(qtbot, 
     window.acts.stop_training.trigger()
     qtbot.waitUntil(lambda: bool(runs), timeout=RUN_TIMEOUT)
     assert not doc.locked and not window.lock_view.banner.isVisible()
+    assert viewport.geometry().top() < top_before  # the canvas has its strip back
     assert wb.palette.isEnabled() and wb.inspector.isEnabled() and window.acts.open.isEnabled()
     wb.scene.select_nodes([victim])
     wb.editor.delete_selection()

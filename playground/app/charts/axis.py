@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import pyqtgraph as pg
+from PySide6.QtGui import QFontMetricsF
 
 STEPS, EPOCHS = "steps", "epochs"
 
@@ -76,8 +77,29 @@ class CompactAxis(pg.AxisItem):
     (pyqtgraph labels every minor decade tick, which piles up as 0.9 0.8 0.7 ... on a short axis)."""
 
     def __init__(self, **kwargs):
+        self._titles: tuple[str, str] | None = None  # before AxisItem's __init__, which resizes the axis
         super().__init__("left", **kwargs)
         self.enableAutoSIPrefix(False)
+
+    def set_title(self, title: str, short: str) -> None:
+        """Label the axis `title`, or `short` while the axis is too short for it: a rotated label longer than
+        its axis runs on into the next plot's and reads as one ("Learning rate Accuracy (%)")."""
+        self._titles = (title, short)
+        self._fit_title()
+
+    def resizeEvent(self, ev=None):
+        self._fit_title()
+        super().resizeEvent(ev)
+
+    def _fit_title(self) -> None:
+        if self._titles is None:
+            return
+        title, short = self._titles
+        width = QFontMetricsF(self.label.font()).horizontalAdvance(title) + 2 * self.label.document().documentMargin()
+        fits = width <= self.size().height()
+        wanted = title if fits else short
+        if wanted != self.labelText or not self.label.isVisible():
+            self.setLabel(wanted)
 
     def tickStrings(self, values, scale, spacing):
         if self.logMode:

@@ -132,9 +132,9 @@ class ChartPlots(pg.GraphicsLayoutWidget):
         super().__init__(parent)
         self.ci.layout.setContentsMargins(6, 6, 10, 6)
         self.ci.layout.setVerticalSpacing(4)
-        self.loss = self._add_plot(0, "Loss")
-        self.accuracy = self._add_plot(1, "Accuracy (%)")
-        self.lr = self._add_plot(2, "Learning rate")
+        self.loss = self._add_plot(0, "Loss", "Loss")
+        self.accuracy = self._add_plot(1, "Accuracy (%)", "Acc. %")
+        self.lr = self._add_plot(2, "Learning rate", "LR")
         self.ci.layout.setRowStretchFactor(0, 5)
         self.ci.layout.setRowStretchFactor(1, 3)
         self.ci.layout.setRowStretchFactor(2, 2)
@@ -175,9 +175,9 @@ class ChartPlots(pg.GraphicsLayoutWidget):
     def plots(self) -> tuple[pg.PlotItem, pg.PlotItem, pg.PlotItem]:
         return self.loss, self.accuracy, self.lr
 
-    def _add_plot(self, row: int, title: str) -> pg.PlotItem:
+    def _add_plot(self, row: int, title: str, short_title: str) -> pg.PlotItem:
         plot = self.addPlot(row=row, col=0, axisItems={"bottom": StepAxis(), "left": CompactAxis()})
-        plot.setLabel("left", title)
+        plot.getAxis("left").set_title(title, short_title)
         plot.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
         for name in ("left", "bottom"):
             # Major and minor grid lines only: pyqtgraph's third level triples the lines and the paint time.

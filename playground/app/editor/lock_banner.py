@@ -1,5 +1,8 @@
-"""What the editor looks like while training locks the model: a banner over the canvas, and the
+"""What the editor looks like while training locks the model: a banner above the canvas, and the
 widgets that would change the model (palette, inspector, file and edit actions) greyed out.
+
+The banner sits in a strip the view gives up for it (viewport margins), so it
+hides no layer: a banner laid over the viewport covered the top of the network.
 
 The lock itself lives in the Document (it refuses model-changing commands);
 this only makes it visible, so a person sees why a drag or a key did nothing.
@@ -11,7 +14,7 @@ from collections.abc import Iterable
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QAbstractScrollArea, QHBoxLayout, QLabel, QWidget
 
 from ..icons import icon
 
@@ -19,10 +22,12 @@ MARGIN = 10
 
 
 class LockBanner(QWidget):
-    """A rounded strip at the top of the canvas viewport with a lock icon and the reason."""
+    """A rounded strip above the canvas with a lock icon and the reason. `view` is a QAbstractScrollArea whose
+    Python class exposes `setViewportMargins` (protected in C++): the canvas's GraphView."""
 
-    def __init__(self, viewport: QWidget):
-        super().__init__(viewport)
+    def __init__(self, view: QAbstractScrollArea):
+        super().__init__(view)
+        self.view = view
         self.setObjectName("lockBanner")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         # Clicks and drags go through to the canvas beneath: moving layers stays allowed while locked.
@@ -37,14 +42,22 @@ class LockBanner(QWidget):
         self.text.setWordWrap(True)
         layout.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignTop)
         layout.addWidget(self.text, 1)
-        viewport.installEventFilter(self)
+        view.installEventFilter(self)
         self.hide()
 
     def show_reason(self, reason: str) -> None:
         self.text.setText(reason)
-        self._place()
         self.show()
+        self._place()
         self.raise_()
+
+    def showEvent(self, event) -> None:  # also when the window is shown again: hiding it hid the banner too
+        super().showEvent(event)
+        self._place()
+
+    def hideEvent(self, event) -> None:
+        self.view.setViewportMargins(0, 0, 0, 0)  # the canvas takes the strip back
+        super().hideEvent(event)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Resize and self.isVisible():
@@ -52,21 +65,25 @@ class LockBanner(QWidget):
         return False
 
     def _place(self) -> None:
-        parent = self.parentWidget()
-        width = max(200, min(parent.width() - 2 * MARGIN, 720))
+        view = self.view
+        frame = view.frameWidth()
+        inner = view.width() - 2 * frame
+        width = max(200, min(inner - 2 * MARGIN, 720))
         self.setFixedWidth(width)
-        self.adjustSize()
-        self.move((parent.width() - width) // 2, MARGIN)
+        self.setFixedHeight(self.layout().heightForWidth(width) if self.layout().hasHeightForWidth()
+                            else self.sizeHint().height())
+        view.setViewportMargins(0, self.height() + 2 * MARGIN, 0, 0)
+        self.move(frame + (inner - width) // 2, frame + MARGIN)
 
 
 class ModelLockView(QObject):
     """Follows `document.lock_changed`: shows the banner and disables what would change the model."""
 
-    def __init__(self, document, viewport: QWidget, widgets: Iterable[QWidget], actions: Iterable[QAction],
+    def __init__(self, document, view: QAbstractScrollArea, widgets: Iterable[QWidget], actions: Iterable[QAction],
                  parent: QObject | None = None):
         super().__init__(parent)
         self.document = document
-        self.banner = LockBanner(viewport)
+        self.banner = LockBanner(view)
         self.widgets = list(widgets)
         self.actions = list(actions)
         self._was_enabled: dict[QAction, bool] = {}
