@@ -11,15 +11,16 @@ import sys
 
 def test_bench_gui_prints_one_json_object_with_the_measurements(tmp_path):
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PLAYGROUND_SETTINGS_DIR": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-m", "playground", "bench", "--gui", "--json", "--steps", "120",
-                           "--batch-size", "32", "--turn-seconds", "0.5"],
+    # Enough steps for both kinds of turn even on a fast machine (at 3 ms a step: 1.2 s, three turns of 0.3 s).
+    done = subprocess.run([sys.executable, "-m", "playground", "bench", "--gui", "--json", "--steps", "400",
+                           "--batch-size", "32", "--turn-seconds", "0.3"],
                           capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     for key in ("gui_samples_per_second", "headless_samples_per_second", "event_loop_p99_ms", "predict_p99_ms"):
         assert key in report
     assert report["gui_samples_per_second"] > 0 and report["headless_samples_per_second"] > 0
-    assert report["steps"] == 120 and report["event_loop_probes"] > 0
+    assert report["steps"] == 400 and report["event_loop_probes"] > 0
     assert report["stroke_events"] > 0
     assert report["turns"]["gui"] >= 1 and report["turns"]["headless"] >= 1  # the run took both kinds of turn
     assert report["measured_steps"]["gui"] > 0 and report["measured_steps"]["headless"] > 0
@@ -36,6 +37,16 @@ def test_bench_gui_prints_one_json_object_with_the_measurements(tmp_path):
         assert 0 <= report["window_core_steal_share"] < 1
         assert report["gui_vs_headless_steal_excluded"] > 0
     assert report["dialogs_dismissed"] == []  # nothing went wrong: the window asked nothing
+
+
+def test_too_few_steps_for_both_kinds_of_turn_is_a_plain_error(tmp_path):
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PLAYGROUND_SETTINGS_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "playground", "bench", "--gui", "--steps", "10", "--batch-size", "32",
+                           "--turn-seconds", "5"], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 2, done.stderr[-2000:]
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("playground: error: 10 steps are too few") and "--steps" in last
+    assert "internal error" not in done.stderr
 
 
 def test_host_steal_comes_from_the_machines_cpu_line(tmp_path):
