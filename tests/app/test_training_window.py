@@ -61,12 +61,20 @@ def test_start_pause_resume_stop_from_the_actions(qtbot, mlp_window):
     qtbot.waitUntil(lambda: window.training.charts.runs() and len(window.training.charts.runs()[-1].steps) > 3,
                     timeout=RUN_TIMEOUT)
 
+    from playground.app.charts.history import STATUS_COL
+
+    history, run_id = window.training.charts.history, window.training.charts.runs()[-1].id
+    pause_icon = a.pause_training.icon().pixmap(16, 16).toImage()
     a.pause_training.trigger()
     wait_state(qtbot, window, PAUSED)
-    assert "Resume" in a.pause_training.text()
+    assert "Resume" in a.pause_training.text() and a.pause_training.toolTip().startswith("Resume")
+    assert a.pause_training.icon().pixmap(16, 16).toImage() != pause_icon  # the tool bar's button shows Resume
+    assert history.item(run_id).text(STATUS_COL) == "paused"
     a.pause_training.trigger()
     wait_state(qtbot, window, RUNNING)
-    assert "Pause" in a.pause_training.text()
+    assert "Pause" in a.pause_training.text() and a.pause_training.toolTip().startswith("Pause")
+    assert a.pause_training.icon().pixmap(16, 16).toImage() == pause_icon
+    assert history.item(run_id).text(STATUS_COL) == "running"
 
     a.stop_training.trigger()
     assert window.training.session.state == STOPPING

@@ -52,7 +52,7 @@ def swatch_icon(colour: QColor, size: int = SWATCH) -> QIcon:
 def status_text(run: RunSeries) -> str:
     """The status column: one short word, so that the run names keep the room."""
     if run.live:
-        return "running" if run.last_step else "starting…"
+        return "paused" if run.paused else "running" if run.last_step else "starting…"
     return run.status.replace("_", " ")
 
 

@@ -75,6 +75,7 @@ class RunSeries:
     colour_index: int
     visible: bool = True
     status: str = LIVE
+    paused: bool = False  # a live run that the person paused
     epochs: list[EpochRecord] = field(default_factory=list)
     _steps: GrowableArray = field(default_factory=lambda: GrowableArray(np.int64), repr=False)
     _losses: GrowableArray = field(default_factory=lambda: GrowableArray(np.float32), repr=False)

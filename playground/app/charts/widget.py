@@ -193,6 +193,13 @@ class TrainingCharts(QWidget):
                                       None if val_accuracy is None else float(val_accuracy), float(lr)))
         self._mark_dirty(run_id)
 
+    def set_paused(self, run_id: int, paused: bool) -> None:
+        """The live run paused (its status says so) or going on."""
+        run = self._runs.get(run_id)
+        if run is not None and run.live and run.paused != paused:
+            run.paused = paused
+            self.history.set_status(run)
+
     def end_run(self, run_id: int, status: str) -> None:
         """The run is over ("completed", "stopped", "diverged", "failed", ...): it may be removed now."""
         run = self._runs.get(run_id)

@@ -33,6 +33,7 @@ from ...core.train import Checkpoint, CheckpointError, ConfigError, load_checkpo
 from ...core.train.checkpoint import save_checkpoint
 from ...core.train.cores import core_split, pin
 from ..canvas.predictor import TestSetResults
+from ..icons import icon
 from .data_box import dataset_title
 from .datasets import DatasetLocation, TestSet, TestSetLoader
 from .job import TrainingJob, Wanted, training_threads
@@ -41,7 +42,8 @@ from .session import IDLE, PAUSED, STARTING, STOPPING, TrainingSession
 
 log = logging.getLogger(__name__)
 
-LOCK_MESSAGE = "Training is running: the network is locked (layers can still be moved). Stop training to edit it."
+LOCK_MESSAGE = ("A training run is in progress: the network is locked (layers can still be moved). "
+                "Stop training to edit it.")
 CHECKPOINT_FILTER = "Playground weights (*.pt);;All files (*)"
 MODEL_REFRESH_MS = 300  # after an edit, how long to wait before rebuilding the canvas's untrained model
 STATUS_WORDS = {"completed": "Training finished", "stopped": "Training stopped",
@@ -70,6 +72,7 @@ class TrainingController(QObject):
                  threads: int | None = None):
         super().__init__(window)
         self.window, self.workbench, self.acts = window, workbench, actions
+        self._pause_tip = actions.pause_training.toolTip()  # while paused, the action says Resume instead
         self.document = workbench.document
         self.panel, self.charts, self.digits, self.predictor = panel, charts, digits, predictor
         self.threads = training_threads() if threads is None else threads
@@ -169,7 +172,12 @@ class TrainingController(QObject):
         a, active = self.acts, state != IDLE
         a.start_training.setEnabled(not active)
         a.pause_training.setEnabled(state in (STARTING, "running", PAUSED))
-        a.pause_training.setText("&Resume Training" if state == PAUSED else "&Pause Training")
+        paused = state == PAUSED  # the one action then resumes, and looks it
+        a.pause_training.setText("&Resume Training" if paused else "&Pause Training")
+        a.pause_training.setIcon(icon("train-start" if paused else "train-pause"))
+        a.pause_training.setToolTip("Resume Training (F6) — Go on with the paused run" if paused else self._pause_tip)
+        if self.session.current is not None:
+            self.charts.set_paused(self._chart_runs.get(self.session.current.run_id, -1), paused)
         a.stop_training.setEnabled(active and state != STOPPING)
         a.load_weights.setEnabled(not active)
         a.save_weights.setEnabled(self.weights is not None)
