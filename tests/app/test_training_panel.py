@@ -335,6 +335,19 @@ def test_run_started_progress_and_time_left(panel):
     assert panel.epoch_label.text() == "Epoch 4 of 4 · step 156 of 156" and panel.run_bar.value() == 624
 
 
+def test_paused_shows_no_speed_nor_time_left_until_it_goes_on(panel):
+    panel.set_running("running")
+    panel.show_progress(progress_message())
+    panel.set_running("paused")
+    assert panel.speed_label.text().startswith("Paused") and "left" not in panel.speed_label.text()
+    panel.show_progress(progress_message(epoch_step=121, global_step=277))  # a step reported after the pause
+    assert panel.speed_label.text().startswith("Paused")
+    assert panel.epoch_label.text() == "Epoch 2 of 4 · step 121 of 156"
+    panel.set_running("running")
+    panel.show_progress(progress_message(epoch_step=122, global_step=278))
+    assert panel.speed_label.text() == "2,950 samples/s · 0:41 left"
+
+
 def test_show_progress_sets_only_what_changed(panel):
     panel.show_progress(progress_message())
     calls = []

@@ -11,6 +11,7 @@ from .messages import Progress, RunFinished, RunStarted
 
 STATE_TITLES = {"idle": "Idle", "starting": "Starting…", "running": "Training", "paused": "Paused",
                 "stopping": "Stopping…"}
+PAUSED_LINE = "Paused: the run waits between two steps (F6 resumes)"
 CONTINUE_TIP = "Start from the weights of the last run instead of fresh random ones."
 SAMPLE_COLOUR = "#b7791f"  # a darker amber than WARNING_COLOUR: it is a whole line of text, not an icon
 
@@ -94,6 +95,8 @@ class StatusBox(QWidget):
         self.state_label.setStyleSheet(f"color: {colour};" if colour else "")
         self.start_button.setEnabled(idle)
         self.continue_check.setEnabled(idle and self._can_continue)
+        if state == "paused":  # no speed nor time left while nothing trains
+            _set_text(self.speed_label, PAUSED_LINE)
         if not idle:
             self._show_run_lines()
 
@@ -140,7 +143,8 @@ class StatusBox(QWidget):
                                     f"step {progress.epoch_step:,} of {progress.steps_per_epoch:,}")
         left = ("estimating time left…" if progress.seconds_left is None
                 else f"{format_duration(progress.seconds_left)} left")
-        _set_text(self.speed_label, f"{progress.samples_per_second:,.0f} samples/s · {left}")
+        if self._state != "paused":  # (the last steps before a pause are reported after it)
+            _set_text(self.speed_label, f"{progress.samples_per_second:,.0f} samples/s · {left}")
         total = max(1, progress.total_steps)
         if self.run_bar.maximum() != total:
             self.run_bar.setRange(0, total)
