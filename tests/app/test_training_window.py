@@ -80,6 +80,9 @@ def test_start_pause_resume_stop_from_the_actions(qtbot, mlp_window):
     assert window.training.session.state == STOPPING
     qtbot.waitUntil(lambda: bool(runs), timeout=RUN_TIMEOUT)
     assert runs[0].status == "stopped"
+    epochs = runs[0].epochs_completed
+    assert f"after {epochs} epoch{'s' * (epochs != 1)}, {runs[0].global_step:,} steps" in (
+        window.statusBar().currentMessage())
     assert window.training.session.state == IDLE
     assert a.start_training.isEnabled() and not a.stop_training.isEnabled()
     assert a.save_weights.isEnabled()

@@ -248,8 +248,9 @@ class TrainingController(QObject):
         if finished.ok:
             accuracy = (f": {finished.test_accuracy:.2%} test accuracy" if finished.test_accuracy is not None
                         else "")
-            self.message.emit(f"{words}{accuracy} after {finished.epochs_completed} epoch(s), "
-                              f"{finished.global_step:,} steps")
+            epochs = finished.epochs_completed
+            self.message.emit(f"{words}{accuracy} after {epochs} epoch{'s' * (epochs != 1)}, "
+                              f"{finished.global_step:,} step{'s' * (finished.global_step != 1)}")
         else:
             self.message.emit(f"{words}: {finished.message}")
             if not self._close_when_stopped:
