@@ -76,13 +76,15 @@ def test_start_pause_resume_stop_from_the_actions(qtbot, mlp_window):
     assert a.pause_training.icon().pixmap(16, 16).toImage() == pause_icon
     assert history.item(run_id).text(STATUS_COL) == "running"
 
+    messages = []
+    window.training.message.connect(messages.append)
     a.stop_training.trigger()
     assert window.training.session.state == STOPPING
     qtbot.waitUntil(lambda: bool(runs), timeout=RUN_TIMEOUT)
     assert runs[0].status == "stopped"
     epochs = runs[0].epochs_completed
-    assert f"after {epochs} epoch{'s' * (epochs != 1)}, {runs[0].global_step:,} steps" in (
-        window.statusBar().currentMessage())
+    assert any(f"after {epochs} epoch{'s' * (epochs != 1)}, {runs[0].global_step:,} steps" in said
+               for said in messages)
     assert window.training.session.state == IDLE
     assert a.start_training.isEnabled() and not a.stop_training.isEnabled()
     assert a.save_weights.isEnabled()
