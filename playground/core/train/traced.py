@@ -1,12 +1,15 @@
 """A CPU training step's forward pass as one call: a TorchScript trace, run without the JIT's optimizations.
 
-Why: in the app, training shares Python's GIL with the window's thread. In
-eager mode every layer is a torch call that gives the GIL up and takes it back,
-and each taking back waits while the window's thread holds it. The trace is one
-call: the GIL is given up once for the whole forward pass. Measured in
-`bench --gui` runs whose window turns took it in turns with and without the
-trace: the training thread's waiting in the window turns went from 4.7% to 3.3%
-of its time (2.0% headless), with the same CPU time per step.
+Why: in eager mode every layer is a torch call from Python, each with its
+dispatch and a GIL hand-over; the trace is one call for the whole forward pass.
+It was made while the app trained in a thread beside the window's, where each
+hand-over could wait for the window's Python: the training thread's waiting in
+`bench --gui`'s window turns went from 4.7% to 3.3% of its time. The app now
+trains in a process of its own, so that reason is gone. It stays because taking
+it out (with the CPU `retain_graph`, which had the same reason) measured no
+gain: `bench --gui` unchanged, and `playground bench`'s Trainer at 4,900-6,500
+samples/s without against 6,900-7,000 with (three runs each, taking turns, on a
+machine whose speed drifts by 10-20%): a loss, if anything.
 
 Run unoptimized, the trace executes the very ATen ops that eager mode runs
 (the same numbers, the same random numbers); the JIT's optimizing executor

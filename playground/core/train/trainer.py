@@ -533,9 +533,9 @@ class Trainer:
             loss = compute_loss(self.loss_kind, logits if logits.dtype == torch.float32 else logits.float(), y)
         self.optimizer.zero_grad(set_to_none=True)
         # On the CPU the graph outlives backward and goes when this returns. Freed during backward instead, each
-        # saved tensor that had a Python object takes the GIL back to let go of it, and each time waits while the
-        # window's thread holds the GIL: about half the waits inside backward (measured with a thread spinning in
-        # Python beside it). On a GPU, memory is the scarcer thing: there the graph goes as backward runs.
+        # saved tensor that had a Python object takes the GIL back to let go of it: about half the GIL hand-overs
+        # inside backward, which waited while a window's thread held the GIL (when the app trained in a thread;
+        # see traced.py for why both stay). On a GPU, memory is the scarcer thing: there it goes as backward runs.
         self.scaler.scale(loss).backward(retain_graph=self.device.type == "cpu")
         if self.config.grad_clip:
             # Keeps recurrent nets from blowing up on a steep step; no host sync (the norm stays on the device).
