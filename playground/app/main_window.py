@@ -249,6 +249,7 @@ class MainWindow(QMainWindow):
 
     def _start_views(self, wb, training) -> None:
         """Activations, saliency, weights, histograms, confusion matrix and prediction gallery."""
+        from .drawing_first import HeldRepaints
         from .viz.activations import ActivationsView
         from .viz.confusion import ConfusionView
         from .viz.controller import InsightController
@@ -261,6 +262,8 @@ class MainWindow(QMainWindow):
                  "histograms": HistogramsView(), "confusion": ConfusionView(), "gallery": GalleryView()}
         for name, view in views.items():
             self.view_docks[name].setWidget(view)
+            if isinstance(view, HeldRepaints):
+                view.schedule_repaints_with(training.drawing_first.run)
         self.insight = InsightController(training, wb, views, self.view_docks, self)
 
     def _undo_text(self, text: str) -> None:

@@ -321,3 +321,18 @@ def test_a_cpu_run_trains_on_its_own_cores_and_gives_the_window_the_last(qtbot, 
     qtbot.waitUntil(lambda: len(runs) == 1, timeout=RUN_TIMEOUT)
     assert os.sched_getaffinity(0) == everything
     assert os.sched_getaffinity(relay) == everything and os.sched_getaffinity(engine) == everything
+
+
+def test_strokes_on_the_canvas_hold_the_charts_and_weight_views_repaints(qtbot, mlp_window):
+    window = mlp_window
+    gate = window.training.drawing_first
+    held = [window.training.charts, window.view_docks["filters"].widget(), window.view_docks["histograms"].widget()]
+    assert all(view._schedule == gate.run for view in held)
+    canvas = window.training.digits.canvas
+    assert not gate.drawing
+    square = canvas.square()
+    start = square.center().toPoint()
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(canvas, start + type(start)(30, 30))
+    assert gate.drawing  # the canvas's strokes reach the gate
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=start + type(start)(30, 30))

@@ -7,11 +7,13 @@ runs into their curves, and stops itself as soon as nothing is left to draw.
 However fast the steps come, the plots repaint at most once every
 `LIVE_TICK_MS` while a run trains, its per-epoch points at most once every
 `LIVE_EPOCH_INTERVAL_S`, and once every `TICK_MS` otherwise (the smoothing
-slider): training runs in a thread of this process, and every millisecond of
-Python on the GUI thread holds the GIL that thread needs. Each
-repaint is bounded by the pixels on screen (clip-to-view and peak downsampling),
-not by the length of the run, and the axes stay still while a run trains (see
-`ranges`), so they are not laid out again at every repaint.
+slider): while a run trains on the CPU, the window has one core for drawing,
+predicting and every view. Each repaint is bounded by the pixels on screen
+(clip-to-view and peak downsampling), not by the length of the run, and the
+axes stay still while a run trains (see `ranges`), so they are not laid out
+again at every repaint.
+A repaint that falls due goes through `when_free`: the window holds it back
+while a person draws (app/drawing_first.py).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from .. import dialogs
+from ..drawing_first import HeldRepaints
 from .axis import EPOCHS, STEPS
 from .crosshair import Crosshair
 from .export import write_csv, write_png
@@ -54,7 +57,7 @@ LIVE_EPOCH_INTERVAL_S = 1.0
 DEFAULT_SMOOTHING = 0.8  # a little more than TensorBoard's 0.6: per-step losses of small batches are noisy
 
 
-class TrainingCharts(QWidget):
+class TrainingCharts(HeldRepaints, QWidget):
     """Live training charts and the history of runs. GUI thread only; never touches torch."""
 
     run_selected = Signal(int)
@@ -75,7 +78,8 @@ class TrainingCharts(QWidget):
 
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.TimerType.CoarseTimer)
-        self._timer.timeout.connect(self.flush)
+        self._timer.timeout.connect(self._on_timer)
+        self._scheduled = False  # a repaint is due and with the scheduler
 
         self.plots = ChartPlots(self)
         self.history = RunHistory(self)
@@ -362,11 +366,17 @@ class TrainingCharts(QWidget):
 
     @property
     def repaint_pending(self) -> bool:
-        return self._timer.isActive()
+        return self._timer.isActive() or self._scheduled
+
+    def _on_timer(self) -> None:
+        self._timer.stop()  # flush sets it again if more is to come
+        self._scheduled = True
+        self.when_free(self.flush)
 
     def flush(self) -> None:
         """Draw whatever changed since the last tick (the timer calls this; export and tests may call it too)."""
         now = self._flushed_at = time.monotonic()
+        self._scheduled = False
         if self._resmooth_pending:
             self._resmooth_pending = False
             for run in self._runs.values():

@@ -33,6 +33,7 @@ from ...core.train import Checkpoint, CheckpointError, ConfigError, load_checkpo
 from ...core.train.checkpoint import save_checkpoint
 from ...core.train.cores import core_split, pin
 from ..canvas.predictor import TestSetResults
+from ..drawing_first import DrawingFirst
 from ..icons import icon
 from .data_box import dataset_title
 from .datasets import DatasetLocation, TestSet, TestSetLoader
@@ -109,6 +110,11 @@ class TrainingController(QObject):
         predictor.failed.connect(lambda text: self.message.emit(f"Prediction: {text}"))
         predictor.test_set_evaluated.connect(self._on_evaluated)
         panel.data_group.source_located.connect(self._on_source_located)
+        # Drawing first: while strokes come, repaints of the charts and views wait (app/drawing_first.py).
+        self.drawing_first = DrawingFirst(self)
+        digits.canvas.changed.connect(self.drawing_first.stroke)
+        digits.prediction_shown.connect(self.drawing_first.answered)
+        charts.schedule_repaints_with(self.drawing_first.run)
 
         # Before any training (and after edits), the canvas predicts with the network's fresh weights.
         self._model_timer = QTimer(self, singleShot=True, interval=MODEL_REFRESH_MS)

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..charts.export import write_png
+from ..drawing_first import HeldRepaints
 from .colormap import DIVERGING, ColorScale, colorize, format_level, symmetric_levels
 from .export import export_button, export_png_dialog, message_label
 
@@ -279,7 +280,7 @@ def _input_shape(graph) -> tuple[int, ...] | None:
     return analyze(graph).shapes.get(inputs[0].id)
 
 
-class FiltersView(QWidget):
+class FiltersView(HeldRepaints, QWidget):
     """Weights and filters of one layer at a time, chosen in a combo box."""
 
     def __init__(self, parent: QWidget | None = None):
@@ -297,7 +298,7 @@ class FiltersView(QWidget):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(RENDER_DELAY_MS)
-        self._timer.timeout.connect(self._deliver)
+        self._timer.timeout.connect(lambda: self.when_free(self._deliver))  # drawing first: app/drawing_first.py
 
         self.combo = QComboBox()
         self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..charts.export import write_png
+from ..drawing_first import HeldRepaints
 from .colormap import SEQUENTIAL, ColorScale, colorize, format_level
 from .export import export_button, export_png_dialog, message_label
 
@@ -312,7 +313,7 @@ class LayerRow(QWidget):
         layout.addWidget(self.warning)
 
 
-class HistogramsView(QWidget):
+class HistogramsView(HeldRepaints, QWidget):
     """Weight and gradient histograms of every layer over the run (fed with `ParamHistograms` messages)."""
 
     def __init__(self, parent: QWidget | None = None):
@@ -329,7 +330,7 @@ class HistogramsView(QWidget):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(REPAINT_MS)
-        self._timer.timeout.connect(self._repaint)
+        self._timer.timeout.connect(lambda: self.when_free(self._repaint))  # drawing first: app/drawing_first.py
 
         self.export_button = export_button("Save every layer's histograms, the scale and the warnings as a PNG "
                                            "file", self._export_clicked, enabled=False)
