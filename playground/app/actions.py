@@ -10,6 +10,14 @@ from .icons import icon
 Key = QKeySequence.StandardKey
 
 
+def tooltip(action: QAction, text: str, tip: str) -> str:
+    """"Pause Training (F6) — tip": the action's `text` without its mnemonic, its first shortcut, and `tip`."""
+    label = text.replace("&", "").rstrip("…")
+    if action.shortcuts():
+        label += f" ({action.shortcuts()[0].toString(QKeySequence.SequenceFormat.NativeText)})"
+    return f"{label} — {tip}"
+
+
 class Actions(QObject):
     def __init__(self, parent: QObject):
         super().__init__(parent)
@@ -26,10 +34,7 @@ class Actions(QObject):
                 action.setIcon(icon(icon_name))
             if tip:
                 action.setStatusTip(tip)
-                label = text.replace("&", "").rstrip("…")
-                if action.shortcuts():
-                    label += f" ({action.shortcuts()[0].toString(QKeySequence.SequenceFormat.NativeText)})"
-                action.setToolTip(f"{label} — {tip}")
+                action.setToolTip(tooltip(action, text, tip))
             if core:
                 action.setEnabled(False)
                 self.core.append(action)

@@ -67,7 +67,10 @@ class DrawingFirst(QObject):
         due = [repaint for repaint, since in self._waiting.items() if now - since >= waited]
         for repaint in due:
             del self._waiting[repaint]
-            QTimer.singleShot(0, repaint) if later else repaint()
+            if later:
+                QTimer.singleShot(0, repaint)
+            else:
+                repaint()
 
     def _wake_at_pause(self) -> None:
         ms = max(1, math.ceil(1000 * (self._stroke_at + PAUSE_S - time.monotonic())))

@@ -42,6 +42,8 @@ import time
 
 import numpy as np
 
+from ..cli import UserError
+
 GUI_TARGET_RATIO = 0.95
 EVENT_LOOP_TARGET_MS = 16.0
 PREDICT_TARGET_MS = 16.0
@@ -398,8 +400,6 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
     (gui_steps, gui_seconds, gui_train_cpu), (bare_steps, bare_seconds, bare_cpu) = (
         ledger.totals("gui"), ledger.totals("headless"))
     if not (gui_seconds and bare_seconds):
-        from ..cli import UserError  # the person's choice of --steps, not a bug: said plainly
-
         raise UserError(f"{steps} steps are too few to measure both kinds of turn on this machine: "
                         "give more with --steps (or shorter turns with --turn-seconds)")
     gui_rate, headless_rate = gui_steps * batch_size / gui_seconds, bare_steps * batch_size / bare_seconds

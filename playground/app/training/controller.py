@@ -32,6 +32,7 @@ from ...core.graph import Graph
 from ...core.train import Checkpoint, CheckpointError, ConfigError, load_checkpoint, load_matching_weights
 from ...core.train.checkpoint import save_checkpoint
 from ...core.train.cores import core_split, pin
+from ..actions import tooltip
 from ..canvas.predictor import TestSetResults
 from ..drawing_first import DrawingFirst
 from ..icons import icon
@@ -181,7 +182,8 @@ class TrainingController(QObject):
         paused = state == PAUSED  # the one action then resumes, and looks it
         a.pause_training.setText("&Resume Training" if paused else "&Pause Training")
         a.pause_training.setIcon(icon("train-start" if paused else "train-pause"))
-        a.pause_training.setToolTip("Resume Training (F6) — Go on with the paused run" if paused else self._pause_tip)
+        a.pause_training.setToolTip(tooltip(a.pause_training, "&Resume Training", "Go on with the paused run")
+                                    if paused else self._pause_tip)
         if self.session.current is not None:
             self.charts.set_paused(self._chart_runs.get(self.session.current.run_id, -1), paused)
         a.stop_training.setEnabled(active and state != STOPPING)
