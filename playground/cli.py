@@ -14,13 +14,8 @@ import os
 import sys
 import traceback
 
-from .core.engine_process import SERVE_FLAGS  # torch-free: a frozen app's executable serves its helper processes
-
-EXIT_USER_ERROR = 2
-
-
-class UserError(Exception):
-    """A problem with what the user asked for; its message is shown as is."""
+from .commands.errors import EXIT_USER_ERROR, UserError
+from .core.run.launcher import SERVE_FLAGS  # torch-free: a frozen app's executable serves its helper processes
 
 
 def _cmd_presets(args) -> int:

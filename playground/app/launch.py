@@ -8,8 +8,7 @@ import sys
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from ..core import engine_process
-from ..core.engine_process import start_spare_process
+from ..core.run.launcher import INFERENCE_MODULE, TRAINING_MODULE, start_spare_process
 from .core_loader import CoreLoader
 from .icons import icon
 from .main_window import MainWindow
@@ -78,11 +77,10 @@ def open_main_window(path: str | None = None, settings: AppSettings | None = Non
     loader.loaded.connect(lambda: window.start(path))
     loader.failed.connect(lambda message: _fail(window, message))
     QTimer.singleShot(0, loader.start)  # after the first paint
-    QTimer.singleShot(0, start_spare_process)  # the canvas's inference process imports torch meanwhile
+    QTimer.singleShot(0, lambda: start_spare_process(INFERENCE_MODULE))  # it imports torch meanwhile
     # The first run's process, once the window and the inference process have their torch (on 2 cores, a third
     # import at the same time would slow all three): Start then trains at once.
-    QTimer.singleShot(TRAINING_SPARE_DELAY_MS, lambda: engine_process.start_spare_process(
-        engine_process.TRAINER_MODULE))
+    QTimer.singleShot(TRAINING_SPARE_DELAY_MS, lambda: start_spare_process(TRAINING_MODULE))
     return window
 
 

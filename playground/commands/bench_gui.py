@@ -42,7 +42,7 @@ import time
 
 import numpy as np
 
-from ..cli import UserError
+from .errors import UserError
 
 GUI_TARGET_RATIO = 0.95
 EVENT_LOOP_TARGET_MS = 16.0
@@ -296,9 +296,10 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
     from ..app.launch import application
     from ..app.main_window import MainWindow
     from ..app.settings import AppSettings
-    from ..app.training.job import training_threads
     from ..app.training.session import RUNNING
     from ..core.data import load_dataset
+    from ..core.run.job import training_threads
+    from ..core.run.messages import EpochEnded, ParamHistograms, Progress, RunFinished
     from ..core.train import TrainConfig
 
     started = time.perf_counter()
@@ -327,11 +328,22 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
             dock.show()
         streamed = {name: 0 for name in window.view_docks}
         t.predictor.insight_ready.connect(lambda _: _count(streamed, "activations", "saliency"))
-        t.session.histograms.connect(lambda _: _count(streamed, "histograms"))
         t.weights_in_use.connect(lambda *_: _count(streamed, "filters"))
-        t.session.epoch_ended.connect(lambda _: _count(streamed, "confusion", "gallery"))
         ledger = _TurnLedger()
-        t.session.progress.connect(ledger.on_progress)
+        finished = []
+
+        def observe(message) -> None:
+            match message:
+                case ParamHistograms():
+                    _count(streamed, "histograms")
+                case EpochEnded():
+                    _count(streamed, "confusion", "gallery")
+                case Progress():
+                    ledger.on_progress(message)
+                case RunFinished():
+                    finished.append(message)
+
+        t.dispatcher.observe(observe)
         # Predictions asked and shown within a window turn count; "shown" counts every one.
         turn = {"open": False, "since": math.inf, "shown": 0}
         latencies: list[float] = []
@@ -342,8 +354,6 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
                 latencies.append((time.perf_counter() - prediction.submitted_at) * 1e3)
 
         t.digits.prediction_shown.connect(shown)
-        finished = []
-        t.session.finished.connect(finished.append)
         app.processEvents()
 
         stroke, probe = _StrokeDriver(t.digits.canvas), _EventLoopProbe()
@@ -376,13 +386,14 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
             gui_cpu += time.thread_time() - cpu_at
             _run_event_loop(app, SETTLE_SECONDS, lambda: bool(finished))
             if not finished:  # the headless turn: nothing of the window runs while the run trains on
-                wanted, t.wanted.histograms = t.wanted.histograms, False  # nor does the worker take snapshots for it
+                wanted = t.session.histograms
+                t.session.want_histograms(False)  # nor does the run take snapshots for it
                 since = time.perf_counter()
                 steal_at = steal.now()
                 time.sleep(turn_seconds)
                 steal.count(("headless", None), steal_at)
                 ledger.turns.append(("headless", since, time.perf_counter()))
-                t.wanted.histograms = wanted
+                t.session.want_histograms(wanted)
                 # The messages queued meanwhile (with no window they would not exist) are dealt with before the
                 # next window turn: that turn measures the window as it runs, not a catch-up.
                 _run_event_loop(app, SETTLE_SECONDS, lambda: bool(finished))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..cli import UserError
+from .errors import UserError
 
 
 def say(message: str) -> None:

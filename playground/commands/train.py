@@ -13,8 +13,8 @@ import threading
 import time
 from pathlib import Path
 
-from ..cli import UserError
 from .common import graph_problems, load_data, resolve_device_or_fail, say
+from .errors import UserError
 
 
 def _graph_or_fail(ref: str):
@@ -24,11 +24,6 @@ def _graph_or_fail(ref: str):
         return load_graph(ref)
     except GraphFileError as exc:
         raise UserError(str(exc)) from None
-
-
-def _input_dataset(graph) -> str:
-    inputs = graph.nodes_of_kind("input")
-    return inputs[0].params.get("dataset", "mnist") if len(inputs) == 1 else "mnist"
 
 
 def _checkpoint_or_fail(path: str):
@@ -143,7 +138,7 @@ def cmd_train(args) -> int:
     checkpoint = _writable_file(args.checkpoint, "--checkpoint") if args.checkpoint else None
     metrics_path = _writable_file(args.metrics_jsonl, "--metrics-jsonl") if args.metrics_jsonl else None
 
-    dataset = load_data(args.dataset, _input_dataset(graph), args.data_dir, args.download)
+    dataset = load_data(args.dataset, graph.input_dataset(), args.data_dir, args.download)
     config.dataset = dataset.name
     try:
         trainer = Trainer(graph, config, dataset=dataset, checkpoint_path=checkpoint)
@@ -198,7 +193,7 @@ def cmd_evaluate(args) -> int:
         model = model_from_checkpoint(ckpt, device, source=args.checkpoint)
     except CheckpointError as exc:
         raise UserError(str(exc)) from None
-    dataset = load_data(args.dataset, _input_dataset(ckpt.graph), args.data_dir, args.download)
+    dataset = load_data(args.dataset, ckpt.graph.input_dataset(), args.data_dir, args.download)
     data = DeviceData.from_dataset(dataset, "test", device)
     metrics = evaluate(model, data, loss=loss_function(ckpt.graph), num_classes=dataset.num_classes)
     print(f"{dataset.name} test: accuracy {metrics.accuracy:.2%}, loss {metrics.loss:.4f} "

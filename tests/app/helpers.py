@@ -132,3 +132,11 @@ def on_screen(qtbot, widget, width: int, height: int):
     widget.show()
     qtbot.waitExposed(widget)
     return widget
+
+
+def collect(window, kind: type, into: list | None = None) -> list:
+    """Every message of `kind` the window's dispatcher routes from now on, in order (a list that fills up)."""
+    messages = [] if into is None else into
+    window.training.dispatcher.observe(lambda message: messages.append(message) if isinstance(message, kind)
+                                       else None)
+    return messages

@@ -529,7 +529,7 @@ def test_the_predictor_matches_predict_probabilities(qtbot, predictor, mlp):
     np.testing.assert_allclose(prediction.probabilities, expected, rtol=1e-5, atol=1e-6)
     assert np.array_equal(prediction.image, image)
     # The model lives in the inference process, not in this one (whose interpreter lock training needs).
-    assert predictor._engine.pid is not None and predictor._engine.pid != os.getpid()
+    assert predictor._inference.pid is not None and predictor._inference.pid != os.getpid()
 
 
 def test_requests_are_a_mailbox_the_latest_wins(qtbot, predictor, mlp):
@@ -555,12 +555,12 @@ def test_new_weights_reclassify_the_latest_drawing(qtbot, predictor, mlp):
     predictor.set_model(mlp, None, "mnist", 1)
     with qtbot.waitSignal(predictor.predicted, timeout=TIMEOUT) as first:
         predictor.request(image, 5, time.perf_counter())
-    built = predictor.engine_stats()["builds"]
+    built = predictor.inference_stats()["builds"]
     with qtbot.waitSignal(predictor.predicted, timeout=TIMEOUT) as second:
         predictor.set_model(mlp, random_weights(mlp, seed=9), "mnist", 2)
     assert second.args[0].request_id == 5 and second.args[0].weights_version == 2
     assert not np.allclose(first.args[0].probabilities, second.args[0].probabilities)
-    assert predictor.engine_stats()["builds"] == built  # same graph: only the weights were loaded, nothing rebuilt
+    assert predictor.inference_stats()["builds"] == built  # same graph: only the weights were loaded, nothing rebuilt
 
 
 def test_weights_of_another_graph_are_reported_and_the_panel_stays_usable(qtbot, panel, predictor, mlp):
@@ -751,12 +751,12 @@ def test_the_model_is_rebuilt_only_when_it_must_be(qtbot, predictor, mlp):
     predictor.set_model(mlp, None, "mnist", 1)
     with qtbot.waitSignal(predictor.predicted, timeout=TIMEOUT) as initial:
         predictor.request(image, 1, time.perf_counter())
-    built = predictor.engine_stats()["builds"]
+    built = predictor.inference_stats()["builds"]
     moved = mlp.copy()
     moved.nodes["dense1"].position = (500, 500)  # the layout is not the network
     with qtbot.waitSignal(predictor.predicted, timeout=TIMEOUT) as again:
         predictor.set_model(moved, None, "mnist", 2)
-    assert predictor.engine_stats()["builds"] == built and again.args[0].weights_version == 2
+    assert predictor.inference_stats()["builds"] == built and again.args[0].weights_version == 2
     with qtbot.waitSignal(predictor.predicted, timeout=TIMEOUT):
         predictor.set_model(mlp, random_weights(mlp, seed=4), "mnist", 3)
     with qtbot.waitSignal(predictor.predicted, timeout=TIMEOUT) as reset:
@@ -769,7 +769,7 @@ def test_a_crash_of_the_inference_process_is_said_and_prediction_goes_on(qtbot, 
 
     draw_one(panel.canvas)
     wait_until_caught_up(qtbot, panel)
-    os.kill(predictor._engine.pid, signal.SIGKILL)
+    os.kill(predictor._inference.pid, signal.SIGKILL)
     with qtbot.waitSignal(predictor.failed, timeout=TIMEOUT) as blocker:
         draw(panel.canvas, [(0.3, 0.3), (0.7, 0.3)])
     assert "stopped unexpectedly" in blocker.args[0]

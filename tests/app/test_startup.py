@@ -50,19 +50,24 @@ def test_window_shows_at_once_and_the_editor_arrives_after_the_core(qtbot, setti
 
 def test_the_canvas_takes_the_inference_process_started_with_the_window(qtbot, settings, monkeypatch):
     from playground.app import launch
-    from playground.core.engine_process import start_spare_process, take_spare
+    from playground.core.run.launcher import INFERENCE_MODULE, start_spare_process, take_spare
 
-    if (left := take_spare()) is not None:  # an earlier test's, never taken: this test is about its own
+    if (left := take_spare(INFERENCE_MODULE)) is not None:  # an earlier test's, never taken: this test is about its own
         left[1].close()
     started = []
-    monkeypatch.setattr(launch, "start_spare_process", lambda: started.append(start_spare_process()))
+
+    def start(module):
+        if module == INFERENCE_MODULE:
+            started.append(start_spare_process(module))
+
+    monkeypatch.setattr(launch, "start_spare_process", start)
     window = open_main_window(None, settings)
     qtbot.addWidget(window)
     qtbot.waitUntil(lambda: window.workbench is not None, timeout=30000)
     assert len(started) == 1 and started[0] is not None  # at launch, whether or not the core was there yet
     predictor = window.training.predictor
-    qtbot.waitUntil(lambda: predictor._engine.pid is not None, timeout=30000)  # the relay has started its engine
-    assert predictor._engine.pid == started[0]
+    qtbot.waitUntil(lambda: predictor._inference.pid is not None, timeout=30000)  # the relay has started it
+    assert predictor._inference.pid == started[0]
     window.loader.wait()
     window.close()
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import torch
 
-from playground.app.training.job import Controls, TrainingJob, run_job
-from playground.app.training.messages import Progress, RunFinished, RunStarted
 from playground.core.graph.io import load_graph
+from playground.core.run.job import RunControl, TrainingJob, run_job
+from playground.core.run.messages import Progress, RunControls, RunFinished, RunStarted, WeightsPublished
 from playground.core.train import TrainConfig, Trainer
 
 
-def run(job: TrainingJob, controls: Controls | None = None) -> list[tuple[str, object]]:
-    said: list[tuple[str, object]] = []
-    run_job(job, controls or Controls(), lambda kind, message: said.append((kind, message)))
+def run(job: TrainingJob, control: RunControl | None = None) -> list:
+    said: list = []
+    run_job(job, control or RunControl(), said.append)
     return said
 
 
@@ -28,10 +28,10 @@ def test_a_crash_inside_the_run_is_a_plain_message_and_the_last_word(monkeypatch
 
     monkeypatch.setattr(Trainer, "fit", broken_fit)
     said = run(job())
-    kind, finished = said[-1]
-    assert kind == "finished" and isinstance(finished, RunFinished)
+    finished = said[-1]
+    assert isinstance(finished, RunFinished)
     assert finished.status == "failed" and "RuntimeError: boom in a layer" in finished.message
-    assert [k for k, _ in said].count("finished") == 1
+    assert [type(m) for m in said].count(RunFinished) == 1
 
 
 def test_out_of_memory_in_the_run_is_said_plainly(monkeypatch):
@@ -45,22 +45,20 @@ def test_out_of_memory_in_the_run_is_said_plainly(monkeypatch):
         return real_step(self, x, y)
 
     monkeypatch.setattr(Trainer, "_train_step", step_then_run_out)
-    kind, finished = run(job(epochs=2))[-1]
-    assert kind == "finished" and finished.status == "out_of_memory"
+    finished = run(job(epochs=2))[-1]
+    assert isinstance(finished, RunFinished) and finished.status == "out_of_memory"
     assert "batch size" in finished.message and "step 3 of epoch 1" in finished.message
 
 
 def test_a_stop_before_the_trainer_exists_ends_the_run_before_it_starts():
-    controls = Controls()
-    controls.stop()
-    said = run(job(), controls)
-    assert [k for k, _ in said] == ["finished"] and said[0][1].status == "stopped"
+    said = run(job(), RunControl(RunControls(stop=True)))
+    assert len(said) == 1 and isinstance(said[0], RunFinished) and said[0].status == "stopped"
 
 
-def test_weights_go_out_as_arrays_and_the_run_says_started_before_its_progress():
+def test_the_run_says_started_before_its_progress_and_publishes_cpu_copies_of_its_weights():
     said = run(job())
-    kinds = [k for k, _ in said]
-    assert kinds[0] == "started" and isinstance(said[0][1], RunStarted) and kinds[-1] == "finished"
-    assert any(isinstance(m, Progress) for _, m in said)
-    weights = [m for k, m in said if k == "weights_published"][-1]
-    assert weights.state_dict and all(type(v).__module__ == "numpy" for v in weights.state_dict.values())
+    assert isinstance(said[0], RunStarted) and isinstance(said[-1], RunFinished)
+    assert any(isinstance(m, Progress) for m in said)
+    weights = [m for m in said if isinstance(m, WeightsPublished)][-1]
+    assert weights.state_dict and all(isinstance(v, torch.Tensor) and v.device.type == "cpu"
+                                      for v in weights.state_dict.values())

@@ -19,7 +19,6 @@ from playground.app.settings import AppSettings
 from playground.app.training import datasets as panel_datasets
 from playground.app.training.data_box import download_failure
 from playground.app.training.fields import format_duration, format_megabytes, format_number, parse_number, step_125
-from playground.app.training.messages import Progress, RunFinished, RunStarted
 from playground.app.training.panel import TrainingPanel
 from playground.core.data import (
     CACHE_DIR_ENV,
@@ -30,6 +29,7 @@ from playground.core.data import (
     dataset_cache_dir,
 )
 from playground.core.data import sources as core_sources
+from playground.core.run.messages import Progress, RunFinished, RunStarted
 from playground.core.train.config import ConfigError, TrainConfig
 
 MNIST_DIR = Path(os.environ.get("PLAYGROUND_MNIST_DIR") or Path(__file__).resolve().parents[3] / "shared/data/mnist")

@@ -1,4 +1,5 @@
-"""The training session: a real Trainer on a QThread, driven only through the session's controls."""
+"""The training session: a real run in a training process, driven only through the session's controls; its
+messages reach the app's dispatcher (with stand-ins for what shows them)."""
 
 from __future__ import annotations
 
@@ -7,23 +8,35 @@ import time
 import numpy as np
 import pytest
 
-from playground.app.training.job import TrainingJob
-from playground.app.training.messages import EpochEnded, Progress, RunFinished, RunStarted, WeightsPublished
+from playground.app.training.dispatch import RunDispatcher
 from playground.app.training.session import IDLE, PAUSED, RUNNING, STOPPING, TrainingSession
 from playground.core.graph.io import load_graph
+from playground.core.run.job import TrainingJob
+from playground.core.run.messages import EpochEnded, Progress, RunFinished, RunStarted, WeightsPublished
 from playground.core.train import TrainConfig, Trainer
 
 RUN_TIMEOUT = 60_000
 
 
+class _Ignored:
+    """Stands in for the parts of the window that show a run (the run's life, the weights in use)."""
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+
+
 class Recorder:
-    def __init__(self, session: TrainingSession):
+    """The app's dispatcher, with every message it routes kept in order, and the session's states."""
+
+    def __init__(self):
+        self.dispatcher = RunDispatcher()
+        self.dispatcher.runs = self.dispatcher.weights = _Ignored()
+        self.dispatcher.observe(self.append)
         self.events: list = []
         self.states: list[str] = []
-        for signal in (session.started, session.progress, session.epoch_ended, session.weights_published,
-                       session.finished):
-            signal.connect(self.events.append)
-        session.state_changed.connect(self.states.append)
+
+    def append(self, message) -> None:
+        self.events.append(message)
 
     def of(self, kind) -> list:
         return [e for e in self.events if isinstance(e, kind)]
@@ -36,7 +49,11 @@ class Recorder:
 
 @pytest.fixture
 def session(qtbot):
-    s = TrainingSession()
+    rec = Recorder()
+    s = TrainingSession(rec.dispatcher.dispatch)
+    rec.dispatcher.session = s
+    s.state_changed.connect(rec.states.append)
+    s.recorder = rec
     yield s
     if s.active:
         s.stop()
@@ -51,7 +68,7 @@ def job(run_id=1, preset="mlp", **config) -> TrainingJob:
 
 
 def test_a_run_publishes_every_step_once_and_ends_with_the_trainers_numbers(qtbot, session):
-    rec = Recorder(session)
+    rec = session.recorder
     session.start(job(epochs=2))
     assert session.state == "starting"
     qtbot.waitUntil(lambda: rec.finished is not None, timeout=RUN_TIMEOUT)
@@ -82,13 +99,12 @@ def test_a_run_publishes_every_step_once_and_ends_with_the_trainers_numbers(qtbo
     assert finished.status == "completed" and finished.ok
     assert finished.global_step == total and finished.epochs_completed == 2
     assert finished.test_accuracy == pytest.approx(epochs[-1].val_accuracy)
-    assert session.last_weights is rec.of(WeightsPublished)[-1]
-    assert session.last_weights.global_step == total
+    assert rec.of(WeightsPublished)[-1].global_step == total
     assert rec.states == ["starting", "running", "idle"]
 
 
 def test_the_published_weights_are_copies_that_training_does_not_change(qtbot, session):
-    rec = Recorder(session)
+    rec = session.recorder
     session.start(job(epochs=1))
     qtbot.waitUntil(lambda: rec.finished is not None, timeout=RUN_TIMEOUT)
     weights = rec.of(WeightsPublished)
@@ -109,7 +125,7 @@ def _sample():
 
 
 def test_pause_resume_and_stop(qtbot, session):
-    rec = Recorder(session)
+    rec = session.recorder
     session.start(job(epochs=50))
     qtbot.waitUntil(lambda: session.state == RUNNING and bool(rec.of(Progress)), timeout=RUN_TIMEOUT)
     session.pause()
@@ -139,7 +155,7 @@ def test_pause_resume_and_stop(qtbot, session):
 
 
 def test_stop_while_paused_ends_the_run(qtbot, session):
-    rec = Recorder(session)
+    rec = session.recorder
     session.start(job(epochs=50))
     qtbot.waitUntil(lambda: session.state == RUNNING, timeout=RUN_TIMEOUT)
     session.pause()
@@ -150,7 +166,7 @@ def test_stop_while_paused_ends_the_run(qtbot, session):
 
 
 def test_divergence_in_the_worker_is_reported_and_a_new_run_can_start(qtbot, session):
-    rec = Recorder(session)
+    rec = session.recorder
     session.start(job(optimizer="sgd", lr=1e12, grad_clip=0.0, epochs=3))
     qtbot.waitUntil(lambda: rec.finished is not None, timeout=RUN_TIMEOUT)
     assert rec.finished.status == "diverged" and not rec.finished.ok
@@ -165,7 +181,7 @@ def test_divergence_in_the_worker_is_reported_and_a_new_run_can_start(qtbot, ses
 def test_a_graph_that_cannot_be_built_fails_with_the_builders_message(qtbot, session):
     bad = load_graph("preset:mlp")
     bad.edges = bad.edges[:-1]  # the output is no longer connected
-    rec = Recorder(session)
+    rec = session.recorder
     session.start(TrainingJob(run_id=1, name="bad", graph=bad, config=TrainConfig(device="cpu"),
                               dataset="mnist-sample"))
     qtbot.waitUntil(lambda: rec.finished is not None, timeout=RUN_TIMEOUT)
@@ -175,11 +191,11 @@ def test_a_graph_that_cannot_be_built_fails_with_the_builders_message(qtbot, ses
 
 
 def test_continuing_from_published_weights_starts_where_the_last_run_ended(qtbot, session):
-    rec = Recorder(session)
+    rec = session.recorder
     session.start(job(epochs=1))
     qtbot.waitUntil(lambda: rec.finished is not None, timeout=RUN_TIMEOUT)
     first_accuracy = rec.finished.test_accuracy
-    weights = session.last_weights.state_dict
+    weights = rec.of(WeightsPublished)[-1].state_dict
     qtbot.waitUntil(lambda: session.state == IDLE)
 
     continued = TrainingJob(**{**job(run_id=2, epochs=1, lr=1e-9, schedule="constant").__dict__,
@@ -196,7 +212,7 @@ def test_continuing_from_published_weights_starts_where_the_last_run_ended(qtbot
 def test_the_run_trains_in_a_process_of_its_own_that_is_gone_after_it(qtbot, session):
     import os
 
-    rec = Recorder(session)
+    rec = session.recorder
     session.start(job(epochs=1))
     qtbot.waitUntil(lambda: bool(rec.of(Progress)), timeout=RUN_TIMEOUT)
     pid = session.process_id
@@ -212,7 +228,7 @@ def test_a_training_process_that_dies_is_a_plain_message_and_a_new_run_can_start
     import os
     import signal
 
-    rec = Recorder(session)
+    rec = session.recorder
     session.start(job(epochs=3))
     qtbot.waitUntil(lambda: bool(rec.of(Progress)), timeout=RUN_TIMEOUT)
     os.kill(session.process_id, signal.SIGKILL)  # as the kernel's out-of-memory killer would
@@ -234,7 +250,7 @@ def test_a_run_that_does_not_stop_is_ended_and_says_so(qtbot, session, monkeypat
     import playground.app.training.worker as worker_module
 
     monkeypatch.setattr(worker_module, "STOP_TIMEOUT", 1.0)
-    rec = Recorder(session)
+    rec = session.recorder
     session.start(job(epochs=3))
     qtbot.waitUntil(lambda: bool(rec.of(Progress)), timeout=RUN_TIMEOUT)
     os.kill(session.process_id, signal.SIGSTOP)  # hung: it will never finish its step
@@ -253,7 +269,7 @@ def test_a_training_process_that_cannot_start_is_a_plain_message(qtbot, session,
     monkeypatch.setattr(worker_module, "take_spare", lambda module: None)
     monkeypatch.setattr(worker_module, "spawn", no_process)
     monkeypatch.setattr(worker_module, "start_spare_process", lambda module: None)
-    rec = Recorder(session)
+    rec = session.recorder
     session.start(job())
     qtbot.waitUntil(lambda: rec.finished is not None, timeout=RUN_TIMEOUT)
     assert rec.finished.status == "failed"
@@ -262,19 +278,19 @@ def test_a_training_process_that_cannot_start_is_a_plain_message(qtbot, session,
 
 
 def test_a_run_takes_the_spare_training_process_and_a_new_spare_follows(qtbot, session):
-    from playground.core.engine_process import TRAINER_MODULE, start_spare_process, take_spare
+    from playground.core.run.launcher import TRAINING_MODULE, start_spare_process, take_spare
 
-    if (left := take_spare(TRAINER_MODULE)) is not None:  # an earlier run's: this test starts its own
+    if (left := take_spare(TRAINING_MODULE)) is not None:  # an earlier run's: this test starts its own
         left[1].close()
         left[0].kill()
         left[0].wait()
-    spare = start_spare_process(TRAINER_MODULE)
-    rec = Recorder(session)
+    spare = start_spare_process(TRAINING_MODULE)
+    rec = session.recorder
     session.start(job(epochs=1))
     qtbot.waitUntil(lambda: bool(rec.of(Progress)), timeout=RUN_TIMEOUT)
     assert session.process_id == spare  # the run trains in the spare: torch was imported already
     qtbot.waitUntil(lambda: session.state == IDLE, timeout=RUN_TIMEOUT)
-    following = take_spare(TRAINER_MODULE)  # the run's end started it, for the next run
+    following = take_spare(TRAINING_MODULE)  # the run's end started it, for the next run
     assert following is not None and following[0].pid not in (spare, None)
     following[1].close()  # end of file: it exits
     assert following[0].wait(30) == 0
@@ -286,7 +302,7 @@ def test_a_run_stopped_because_the_window_closes_starts_no_spare(qtbot, session,
 
     spares = []
     monkeypatch.setattr(worker_module, "start_spare_process", spares.append)
-    rec = Recorder(session)
+    rec = session.recorder
     session.start(job(epochs=3))
     qtbot.waitUntil(lambda: bool(rec.of(Progress)), timeout=RUN_TIMEOUT)
     if stopped_first:  # Stop pressed, then the window closed while the run wound down

@@ -10,13 +10,13 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from playground.app.training.messages import RunFinished
 from playground.app.training.session import IDLE, PAUSED, RUNNING, STOPPING
 from playground.core.graph.io import load_graph
+from playground.core.run.messages import RunFinished
 from playground.core.train import TrainConfig, load_checkpoint
 
 from .conftest import make_window
-from .helpers import node_pos
+from .helpers import collect, node_pos
 
 RUN_TIMEOUT = 90_000
 Yes, No = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No
@@ -30,9 +30,7 @@ def configure(window, **settings) -> None:
 
 
 def finished_runs(window) -> list[RunFinished]:
-    runs: list[RunFinished] = []
-    window.training.session.finished.connect(runs.append)
-    return runs
+    return collect(window, RunFinished)
 
 
 def wait_state(qtbot, window, state: str) -> None:
@@ -310,11 +308,11 @@ def test_a_cpu_run_trains_on_its_own_cores_and_gives_the_window_the_last(qtbot, 
     window.training.digits.canvas.set_image(np.full((28, 28), 255, np.uint8))  # the relay thread starts
     window.acts.start_training.trigger()
     wait_state(qtbot, window, RUNNING)
-    qtbot.waitUntil(lambda: t.predictor.running and t.predictor._engine.pid is not None, timeout=RUN_TIMEOUT)
+    qtbot.waitUntil(lambda: t.predictor.running and t.predictor._inference.pid is not None, timeout=RUN_TIMEOUT)
     trainer = t.session.process_id
     assert trainer is not None and trainer != os.getpid()
     assert os.sched_getaffinity(trainer) == split.training  # its main thread: the one that trains
-    relay, engine = t.predictor._thread.native_id, t.predictor._engine.pid
+    relay, engine = t.predictor._thread.native_id, t.predictor._inference.pid
     qtbot.waitUntil(lambda: os.sched_getaffinity(0) == split.window, timeout=RUN_TIMEOUT)
     assert os.sched_getaffinity(relay) == split.window and os.sched_getaffinity(engine) == split.window
     window.acts.stop_training.trigger()

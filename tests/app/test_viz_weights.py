@@ -10,7 +10,6 @@ import pytest
 import torch
 from PySide6.QtGui import QImage
 
-from playground.app.training.messages import ParamHistograms
 from playground.app.viz import filters as filters_module
 from playground.app.viz import histograms as histograms_module
 from playground.app.viz.colormap import DIVERGING, SEQUENTIAL, lut
@@ -26,6 +25,7 @@ from playground.app.viz.histograms import (
 )
 from playground.core.build import build_module
 from playground.core.graph import load_graph
+from playground.core.run.messages import ParamHistograms
 from tests.app.helpers import on_screen
 
 WEIGHT_KINDS = ("conv2d", "patch_embedding", "dense")

@@ -13,16 +13,16 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 import playground.app.training.datasets as datasets_module
-from playground.app.training.messages import EpochEnded, ParamHistograms
 from playground.core.build import build_module
 from playground.core.data import load_dataset, normalization_for
 from playground.core.graph import load_graph
+from playground.core.run.messages import EpochEnded, ParamHistograms, RunFinished, RunStarted
 from playground.core.train import Checkpoint, TrainConfig
 from playground.core.train.checkpoint import save_checkpoint
 from playground.core.train.inference import predict_probabilities
 
 from .conftest import make_window
-from .helpers import node_pos
+from .helpers import collect, node_pos
 
 RUN_TIMEOUT = 120_000
 VIEW_TIMEOUT = 30_000  # the first look inside starts the inference process (it imports torch)
@@ -80,10 +80,9 @@ def a_seven() -> np.ndarray:
 
 
 def train(qtbot, window, epochs_seen: list | None = None) -> None:
-    done = []
-    window.training.session.finished.connect(done.append)
+    done = collect(window, RunFinished)
     if epochs_seen is not None:
-        window.training.session.epoch_ended.connect(epochs_seen.append)
+        collect(window, EpochEnded, epochs_seen)
     assert window.training.start()
     qtbot.waitUntil(lambda: bool(done), timeout=RUN_TIMEOUT)
     assert done[0].ok, done[0].message
@@ -101,14 +100,13 @@ def test_every_view_receives_and_renders_a_run_of_each_kind_of_network(qtbot, wi
     use_preset(window, preset)
     views = window.insight
     window.training.digits.show_image(a_seven(), "a seven")
-    histograms: list[ParamHistograms] = []
-    window.training.session.histograms.connect(histograms.append)
-    window.training.wanted.histograms = True  # as the dock in sight asked
+    histograms: list[ParamHistograms] = collect(window, ParamHistograms)
+    window.training.session.want_histograms(True)  # as the dock in sight asked
     epochs: list[EpochEnded] = []
     train(qtbot, window, epochs)
 
     # Activations and saliency: the digit on the canvas, with the final weights, every layer in graph order.
-    final = window.training._model_version
+    final = window.training.in_use.version
     qtbot.waitUntil(lambda: views.activations.insight() is not None
                     and views.activations.insight().weights_version == final, timeout=VIEW_TIMEOUT)
     qtbot.waitUntil(lambda: views.activations.render_count > 0 and views.saliency.render_count > 0,
@@ -185,7 +183,7 @@ def views_confusion(window):
 def test_nothing_leaks_from_one_run_into_the_next(qtbot, window):
     use_preset(window, "mlp")
     views = window.insight
-    window.training.wanted.histograms = True
+    window.training.session.want_histograms(True)
     first_epochs: list[EpochEnded] = []
     train(qtbot, window, first_epochs)
     qtbot.waitUntil(lambda: len(views.histograms.steps()) > 0, timeout=VIEW_TIMEOUT)
@@ -200,12 +198,19 @@ def test_nothing_leaks_from_one_run_into_the_next(qtbot, window):
         at_start.append((views.confusion.counts(), len(views.gallery.shown_indices()),
                          len(views.histograms.steps())))
         # ...and a late message of run 1 changes nothing.
-        window.training.session.epoch_ended.emit(first_epochs[-1])
+        window.training.dispatcher.dispatch(first_epochs[-1])
         at_start.append(views.confusion.counts())
 
-    window.training.session.started.connect(on_started)
-    window.training.session.epoch_ended.connect(lambda e: second.append(e) if e.run_id == 2 else None)
-    window.training.session.histograms.connect(lambda h: second_histograms.append(h) if h.run_id == 2 else None)
+    def on_message(message):
+        match message:
+            case RunStarted():
+                on_started(message)
+            case EpochEnded(run_id=2):
+                second.append(message)
+            case ParamHistograms(run_id=2):
+                second_histograms.append(message)
+
+    window.training.dispatcher.observe(on_message)
     assert window.training.start()
     qtbot.waitUntil(lambda: len(at_start) == 2, timeout=RUN_TIMEOUT)
     counts, gallery_items, histogram_columns = at_start[0]
@@ -223,10 +228,10 @@ def test_nothing_leaks_from_one_run_into_the_next(qtbot, window):
 
 def test_views_out_of_sight_ask_for_nothing_and_closed_histograms_collect_nothing(qtbot, settings):
     window = make_window(qtbot, settings)  # the default layout: every view a tab behind the charts
-    views, wanted, predictor = window.insight, window.training.wanted, window.training.predictor
+    views, session, predictor = window.insight, window.training.session, window.training.predictor
     QApplication.processEvents()
     assert predictor._insight_wanted is False  # activations and saliency are tabbed away
-    assert wanted.histograms is True  # open, though tabbed away: its history must be whole when looked at
+    assert session.histograms is True  # open, though tabbed away: its history must be whole when looked at
     window.view_docks["saliency"].raise_()
     QApplication.processEvents()
     assert predictor._insight_wanted is True
@@ -235,10 +240,10 @@ def test_views_out_of_sight_ask_for_nothing_and_closed_histograms_collect_nothin
     assert predictor._insight_wanted is False
     window.view_docks["histograms"].close()  # closed with its ✕
     QApplication.processEvents()
-    assert wanted.histograms is False
+    assert session.histograms is False
     window.view_docks["histograms"].toggleViewAction().trigger()  # View menu: back
     QApplication.processEvents()
-    assert wanted.histograms is True
+    assert session.histograms is True
     assert views.activations is window.view_docks["activations"].widget()
 
 
@@ -314,10 +319,8 @@ def test_weights_loaded_from_a_file_fill_the_confusion_matrix_and_the_gallery_wi
 def test_a_run_stopped_mid_epoch_shows_its_final_weights_in_the_confusion_matrix(qtbot, window, small_data):
     use_preset(window, "mlp")
     window.training.panel.set_config(TrainConfig(epochs=5, batch_size=64, augment="none", device="cpu"))
-    epochs: list[EpochEnded] = []
-    window.training.session.epoch_ended.connect(epochs.append)
-    done = []
-    window.training.session.finished.connect(done.append)
+    epochs: list[EpochEnded] = collect(window, EpochEnded)
+    done = collect(window, RunFinished)
     evaluated = []
     window.training.evaluated.connect(lambda results, classes, note: evaluated.append((results, note)))
     assert window.training.start(max_steps=6)  # 256 digits in batches of 64: epoch 1 ends at step 4

@@ -4,12 +4,12 @@ The GUI thread only drops things into a mailbox guarded by a lock (the latest
 model, the latest drawing, optional test-set jobs, and whether a view wants to
 look inside the network), wakes the relay thread (`_Wake`) and returns at once.
 The relay thread sleeps until there is work, then hands it to the
-inference engine (`core.train.engine`): by default a separate process, so that
+inference server (`core.inference.server`): by default a separate process, so that
 the forward passes, the preprocessing (the MNIST-style 28×28 image) and the
 looks inside never take the interpreter lock the training thread needs. The
 relay reconciles state rather than draining a queue: whenever the latest drawing
 has not yet been classified with the latest weights, it has it classified. So
-requests sent faster than the engine answers are dropped (latest wins), and new
+requests sent faster than the server answers are dropped (latest wins), and new
 weights published by a training run re-classify the drawing on the canvas
 without the canvas asking again.
 
@@ -35,18 +35,17 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, Signal
 
-from ...core.engine_process import weights_as_arrays
 from ...core.graph import Graph
+from ...core.inference.server import InferenceError, InferenceProcess, LocalInference
 from ...core.train.cores import pin
-from ...core.train.engine import EngineError, LocalEngine, ProcessEngine
 from ...core.train.insight import Insight
 
 log = logging.getLogger(__name__)
 
 MISTAKES_CHUNK = 500  # test images classified per step of a "find the mistakes" job
 INSIGHT_INTERVAL = 0.25  # seconds between looks inside the network (activations, saliency), while a view wants them
-# While strokes keep coming, a look inside (several ms in the engine) would hold up the next stroke's prediction:
-# it waits until the drawing pauses this long, or at most INSIGHT_WHILE_DRAWING since the last one.
+# While strokes keep coming, a look inside (several ms in the inference process) would hold up the next stroke's
+# prediction: it waits until the drawing pauses this long, or at most INSIGHT_WHILE_DRAWING since the last one.
 DRAWING_PAUSE = 0.15
 INSIGHT_WHILE_DRAWING = 2.0
 
@@ -154,7 +153,7 @@ class Predictor(QObject):
         """`in_process`: run the model in the relay thread instead of a child process (for callers that train
         nothing in this process, and for tests of the mailbox alone)."""
         super().__init__(parent)
-        self._engine = LocalEngine() if in_process else ProcessEngine()
+        self._inference = LocalInference() if in_process else InferenceProcess()
         self._lock = threading.RLock()  # re-entrant: a test holds it to post two things at once
         self._wake = _Wake()
         # The mailbox (guarded by _lock).
@@ -166,8 +165,8 @@ class Predictor(QObject):
         self._insight_wanted = False
         self._thread: threading.Thread | None = None
         # Owned by the relay thread only.
-        self._has_model = False  # the engine holds a usable model
-        self._loaded: _ModelJob | None = None  # the last model the engine took (loaded again after a restart)
+        self._has_model = False  # the inference server holds a usable model
+        self._loaded: _ModelJob | None = None  # the last model the server took (loaded again after a restart)
         self._version = -1
         self._model_time = 0.0
         self._done: tuple[int, int] | None = None  # (request id, weights version) last classified
@@ -183,7 +182,7 @@ class Predictor(QObject):
     def set_model(self, graph: Graph, state_dict: dict | None, dataset: str, version: int) -> None:
         """Use this network from now on (the latest call wins). `state_dict` None: the graph's initial weights.
         Neither the graph nor the tensors are copied here (a run publishes them four times a second): they go to
-        the engine from the relay thread, so the caller must not change them afterwards."""
+        the server from the relay thread, so the caller must not change them afterwards."""
         job = _ModelJob(graph, state_dict, dataset, version, time.perf_counter())
         self._post("_model_job", job)
 
@@ -215,13 +214,13 @@ class Predictor(QObject):
         self._post("_evaluation", _TestSetJob(np.asarray(images), np.asarray(labels)))
 
     def shutdown(self) -> None:
-        """Stop the relay thread and the engine's process, and wait for both (an answer in flight is dropped).
+        """Stop the relay thread and the inference process, and wait for both (an answer in flight is dropped).
         Idempotent."""
         with self._lock:
             self._stop = True
             thread, self._thread = self._thread, None
         self._wake.set()
-        self._engine.close()  # wakes a relay waiting on an answer
+        self._inference.close()  # wakes a relay waiting on an answer
         if thread is not None and thread is not threading.current_thread():
             thread.join()
             self._wake.close()
@@ -232,7 +231,7 @@ class Predictor(QObject):
         thread = self._thread
         if thread is not None and thread.native_id is not None:
             pin(cores, thread.native_id)
-        self._engine.keep_to(cores)
+        self._inference.keep_to(cores)
 
     @property
     def running(self) -> bool:
@@ -327,14 +326,14 @@ class Predictor(QObject):
                     self._look_inside(request)
                 elif test_set_job is not None:
                     self._test_set_step(test_set_job, test_set_slot)
-            except EngineError as exc:
+            except InferenceError as exc:
                 if self._stop:
                     return
-                self._engine_failed(exc)
+                self._inference_failed(exc)
 
-    def _engine_failed(self, exc: EngineError) -> None:
+    def _inference_failed(self, exc: InferenceError) -> None:
         if exc.restarted:  # the process died and a new one knows no model: give it the last one again
-            log.warning("prediction engine restarted: %s", exc)
+            log.warning("inference process restarted: %s", exc)
             self._has_model = False
             self._done = self._insight_done = None  # what was asked of the dead process is asked again
             with self._lock:
@@ -343,14 +342,11 @@ class Predictor(QObject):
         self._emit(self.failed, str(exc))
 
     def _load(self, job: _ModelJob) -> None:
-        """The engine rebuilds the module only when the graph's structure changed (or for initial weights)."""
-        state = None
-        if job.state_dict is not None:  # NumPy views of the CPU tensors: they pickle without torch's help
-            state = weights_as_arrays(job.state_dict)
+        """The server rebuilds the module only when the graph's structure changed (or for initial weights)."""
         self._has_model = False
         try:
-            self._engine.call("load", job.graph, state, job.dataset)
-        except EngineError as exc:
+            self._inference.call("load", job.graph, job.state_dict, job.dataset)
+        except InferenceError as exc:
             if not exc.restarted:
                 self._loaded = None
             raise
@@ -363,11 +359,11 @@ class Predictor(QObject):
         self._done = (request.request_id, self._version)
         try:
             if request.image is None:  # kept on the request: new weights re-classify it without preprocessing
-                request.image, probabilities = self._engine.call("classify_drawing", request.drawing)
+                request.image, probabilities = self._inference.call("classify_drawing", request.drawing)
                 request.drawing = None
             else:
-                probabilities = self._engine.call("classify", request.image)
-        except EngineError as exc:
+                probabilities = self._inference.call("classify", request.image)
+        except InferenceError as exc:
             if not exc.restarted:
                 self._has_model = False  # e.g. a network whose input is not 28×28: wait for another model
             raise
@@ -378,7 +374,7 @@ class Predictor(QObject):
     def _look_inside(self, request: _Request) -> None:
         self._insight_done = (request.request_id, self._version)
         self._insight_at = time.perf_counter()
-        probabilities, predicted, layers, heat = self._engine.call("look_inside", request.image)
+        probabilities, predicted, layers, heat = self._inference.call("look_inside", request.image)
         self._emit(self.insight_ready, Insight(image=request.image, probabilities=probabilities, predicted=predicted,
                                                layers=layers, saliency=heat, weights_version=self._version,
                                                request_id=request.request_id))
@@ -391,8 +387,8 @@ class Predictor(QObject):
         stop = min(job.start + MISTAKES_CHUNK, len(job.images))
         try:
             chunk = np.asarray(job.images[job.start:stop], dtype=np.uint8)
-            probabilities = self._engine.call("probabilities", chunk) if len(chunk) else np.zeros((0, 1), np.float32)
-        except EngineError as exc:
+            probabilities = self._inference.call("probabilities", chunk) if len(chunk) else np.zeros((0, 1), np.float32)
+        except InferenceError as exc:
             with self._lock:
                 if getattr(self, slot) is job:
                     setattr(self, slot, None)
@@ -418,10 +414,10 @@ class Predictor(QObject):
         found = [(int(i), int(job.labels[i]), int(job.predictions[i]), float(job.confidences[i])) for i in wrong]
         self._emit(self.mistakes_found, sorted(found, key=lambda m: -m[3]))
 
-    def engine_stats(self) -> dict[str, Any]:
-        """What the engine says about itself (builds so far, whether it has a model); for tests. Only safe while
-        the relay thread is idle, and only with an in-process engine."""
-        return self._engine.call("stats")
+    def inference_stats(self) -> dict[str, Any]:
+        """What the inference server says about itself (builds so far, whether it has a model); for tests. Only safe
+        while the relay thread is idle, and only in-process (LocalInference)."""
+        return self._inference.call("stats")
 
     def _emit(self, signal, value) -> None:
         if not self._stop:

@@ -36,7 +36,7 @@ from ...core.data import (
     requested_data_dir,
     search_folder,
 )
-from .messages import arrays_of_test_split
+from ...core.run.messages import arrays_of_test_split
 
 # The sizes of the official gzip files. Their checksums are pinned in the catalog, so their sizes are fixed too:
 # they give the download's total before the first byte arrives ("3.2 of 11.6 MB").

@@ -28,12 +28,12 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.data import DATASET_NAMES
+from ...core.run.messages import Progress, RunFinished, RunStarted
 from ...core.train.config import ConfigError, TrainConfig
 from ..settings import AppSettings
 from .data_box import DataBox
 from .datasets import DatasetLocation
 from .fields import Field, format_number, parse_number, select_data
-from .messages import Progress, RunFinished, RunStarted
 from .settings_boxes import DeviceBox, OptimizerBox, ScheduleBox
 from .status_box import StatusBox
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
+from ...core.run.messages import Progress, RunFinished, RunStarted
 from ..icons import icon
 from .fields import WARNING_COLOUR, breakable, colours, error_style, format_duration, text_label
-from .messages import Progress, RunFinished, RunStarted
 
 STATE_TITLES = {"idle": "Idle", "starting": "Starting…", "running": "Training", "paused": "Paused",
                 "stopping": "Stopping…"}

@@ -1,15 +1,15 @@
-"""The worker: a QThread that runs one `TrainingJob` in a training process and relays what the run says.
+"""The worker: a QThread that has one `TrainingJob` run in a training process and relays what the run says.
 
 The GUI thread never runs a training step and never waits here. It hands over
-an immutable `TrainingJob`, then hears back only through queued signals that
-carry the plain messages of `messages.py`. The run itself (`job.run_job`)
-trains in a process of its own (`process.py` says why: the GIL); this thread
-starts or takes that process, sends it the job, and turns each message from
-its pipe into the signal of the same name. Controls (pause, resume, stop) and
-the views' wishes (`Wanted`) go down the same pipe, from any thread.
+an immutable job, then hears back through one queued signal, `message`, that
+carries each message of `core.run.messages` as it came off the pipe
+(RunStarted, Progress, EpochEnded, WeightsPublished, ParamHistograms, Paused).
+The last word, a RunFinished, is not emitted: it is `result` once the thread
+has ended, also when the process could not start, died, or did not stop.
 
-Whatever happens, `finished` is the last signal: the run's own RunFinished,
-or one that says the process could not start, died, or did not stop.
+Controls go the other way, from any thread, through one setter each
+(`set_paused`, `stop`, `want_histograms`): each sends the whole `RunControls`
+down the pipe, or keeps it for when the process has the job.
 """
 
 from __future__ import annotations
@@ -24,49 +24,35 @@ import time
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from ...core.engine_process import (
-    TRAINER_MODULE,
-    Duplex,
-    spawn,
-    start_spare_process,
-    take_spare,
-    weights_as_arrays,
-    weights_as_tensors,
-)
+from ...core.run.job import TrainingJob
+from ...core.run.launcher import TRAINING_MODULE, spawn, start_spare_process, take_spare
+from ...core.run.messages import Progress, Ready, RunControls, RunFinished, StartRun
+from ...core.run.process import app_environment
+from ...core.run.wire import Duplex
 from ...core.train import cores as core_affinity
-from .job import TrainingJob
-from .messages import RunFinished, WeightsPublished
-from .process import app_environment
 
 log = logging.getLogger(__name__)
 
 START_TIMEOUT = 180.0  # seconds for a new process to import torch (a cold start on a slow disk)
 STOP_TIMEOUT = 30.0  # seconds a run may take to stop (one step, or an evaluation) before its process is ended
 EXIT_TIMEOUT = 10.0  # seconds for the process to exit after its last message
-POLL_SECONDS = 0.05  # how often this thread looks at the views' wishes
-SIGNALS = ("started", "progress", "epoch_ended", "weights_published", "histograms", "paused", "finished")
+POLL_SECONDS = 0.05  # how often a process that is starting is asked whether it is ready
 
 
 class TrainingWorker(QObject):
     """Lives in its own QThread; `run` is connected to the thread's `started`."""
 
-    started = Signal(object)  # RunStarted
-    progress = Signal(object)  # Progress
-    epoch_ended = Signal(object)  # EpochEnded
-    weights_published = Signal(object)  # WeightsPublished
-    histograms = Signal(object)  # ParamHistograms (only while job.wanted.histograms)
-    paused = Signal(bool)  # the run has really paused (True) or gone on (False)
-    finished = Signal(object)  # RunFinished: always the last signal, whatever happened
+    message = Signal(object)  # each of the run's messages but the last (see the module doc)
 
-    def __init__(self, job: TrainingJob):
+    def __init__(self, job: TrainingJob, histograms: bool = False):
         super().__init__()
         self.job = job
-        self._lock = threading.Lock()  # guards _conn and the requests; every write to the pipe holds it
+        self.result: RunFinished | None = None  # the run's last word, once `run` has returned
+        self._lock = threading.Lock()  # guards _conn, _controls and _process; every write to the pipe holds it
+        self._controls = RunControls(histograms=histograms)
         self._conn: Duplex | None = None  # once the process has the job
-        self._stop_requested = False
-        self._pause_requested = False
-        self._last_step = 0  # of the newest Progress: where a run that dies had got to
         self._process: subprocess.Popen | None = None
+        self._last_step = 0  # of the newest Progress: where a run that dies had got to
         self._watchdog: threading.Timer | None = None  # ends a run that does not stop within STOP_TIMEOUT
         self._ended_unstopped = False
         self._spare_after = True  # start the next run's process once this one ends (not when the window closes)
@@ -78,18 +64,30 @@ class TrainingWorker(QObject):
         return process.pid if process is not None else None
 
     # -- controls: any thread --------------------------------------------------------------------
+    def set_paused(self, paused: bool) -> None:
+        self._control(paused=paused)
+
+    def want_histograms(self, wanted: bool) -> None:
+        self._control(histograms=wanted)
+
     def stop(self, spare_after: bool = True) -> None:
         """`spare_after` False: no next run is coming (the window is closing), so no spare process is started
         for one: it would import torch only to exit with the app."""
         with self._lock:
             self._spare_after = self._spare_after and spare_after
-            if not self._stop_requested:
-                self._stop_requested = True
+            if self._watchdog is None:
                 # A run that hangs (or a process stuck in the middle of a message) cannot stop itself.
                 self._watchdog = threading.Timer(STOP_TIMEOUT, self._end_unstopped)
                 self._watchdog.daemon = True
                 self._watchdog.start()
-            self._send("stop")
+        self._control(stop=True)
+
+    def _control(self, **changes) -> None:
+        with self._lock:
+            self._controls = dataclasses.replace(self._controls, **changes)
+            if self._conn is not None:  # a process that has gone is noticed by `run`
+                with contextlib.suppress(OSError):
+                    self._conn.send(self._controls)
 
     def _end_unstopped(self) -> None:
         with self._lock:
@@ -97,39 +95,30 @@ class TrainingWorker(QObject):
                 self._ended_unstopped = True
                 self._process.kill()  # the relay hears the end of file
 
-    def pause(self) -> None:
-        with self._lock:
-            self._pause_requested = True
-            self._send("pause")
-
-    def resume(self) -> None:
-        with self._lock:
-            self._pause_requested = False
-            self._send("resume")
-
-    def _send(self, message) -> None:
-        """To the process, if it has the job (hold the lock). A process that has gone is noticed by `run`."""
-        if self._conn is not None:
-            with contextlib.suppress(OSError):
-                self._conn.send(message)
-
     # -- the run: worker thread ------------------------------------------------------------------
     @Slot()
     def run(self) -> None:
+        try:
+            self._run()
+        finally:
+            # The thread ends as soon as the run does, without a round trip through the GUI thread, so that the
+            # session's `wait` cannot deadlock with an event loop that is blocked in it.
+            self.thread().quit()
+
+    def _run(self) -> None:
         start = time.perf_counter()
         try:
-            process, conn = take_spare(TRAINER_MODULE) or spawn(TRAINER_MODULE)
+            process, conn = take_spare(TRAINING_MODULE) or spawn(TRAINING_MODULE)
         except OSError as exc:
-            self.finished.emit(self._ended(f"the training process could not start: {exc}", start))
+            self.result = self._ended(f"the training process could not start: {exc}", start)
             return
         with self._lock:
             self._process = process
         try:
-            self.finished.emit(self._relay(process, conn, start))
+            self.result = self._relay(process, conn, start)
         except Exception as exc:  # a bug here: say it plainly, keep the app up
             log.exception("relaying training run %s failed", self.job.run_id)
-            self.finished.emit(self._ended(f"an internal error stopped training: {type(exc).__name__}: {exc}",
-                                           start))
+            self.result = self._ended(f"an internal error stopped training: {type(exc).__name__}: {exc}", start)
         finally:
             with self._lock:
                 self._conn = None
@@ -140,59 +129,40 @@ class TrainingWorker(QObject):
             with self._lock:
                 self._process = None
             if self._spare_after:
-                start_spare_process(TRAINER_MODULE)  # so that the next run starts at once
+                start_spare_process(TRAINING_MODULE)  # so that the next run starts at once
 
     def _relay(self, process: subprocess.Popen, conn: Duplex, start: float) -> RunFinished:
         if not self._wait_ready(process, conn):
-            if self._stop_requested:
+            if self._controls.stop:
                 process.kill()  # it has no job yet: nothing of the person's is lost
                 return self._ended("", start, status="stopped")
             if process.poll() is not None:
                 return self._ended(_died(process, "while it started"), start)
             process.kill()
             return self._ended(f"the training process did not start within {START_TIMEOUT:.0f} s", start)
-        job = self.job
-        if job.initial_weights is not None:
-            job = dataclasses.replace(job, initial_weights=weights_as_arrays(job.initial_weights))
-        conn.send(("run", job, app_environment(), core_affinity.at_start()))
         with self._lock:
+            conn.send(StartRun(self.job, self._controls, app_environment(), core_affinity.at_start()))
             self._conn = conn
-            if self._stop_requested:
-                self._send("stop")
-            if self._pause_requested:
-                self._send("pause")
-        histograms = job.wanted.histograms
         while True:
-            if self.job.wanted.histograms != histograms:
-                histograms = self.job.wanted.histograms
-                with self._lock:
-                    self._send(("histograms", histograms))
-            if not conn.poll(POLL_SECONDS):
-                continue
             try:
-                kind, message = conn.recv()
+                message = conn.recv()
             except (EOFError, OSError):
                 if self._ended_unstopped:
                     return self._ended(f"the run did not stop within {STOP_TIMEOUT:g} s, so its process was ended",
                                        start, status="stopped")
                 return self._ended(_died(process, "during the run"), start)
-            if kind not in SIGNALS:
-                log.warning("the training process sent an unknown message %r", kind)
-                continue
-            if isinstance(message, WeightsPublished):
-                message = dataclasses.replace(message, state_dict=weights_as_tensors(message.state_dict))
-            if kind == "finished":
+            if isinstance(message, RunFinished):
                 return message
-            if kind == "progress":
+            if isinstance(message, Progress):
                 self._last_step = message.global_step
-            getattr(self, kind).emit(message)
+            self.message.emit(message)
 
     def _wait_ready(self, process: subprocess.Popen, conn: Duplex) -> bool:
         deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline and not self._stop_requested:
+        while time.monotonic() < deadline and not self._controls.stop:
             if conn.poll(POLL_SECONDS):
                 try:
-                    return conn.recv() == ("ready", None)
+                    return isinstance(conn.recv(), Ready)
                 except (EOFError, OSError):
                     return False
         return False

@@ -8,7 +8,8 @@ Where each view's data comes from (none of it is computed in the GUI thread):
 - Weights and filters: the CPU weight copies the run publishes (and the final
   or loaded ones afterwards).
 - Histograms: the worker takes weight/gradient histograms between steps, every
-  two seconds, while that view is open (`Wanted.histograms`), in sight or not.
+  two seconds, while that view is open (`TrainingSession.want_histograms`), in
+  sight or not.
 - Confusion matrix and Predictions: the per-example results of each epoch's
   validation pass, on the test split the run started with; for weights no
   epoch end has evaluated (loaded from a file, or a run's final weights when it
@@ -27,7 +28,7 @@ import numpy as np
 from PySide6.QtCore import QEvent, QObject, QPoint, QSize, Qt
 from PySide6.QtWidgets import QDockWidget, QLabel, QToolTip
 
-from ..training.messages import EpochEnded, ParamHistograms, RunStarted, WeightsPublished
+from ...core.run.messages import EpochEnded, ParamHistograms, RunStarted, WeightsPublished
 
 PREVIEW_SIZE = QSize(220, 140)
 
@@ -55,7 +56,8 @@ class NodePreview(QLabel):
 
 
 class InsightController(QObject):
-    """Connects the session, the predictor and the editor to the six views (placed in docks by the window)."""
+    """Connects the run (through the dispatcher), the predictor and the editor to the six views (placed in docks
+    by the window)."""
 
     def __init__(self, training, workbench, views: dict, docks: dict[str, QDockWidget], parent=None):
         super().__init__(parent)
@@ -71,10 +73,8 @@ class InsightController(QObject):
         self._insight = None  # the latest look inside: a view that comes into sight shows it at once
         self.preview = NodePreview()
 
-        session, predictor = training.session, training.predictor
-        session.started.connect(self._on_started)
-        session.epoch_ended.connect(self._on_epoch)
-        session.histograms.connect(self._on_histograms)
+        predictor = training.predictor
+        training.dispatcher.views = self  # the run's messages for the views: run_started, epoch_ended, ...
         training.weights_in_use.connect(self._on_weights)
         training.evaluated.connect(self._on_evaluated)
         predictor.insight_ready.connect(self._on_insight)
@@ -107,7 +107,7 @@ class InsightController(QObject):
         self.training.predictor.want_insight(self._showing("activations") or self._showing("saliency"))
         # Histograms are a history: collected while the view is open at all, so that it is complete when the
         # person turns to that tab mid-run.
-        self.training.wanted.histograms = self._open("histograms")
+        self.training.session.want_histograms(self._open("histograms"))
         self._feed_insight()
 
     def _feed_insight(self) -> None:
@@ -119,8 +119,8 @@ class InsightController(QObject):
         if self._showing("saliency"):
             self.saliency.show_insight(self._insight, self.classes)
 
-    # -- from the run -------------------------------------------------------------------------------
-    def _on_started(self, started: RunStarted) -> None:
+    # -- from the run (the dispatcher) ---------------------------------------------------------------
+    def run_started(self, started: RunStarted) -> None:
         self.run_id = started.run_id
         self.classes = started.classes
         self._test = (started.test_images, started.test_labels)
@@ -129,7 +129,7 @@ class InsightController(QObject):
                              "epoch.")
         self.gallery.clear(f"{started.name}: test digits with their predictions appear after the first epoch.")
 
-    def _on_epoch(self, epoch: EpochEnded) -> None:
+    def epoch_ended(self, epoch: EpochEnded) -> None:
         if epoch.run_id != self.run_id or self._test is None or epoch.confusion is None:
             return
         images, labels = self._test
@@ -151,7 +151,7 @@ class InsightController(QObject):
         self.confusion.set_results(confusion, self.classes, images, labels, predictions, confidences, note)
         self.gallery.set_results(images, labels, predictions, confidences, self.classes, note)
 
-    def _on_histograms(self, histograms: ParamHistograms) -> None:
+    def histograms_taken(self, histograms: ParamHistograms) -> None:
         if histograms.run_id == self.run_id:
             self.histograms.add(histograms)
 

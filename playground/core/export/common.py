@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from ..build import GraphModule, build_module, resolved_params
+from ..errors import first_line
 from ..files import atomic_write
 from ..graph import Graph
 from ..layers import Shape, fmt_shape
@@ -59,7 +60,8 @@ def build_for_export(graph: Graph, path: Path, state_dict: Mapping[str, torch.Te
         try:
             model.load_state_dict(state_dict, strict=True)
         except (RuntimeError, TypeError) as exc:  # e.g. a dtype torch cannot copy into a float parameter
-            raise ExportError(f"cannot export {path}: the weights cannot be loaded ({first_line(exc)})") from None
+            reason = first_line(exc, with_type=True)
+            raise ExportError(f"cannot export {path}: the weights cannot be loaded ({reason})") from None
     return model.eval()
 
 
@@ -128,8 +130,3 @@ def quiet_tracing() -> Iterator[None]:
             yield
         finally:
             onnx_logger.setLevel(level)
-
-
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from ..errors import first_line
 from ..graph import Graph
 from .common import (
     ExportError,
@@ -18,7 +19,6 @@ from .common import (
     build_for_export,
     check_destination,
     example_input,
-    first_line,
     quiet_tracing,
     write_files,
 )
@@ -47,7 +47,8 @@ def export_onnx(graph: Graph, path: Path, state_dict: Mapping[str, torch.Tensor]
             )
             proto = program.model_proto
     except Exception as exc:  # an operator without an ONNX translation, for instance
-        raise ExportError(f"{path}: the ONNX exporter could not convert the network ({first_line(exc)})") from exc
+        reason = first_line(exc, with_type=True)
+        raise ExportError(f"{path}: the ONNX exporter could not convert the network ({reason})") from exc
     proto.doc_string = f"{graph.name or 'Untitled network'} (exported from Playground). {graph.description}".strip()
     # Serialising the proto ourselves keeps the weights inside the one file (torch.onnx's own
     # save may move them to a sidecar file) and lets the file be written atomically.

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from ..errors import first_line
 from ..graph import Graph
 from .common import (
     ExportError,
@@ -18,7 +19,6 @@ from .common import (
     build_for_export,
     check_destination,
     example_input,
-    first_line,
     quiet_tracing,
     write_files,
 )
@@ -33,5 +33,6 @@ def export_pt2(graph: Graph, path: Path, state_dict: Mapping[str, torch.Tensor] 
             buffer = io.BytesIO()
             torch.export.save(program, buffer)
     except Exception as exc:  # torch cannot trace some layer combination: say so instead of crashing
-        raise ExportError(f"{path}: torch.export could not trace the network ({first_line(exc)})") from exc
+        reason = first_line(exc, with_type=True)
+        raise ExportError(f"{path}: torch.export could not trace the network ({reason})") from exc
     return write_files({path: buffer.getvalue()})

@@ -90,6 +90,11 @@ class Graph:
     def nodes_of_kind(self, kind: str) -> list[Node]:
         return [n for n in self.nodes.values() if n.kind == kind]
 
+    def input_dataset(self) -> str:
+        """The dataset the Input node names ("mnist" when there is not exactly one Input node to ask)."""
+        inputs = self.nodes_of_kind("input")
+        return str(inputs[0].params.get("dataset", "mnist")) if len(inputs) == 1 else "mnist"
+
     def topological_order(self) -> tuple[list[str], list[str]]:
         """Kahn's algorithm over known nodes. Returns (order, nodes_left_in_cycles)."""
         indegree = {nid: 0 for nid in self.nodes}

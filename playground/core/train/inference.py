@@ -29,11 +29,7 @@ def model_from_checkpoint(checkpoint: Checkpoint, device: str | torch.device = "
 
 def checkpoint_dataset(checkpoint: Checkpoint) -> str:
     """The dataset a checkpoint was trained on (its config, else its graph's Input node)."""
-    name = checkpoint.extra.get("dataset") or checkpoint.config.get("dataset")
-    if not name:
-        inputs = checkpoint.graph.nodes_of_kind("input")
-        name = inputs[0].params.get("dataset", "mnist") if inputs else "mnist"
-    return str(name)
+    return str(checkpoint.extra.get("dataset") or checkpoint.config.get("dataset") or checkpoint.graph.input_dataset())
 
 
 def checkpoint_normalization(checkpoint: Checkpoint) -> Normalization:

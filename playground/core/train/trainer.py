@@ -271,8 +271,7 @@ class Trainer:
         self.graph = graph.copy()  # an immutable snapshot: the editor may change its graph meanwhile
         self.device = resolve_device(self.config.device)
         self.model = build_module(self.graph, self.device, seed=self.config.seed)
-        (input_node,) = self.graph.nodes_of_kind("input")  # exactly one: build_module checked
-        self.dataset_name = self.config.dataset or input_node.params.get("dataset", "mnist")
+        self.dataset_name = self.config.dataset or self.graph.input_dataset()
         if dataset is None:
             dataset = load_dataset(self.dataset_name, data_dir)
         self.dataset = dataset

@@ -1,4 +1,4 @@
-"""An inference engine in its own process: a CPU model that answers the app's questions about single digits.
+"""The inference server, in a process of its own: a CPU model that answers the app's questions about one image.
 
 Why a process: Python threads share one interpreter lock. A thread that runs
 a forward pass per stroke (60 a second) and looks inside the network several
@@ -9,16 +9,16 @@ same work in a process cost next to nothing. So the app's predictor thread only
 relays: it sends a request down a pipe and sleeps (lock released) until the
 answer comes back.
 
-    engine = ProcessEngine()                       # on first use: takes the spare process the app started at
-                                                   # launch (core/engine_process.py), or starts one
-    engine.call("load", graph, state_dict, "mnist")  # state_dict: name -> NumPy array, or None (initial weights)
-    image, probabilities = engine.call("classify_drawing", raster)
-    engine.close()
+    inference = InferenceProcess()    # on first use: takes the spare process the app started at launch
+                                      # (core/run/launcher.py), or starts one
+    inference.call("load", graph, state_dict, "mnist")  # state_dict: name -> CPU tensor, or None (initial weights)
+    image, probabilities = inference.call("classify_drawing", raster)
+    inference.close()
 
-`InferenceEngine` is the engine itself, usable in-process as well
-(`LocalEngine`): both take the same `call(method, *args)`. Failures come back as
-`EngineError` with a one-line message; the engine keeps running. If the process
-dies, the next call says so (`EngineError(..., restarted=True)`) and a fresh
+`InferenceServer` does the work, and serves in-process as well
+(`LocalInference`): both take the same `call(method, *args)`. Failures come back
+as `InferenceError` with a one-line message; the server keeps running. If the process
+dies, the next call says so (`InferenceError(..., restarted=True)`) and a fresh
 process starts: the caller loads its model again.
 """
 
@@ -34,22 +34,18 @@ from typing import Any
 
 import numpy as np
 
-from ..engine_process import Duplex, spawn, take_spare
-from .cores import pin
+from ..errors import first_line
+from ..run.launcher import INFERENCE_MODULE, spawn, take_spare
+from ..run.wire import Duplex
+from ..train.cores import pin
 
 START_TIMEOUT = 60.0  # seconds for a new process to import torch and answer (a slow, loaded machine)
 
 
-class EngineError(Exception):
+class InferenceError(Exception):
     def __init__(self, message: str, restarted: bool = False):
         super().__init__(message)
         self.restarted = restarted  # the process had died: a new one knows no model yet
-
-
-def first_line(exc: BaseException, limit: int = 240) -> str:
-    """An exception as one short line (torch's state_dict errors span several)."""
-    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or type(exc).__name__
-    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def graph_fingerprint(graph) -> str:
@@ -64,7 +60,7 @@ def graph_fingerprint(graph) -> str:
     return json.dumps(data, sort_keys=True, default=str)
 
 
-class InferenceEngine:
+class InferenceServer:
     """One CPU model in eval mode, rebuilt only when the graph's structure changes. Not thread-safe: one caller."""
 
     def __init__(self):
@@ -78,16 +74,16 @@ class InferenceEngine:
 
     def call(self, method: str, *args) -> Any:
         if method.startswith("_") or not callable(getattr(self, method, None)) or method == "call":
-            raise EngineError(f"unknown engine request {method!r}")
+            raise InferenceError(f"unknown inference request {method!r}")
         return getattr(self, method)(*args)
 
     # -- requests ------------------------------------------------------------------------------------
-    def load(self, graph, state_dict: dict[str, np.ndarray] | None, dataset: str) -> None:
+    def load(self, graph, state_dict: dict[str, Any] | None, dataset: str) -> None:
         import torch
 
         from ..build import build_module
         from ..data import normalization_for
-        from .trainer import loss_function
+        from ..train.trainer import loss_function
 
         try:
             fingerprint = graph_fingerprint(graph)
@@ -99,7 +95,7 @@ class InferenceEngine:
                 self.builds += 1
         except Exception as exc:  # GraphError names the problems; anything else is a bug worth showing too
             self.model = None
-            raise EngineError(f"The network cannot be built: {first_line(exc)}") from None
+            raise InferenceError(f"The network cannot be built: {first_line(exc)}") from None
         if state_dict is not None:
             try:
                 tensors = {k: torch.as_tensor(v) for k, v in state_dict.items()}
@@ -107,7 +103,7 @@ class InferenceEngine:
                     self.model.load_state_dict(tensors)  # strict: a mismatch is reported, never half-loaded
             except Exception as exc:
                 self.model = self.fingerprint = None  # it may hold part of these weights: rebuild before use
-                raise EngineError(f"The weights do not fit the network: {first_line(exc)}") from None
+                raise InferenceError(f"The weights do not fit the network: {first_line(exc)}") from None
         try:
             self.normalization = normalization_for(dataset)
         except ValueError:
@@ -131,10 +127,10 @@ class InferenceEngine:
                     x = self.normalization(torch.from_numpy(np.ascontiguousarray(image)).view(1, 1, *image.shape))
                     return self.model(x).float().softmax(dim=1)[0].numpy().astype(np.float32)
                 return self.probabilities(image[None])[0]
-        except EngineError:
+        except InferenceError:
             raise
         except Exception as exc:  # e.g. a network whose input is not 28×28
-            raise EngineError(f"The network cannot classify a 28×28 drawing: {first_line(exc)}") from None
+            raise InferenceError(f"The network cannot classify a 28×28 drawing: {first_line(exc)}") from None
 
     def classify_drawing(self, drawing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         image = self.preprocess(drawing)
@@ -144,7 +140,7 @@ class InferenceEngine:
         """Class probabilities (float32 [N, classes]) of uint8 images [N, H, W]."""
         import torch
 
-        from .inference import predict_probabilities
+        from ..train.inference import predict_probabilities
 
         self._need_model()
         with torch.inference_mode():
@@ -156,8 +152,8 @@ class InferenceEngine:
         """(probabilities, predicted class, LayerViews in graph order, saliency [H, W]) of one 28×28 image."""
         import torch
 
-        from .inference import output_probabilities
-        from .insight import look_inside, saliency
+        from ..train.inference import output_probabilities
+        from ..train.insight import look_inside, saliency
 
         self._need_model()
         try:
@@ -167,29 +163,29 @@ class InferenceEngine:
             predicted = int(probabilities.argmax())
             heat = saliency(self.model, raw, self.normalization, predicted)
         except Exception as exc:
-            raise EngineError(f"Could not look inside the network: {first_line(exc)}") from None
+            raise InferenceError(f"Could not look inside the network: {first_line(exc)}") from None
         return probabilities, predicted, tuple(layers), heat
 
-    def stats(self) -> dict[str, Any]:  # for tests: what the engine has done
+    def stats(self) -> dict[str, Any]:  # for tests: what the server has done
         return {"builds": self.builds, "has_model": self.model is not None}
 
     def _need_model(self) -> None:
         if self.model is None:
-            raise EngineError("No network is loaded.")
+            raise InferenceError("No network is loaded.")
 
 
-class LocalEngine(InferenceEngine):
-    """The engine in the caller's thread (no process): for callers that do not share a process with training."""
+class LocalInference(InferenceServer):
+    """The server in the caller's thread (no process): for callers that do not share a process with training."""
 
     def close(self) -> None:
         self.model = None
 
     def keep_to(self, cores: frozenset[int] | None) -> None:
-        """Nothing to do: the engine runs in its caller's thread, which the caller keeps where it wants."""
+        """Nothing to do: it runs in its caller's thread, which the caller keeps where it wants."""
 
 
 def warm_up() -> bool:
-    """Build and run the default network once, in a throwaway engine. Torch imports much of itself lazily, on the
+    """Build and run the default network once, in a throwaway server. Torch imports much of itself lazily, on the
     first shape inference and the first convolution (1.5 s or more on a busy 2-core machine): done before the
     process says "ready", so the first drawing's model loads in milliseconds. The process started at launch
     does this while the app imports torch. False: it failed (only a head start: a real load reports its own
@@ -197,9 +193,9 @@ def warm_up() -> bool:
     from ..graph import load_graph
 
     try:
-        engine = InferenceEngine()
-        engine.load(load_graph("preset:mnist-cnn"), None, "mnist")
-        return engine.classify(np.zeros((28, 28), np.uint8)).shape == (10,)
+        server = InferenceServer()
+        server.load(load_graph("preset:mnist-cnn"), None, "mnist")
+        return server.classify(np.zeros((28, 28), np.uint8)).shape == (10,)
     except Exception:
         return False
 
@@ -213,7 +209,7 @@ def serve(conn) -> None:
     torch.set_num_threads(1)
     threadpool_limits(1, user_api="blas")
     warm_up()
-    engine = InferenceEngine()
+    server = InferenceServer()
     try:
         conn.send((True, "ready"))
     except (BrokenPipeError, OSError):  # the app went away while this process started (a spare, say)
@@ -223,14 +219,14 @@ def serve(conn) -> None:
             message = conn.recv()
         except (EOFError, OSError):  # the app has gone: so do we
             return
-        except pickle.UnpicklingError:  # the app closed us in the middle of a request (ProcessEngine.close)
+        except pickle.UnpicklingError:  # the app closed us in the middle of a request (InferenceProcess.close)
             return
         if message is None:
             return
         method, args = message
         try:
-            reply = (True, engine.call(method, *args))
-        except EngineError as exc:
+            reply = (True, server.call(method, *args))
+        except InferenceError as exc:
             reply = (False, str(exc))
         except Exception as exc:  # a bug: say it, keep serving
             reply = (False, f"{type(exc).__name__}: {first_line(exc)}")
@@ -241,12 +237,12 @@ def serve(conn) -> None:
 
 
 def serve_fds(read_fd: int, write_fd: int) -> None:
-    """`serve` on two inherited pipe ends (the child's side of `ProcessEngine`)."""
+    """`serve` on two inherited pipe ends (the child's side of `InferenceProcess`)."""
     serve(Duplex.over(read_fd, write_fd))
 
 
-class ProcessEngine:
-    """The engine in a child process. One caller thread at a time; `close` may come from any thread."""
+class InferenceProcess:
+    """The server in a child process. One caller thread at a time; `close` may come from any thread."""
 
     def __init__(self):
         self._conn: Duplex | None = None
@@ -266,9 +262,9 @@ class ProcessEngine:
 
     def _start(self) -> None:
         try:
-            process, conn = take_spare() or spawn()
+            process, conn = take_spare(INFERENCE_MODULE) or spawn(INFERENCE_MODULE)
         except OSError as exc:
-            raise EngineError(f"The prediction process could not start: {exc}") from None
+            raise InferenceError(f"The prediction process could not start: {exc}") from None
         if self._cores is not None:
             pin(self._cores, process.pid)
         with self._lock:
@@ -284,13 +280,14 @@ class ProcessEngine:
             conn.close()
             process.kill()
             process.wait(5)
-            raise EngineError("The engine is closed." if self._closed else "The prediction process did not start.")
+            raise InferenceError("The inference process is closed." if self._closed
+                                 else "The prediction process did not start.")
         with self._lock:
             if self._closed:
                 conn.close()
                 process.kill()
                 process.wait(5)
-                raise EngineError("The engine is closed.")
+                raise InferenceError("The inference process is closed.")
             self._conn, self._process = conn, process
 
     @property
@@ -300,12 +297,12 @@ class ProcessEngine:
 
     def call(self, method: str, *args) -> Any:
         if self._closed:
-            raise EngineError("The engine is closed.")
+            raise InferenceError("The inference process is closed.")
         if self._conn is None:
             had_died = self._process is not None
             self._start()
             if had_died and method != "load":  # the new process knows no model: the caller must load it first
-                raise EngineError("The prediction process was restarted.", restarted=True)
+                raise InferenceError("The prediction process was restarted.", restarted=True)
         conn = self._conn
         try:
             conn.send((method, args))
@@ -313,11 +310,11 @@ class ProcessEngine:
         except (EOFError, OSError, BrokenPipeError) as exc:
             self._forget_process()
             if self._closed:
-                raise EngineError("The engine is closed.") from None
-            raise EngineError(f"The prediction process stopped unexpectedly ({type(exc).__name__}); a new one "
+                raise InferenceError("The inference process is closed.") from None
+            raise InferenceError(f"The prediction process stopped unexpectedly ({type(exc).__name__}); a new one "
                               "starts with the next request.", restarted=True) from None
         if not ok:
-            raise EngineError(value)
+            raise InferenceError(value)
         return value
 
     def _forget_process(self) -> None:
@@ -355,5 +352,5 @@ def _end(process: subprocess.Popen, grace: float) -> None:
         process.wait(5)
 
 
-if __name__ == "__main__":  # python -m playground.core.train.engine READ_FD WRITE_FD (started by ProcessEngine)
+if __name__ == "__main__":  # python -m playground.core.inference.server READ_FD WRITE_FD (started by InferenceProcess)
     serve_fds(int(sys.argv[1]), int(sys.argv[2]))

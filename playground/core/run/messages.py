@@ -1,9 +1,14 @@
-"""What a training run sends to the window: plain, immutable data (numpy arrays and CPU tensors).
+"""The run protocol's messages: plain, immutable data (NumPy arrays and CPU tensors), both ways.
 
-Every message is built in the training process from *copies*, pickled down a
-pipe to the worker thread (weights as NumPy arrays, tensors again on arrival),
-then crosses to the GUI thread in one queued signal. Nothing here refers to the
-Trainer or to a device tensor, so the UI can keep a message as long as it likes.
+From the training process to the app: RunStarted, then Progress, EpochEnded,
+WeightsPublished, ParamHistograms and Paused in any order, and RunFinished
+always last. Each is built in the training process from *copies*, crosses the
+pipe through the one codec (wire.py) and reaches the GUI thread in one queued
+signal. Nothing here refers to the Trainer or to a device tensor, so the app
+can keep a message as long as it likes.
+
+From the app to the training process: StartRun once, then RunControls (the
+whole wish: paused, stop, histograms) whenever one of them changes.
 """
 
 from __future__ import annotations
@@ -52,8 +57,9 @@ class Progress:
     samples_per_second: float  # over the last few seconds of training
     seconds_left: float | None  # None until it can be estimated
     elapsed: float  # seconds of training so far (pauses excluded)
-    published_at: float = 0.0  # time.perf_counter() in the training thread as it published this (a clock the
-    # processes share)
+    # The training thread's own clocks, for `playground bench --gui`, which compares the steps timed inside the
+    # window's turns with those inside the headless ones (no other process can read a thread's CPU time):
+    published_at: float = 0.0  # time.perf_counter() as it published this (a clock the processes share)
     cpu_seconds: float = 0.0  # the training thread's CPU time since the run began (what it did not spend waiting)
 
 
@@ -108,6 +114,14 @@ class ParamHistograms:
 
 
 @dataclass(frozen=True)
+class Paused:
+    """The run has really paused (True) or gone on (False), between two steps."""
+
+    run_id: int
+    paused: bool
+
+
+@dataclass(frozen=True)
 class RunFinished:
     run_id: int
     status: str  # "completed" | "stopped" | "diverged" | "out_of_memory" | "failed"
@@ -121,6 +135,30 @@ class RunFinished:
     @property
     def ok(self) -> bool:
         return self.status in ("completed", "stopped")
+
+
+@dataclass(frozen=True)
+class Ready:
+    """A training process has imported torch and waits for its run (it may wait as a spare)."""
+
+
+@dataclass(frozen=True)
+class RunControls:
+    """What the app wants of the run now; sent whole whenever one part changes, applied between two steps."""
+
+    paused: bool = False
+    stop: bool = False
+    histograms: bool = False  # ParamHistograms every few seconds (the Histograms view is open)
+
+
+@dataclass(frozen=True)
+class StartRun:
+    """The app's one request to a training process."""
+
+    job: Any  # core.run.job.TrainingJob
+    controls: RunControls  # as they are when the job is handed over
+    environment: dict[str, str]  # the app's PLAYGROUND_* variables now (a spare started before they changed)
+    cores: frozenset[int] | None  # the cores the app could use when it started (a spare inherits another thread's)
 
 
 def arrays_of_test_split(dataset) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,78 @@
+"""The one place where the app routes a run's messages, by their type.
+
+Each message of `core.run.messages` arrives here once, in the GUI thread (the
+worker's `message` signal, queued; the run's last word, its RunFinished, from
+the session once the run's thread has ended), and goes to what shows it:
+
+    RunStarted        the session (running), the run's life (charts, panel, Draw dock), the views
+    Progress          the run's life: the charts and the Training panel
+    EpochEnded        the run's life (charts), the views (Confusion, Predictions)
+    WeightsPublished  the weights in use: the predictor, the Weights view, Save Weights
+    ParamHistograms   the views (Histograms)
+    Paused            the session (paused or running)
+    RunFinished       the run's life: unlock, say how it ended
+
+The views keep the latest of what they are given and repaint from a timer,
+never once per message.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Slot
+
+from ...core.run.messages import (
+    EpochEnded,
+    ParamHistograms,
+    Paused,
+    Progress,
+    RunFinished,
+    RunStarted,
+    WeightsPublished,
+)
+
+log = logging.getLogger(__name__)
+
+
+class RunDispatcher(QObject):
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.session = self.runs = self.weights = None  # set by the TrainingController that owns all three
+        self.views = None  # the InsightController, once the views exist
+        self._observers: list[Callable[[object], None]] = []
+
+    def observe(self, observer: Callable[[object], None]) -> None:
+        """Also hand every message to `observer`, after it has been routed (for measurements and tests)."""
+        self._observers.append(observer)
+
+    @Slot(object)
+    def dispatch(self, message) -> None:
+        views = self.views
+        match message:
+            case RunStarted():
+                self.session.run_started(message)
+                self.runs.started(message)
+                if views is not None:
+                    views.run_started(message)
+            case Progress():
+                self.runs.progress(message)
+            case EpochEnded():
+                self.runs.epoch_ended(message)
+                if views is not None:
+                    views.epoch_ended(message)
+            case WeightsPublished(run_id=run_id, global_step=step):
+                self.weights.use(message, note=f"live: run {run_id}, step {step:,}")
+            case ParamHistograms():
+                if views is not None:
+                    views.histograms_taken(message)
+            case Paused(paused=paused):
+                self.session.run_paused(paused)
+            case RunFinished():
+                self.runs.finished(message)
+            case _:
+                log.warning("a run sent a message the window does not know: %r", message)
+                return
+        for observer in self._observers:
+            observer(message)

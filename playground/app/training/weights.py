@@ -1,0 +1,84 @@
+"""The weights the window uses: a run's newest, loaded ones, or the network's untrained ones.
+
+Whatever they are, they go to the predictor (the Draw dock and the looks
+inside the network predict with them), to the Weights view (`weights_in_use`),
+and are what Save Weights saves and a new run may continue from. Before any
+training, and after edits, the Draw dock predicts with the network's fresh
+weights (rebuilt a moment after the last edit).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from ...core.build import GraphError, build_module
+from ...core.run.messages import WeightsPublished
+
+MODEL_REFRESH_MS = 300  # after an edit, how long to wait before rebuilding the Draw dock's untrained model
+
+
+class WeightsInUse(QObject):
+    weights_in_use = Signal(object, str)  # WeightsPublished, a note ("live: run 2, step 480"): what the views show
+
+    def __init__(self, workbench, session, panel, digits, predictor, save_action, parent: QObject | None = None):
+        super().__init__(parent)
+        self.workbench, self.document, self.session = workbench, workbench.document, session
+        self.panel, self.digits, self.predictor, self.save_action = panel, digits, predictor, save_action
+        self.current: WeightsPublished | None = None  # what Save Weights saves and a new run may continue from
+        self.version = 0  # of the predictor's model: results computed with older weights are stale
+        self._graph_dataset = ""
+        self._model_timer = QTimer(self, singleShot=True, interval=MODEL_REFRESH_MS)
+        self._model_timer.timeout.connect(self._refresh_untrained_model)
+        self.document.changed.connect(self._graph_edited)
+        self.document.reset.connect(self._graph_replaced)
+        self._graph_replaced()
+
+    def use(self, weights: WeightsPublished, note: str) -> None:
+        self.current = weights
+        self.version += 1
+        self.predictor.set_model(weights.graph, weights.state_dict, weights.dataset, self.version)
+        self.digits.set_model_note(note)
+        self.save_action.setEnabled(True)
+        self.weights_in_use.emit(weights, note)
+
+    def _graph_edited(self) -> None:
+        if self.session.active:
+            return  # only layout edits get through the lock; the model is unchanged
+        dataset = self.document.graph.input_dataset()
+        if dataset != self._graph_dataset:  # the Input node's dataset was changed
+            self._graph_dataset = dataset
+            self.panel.set_graph_dataset(dataset)
+        if self.current is not None:
+            self.digits.set_model_note(f"weights of run {self.current.run_id} (the network has been edited since)"
+                                       if self.current.run_id else "loaded weights (the network has been edited since)")
+            return
+        self._model_timer.start()
+
+    def _graph_replaced(self) -> None:
+        if self.session.active:
+            return
+        self.current = None
+        self.panel.set_can_continue(False, "no weights yet: train once first")
+        self.save_action.setEnabled(False)
+        self._graph_dataset = self.document.graph.input_dataset()
+        self.panel.set_graph_dataset(self._graph_dataset)
+        self._model_timer.start()
+
+    def _refresh_untrained_model(self) -> None:
+        if self.current is not None or self.session.active:
+            return
+        analysis = self.workbench.shapes.analysis
+        if analysis is None or analysis.problems:
+            self.digits.set_model_note("the network has problems: fix them to see predictions")
+            return
+        graph = self.document.graph.copy()
+        self.version += 1
+        self.predictor.set_model(graph, None, graph.input_dataset(), self.version)
+        note = "untrained weights: press Start (F5) to train"
+        self.digits.set_model_note(note)
+        try:  # the initial weights, for the Weights view (no run is going: torch here races nothing)
+            state = build_module(graph, "cpu").state_dict()
+        except GraphError:
+            return
+        self.weights_in_use.emit(WeightsPublished(run_id=0, global_step=0, graph=graph, state_dict=state,
+                                                  dataset=graph.input_dataset(), classes=()), note)

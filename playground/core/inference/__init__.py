@@ -1,0 +1,1 @@
+"""The inference server the Draw dock and the views ask: predictions, activations, saliency."""
