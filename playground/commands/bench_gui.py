@@ -287,7 +287,8 @@ def _run_event_loop(app, seconds: float, until=lambda: False) -> None:
 
 
 def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_size: int, seed: int,
-                  show: bool = False, turn_seconds: float = TURN_SECONDS) -> dict:
+                  show: bool = False, turn_seconds: float = TURN_SECONDS, device: str = "cpu") -> dict:
+    """`device`: where the run trains (cpu, cuda, cuda:N); the window's inference process stays on the CPU."""
     if not show:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("PLAYGROUND_SETTINGS_DIR", tempfile.mkdtemp(prefix="playground-bench-"))
@@ -307,7 +308,7 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
     dataset = load_dataset(dataset_name, fallback_to_sample=True)
     steps_per_epoch = len(dataset.train_labels) // batch_size
     epochs = max(1, math.ceil(steps / steps_per_epoch))
-    config = TrainConfig(epochs=epochs, batch_size=batch_size, seed=seed, device="cpu", augment="default")
+    config = TrainConfig(epochs=epochs, batch_size=batch_size, seed=seed, device=device, augment="default")
 
     dialogs = _DialogWatch()
     dialogs.timer.start()
@@ -418,7 +419,7 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
     core_steal_share = steal.shares()
     window_core_steal = core_steal_share.pop("window")
     return {
-        "model": "mnist-cnn", "dataset": dataset.name, "device": "cpu", "torch_threads": training_threads(),
+        "model": "mnist-cnn", "dataset": dataset.name, "device": device, "torch_threads": training_threads(),
         "cpu_count": os.cpu_count(), "batch_size": batch_size, "steps": steps,
         "gui_samples_per_second": round(gui_rate, 1), "headless_samples_per_second": round(headless_rate, 1),
         "gui_vs_headless": round(gui_rate / headless_rate, 3),

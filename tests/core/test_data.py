@@ -651,7 +651,7 @@ def test_invalid_inputs_to_device_data(sample):
         next(DeviceData.from_dataset(sample).batches(0))
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.cuda
 def test_cuda_batches_match_cpu(sample):
     cpu = DeviceData.from_dataset(sample, "train", "cpu")
     gpu = DeviceData.from_dataset(sample, "train", "cuda")
