@@ -22,6 +22,9 @@ from .settings import AppSettings
 from .status import StatusPanel
 from .titles import APP_NAME, DEFAULT_PRESET, display_name, window_title
 
+# The views' docks: (key, title). The Weights and Predictions docks keep their first keys, "filters" and
+# "gallery": saved window layouts name the docks by them ("filtersDock"), and `playground bench --gui` counts
+# view updates by them.
 VIEW_DOCKS = (("activations", "Activations"), ("saliency", "Saliency"), ("filters", "Weights"),
               ("histograms", "Histograms"), ("confusion", "Confusion"), ("gallery", "Predictions"))
 
@@ -248,18 +251,18 @@ class MainWindow(QMainWindow):
                                         self.preset_menu.menuAction(), a.tidy, a.add_layer], self)
 
     def _start_views(self, wb, training) -> None:
-        """Activations, saliency, weights, histograms, confusion matrix and prediction gallery."""
+        """Activations, saliency, weights, histograms, confusion matrix and predictions."""
         from .drawing_first import HeldRepaints
         from .viz.activations import ActivationsView
         from .viz.confusion import ConfusionView
         from .viz.controller import InsightController
-        from .viz.filters import FiltersView
-        from .viz.gallery import GalleryView
         from .viz.histograms import HistogramsView
+        from .viz.predictions import PredictionsView
         from .viz.saliency import SaliencyView
+        from .viz.weights import WeightsView
 
-        views = {"activations": ActivationsView(), "saliency": SaliencyView(), "filters": FiltersView(),
-                 "histograms": HistogramsView(), "confusion": ConfusionView(), "gallery": GalleryView()}
+        views = {"activations": ActivationsView(), "saliency": SaliencyView(), "filters": WeightsView(),
+                 "histograms": HistogramsView(), "confusion": ConfusionView(), "gallery": PredictionsView()}
         for name, view in views.items():
             self.view_docks[name].setWidget(view)
             if isinstance(view, HeldRepaints):

@@ -1,4 +1,4 @@
-"""The prediction gallery: every test image with what the network made of it.
+"""The Predictions view: every test image with what the network made of it, in a gallery of thumbnails.
 
 One `QListView` in a wrapping grid over a small list model whose rows are test
 indices, so 10,000 examples cost one model reset, not 10,000 widgets. A
@@ -320,7 +320,7 @@ class ExampleGrid(QListView):
             self.pressing = False
 
 
-class GalleryView(QWidget):
+class PredictionsView(QWidget):
     """The test split's examples as thumbnails, filtered and sorted; a click puts one on the canvas."""
 
     example_chosen = Signal(int)  # a test-split index

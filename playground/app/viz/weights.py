@@ -1,4 +1,4 @@
-"""`FiltersView`: what a layer's weights look like — convolution filters as small pictures, dense weight matrices as
+"""`WeightsView`: what a layer's weights look like — convolution filters as small pictures, dense weight matrices as
 heatmaps (or, for a dense layer that reads the image's pixels directly, each unit's weights as an image).
 
 The training window calls `set_weights(graph, state_dict)` a few times a second with the latest CPU copy of the
@@ -280,7 +280,7 @@ def _input_shape(graph) -> tuple[int, ...] | None:
     return analyze(graph).shapes.get(inputs[0].id)
 
 
-class FiltersView(HeldRepaints, QWidget):
+class WeightsView(HeldRepaints, QWidget):
     """Weights and filters of one layer at a time, chosen in a combo box."""
 
     def __init__(self, parent: QWidget | None = None):
