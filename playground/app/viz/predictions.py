@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 
 from ..charts.export import write_png
 from .export import export_button, export_png_dialog, message_label
+from .render import grey_to_qimage
 
 THUMB = 56  # px: a 28×28 digit at twice its size
 PAD = 5
@@ -107,9 +108,7 @@ class Examples:
     def thumbnail(self, index: int) -> QImage:
         image = self.thumbnails.get(index)
         if image is None:
-            pixels = np.ascontiguousarray(self.images[index], dtype=np.uint8)
-            h, w = pixels.shape
-            image = QImage(pixels.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
+            image = grey_to_qimage(self.images[index])
             self.thumbnails[index] = image
         return image
 
