@@ -223,10 +223,11 @@ class MainWindow(QMainWindow):
         self._update_edit_actions()
 
     def _start_training(self, wb) -> None:
-        """The Training panel, the charts and the digit canvas, and the controller that connects them."""
-        from .canvas import DigitPanel, Predictor
+        """The Training panel, the charts and the Draw dock, and the controller that connects them."""
         from .charts import TrainingCharts
+        from .draw import DigitPanel
         from .editor.lock_banner import ModelLockView
+        from .predictor import Predictor
         from .training.controller import TrainingController
         from .training.panel import TrainingPanel
 

@@ -33,9 +33,9 @@ from ...core.train import Checkpoint, CheckpointError, ConfigError, load_checkpo
 from ...core.train.checkpoint import save_checkpoint
 from ...core.train.cores import core_split, pin
 from ..actions import tooltip
-from ..canvas.predictor import TestSetResults
 from ..drawing_first import DrawingFirst
 from ..icons import icon
+from ..predictor import TestSetResults
 from .data_box import dataset_title
 from .datasets import DatasetLocation, TestSet, TestSetLoader
 from .job import TrainingJob, Wanted, training_threads

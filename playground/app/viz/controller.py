@@ -1,4 +1,4 @@
-"""The views that look inside the network, fed from the run and from the canvas's predictor.
+"""The views that look inside the network, fed from the run and from the predictor.
 
 Where each view's data comes from (none of it is computed in the GUI thread):
 - Activations and Saliency: the predictor's inference process looks inside its
@@ -165,7 +165,7 @@ class InsightController(QObject):
         self._insight = insight
         self._feed_insight()
 
-    # -- to the canvas and from the editor ------------------------------------------------------------
+    # -- to the Draw dock's canvas and from the editor ---------------------------------------------
     def _put_on_canvas(self, index: int) -> None:
         if self._test is None:
             return
