@@ -1,6 +1,6 @@
 """Everything that needs the core (and so torch), built once the core has been imported.
 
-The document, the canvas, the palette, the inspector, shape inference,
+The document, the editor (scene and view), the palette, the inspector, shape inference,
 autosave and the file commands, connected to each other. The main window
 places these widgets and wires its actions to them.
 """

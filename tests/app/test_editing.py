@@ -1,4 +1,4 @@
-"""Editing on the canvas: move, select, delete, copy/cut/paste, duplicate, tidy, zoom and pan; all undoable."""
+"""Editing in the network editor: move, select, delete, copy/cut/paste, duplicate, tidy, zoom and pan; all undoable."""
 
 import json
 

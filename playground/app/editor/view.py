@@ -1,4 +1,5 @@
-"""The canvas view: zoom under the mouse, pan with the middle button or space-drag, drop layers from the palette."""
+"""The editor's view of the scene: zoom under the mouse, pan with the middle button or space-drag, drop layers from
+the palette."""
 
 from __future__ import annotations
 
