@@ -63,8 +63,8 @@ class Actions(QObject):
                                "Select every layer and wire")
         # View
         self.zoom_in = make("actionZoomIn", "Zoom &In", [QKeySequence(Key.ZoomIn), QKeySequence("Ctrl+=")],
-                            "zoom-in", "Magnify the canvas")
-        self.zoom_out = make("actionZoomOut", "Zoom &Out", Key.ZoomOut, "zoom-out", "Shrink the canvas")
+                            "zoom-in", "Magnify the network")
+        self.zoom_out = make("actionZoomOut", "Zoom &Out", Key.ZoomOut, "zoom-out", "Shrink the network")
         self.zoom_reset = make("actionZoomReset", "&Actual Size", "Ctrl+0", "zoom-original", "Zoom to 100%")
         self.fit = make("actionFit", "&Fit to Window", "Ctrl+Shift+F", "zoom-fit", "Show the whole network")
         self.reset_layout = make("actionResetLayout", "&Reset Window Layout", tip="Put the panels back where "

@@ -77,7 +77,7 @@ def open_main_window(path: str | None = None, settings: AppSettings | None = Non
     loader.loaded.connect(lambda: window.start(path))
     loader.failed.connect(lambda message: _fail(window, message))
     QTimer.singleShot(0, loader.start)  # after the first paint
-    QTimer.singleShot(0, lambda: start_spare_process(INFERENCE_MODULE))  # it imports torch meanwhile
+    QTimer.singleShot(0, lambda: start_spare_process(INFERENCE_MODULE))  # the predictor's imports torch meanwhile
     # The first run's process, once the window and the inference process have their torch (on 2 cores, a third
     # import at the same time would slow all three): Start then trains at once.
     QTimer.singleShot(TRAINING_SPARE_DELAY_MS, lambda: start_spare_process(TRAINING_MODULE))

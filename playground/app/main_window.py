@@ -22,8 +22,11 @@ from .settings import AppSettings
 from .status import StatusPanel
 from .titles import APP_NAME, DEFAULT_PRESET, display_name, window_title
 
-VIEW_DOCKS = (("activations", "Activations"), ("saliency", "Saliency"), ("filters", "Weights"),
-              ("histograms", "Histograms"), ("confusion", "Confusion"), ("gallery", "Predictions"))
+# The views' docks: (key, title, object name). Saved window layouts find a dock by its object name: the Weights and
+# Predictions docks keep the ones they had under earlier names, so that a layout saved then still applies.
+VIEW_DOCKS = (("activations", "Activations", "activationsDock"), ("saliency", "Saliency", "saliencyDock"),
+              ("weights", "Weights", "filtersDock"), ("histograms", "Histograms", "histogramsDock"),
+              ("confusion", "Confusion", "confusionDock"), ("predictions", "Predictions", "galleryDock"))
 
 
 def _placeholder(text: str) -> QLabel:
@@ -63,7 +66,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.charts_dock], [300], Qt.Orientation.Vertical)
         # The views that look inside the network: tabs beside the charts, each fed only while it shows.
         # (Tabbed in straight away: added to the area first, side by side, they would widen the window.)
-        self.view_docks = {name: self._dock(title, f"{name}Dock") for name, title in VIEW_DOCKS}
+        self.view_docks = {name: self._dock(title, object_name) for name, title, object_name in VIEW_DOCKS}
         for dock in self.view_docks.values():
             self.tabifyDockWidget(self.charts_dock, dock)
         self.charts_dock.raise_()
@@ -220,10 +223,11 @@ class MainWindow(QMainWindow):
         self._update_edit_actions()
 
     def _start_training(self, wb) -> None:
-        """The Training panel, the charts and the digit canvas, and the controller that connects them."""
-        from .canvas import DigitPanel, Predictor
+        """The Training panel, the charts and the Draw dock, and the controller that connects them."""
         from .charts import TrainingCharts
+        from .draw import DigitPanel
         from .editor.lock_banner import ModelLockView
+        from .predictor import Predictor
         from .training.controller import TrainingController
         from .training.panel import TrainingPanel
 
@@ -248,18 +252,18 @@ class MainWindow(QMainWindow):
                                         self.preset_menu.menuAction(), a.tidy, a.add_layer], self)
 
     def _start_views(self, wb, training) -> None:
-        """Activations, saliency, weights, histograms, confusion matrix and prediction gallery."""
+        """Activations, saliency, weights, histograms, confusion matrix and predictions."""
         from .drawing_first import HeldRepaints
         from .viz.activations import ActivationsView
         from .viz.confusion import ConfusionView
         from .viz.controller import InsightController
-        from .viz.filters import FiltersView
-        from .viz.gallery import GalleryView
         from .viz.histograms import HistogramsView
+        from .viz.predictions import PredictionsView
         from .viz.saliency import SaliencyView
+        from .viz.weights import WeightsView
 
-        views = {"activations": ActivationsView(), "saliency": SaliencyView(), "filters": FiltersView(),
-                 "histograms": HistogramsView(), "confusion": ConfusionView(), "gallery": GalleryView()}
+        views = {"activations": ActivationsView(), "saliency": SaliencyView(), "weights": WeightsView(),
+                 "histograms": HistogramsView(), "confusion": ConfusionView(), "predictions": PredictionsView()}
         for name, view in views.items():
             self.view_docks[name].setWidget(view)
             if isinstance(view, HeldRepaints):

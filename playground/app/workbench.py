@@ -1,13 +1,13 @@
 """Everything that needs the core (and so torch), built once the core has been imported.
 
-The document, the canvas, the palette, the inspector, shape inference,
+The document, the editor (scene and view), the palette, the inspector, shape inference,
 autosave and the file commands, connected to each other. The main window
 places these widgets and wires its actions to them.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QWidget
 
 from .autosave import Autosaver
@@ -20,8 +20,6 @@ from .editor.shapes import ShapeInference
 from .editor.view import GraphView
 from .file_controller import FileController
 from .settings import AppSettings
-
-FIT_MIN_ZOOM = 0.8  # opening a tall network: readable text beats seeing all of it
 
 
 class Workbench(QObject):
@@ -42,10 +40,11 @@ class Workbench(QObject):
         self.palette.add_requested.connect(self.editor.add_kind)
         self.view.kind_dropped.connect(self.editor.add_kind)
         self.scene.node_activated.connect(self._focus_inspector)
-        doc.reset.connect(lambda: QTimer.singleShot(0, self.fit_new_document))
+        doc.reset.connect(self.fit_new_document)
 
     def fit_new_document(self) -> None:
-        self.view.fit_all(min_zoom=FIT_MIN_ZOOM)
+        """Show the whole network (at most 100 %) once the view has its size: a newcomer's first look."""
+        self.view.fit_new_document()
 
     def _focus_inspector(self, node_id: str) -> None:
         self.scene.select_nodes([node_id])

@@ -329,7 +329,7 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
             dock.show()
         streamed = {name: 0 for name in window.view_docks}
         t.predictor.insight_ready.connect(lambda _: _count(streamed, "activations", "saliency"))
-        t.weights_in_use.connect(lambda *_: _count(streamed, "filters"))
+        t.weights_in_use.connect(lambda *_: _count(streamed, "weights"))
         ledger = _TurnLedger()
         finished = []
 
@@ -338,7 +338,7 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
                 case ParamHistograms():
                     _count(streamed, "histograms")
                 case EpochEnded():
-                    _count(streamed, "confusion", "gallery")
+                    _count(streamed, "confusion", "predictions")
                 case Progress():
                     ledger.on_progress(message)
                 case RunFinished():

@@ -1,4 +1,4 @@
-"""Drive the editor like a person: mouse on the canvas, drops from the palette."""
+"""Drive the editor like a person: mouse in the editor's view, drops from the palette."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def show_nodes(window, *node_ids: str) -> None:
 
 
 def port_pos(window, node_id: str, port: str = "out", scroll: bool = True) -> QPoint:
-    """Where a port is on the canvas viewport (scrolled into view unless `scroll` is False)."""
+    """Where a port is on the editor's viewport (scrolled into view unless `scroll` is False)."""
     wb = window.workbench
     item = wb.scene.nodes[node_id]
     port_item = item.output if port == "out" else item.inputs[port]
@@ -60,7 +60,7 @@ def drag_wire(window, source: str, target: str, target_port: str = "in", miss: Q
 
 
 def drop_kind(window, kind: str, viewport_pos: QPoint) -> None:
-    """Drag a kind from the palette and drop it on the canvas.
+    """Drag a kind from the palette and drop it in the editor.
 
     QTest cannot start a real OS drag, so the palette's own mimeData() makes the
     payload and the same drag events a real drop delivers are sent to the viewport.

@@ -80,7 +80,7 @@ def main(folder: str = "/tmp/shots") -> None:
     shoot(window, out / "resnet-mini-tidy.png")
     window.workbench.document.undo_stack.setClean()
     window.acts.new.trigger()
-    shoot(window, out / "empty-canvas.png")
+    shoot(window, out / "empty-network.png")
     window.close()
 
 

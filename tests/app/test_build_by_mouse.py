@@ -1,4 +1,4 @@
-"""End to end: a small ResNet built from an empty canvas with the mouse, as a person would."""
+"""End to end: a small ResNet built in an empty editor with the mouse, as a person would."""
 
 import os
 from pathlib import Path

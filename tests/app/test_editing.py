@@ -1,15 +1,18 @@
-"""Editing on the canvas: move, select, delete, copy/cut/paste, duplicate, tidy, zoom and pan; all undoable."""
+"""Editing in the network editor: move, select, delete, copy/cut/paste, duplicate, tidy, zoom and pan; all undoable."""
 
 import json
 
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
 from playground.app.editor import commands
 from playground.app.editor.clipboard import MIME_GRAPH
 from playground.app.editor.view import MAX_ZOOM, MIN_ZOOM
-from playground.core.graph import Edge, dumps_graph, load_graph
+from playground.app.titles import DEFAULT_PRESET
+from playground.core.graph import Edge, Graph, Node, dumps_graph, load_graph
+from tests.app.conftest import make_window
 from tests.app.helpers import click, mouse_drag, node_pos, show_nodes
 
 
@@ -192,3 +195,60 @@ def test_undoing_everything_restores_the_file_exactly(window, qtbot):
     assert set(wb.scene.nodes) == set(wb.document.graph.nodes)
     assert sum(len(v) for v in wb.scene.edges.values()) == len(wb.document.graph.edges)
     assert not window.isWindowModified()
+
+
+# -- a newcomer's first look: the whole network --------------------------------------------------------------------
+
+
+def _visible(view):
+    return view.mapToScene(view.viewport().rect()).boundingRect()
+
+
+def _all_nodes_in_view(window) -> bool:
+    view, scene = window.workbench.view, window.workbench.scene
+    visible = _visible(view)
+    return bool(scene.nodes) and all(visible.contains(item.sceneBoundingRect()) for item in scene.nodes.values())
+
+
+def test_the_app_opens_with_the_whole_default_network_in_view(qtbot, settings):
+    window = make_window(qtbot, settings, resize=False)  # the window's own default size
+    assert window.size().toTuple() == (1280, 800)
+    assert window.workbench.document.preset == DEFAULT_PRESET
+    view = window.workbench.view
+    qtbot.waitUntil(lambda: _all_nodes_in_view(window), timeout=3000)
+    assert MIN_ZOOM <= view.zoom() <= 1.0
+    window.grab().save("/tmp/fit.png")
+
+
+def test_a_small_network_is_not_magnified_and_an_edit_keeps_the_zoom(qtbot, window):
+    wb = window.workbench
+    small = Graph(name="tiny")
+    small.add_node(Node("input", "input", {"shape": [1, 28, 28], "dataset": "mnist"}, (0, 0)))
+    small.add_node(Node("flatten", "flatten", {}, (0, 90)))
+    small.connect(Edge("input", "flatten"))
+    wb.document.load(small)
+    qtbot.waitUntil(lambda: wb.view.zoom() == 1.0, timeout=3000)  # fits with room to spare: 100 %, no more
+    assert _all_nodes_in_view(window)
+    wb.view.set_zoom(0.5)  # the person's zoom...
+    wb.scene.select_nodes(["flatten"])
+    wb.editor.add_kind("dense")
+    QApplication.processEvents()
+    window.resize(1300, 850)
+    QApplication.processEvents()
+    assert wb.view.zoom() == 0.5  # ...stays, through an edit and a resize
+    window.workbench.files.open_preset("lenet5")  # a new document is shown whole again
+    qtbot.waitUntil(lambda: wb.view.zoom() != 0.5 and _all_nodes_in_view(window), timeout=3000)
+
+
+def test_the_first_look_follows_the_window_until_the_view_is_touched(qtbot, window):
+    view = window.workbench.view
+    qtbot.waitUntil(lambda: _all_nodes_in_view(window), timeout=3000)
+    fitted = view.zoom()
+    window.resize(1200, 1000)  # a taller editor: the fit follows, the network grows
+    qtbot.waitUntil(lambda: view.zoom() > fitted, timeout=3000)
+    assert _all_nodes_in_view(window)
+    view.zoom_in()
+    zoomed = view.zoom()
+    window.resize(1200, 800)
+    QApplication.processEvents()
+    assert view.zoom() == zoomed

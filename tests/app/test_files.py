@@ -75,7 +75,7 @@ def test_discard_closes_without_saving(window, dialogs):
     assert window.close()
 
 
-def test_new_asks_first_and_gives_an_empty_canvas(window, dialogs):
+def test_new_asks_first_and_gives_an_empty_network(window, dialogs):
     edit(window)
     dialogs.answer(Button.Cancel)
     window.acts.new.trigger()

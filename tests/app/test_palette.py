@@ -1,4 +1,4 @@
-"""The layer palette: every kind, grouped and searchable; drag onto the canvas or double-click to add."""
+"""The layer palette: every kind, grouped and searchable; drag into the editor or double-click to add."""
 
 from PySide6.QtCore import QPoint, Qt
 

@@ -1,4 +1,4 @@
-"""Training from the main window, driven as a person does: actions, keys, the canvas, closing mid-run."""
+"""Training from the main window, driven as a person does: actions, keys, the Draw dock's canvas, closing mid-run."""
 
 from __future__ import annotations
 
@@ -115,7 +115,7 @@ def test_the_network_is_locked_visibly_while_training_and_editable_after(qtbot, 
     assert "locked" in window.lock_view.banner.text.text()
     banner, viewport = window.lock_view.banner, wb.view.viewport()
     top_before = viewport.geometry().top()
-    assert banner.geometry().bottom() < viewport.geometry().top()  # above the canvas: it hides no layer
+    assert banner.geometry().bottom() < viewport.geometry().top()  # above the scene: it hides no layer
     assert banner.text.height() >= banner.text.heightForWidth(banner.text.width())  # no line cut off
     assert not wb.palette.isEnabled() and not wb.inspector.isEnabled()
     assert not window.acts.open.isEnabled() and not window.acts.delete.isEnabled()
@@ -140,7 +140,7 @@ def test_the_network_is_locked_visibly_while_training_and_editable_after(qtbot, 
     window.acts.stop_training.trigger()
     qtbot.waitUntil(lambda: bool(runs), timeout=RUN_TIMEOUT)
     assert not doc.locked and not window.lock_view.banner.isVisible()
-    assert viewport.geometry().top() < top_before  # the canvas has its strip back
+    assert viewport.geometry().top() < top_before  # the scene has its strip back
     assert wb.palette.isEnabled() and wb.inspector.isEnabled() and window.acts.open.isEnabled()
     wb.scene.select_nodes([victim])
     wb.editor.delete_selection()
@@ -247,7 +247,7 @@ def test_the_canvas_predicts_with_the_live_weights_while_training(qtbot, mlp_win
     window.acts.start_training.trigger()
     wait_state(qtbot, window, RUNNING)
     qtbot.waitUntil(lambda: window.training.weights is not None, timeout=RUN_TIMEOUT)
-    from .test_canvas import draw  # the same mouse helper the canvas tests use
+    from .test_draw import draw  # the same mouse helper the Draw dock's tests use
 
     for _ in range(3):
         draw(digits.canvas, [(0.5, 0.2), (0.5, 0.5), (0.5, 0.8)])
@@ -324,7 +324,7 @@ def test_a_cpu_run_trains_on_its_own_cores_and_gives_the_window_the_last(qtbot, 
 def test_strokes_on_the_canvas_hold_the_charts_and_weight_views_repaints(qtbot, mlp_window):
     window = mlp_window
     gate = window.training.drawing_first
-    held = [window.training.charts, window.view_docks["filters"].widget(), window.view_docks["histograms"].widget()]
+    held = [window.training.charts, window.view_docks["weights"].widget(), window.view_docks["histograms"].widget()]
     assert all(view._schedule == gate.run for view in held)
     canvas = window.training.digits.canvas
     assert not gate.drawing

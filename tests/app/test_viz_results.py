@@ -13,14 +13,14 @@ from PySide6.QtWidgets import QApplication, QToolTip
 
 from playground.app.viz.colormap import colorize, lut
 from playground.app.viz.confusion import ConfusionView
-from playground.app.viz.gallery import (
+from playground.app.viz.predictions import (
     FILTER_ALL,
     FILTER_CLASS,
     FILTER_MISTAKES,
     SORT_CONFIDENCE_ASC,
     SORT_CONFIDENCE_DESC,
     SORT_INDEX,
-    GalleryView,
+    PredictionsView,
 )
 from tests.app.helpers import on_screen
 
@@ -77,7 +77,7 @@ def confusion(qtbot, split):
 
 @pytest.fixture
 def gallery(qtbot, split):
-    view = on_screen(qtbot, GalleryView(), 900, 600)
+    view = on_screen(qtbot, PredictionsView(), 900, 600)
     view.set_results(*split.gallery_args(), note="run 1, epoch 1 of 3")
     QApplication.processEvents()
     return view
@@ -463,7 +463,7 @@ def test_gallery_export_writes_a_png(qtbot, gallery, dialogs, tmp_path):
 
 def test_ten_thousand_examples_are_quick_to_show(qtbot):
     big = Split(seed=3, n=10_000)
-    gallery = on_screen(qtbot, GalleryView(), 1000, 700)
+    gallery = on_screen(qtbot, PredictionsView(), 1000, 700)
     start = time.perf_counter()
     gallery.set_results(*big.gallery_args(), note="epoch 1")
     gallery.grab()
@@ -532,7 +532,7 @@ def test_screenshots_with_real_digits(qtbot):
     QTest.mouseMove(view, view.cell_rect(7, 2).center())
     QApplication.processEvents()
     assert view.grab().save("/tmp/viz_confusion.png")
-    gallery = on_screen(qtbot, GalleryView(), 920, 620)
+    gallery = on_screen(qtbot, PredictionsView(), 920, 620)
     gallery.set_results(images, labels, predictions, confidences, classes, note=note)
     gallery.set_filter(FILTER_MISTAKES)
     QTest.mouseClick(gallery.grid.viewport(), LEFT, NO_MOD, gallery.item_rect(3).center())

@@ -1,4 +1,4 @@
-"""The weights views: filters and weight matrices of one layer (FiltersView), weight and gradient histograms over a
+"""The weights views: filters and weight matrices of one layer (WeightsView), weight and gradient histograms over a
 run (HistogramsView). Real preset graphs and their real initial weights; pixels read back from the pictures."""
 
 from __future__ import annotations
@@ -10,10 +10,9 @@ import pytest
 import torch
 from PySide6.QtGui import QImage
 
-from playground.app.viz import filters as filters_module
 from playground.app.viz import histograms as histograms_module
+from playground.app.viz import weights as weights_module
 from playground.app.viz.colormap import DIVERGING, SEQUENTIAL, lut
-from playground.app.viz.filters import MAX_GRID, RENDER_DELAY_MS, FiltersView, block_mean, render_dense
 from playground.app.viz.histograms import (
     MAX_COLUMNS,
     REPAINT_MS,
@@ -23,6 +22,7 @@ from playground.app.viz.histograms import (
     decade_label,
     gradient_warning,
 )
+from playground.app.viz.weights import MAX_GRID, RENDER_DELAY_MS, WeightsView, block_mean, render_dense
 from playground.core.build import build_module
 from playground.core.graph import load_graph
 from playground.core.run.messages import ParamHistograms
@@ -47,7 +47,7 @@ def copied(state_dict):
 
 @pytest.fixture
 def view(qtbot):
-    v = on_screen(qtbot, FiltersView(), 900, 700)
+    v = on_screen(qtbot, WeightsView(), 900, 700)
     return v
 
 
@@ -73,7 +73,7 @@ BLUE_END = tuple(int(c) for c in lut(DIVERGING)[0])
 WHITE_MIDDLE = tuple(int(c) for c in lut(DIVERGING)[127])
 
 
-# -- FiltersView ---------------------------------------------------------------------------------------------------
+# -- WeightsView ---------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", ["mnist-cnn", "mlp", "lenet5", "vit-mini", "resnet-mini"])
@@ -222,7 +222,7 @@ def test_several_quick_updates_draw_once_with_the_latest(qtbot, view, presets):
 
 def test_nothing_is_drawn_while_hidden_and_the_latest_is_drawn_on_show(qtbot, presets):
     graph, state = presets["mnist-cnn"]
-    v = FiltersView()
+    v = WeightsView()
     qtbot.addWidget(v)
     v.set_weights(graph, state, note="first")
     v.set_weights(graph, state, note="second")
@@ -249,7 +249,7 @@ def test_the_tensors_are_never_modified(qtbot, view, presets):
         view.as_images.setChecked(not view.as_images.isChecked())
     for key, value in state.items():
         assert torch.equal(value, before[key]), key
-    array = filters_module.as_array(state["dense1.weight"])
+    array = weights_module.as_array(state["dense1.weight"])
     assert not array.flags.writeable
     assert np.shares_memory(array, state["dense1.weight"].numpy())  # a view, not a copy of a large matrix
 

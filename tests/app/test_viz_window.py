@@ -127,20 +127,20 @@ def test_every_view_receives_and_renders_a_run_of_each_kind_of_network(qtbot, wi
     assert f"‘{predicted}’" in views.saliency.title()
 
     # Weights: the run's final weights, a picture of the chosen layer.
-    qtbot.waitUntil(lambda: views.filters.render_count > 0 and views.filters.image() is not None,
+    qtbot.waitUntil(lambda: views.weights.render_count > 0 and views.weights.image() is not None,
                     timeout=VIEW_TIMEOUT)
-    assert views.filters.layers() and views.filters.current_layer() in graph.nodes
+    assert views.weights.layers() and views.weights.current_layer() in graph.nodes
 
     # Histograms: taken on the worker between steps, for this run, one row per layer with parameters.
     assert histograms and all(h.run_id == epochs[-1].run_id for h in histograms)
     qtbot.waitUntil(lambda: len(views.histograms.steps()) > 0, timeout=VIEW_TIMEOUT)
     assert views.histograms.layers() == list(histograms[-1].layers)
 
-    # Confusion matrix and gallery: the epoch's validation results on the 120 test digits.
+    # Confusion matrix and predictions: the epoch's validation results on the 120 test digits.
     assert epochs and epochs[-1].predictions is not None
     assert int(np.sum(views.confusion.counts())) == 120
     assert np.array_equal(np.asarray(views.confusion.counts()), np.asarray(epochs[-1].confusion))
-    assert len(views.gallery.shown_indices()) == 120
+    assert len(views.predictions.shown_indices()) == 120
 
 
 def test_a_click_in_the_confusion_matrix_opens_the_examples_of_that_cell(qtbot, window, small_data):
@@ -195,7 +195,7 @@ def test_nothing_leaks_from_one_run_into_the_next(qtbot, window):
 
     def on_started(started):
         # Right when run 2 starts (this slot runs after the views' own): every view starts afresh...
-        at_start.append((views.confusion.counts(), len(views.gallery.shown_indices()),
+        at_start.append((views.confusion.counts(), len(views.predictions.shown_indices()),
                          len(views.histograms.steps())))
         # ...and a late message of run 1 changes nothing.
         window.training.dispatcher.dispatch(first_epochs[-1])
@@ -297,13 +297,13 @@ def test_weights_loaded_from_a_file_fill_the_confusion_matrix_and_the_gallery_wi
     expected = np.bincount(labels * 10 + predicted, minlength=100).reshape(10, 10)
     assert np.array_equal(np.asarray(views.confusion.counts()), expected)
     assert "loaded from weights.pt" in views.confusion.note_label.text()
-    assert "loaded from weights.pt" in views.gallery.note()
+    assert "loaded from weights.pt" in views.predictions.note()
     # Weights trained on other data than the test set's are still evaluated, and the notes say so.
     other = trained_on != "mnist"
     assert ("trained on Fashion-MNIST" in views.confusion.note_label.text()) == other
     assert any("correct on the MNIST sample" in line for line in said)
     assert any("trained on Fashion-MNIST (choose it in the Training panel)" in line for line in said) == other
-    assert len(views.gallery.shown_indices()) == 120
+    assert len(views.predictions.shown_indices()) == 120
     # A cell's examples go onto the canvas like a run's.
     true, guess = np.unravel_index(np.argmax(expected), expected.shape)
     QTest.mouseClick(views.confusion, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
@@ -341,4 +341,4 @@ def test_a_run_stopped_mid_epoch_shows_its_final_weights_in_the_confusion_matrix
     assert np.array_equal(np.asarray(views.confusion.counts()),
                           np.bincount(labels * 10 + predicted, minlength=100).reshape(10, 10))
     assert "final weights (step 6)" in views.confusion.note_label.text()
-    assert "final weights (step 6)" in views.gallery.note()
+    assert "final weights (step 6)" in views.predictions.note()

@@ -2,7 +2,7 @@
 
 The clipboard holds an ordinary graph file (JSON) under a private MIME type and
 as plain text, so a selection can also be pasted into a text editor, or a
-graph file's text pasted onto the canvas.
+graph file's text pasted into the editor.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Editing actions on the canvas: add, delete, copy/paste, duplicate, tidy, select, find problems."""
+"""Editing actions in the network editor: add, delete, copy/paste, duplicate, tidy, select, find problems."""
 
 from __future__ import annotations
 

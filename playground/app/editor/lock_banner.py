@@ -1,4 +1,4 @@
-"""What the editor looks like while training locks the model: a banner above the canvas, and the
+"""What the editor looks like while training locks the model: a banner above the editor's view, and the
 widgets that would change the model (palette, inspector, file and edit actions) greyed out.
 
 The banner sits in a strip the view gives up for it (viewport margins), so it
@@ -22,15 +22,15 @@ MARGIN = 10
 
 
 class LockBanner(QWidget):
-    """A rounded strip above the canvas with a lock icon and the reason. `view` is a QAbstractScrollArea whose
-    Python class exposes `setViewportMargins` (protected in C++): the canvas's GraphView."""
+    """A rounded strip above the scene with a lock icon and the reason. `view` is a QAbstractScrollArea whose
+    Python class exposes `setViewportMargins` (protected in C++): the editor's GraphView."""
 
     def __init__(self, view: QAbstractScrollArea):
         super().__init__(view)
         self.view = view
         self.setObjectName("lockBanner")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        # Clicks and drags go through to the canvas beneath: moving layers stays allowed while locked.
+        # Clicks and drags go through to the scene beneath: moving layers stays allowed while locked.
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
         self.setStyleSheet("#lockBanner { background: rgba(224, 160, 48, 0.92); border-radius: 6px; }"
                            "#lockBanner QLabel { color: #1d1d1d; }")
@@ -56,7 +56,7 @@ class LockBanner(QWidget):
         self._place()
 
     def hideEvent(self, event) -> None:
-        self.view.setViewportMargins(0, 0, 0, 0)  # the canvas takes the strip back
+        self.view.setViewportMargins(0, 0, 0, 0)  # the scene takes the strip back
         super().hideEvent(event)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:

@@ -1,4 +1,4 @@
-"""A layer on the canvas: kind, id, key parameters and output shape; red with a badge when it has a problem."""
+"""A layer in the editor's scene: kind, id, key parameters and output shape; red with a badge when it has a problem."""
 
 from __future__ import annotations
 

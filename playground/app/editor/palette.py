@@ -1,4 +1,4 @@
-"""The layer palette: every kind in the catalog, grouped, searchable, draggable onto the canvas."""
+"""The layer palette: every kind in the catalog, grouped, searchable, draggable into the editor."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ class PaletteWidget(QWidget):
                 item = QTreeWidgetItem(top, [spec.title])
                 item.setData(0, KIND_ROLE, spec.kind)
                 item.setData(0, SEARCH_ROLE, " ".join((spec.title, spec.kind, spec.help, group)).lower())
-                item.setToolTip(0, f"<b>{spec.title}</b> ({spec.kind})<br>{spec.help}<br><i>Drag onto the canvas, "
+                item.setToolTip(0, f"<b>{spec.title}</b> ({spec.kind})<br>{spec.help}<br><i>Drag into the editor, "
                                    "or double-click to add it below the selected layer.</i>")
                 item.setStatusTip(0, spec.help)
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled)

@@ -1,4 +1,4 @@
-"""The canvas: one item per node and per wire, kept in step with the document's graph.
+"""The editor's scene: one item per node and per wire, kept in step with the document's graph.
 
 The scene never holds its own copy of the truth: it follows the document's
 signals, and user gestures (moving nodes, drawing wires) end in undo commands.
@@ -259,7 +259,7 @@ class GraphScene(QGraphicsScene):
         self.update()
 
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
-        painter.fillRect(rect, self.theme.canvas)
+        painter.fillRect(rect, self.theme.background)
         spacing = GRID_DOT_SPACING
         while spacing * self.view_scale() < 12:  # keep dots at least 12 px apart
             spacing *= 2

@@ -35,7 +35,7 @@ def is_dark(palette: QPalette) -> bool:
 
 @dataclass(frozen=True)
 class Theme:
-    canvas: QColor
+    background: QColor  # the scene's, behind the grid
     grid: QColor
     node: QColor
     node_border: QColor
@@ -53,18 +53,18 @@ def theme(palette: QPalette) -> Theme:
     role = QPalette.ColorRole
     base, window, text = palette.color(role.Base), palette.color(role.Window), palette.color(role.Text)
     dark = is_dark(palette)
-    canvas = blend(window, base, 0.35)
+    background = blend(window, base, 0.35)
     return Theme(
-        canvas=canvas,
-        grid=blend(canvas, text, 0.18),
+        background=background,
+        grid=blend(background, text, 0.18),
         node=blend(base, window, 0.0) if not dark else blend(base, text, 0.06),
-        node_border=blend(canvas, text, 0.35),
+        node_border=blend(background, text, 0.35),
         text=text,
         dim_text=blend(base, text, 0.62),
         selection=palette.color(role.Highlight),
         error=QColor("#ef5350" if dark else "#c62828"),
-        wire=blend(canvas, text, 0.55),
-        label_fill=canvas,
+        wire=blend(background, text, 0.55),
+        label_fill=background,
         port=blend(base, text, 0.45),
         candidate=QColor("#43a047" if not dark else "#66bb6a"),
     )

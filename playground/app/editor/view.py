@@ -1,8 +1,17 @@
-"""The canvas view: zoom under the mouse, pan with the middle button or space-drag, drop layers from the palette."""
+"""The editor's view of the scene: zoom under the mouse, pan with the middle button or space-drag, drop layers from
+the palette.
+
+A new document (the app opening, a file opened, a preset chosen, New) is shown whole: `fit_new_document` fits
+the nodes in the viewport once it has its size, at no more than 100 % and no less than MIN_ZOOM (a network too
+tall even then shows its top). While the view stays as that fit left it, a resize fits again: the window's first
+layout settles in several steps (the docks filled, a window manager's maximise), and a first look should not be
+cut off by them. Once the view is zoomed, scrolled or panned (by the person, or by the editor bringing a layer
+into sight), it is left as it is; an edit alone fits nothing.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QDragEnterEvent,
     QDragMoveEvent,
@@ -21,6 +30,7 @@ from .scene import GraphScene
 MIN_ZOOM, MAX_ZOOM = 0.15, 3.0
 ZOOM_STEP = 1.2
 SCENE_MARGIN = 600.0
+FIT_MARGIN = 40.0  # scene units around the nodes when fitting them
 
 
 class GraphView(QGraphicsView):
@@ -46,6 +56,8 @@ class GraphView(QGraphicsView):
         self._space = False
         self.placeholder = "Drag layers here from the palette — start with Input"
         scene.changed.connect(self._grow_scene_rect)
+        self._fit_owed = False  # a new document waits for the viewport's size to be fitted
+        self._fitted: tuple[float, QPointF] | None = None  # (zoom, centre) as the last automatic fit left them
 
     # -- zoom ---------------------------------------------------------------------------------
     def zoom(self) -> float:
@@ -83,7 +95,7 @@ class GraphView(QGraphicsView):
             self.set_zoom(1.0)
             self.centerOn(0, 0)
             return
-        rect = rect.adjusted(-40, -40, 40, 40)
+        rect = rect.adjusted(-FIT_MARGIN, -FIT_MARGIN, FIT_MARGIN, FIT_MARGIN)
         self.reset_scene_rect()
         viewport = self.viewport().rect()
         factor = min(viewport.width() / rect.width(), viewport.height() / rect.height())
@@ -94,6 +106,46 @@ class GraphView(QGraphicsView):
             self.centerOn(rect.center())
         else:  # too tall to fit legibly: start at the top, where the data enters
             self.centerOn(QPointF(rect.center().x(), rect.top() + visible_height / 2))
+
+    # -- a new document is shown whole (the module docstring) -----------------------------------------
+    def fit_new_document(self) -> None:
+        """Fit the nodes now if the viewport has its size, else as soon as it has."""
+        self._fit_owed = True
+        self._fitted = None
+        QTimer.singleShot(0, self._pay_fit)  # after the scene's rebuild and the layout that follows it
+
+    def _pay_fit(self) -> None:
+        if not self._fit_owed or not self.isVisible() or self.viewport().rect().isEmpty():
+            return  # not laid out yet: showEvent or resizeEvent comes back here
+        self._fit_owed = False
+        self._fit_automatically()
+
+    def _fit_automatically(self) -> None:
+        self.fit_all()
+        self._fitted = (self.zoom(), self._centre())
+
+    def _centre(self) -> QPointF:
+        return self.mapToScene(self.viewport().rect().center())
+
+    def _as_fitted(self) -> bool:
+        """The view is as the last automatic fit left it: no zoom, scroll or pan since (a resize keeps the centre)."""
+        if self._fitted is None:
+            return False
+        zoom, centre = self._fitted
+        moved = self.mapFromScene(centre) - self.viewport().rect().center()
+        return self.zoom() == zoom and moved.manhattanLength() <= 2
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._fit_owed:
+            QTimer.singleShot(0, self._pay_fit)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)  # keeps the scene point at the centre (the resize anchor)
+        if self._fit_owed:
+            self._pay_fit()
+        elif self._as_fitted():
+            self._fit_automatically()
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         delta = event.angleDelta().y() or event.angleDelta().x()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, Signal
 
 from ...core.run.messages import RunFinished, RunStarted
-from ..canvas.predictor import TestSetResults
+from ..predictor import TestSetResults
 from .data_box import dataset_title
 from .datasets import DatasetLocation, TestSet, TestSetLoader
 

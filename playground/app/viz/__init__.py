@@ -1,1 +1,2 @@
-"""Views that look inside the network while it learns: activations, weights, confusion, gallery, saliency."""
+"""Views that look inside the network while it learns: activations, saliency, weights, histograms,
+confusion, predictions."""

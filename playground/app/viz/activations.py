@@ -14,18 +14,16 @@ channel of a convolution uses the same ones), so that channels can be compared:
 - attention weights: viridis with levels (0, max of the layer).
 
 A picture is built once per insight as one numpy mosaic (nearest-neighbour
-enlarged cells with gaps) and shown as a pixmap, so painting is a blit. When
+enlarged cells with gaps, `render.mosaic`) and shown as a pixmap, so painting is a blit. When
 the sections are the same layers as before the widgets are kept and only their
 pictures change (no flicker, the scroll position stays).
 """
 
 from __future__ import annotations
 
-import functools
 import math
 import os
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -43,8 +41,9 @@ from PySide6.QtWidgets import (
 )
 
 from ..charts.export import write_png
-from .colormap import DIVERGING, SEQUENTIAL, ColorScale, colorize, format_level, rgb_to_qimage, symmetric_levels
+from .colormap import DIVERGING, SEQUENTIAL, ColorScale, colorize, format_level, symmetric_levels
 from .export import export_button, export_png_dialog
+from .render import Picture, colorize_tiles, enlarge, integer_scale, mosaic_image, rgb_to_qimage
 
 if TYPE_CHECKING:  # the core imports torch: the app loads it in the background, this module must not
     from ...core.train.insight import Insight, LayerView
@@ -59,6 +58,7 @@ HEAD_SIDE = 128  # target side of one attention head's Q×K picture
 SEQUENCE_HEIGHT = 224  # target height of a sequence heatmap
 GAP = 2  # pixels between cells
 MIN_LAYOUT_WIDTH = 240
+ACTIVATION = "activation"  # what a picture's scale measures (attention: "attention weight")
 
 
 def _dims(shape: tuple[int, ...]) -> str:
@@ -88,71 +88,6 @@ def layer_levels(layer: LayerView) -> tuple[tuple[float, float], str]:
     return (0.0, max(top, 1e-12)), SEQUENTIAL
 
 
-@dataclass
-class Picture:
-    """One layer drawn: the image, where each channel / unit / head sits in it, and the scale it uses."""
-
-    image: QImage
-    cells: list[QRect] = field(default_factory=list)
-    levels: tuple[float, float] = (0.0, 1.0)
-    cmap: str = SEQUENTIAL
-    label: str = "activation"  # what the scale measures
-    axes: str = ""  # a line saying how to read the picture ("time step ↓ · feature →")
-    scale_xy: tuple[int, int] = (1, 1)  # sequence: pixels per feature and per step (for the tooltip)
-
-
-def _enlarge(rgb: np.ndarray, sy: int, sx: int) -> np.ndarray:
-    """[H, W, 3] -> [H*sy, W*sx, 3], nearest neighbour."""
-    if sy > 1:
-        rgb = np.repeat(rgb, sy, axis=0)
-    if sx > 1:
-        rgb = np.repeat(rgb, sx, axis=1)
-    return rgb
-
-
-@functools.lru_cache(maxsize=32)
-def _mosaic_index(n: int, h: int, w: int, s: int, columns: int, gap: int, top: int) -> tuple[np.ndarray, tuple]:
-    """Where each pixel of a mosaic of n cells (h×w values each, enlarged s times, in rows of `columns`, `gap`
-    pixels apart, `top` free pixels above each) takes its colour from: an index into the n*h*w values, or n*h*w
-    for the background. With the cell rectangles (x, y, w, h). Cached: a layer keeps its layout from one insight
-    to the next, so a render is one gather (numpy fancy indexing) of the colours."""
-    rows = math.ceil(n / columns)
-    ch, cw = top + h * s + gap, w * s + gap
-    block = np.full((ch, cw), -1, dtype=np.int64)
-    block[top:top + h * s, :w * s] = (np.arange(h * s) // s)[:, None] * w + (np.arange(w * s) // s)[None, :]
-    grid = block[None] + (np.arange(rows * columns) * (h * w))[:, None, None]
-    grid[:, block < 0] = n * h * w
-    grid[n:] = n * h * w
-    index = grid.reshape(rows, columns, ch, cw).transpose(0, 2, 1, 3).reshape(rows * ch, columns * cw)
-    index = np.ascontiguousarray(index[:rows * ch - gap, :columns * cw - gap]).astype(np.int32)  # no outer gap
-    index.setflags(write=False)
-    rects = tuple(((i % columns) * cw, (i // columns) * ch + top, w * s, h * s) for i in range(n))
-    return index, rects
-
-
-def _mosaic(rgb: np.ndarray, s: int, columns: int, gap: int, background: tuple[int, int, int],
-            top: int = 0) -> tuple[QImage, list[QRect]]:
-    """n cells of colours [n, h, w, 3], each enlarged s times, laid out by `_mosaic_index`. Returns the picture
-    and each cell's rectangle in it. The gather is done on packed 0xffRRGGBB words (one per pixel, 5x faster
-    than gathering 3-byte rows)."""
-    n, h, w, _ = rgb.shape
-    index, rects = _mosaic_index(n, h, w, s, max(1, min(columns, n)), gap, top)
-    colours = np.concatenate([rgb.reshape(-1, 3), np.asarray(background, dtype=np.uint8)[None]]).astype(np.uint32)
-    packed = (colours[:, 0] << 16) | (colours[:, 1] << 8) | colours[:, 2] | np.uint32(0xFF000000)
-    return _packed_qimage(packed[index]), [QRect(*r) for r in rects]
-
-
-def _packed_qimage(pixels: np.ndarray) -> QImage:
-    """A QImage that owns a copy of uint32 [H, W] 0xffRRGGBB pixels."""
-    pixels = np.ascontiguousarray(pixels, dtype=np.uint32)
-    h, w = pixels.shape
-    return QImage(pixels.data, w, h, 4 * w, QImage.Format.Format_RGB32).copy()
-
-
-def _integer_scale(side: int, target: int, zoom: int) -> int:
-    return max(1, round(target / max(1, side))) * zoom
-
-
 def render_layer(layer: LayerView, width: int, zoom: int = 1, background: tuple[int, int, int] = (240, 240, 240),
                  text: QColor | None = None, columns: int | None = None) -> Picture:
     """The layer's picture, laid out for `width` pixels (cells wrap into rows; a wider picture scrolls).
@@ -160,26 +95,26 @@ def render_layer(layer: LayerView, width: int, zoom: int = 1, background: tuple[
     values = np.asarray(layer.values, dtype=np.float32)
     levels, cmap = layer_levels(layer)
     if values.size == 0:
-        return Picture(QImage(), [], levels, cmap)
+        return Picture(QImage(), levels=levels, cmap=cmap, label=ACTIVATION)
     view = layer.view
     if view == "maps":
         if values.ndim == 2:
             values = values[None]
         values = values.reshape(-1, values.shape[-2], values.shape[-1])
-        c, h, w = values.shape
-        s = _integer_scale(max(h, w), MAP_CELL, zoom)
-        rgb = colorize(values.reshape(c * h, w), levels, cmap).reshape(c, h, w, 3)
+        h, w = values.shape[1:]
+        s = integer_scale(max(h, w), MAP_CELL) * zoom
+        rgb = colorize_tiles(values, levels, cmap)
         cols = columns or (width + GAP) // (w * s + GAP)
-        image, rects = _mosaic(rgb, s, cols, GAP, background)
-        return Picture(image, rects, levels, cmap)
+        image, boxes = mosaic_image(rgb, cols, s, GAP, background)
+        return Picture(image, boxes, levels, cmap, ACTIVATION)
     if view == "units":
         flat = values.reshape(-1)
         many = flat.size > UNIT_MANY
         cell = (UNIT_CELL // 2 if many else UNIT_CELL) * zoom
         cols = columns or (2 * UNIT_COLUMNS if many else UNIT_COLUMNS)
         rgb = colorize(flat.reshape(-1, 1), levels, cmap).reshape(-1, 1, 1, 3)
-        image, rects = _mosaic(rgb, cell, cols, 1, background)
-        return Picture(image, rects, levels, cmap)
+        image, boxes = mosaic_image(rgb, cols, cell, 1, background)
+        return Picture(image, boxes, levels, cmap, ACTIVATION)
     if view == "sequence":
         seq = values.reshape(values.shape[0], -1) if values.ndim >= 2 else values.reshape(-1, 1)
         t, f = seq.shape
@@ -187,28 +122,29 @@ def render_layer(layer: LayerView, width: int, zoom: int = 1, background: tuple[
         sy = max(2, min(16, SEQUENCE_HEIGHT // max(1, t))) * zoom
         if columns:  # the preview: square-ish pixels, the caller scales
             sx = sy = 1
-        rgb = _enlarge(colorize(seq, levels, cmap), sy, sx)
+        rgb = enlarge(colorize(seq, levels, cmap), sy, sx)
         image = rgb_to_qimage(rgb)
-        return Picture(image, [QRect(0, 0, image.width(), image.height())], levels, cmap,
+        return Picture(image, np.array([[0, 0, image.width(), image.height()]]), levels, cmap, ACTIVATION,
                        axes=f"time step ↓ ({t}) · feature → ({f})", scale_xy=(sx, sy))
     if view == "attention":
         att = values.reshape(-1, values.shape[-2], values.shape[-1]) if values.ndim >= 2 else values.reshape(1, 1, -1)
-        heads, q, k = att.shape
-        s = _integer_scale(max(q, k), HEAD_SIDE, zoom)
-        rgb = colorize(att.reshape(heads * q, k), levels, cmap).reshape(heads, q, k, 3)
+        q, k = att.shape[1:]
+        s = integer_scale(max(q, k), HEAD_SIDE) * zoom
+        rgb = colorize_tiles(att, levels, cmap)
         label_h = 0 if columns else QFontMetrics(QFont()).height() + 2  # "head 1" above each (not in previews)
         cols = columns or (width + 3 * GAP) // (k * s + 3 * GAP)
-        image, rects = _mosaic(rgb, s, cols, 3 * GAP, background, top=label_h)
+        image, boxes = mosaic_image(rgb, cols, s, 3 * GAP, background, top=label_h)
+        picture = Picture(image, boxes, levels, cmap, label="attention weight",
+                          axes="query ↓ · key →, each row sums to 1")
         if label_h:
-            painter = QPainter(image)
+            painter = QPainter(picture.image)
             painter.setPen(QPen(text or QColor(30, 30, 30)))
-            for i, rect in enumerate(rects):
+            for i, rect in enumerate(picture.cells):
                 painter.drawText(QRect(rect.x(), rect.y() - label_h, rect.width(), label_h),
                                  Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, f"head {i + 1}")
             painter.end()
-        return Picture(image, rects, levels, cmap, label="attention weight",
-                       axes="query ↓ · key →, each row sums to 1")
-    return Picture(QImage(), [], levels, cmap, axes=f"(no picture for a {view!r} view)")
+        return picture
+    return Picture(QImage(), levels=levels, cmap=cmap, label=ACTIVATION, axes=f"(no picture for a {view!r} view)")
 
 
 def _rgb(color: QColor) -> tuple[int, int, int]:

@@ -6,9 +6,10 @@ a blue-white-red diverging map, for signed values centred on zero (weights,
 saliency). The look-up tables come from pyqtgraph's bundled map files, so
 nothing is fetched.
 
-`to_qimage` turns a 2-D float array into a QImage with explicit levels (never
-per-picture auto-scaling that hides how big values are), and `ColorScale` is
-the small bar that states those levels next to the picture.
+`colorize` turns a 2-D float array into colours with explicit levels (never
+per-picture auto-scaling that hides how big values are; `render.py` makes the
+pictures of them), and `ColorScale` is the small bar that states those levels
+next to the picture.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QImage, QLinearGradient, QPainter, QPen
+from PySide6.QtGui import QColor, QLinearGradient, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 SEQUENTIAL = "viridis"
@@ -64,17 +65,6 @@ def colorize(values: np.ndarray, levels: tuple[float, float], name: str = SEQUEN
     if np.isnan(values).any():
         rgb[np.isnan(values)] = (128, 128, 128)
     return rgb
-
-
-def rgb_to_qimage(rgb: np.ndarray) -> QImage:
-    """A QImage that owns a copy of the uint8 [H, W, 3] pixels."""
-    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
-    h, w, _ = rgb.shape
-    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-
-
-def to_qimage(values: np.ndarray, levels: tuple[float, float], name: str = SEQUENTIAL) -> QImage:
-    return rgb_to_qimage(colorize(values, levels, name))
 
 
 def format_level(value: float) -> str:

@@ -9,7 +9,7 @@ stretches the scale to the largest mistake, so that the mistakes stand out.
 Hovering a cell tells "true 4, predicted 9: 23 digits (2.3% of the 4s)";
 clicking it emits `cell_clicked(true, predicted)` and shows exactly those
 examples, most confident first, in a gallery strip under the matrix (the
-`GalleryView` of the gallery tab, narrowed to the cell). Clicking an example
+`PredictionsView` of the Predictions tab, narrowed to the cell). Clicking an example
 there emits `example_chosen(index)`.
 
 The matrix is one painted widget; the view handles its clicks, hovers and tool
@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 from ..charts.export import write_png
 from .colormap import SEQUENTIAL, ColorScale, colorize
 from .export import export_button, export_png_dialog
-from .gallery import GalleryView, is_digits, noun, settle_layouts
+from .predictions import PredictionsView, is_digits, noun, settle_layouts
 
 SCALE_LABEL = "fraction of the true class"
 _MOUSE_EVENTS = (QEvent.Type.MouseMove, QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonRelease,
@@ -322,7 +322,7 @@ class ConfusionView(QWidget):
         self.strip = QWidget(self)
         self.caption_label = QLabel(self.strip)
         self.caption_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.examples = GalleryView(self.strip, controls=False)
+        self.examples = PredictionsView(self.strip, controls=False)
         self.examples.empty_message = "No examples in this cell."
         self.examples.example_chosen.connect(self.example_chosen)
         strip_layout = QVBoxLayout(self.strip)

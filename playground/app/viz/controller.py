@@ -1,11 +1,11 @@
-"""The views that look inside the network, fed from the run and from the canvas's predictor.
+"""The views that look inside the network, fed from the run and from the predictor.
 
 Where each view's data comes from (none of it is computed in the GUI thread):
 - Activations and Saliency: the predictor's inference process looks inside its
   CPU copy of the latest weights for the digit on the canvas
   (`Predictor.want_insight`),
   a few times a second and whenever the drawing or the weights change.
-- Weights and filters: the CPU weight copies the run publishes (and the final
+- Weights: the CPU weight copies the run publishes (and the final
   or loaded ones afterwards).
 - Histograms: the worker takes weight/gradient histograms between steps, every
   two seconds, while that view is open (`TrainingSession.want_histograms`), in
@@ -63,8 +63,8 @@ class InsightController(QObject):
         super().__init__(parent)
         self.training, self.workbench = training, workbench
         self.activations, self.saliency = views["activations"], views["saliency"]
-        self.filters, self.histograms = views["filters"], views["histograms"]
-        self.confusion, self.gallery = views["confusion"], views["gallery"]
+        self.weights, self.histograms = views["weights"], views["histograms"]
+        self.confusion, self.predictions = views["confusion"], views["predictions"]
         self.docks = docks
         self.run_id: int | None = None  # the run the views follow
         self.classes: tuple[str, ...] = tuple(str(i) for i in range(10))
@@ -79,7 +79,7 @@ class InsightController(QObject):
         training.evaluated.connect(self._on_evaluated)
         predictor.insight_ready.connect(self._on_insight)
         self.confusion.example_chosen.connect(self._put_on_canvas)
-        self.gallery.example_chosen.connect(self._put_on_canvas)
+        self.predictions.example_chosen.connect(self._put_on_canvas)
         workbench.editor.selection_changed.connect(self._on_selection)
         workbench.view.viewport().installEventFilter(self)
         for dock in docks.values():
@@ -87,10 +87,10 @@ class InsightController(QObject):
             dock.toggleViewAction().toggled.connect(self._update_wanted)
         self.activations.clear("Draw a digit on the canvas to see what every layer makes of it.")
         self.saliency.clear("Draw a digit on the canvas to see which pixels drove the prediction.")
-        self.filters.clear("The weights appear here once the network is built.")
+        self.weights.clear("The weights appear here once the network is built.")
         self.histograms.clear("Weight and gradient histograms appear here while a run trains.")
         self.confusion.clear("The confusion matrix on the test set appears after the first epoch.")
-        self.gallery.clear("Test digits with their predictions appear after the first epoch.")
+        self.predictions.clear("Test digits with their predictions appear after the first epoch.")
         self._update_wanted()
 
     # -- what the views ask for ---------------------------------------------------------------------
@@ -127,7 +127,7 @@ class InsightController(QObject):
         self.histograms.begin_run(started.run_id)
         self.confusion.clear(f"{started.name}: the confusion matrix on the test set appears after the first "
                              "epoch.")
-        self.gallery.clear(f"{started.name}: test digits with their predictions appear after the first epoch.")
+        self.predictions.clear(f"{started.name}: test digits with their predictions appear after the first epoch.")
 
     def epoch_ended(self, epoch: EpochEnded) -> None:
         if epoch.run_id != self.run_id or self._test is None or epoch.confusion is None:
@@ -147,9 +147,9 @@ class InsightController(QObject):
         self._show_results(None, results.images, results.labels, results.predictions, results.confidences, note)
 
     def _show_results(self, confusion, images, labels, predictions, confidences, note: str) -> None:
-        """Per-example results on a test split to the confusion matrix (None: counted from them) and the gallery."""
+        """Per-example results on a test split to the confusion matrix (None: counted from them) and the predictions."""
         self.confusion.set_results(confusion, self.classes, images, labels, predictions, confidences, note)
-        self.gallery.set_results(images, labels, predictions, confidences, self.classes, note)
+        self.predictions.set_results(images, labels, predictions, confidences, self.classes, note)
 
     def histograms_taken(self, histograms: ParamHistograms) -> None:
         if histograms.run_id == self.run_id:
@@ -159,13 +159,13 @@ class InsightController(QObject):
         if weights.classes:
             self.classes = tuple(weights.classes)
         self._weights_note = note
-        self.filters.set_weights(weights.graph, weights.state_dict, note)
+        self.weights.set_weights(weights.graph, weights.state_dict, note)
 
     def _on_insight(self, insight) -> None:
         self._insight = insight
         self._feed_insight()
 
-    # -- to the canvas and from the editor ------------------------------------------------------------
+    # -- to the Draw dock's canvas and from the editor ---------------------------------------------
     def _put_on_canvas(self, index: int) -> None:
         if self._test is None:
             return

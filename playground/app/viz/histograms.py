@@ -33,6 +33,7 @@ from ..charts.export import write_png
 from ..drawing_first import HeldRepaints
 from .colormap import SEQUENTIAL, ColorScale, colorize, format_level
 from .export import export_button, export_png_dialog, message_label
+from .render import pack, packed_to_qimage
 
 MAX_COLUMNS = 600  # snapshots kept per run (one more while the newest is not on the stride)
 REPAINT_MS = 300
@@ -177,8 +178,7 @@ class Colours:
         fresh = snaps[kept:]
         if fresh:
             values = np.stack([getattr(s, self.kind) for s in fresh])  # [n, L, B]
-            rgb = colorize(values.reshape(len(fresh), -1), levels, SEQUENTIAL).astype(np.uint32)
-            packed = (0xFF000000 | rgb[..., 0] << 16 | rgb[..., 1] << 8 | rgb[..., 2]).reshape(values.shape)
+            packed = pack(colorize(values.reshape(len(fresh), -1), levels, SEQUENTIAL)).reshape(values.shape)
             self._pixels = np.concatenate([self._pixels[:kept], packed]) if kept else packed
         elif kept < len(self._pixels):
             self._pixels = self._pixels[:kept]
@@ -189,9 +189,7 @@ class Colours:
 def picture(pixels: np.ndarray, cols: np.ndarray, rows: np.ndarray | None) -> QImage:
     """pixels uint32 [N, B] (one layer, every snapshot, coloured) -> an image with the largest |value| at the top."""
     columns = pixels[cols].T  # [B, T]
-    image = np.ascontiguousarray(columns[rows] if rows is not None else columns[::-1])
-    h, w = image.shape
-    return QImage(image.data, w, h, 4 * w, QImage.Format.Format_RGB32).copy()  # owns its pixels
+    return packed_to_qimage(columns[rows] if rows is not None else columns[::-1])
 
 
 def nice_step(span: float, most: int) -> float:

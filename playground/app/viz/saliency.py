@@ -23,8 +23,9 @@ from PySide6.QtGui import QFont, QImage, QPalette, QPixmap
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ..charts.export import write_png
-from .colormap import DIVERGING, ColorScale, colorize, rgb_to_qimage, symmetric_levels
+from .colormap import DIVERGING, ColorScale, colorize, symmetric_levels
 from .export import export_button, export_png_dialog
+from .render import resample, rgb_to_qimage
 
 if TYPE_CHECKING:  # the core imports torch: the app loads it in the background, this module must not
     from ...core.train.insight import Insight
@@ -35,16 +36,6 @@ EMPTY_MESSAGE = "Draw a digit to see which pixels decide the prediction"
 EXPLANATION = "red pixels pushed the prediction up, blue ones down"
 BLEND_FROM, BLEND_FULL = 0.1, 0.5  # |saliency| / m where the overlay's colour starts, and where it is full
 DIGIT_DIM = 0.75  # the overlay's digit is a little darker, so that the colours stand out
-
-
-def _resample(values: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Nearest-neighbour `values` [h, w] at `shape` (the saliency is normally the image's size already)."""
-    h, w = values.shape
-    if (h, w) == shape:
-        return values
-    rows = np.arange(shape[0]) * h // shape[0]
-    cols = np.arange(shape[1]) * w // shape[1]
-    return values[rows][:, cols]
 
 
 def digit_rgb(image: np.ndarray) -> np.ndarray:
@@ -60,7 +51,7 @@ def saliency_rgb(saliency: np.ndarray, levels: tuple[float, float]) -> np.ndarra
 def overlay_rgb(image: np.ndarray, saliency: np.ndarray, levels: tuple[float, float]) -> np.ndarray:
     """The digit in grey with the saliency colours blended in where |saliency| is large (module docstring)."""
     image = np.asarray(image, dtype=np.uint8)
-    sal = _resample(np.asarray(saliency, dtype=np.float32), image.shape)
+    sal = resample(np.asarray(saliency, dtype=np.float32), image.shape)  # normally the image's size already
     m = max(abs(levels[0]), abs(levels[1]), 1e-12)
     strength = np.nan_to_num(np.abs(sal) / m, nan=0.0, posinf=1.0)
     alpha = np.clip((strength - BLEND_FROM) / (BLEND_FULL - BLEND_FROM), 0.0, 1.0)[..., None]

@@ -1,4 +1,5 @@
-"""Live prediction for the drawing canvas: a relay thread in the app, the model in an inference process.
+"""The app's client of the inference process, for the Draw dock's live prediction and the views' looks inside
+the network: a relay thread in the app, the model in an inference process.
 
 The GUI thread only drops things into a mailbox guarded by a lock (the latest
 model, the latest drawing, optional test-set jobs, and whether a view wants to
@@ -35,10 +36,10 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, Signal
 
-from ...core.graph import Graph
-from ...core.inference.server import InferenceError, InferenceProcess, LocalInference
-from ...core.train.cores import pin
-from ...core.train.insight import Insight
+from ..core.graph import Graph
+from ..core.inference.server import InferenceError, InferenceProcess, LocalInference
+from ..core.train.cores import pin
+from ..core.train.insight import Insight
 
 log = logging.getLogger(__name__)
 

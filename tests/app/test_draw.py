@@ -19,8 +19,9 @@ from PySide6.QtGui import QInputDevice, QMouseEvent, QPointingDevice, QTabletEve
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from playground.app.canvas import RASTER_SIZE, DigitPanel, Prediction, Predictor
-from playground.app.canvas.drawing import DEFAULT_BRUSH
+from playground.app.draw import RASTER_SIZE, DigitPanel
+from playground.app.draw.drawing import DEFAULT_BRUSH
+from playground.app.predictor import Prediction, Predictor
 from playground.core.build import build_module
 from playground.core.data import normalization_for, preprocess_digit
 from playground.core.graph import Edge, load_graph
@@ -191,7 +192,7 @@ def test_undo_restores_the_previous_raster(qtbot, panel):
 
 
 def test_undo_keeps_a_bounded_number_of_snapshots(panel):
-    from playground.app.canvas.drawing import UNDO_LIMIT
+    from playground.app.draw.drawing import UNDO_LIMIT
 
     for i in range(UNDO_LIMIT + 5):
         draw(panel.canvas, [(0.1 + 0.02 * i, 0.2), (0.1 + 0.02 * i, 0.8)], steps=1)
@@ -283,7 +284,7 @@ def test_a_request_is_timed_from_the_oldest_change_it_shows(qtbot, panel, predic
 
 
 def test_fast_pointers_get_about_one_prediction_per_frame(qtbot, panel, predictor, monkeypatch):
-    from playground.app.canvas.panel import BURST, MIN_INTERVAL
+    from playground.app.draw.panel import BURST, MIN_INTERVAL
 
     wait_built(qtbot, predictor, 1)
     canvas = panel.canvas
@@ -420,7 +421,7 @@ def test_the_bars_update_only_the_rows_that_change(qtbot, panel):
 def test_the_bars_after_any_updates_look_like_fresh_bars_showing_the_last_one(qtbot):
     """The bars only touch the items that change: whatever came before, they end up as bars that were only ever
     given the last state."""
-    from playground.app.canvas import ProbabilityBars
+    from playground.app.draw import ProbabilityBars
 
     def fresh() -> ProbabilityBars:
         return on_screen(qtbot, ProbabilityBars(), 320, 240)
@@ -783,7 +784,7 @@ def test_a_crash_of_the_inference_process_is_said_and_prediction_goes_on(qtbot, 
 
 
 def test_looks_inside_wait_while_strokes_keep_coming_and_follow_the_pause(qtbot, predictor, mlp):
-    from playground.app.canvas.predictor import DRAWING_PAUSE, INSIGHT_INTERVAL
+    from playground.app.predictor import DRAWING_PAUSE, INSIGHT_INTERVAL
 
     image = np.zeros((28, 28), np.uint8)
     image[6:22, 12:16] = 255
@@ -822,7 +823,7 @@ def test_a_new_stroke_is_answered_before_new_weights_are_loaded(qtbot, predictor
 
 
 def test_new_weights_wait_to_reclassify_while_strokes_keep_coming(qtbot, predictor, mlp):
-    from playground.app.canvas.predictor import DRAWING_PAUSE
+    from playground.app.predictor import DRAWING_PAUSE
 
     image = np.zeros((28, 28), np.uint8)
     image[6:22, 12:16] = 255
@@ -842,7 +843,7 @@ def test_new_weights_wait_to_reclassify_while_strokes_keep_coming(qtbot, predict
 
 
 def test_the_relay_wake_is_never_lost_and_drains():
-    from playground.app.canvas.predictor import _Wake
+    from playground.app.predictor import _Wake
 
     wake = _Wake()
     wake.set()

@@ -42,9 +42,9 @@ from PySide6.QtWidgets import (
 )
 
 from ..icons import icon
+from ..predictor import Prediction, Predictor
 from .bars import DIGITS, ProbabilityBars
 from .drawing import MAX_BRUSH, MIN_BRUSH, DrawingCanvas
-from .predictor import Prediction, Predictor
 from .preview import DigitPreview
 
 NO_TEST_SET = "Test digits become available once a dataset is loaded (start a training run)."

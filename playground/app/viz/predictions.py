@@ -1,4 +1,4 @@
-"""The prediction gallery: every test image with what the network made of it.
+"""The Predictions view: every test image with what the network made of it, in a gallery of thumbnails.
 
 One `QListView` in a wrapping grid over a small list model whose rows are test
 indices, so 10,000 examples cost one model reset, not 10,000 widgets. A
@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 
 from ..charts.export import write_png
 from .export import export_button, export_png_dialog, message_label
+from .render import grey_to_qimage
 
 THUMB = 56  # px: a 28×28 digit at twice its size
 PAD = 5
@@ -107,9 +108,7 @@ class Examples:
     def thumbnail(self, index: int) -> QImage:
         image = self.thumbnails.get(index)
         if image is None:
-            pixels = np.ascontiguousarray(self.images[index], dtype=np.uint8)
-            h, w = pixels.shape
-            image = QImage(pixels.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
+            image = grey_to_qimage(self.images[index])
             self.thumbnails[index] = image
         return image
 
@@ -320,7 +319,7 @@ class ExampleGrid(QListView):
             self.pressing = False
 
 
-class GalleryView(QWidget):
+class PredictionsView(QWidget):
     """The test split's examples as thumbnails, filtered and sorted; a click puts one on the canvas."""
 
     example_chosen = Signal(int)  # a test-split index

@@ -1,10 +1,10 @@
-"""`FiltersView`: what a layer's weights look like — convolution filters as small pictures, dense weight matrices as
+"""`WeightsView`: what a layer's weights look like — convolution filters as small pictures, dense weight matrices as
 heatmaps (or, for a dense layer that reads the image's pixels directly, each unit's weights as an image).
 
 The training window calls `set_weights(graph, state_dict)` a few times a second with the latest CPU copy of the
 weights. The view only keeps the newest one (a latest-value mailbox) and draws it from a single-shot timer, and only
-while it is visible: a hidden tab costs nothing. Drawing is NumPy into one RGB mosaic, then one QImage: no widget
-per kernel, so a 32×32 grid of kernels costs a few milliseconds.
+while it is visible: a hidden tab costs nothing. Drawing is NumPy into one RGB mosaic, then one QImage (render.py): no
+widget per kernel, so a 32×32 grid of kernels costs a few milliseconds.
 
 Colours are explicit: signed weights use the diverging map with levels symmetric around zero and shared by the
 whole layer (the `ColorScale` under the picture states them), so two filters can be compared at a glance; the
@@ -34,6 +34,7 @@ from ..charts.export import write_png
 from ..drawing_first import HeldRepaints
 from .colormap import DIVERGING, ColorScale, colorize, format_level, symmetric_levels
 from .export import export_button, export_png_dialog, message_label
+from .render import Picture, colorize_tiles, enlarge, integer_scale, mosaic, pack, packed_to_qimage
 
 RENDER_DELAY_MS = 500  # set_weights comes up to 4 times a second; kernels change slowly: draw at most twice
 MAX_GRID = 32  # deeper convolutions: at most this many output filters (rows) and input channels (columns)
@@ -53,70 +54,7 @@ TITLES = {"conv2d": "Conv2d", "patch_embedding": "Patch embedding", "dense": "De
 DEFAULT_MESSAGE = "No weights yet: they appear here when a network is built or trained."
 
 
-@dataclass
-class Picture:
-    """One rendered layer: the image, where each tile sits in it, its colour levels and the texts beside it."""
-
-    image: QImage
-    boxes: np.ndarray  # int [N, 4]: x, y, width, height of each kernel / unit image, in image pixels
-    levels: tuple[float, float] | None = None  # None for an RGB picture (no single scale applies)
-    note: str = ""  # what was left out or averaged, how to read it
-
-
-# -- pure NumPy drawing -----------------------------------------------------------------------------------------
-
-
-def kernel_scale(h: int, w: int, target: int = KERNEL_PX) -> int:
-    """Nearest-neighbour factor that makes an h×w kernel about `target` pixels (3×3 -> 9, i.e. 27 px)."""
-    return max(1, round(target / max(h, w)))
-
-
-def pack(rgb: np.ndarray) -> np.ndarray:
-    """uint8 [..., 3] -> uint32 [...] pixels 0xffRRGGBB (QImage.Format_RGB32): one number per pixel, so that
-    scaling up and laying out move a quarter as many items."""
-    rgb = rgb.astype(np.uint32)
-    return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2] | np.uint32(0xFF000000)
-
-
-def packed_to_qimage(pixels: np.ndarray) -> QImage:
-    """A QImage that owns a copy of the uint32 [H, W] pixels made by `pack`."""
-    pixels = np.ascontiguousarray(pixels, dtype=np.uint32)
-    h, w = pixels.shape
-    return QImage(pixels.data, w, h, 4 * w, QImage.Format.Format_RGB32).copy()
-
-
-def mosaic(tiles: np.ndarray, columns: int, scale: int = 1, gap: int = GAP,
-           background: tuple[int, int, int] = BACKGROUND) -> tuple[np.ndarray, np.ndarray]:
-    """`tiles` (uint8 [N, h, w, 3]) scaled up by `scale` and laid out `columns` to a row with `gap` pixels between
-    them, as packed pixels (uint32 [H, W], see `pack`); and each tile's box (int [N, 4]: x, y, width, height).
-
-    Laid out at the kernels' own size with one separator pixel between tiles, then scaled up in one `repeat`
-    per axis with a count per row and column (`scale` for kernel pixels, `gap` for separators): a 32×32 grid of
-    3×3 kernels takes about 2 ms, where scaling each tile first takes ten times that."""
-    n, h, w, _ = tiles.shape
-    columns = max(1, min(columns, n))
-    rows = math.ceil(n / columns)
-    bg = (background[0] << 16) | (background[1] << 8) | background[2] | 0xFF000000
-    small = np.full((rows, h + 1, columns, w + 1), bg, np.uint32)
-    padded = np.full((rows * columns, h, w), bg, np.uint32)
-    padded[:n] = pack(tiles)
-    small[:, :h, :, :w] = padded.reshape(rows, columns, h, w).transpose(0, 2, 1, 3)
-    small = small.reshape(rows * (h + 1), columns * (w + 1))
-    row_counts = np.tile(np.r_[np.full(h, scale), gap], rows)
-    col_counts = np.tile(np.r_[np.full(w, scale), gap], columns)
-    row_counts[-1] = col_counts[-1] = 0  # no separator after the last row and column
-    pixels = small.repeat(row_counts, axis=0).repeat(col_counts, axis=1)
-    index = np.arange(n)
-    th, tw = h * scale, w * scale
-    boxes = np.stack([(index % columns) * (tw + gap), (index // columns) * (th + gap),
-                      np.full(n, tw), np.full(n, th)], axis=1)
-    return pixels, boxes
-
-
-def diverging_tiles(values: np.ndarray, levels: tuple[float, float]) -> np.ndarray:
-    """uint8 [N, h, w, 3] of float [N, h, w] through the diverging map (one colorize call for the lot)."""
-    n, h, w = values.shape
-    return colorize(values.reshape(n * h, w), levels, DIVERGING).reshape(n, h, w, 3)
+# -- weights as pictures (the drawing itself is render.py's) ---------------------------------------------------
 
 
 def rgb_tiles(values: np.ndarray) -> np.ndarray:
@@ -144,6 +82,11 @@ def grid_columns(n: int) -> int:
     return min(n, max(8, math.ceil(math.sqrt(n))))
 
 
+def _picture(pixels: np.ndarray, boxes: np.ndarray, levels: tuple[float, float] | None, note: str) -> Picture:
+    """A weight picture: signed weights through the diverging map (`levels` None: an RGB picture)."""
+    return Picture(packed_to_qimage(pixels), boxes, levels, DIVERGING, "weight", note=note)
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
@@ -155,20 +98,21 @@ def render_conv(weight: np.ndarray, rgb_input: bool) -> Picture:
     levels = symmetric_levels(weight)
     if in_ch == 1 or (in_ch == 3 and rgb_input):
         # One picture per filter, as it looks at the input image: few of them, so drawn larger.
-        scale = kernel_scale(kh, kw, FILTER_PX)
+        scale = integer_scale(max(kh, kw), FILTER_PX)
         if in_ch == 1:
-            tiles = diverging_tiles(weight[:, 0], levels)
+            tiles = colorize_tiles(weight[:, 0], levels, DIVERGING)
             note = f"{_plural(out_ch, 'filter')} of {kh}×{kw}, as they look at the input image."
         else:
             tiles = rgb_tiles(weight)
             note = (f"{_plural(out_ch, 'filter')} of {kh}×{kw} in colour (the red, green and blue input channels), "
                     f"scaled by the layer's largest |weight| {format_level(levels[1])}; grey is 0.")
             levels = None
-        pixels, boxes = mosaic(tiles, grid_columns(out_ch), scale, FILTER_GAP)
-        return Picture(packed_to_qimage(pixels), boxes, levels, note=note)
+        pixels, boxes = mosaic(tiles, grid_columns(out_ch), scale, FILTER_GAP, BACKGROUND)
+        return _picture(pixels, boxes, levels, note)
     rows, cols = min(out_ch, MAX_GRID), min(in_ch, MAX_GRID)
     shown = weight[:rows, :cols].reshape(rows * cols, kh, kw)
-    pixels, boxes = mosaic(diverging_tiles(shown, levels), cols, kernel_scale(kh, kw))
+    pixels, boxes = mosaic(colorize_tiles(shown, levels, DIVERGING), cols, integer_scale(max(kh, kw), KERNEL_PX), GAP,
+                           BACKGROUND)
     left_out = []
     if rows < out_ch:
         left_out.append(f"first {rows} of {out_ch} filters")
@@ -177,7 +121,7 @@ def render_conv(weight: np.ndarray, rgb_input: bool) -> Picture:
     note = f"A row per filter, a column per input channel ({kh}×{kw} kernels)."
     if left_out:
         note += " Showing the " + " and the ".join(left_out) + "."
-    return Picture(packed_to_qimage(pixels), boxes, levels, note=note)
+    return _picture(pixels, boxes, levels, note)
 
 
 def render_dense(weight: np.ndarray) -> Picture:
@@ -188,12 +132,12 @@ def render_dense(weight: np.ndarray) -> Picture:
     # Each axis scaled on its own (a whole number of pixels per weight), so a 10×64 matrix is not a thin strip.
     row_scale = max(1, min(16, DENSE_ROWS_PX // matrix.shape[0]))
     col_scale = max(1, min(16, DENSE_COLS_PX // matrix.shape[1]))
-    pixels = pack(colorize(matrix, levels, DIVERGING)).repeat(row_scale, axis=0).repeat(col_scale, axis=1)
+    pixels = enlarge(pack(colorize(matrix, levels, DIVERGING)), row_scale, col_scale)
     note = f"A row per unit ({units}), a column per input ({inputs})."
     if (fr, fc) != (1, 1):
         note += f" Each pixel is the mean of a {fr}×{fc} block of weights."
     h, w = pixels.shape
-    return Picture(packed_to_qimage(pixels), np.array([[0, 0, w, h]]), levels, note=note)
+    return _picture(pixels, np.array([[0, 0, w, h]]), levels, note)
 
 
 def render_dense_images(weight: np.ndarray, image_shape: tuple[int, int, int]) -> Picture:
@@ -203,12 +147,12 @@ def render_dense_images(weight: np.ndarray, image_shape: tuple[int, int, int]) -
     shown = min(units, MAX_UNIT_IMAGES)
     levels = symmetric_levels(weight)
     per_unit = weight[:shown].reshape(shown, c, h, w)
-    tiles = diverging_tiles(per_unit[:, 0], levels) if c == 1 else rgb_tiles(per_unit)
-    pixels, boxes = mosaic(tiles, grid_columns(shown), 2 if shown <= 64 else 1, FILTER_GAP)
+    tiles = colorize_tiles(per_unit[:, 0], levels, DIVERGING) if c == 1 else rgb_tiles(per_unit)
+    pixels, boxes = mosaic(tiles, grid_columns(shown), 2 if shown <= 64 else 1, FILTER_GAP, BACKGROUND)
     note = f"Each unit's {c * h * w} weights as a {h}×{w} image: the input pattern that excites it most."
     if shown < units:
         note += f" Showing the first {shown} of {units} units."
-    return Picture(packed_to_qimage(pixels), boxes, levels if c == 1 else None, note=note)
+    return _picture(pixels, boxes, levels if c == 1 else None, note)
 
 
 def as_array(tensor) -> np.ndarray:
@@ -280,7 +224,7 @@ def _input_shape(graph) -> tuple[int, ...] | None:
     return analyze(graph).shapes.get(inputs[0].id)
 
 
-class FiltersView(HeldRepaints, QWidget):
+class WeightsView(HeldRepaints, QWidget):
     """Weights and filters of one layer at a time, chosen in a combo box."""
 
     def __init__(self, parent: QWidget | None = None):
@@ -454,7 +398,7 @@ class FiltersView(HeldRepaints, QWidget):
         self.note_label.setText(picture.note)
         self.scale.setVisible(picture.levels is not None)
         if picture.levels is not None:
-            self.scale.set_scale(picture.levels, DIVERGING, "weight")
+            self.scale.set_scale(picture.levels, picture.cmap, picture.label)
         mean, std = float(weight.mean(dtype=np.float64)), float(weight.std(dtype=np.float64))
         summary = (f"weight {'×'.join(map(str, layer.shape))}  ·  mean {format_level(mean)}  ·  "
                    f"std {format_level(std)}  ·  largest |w| {format_level(float(np.abs(weight).max()))}")
@@ -471,9 +415,7 @@ class FiltersView(HeldRepaints, QWidget):
 
     def tiles(self) -> list[QRect]:
         """Where each kernel (or unit image) sits in `image()`."""
-        if self._picture is None:
-            return []
-        return [QRect(int(x), int(y), int(w), int(h)) for x, y, w, h in self._picture.boxes]
+        return list(self._picture.cells) if self._picture else []
 
     def levels(self) -> tuple[float, float] | None:
         """The colour levels of the picture (None for an RGB picture, or no picture)."""
