@@ -44,15 +44,12 @@ GIL_SWITCH_INTERVAL = 0.0005  # seconds; CPython's default is 0.005
 def share_the_gil() -> None:
     """Let a thread waiting for the GIL get it within 0.5 ms instead of 5 ms.
 
-    The threads of this process besides the GUI thread (the canvas's relay to
-    the inference process, the run's relay from the training process) each do a
-    little Python per message; when the GUI thread is in the middle of a Python
-    handler (a repaint, a chart update), they wait until the handler ends or the
-    switch interval forces a hand-over. This mattered most when training ran in
-    a thread of this process: measured with `playground bench --gui` on a 2-core
-    machine (every view open), the training thread's time spent blocked went
-    from 9–10% to 6.5–7%, with event-loop lateness p99 unchanged at ~4.5 ms.
-    Training now has a process of its own (training/process.py).
+    The threads of this process besides the GUI thread (the predictor's relay to
+    the inference process, the training worker's relay from the training
+    process) each do a little Python per message; when the GUI thread is in the
+    middle of a Python handler (a repaint, a chart update), they would wait until
+    the handler ends or the switch interval forces a hand-over, and a drawing's
+    prediction with them. (Its history: docs/performance.md.)
     """
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)
 

@@ -1,11 +1,9 @@
 """The inference server, in a process of its own: a CPU model that answers the app's questions about one image.
 
-Why a process: Python threads share one interpreter lock. A thread that runs
-a forward pass per stroke (60 a second) and looks inside the network several
-times a second takes that lock thousands of times a second, between torch
-ops, and the training thread waits for it after each of its own ops. Measured
-on 2 cores, a 60 Hz predictor thread cost training 15-40% of its speed; the
-same work in a process cost next to nothing. So the app's predictor thread only
+Why a process: a forward pass per stroke (60 a second) and looks inside the
+network several times a second take Python's interpreter lock thousands of
+times a second, between torch ops; in the window's process every repaint would
+wait for them, and they for every repaint. So the app's predictor thread only
 relays: it sends a request down a pipe and sleeps (lock released) until the
 answer comes back.
 
