@@ -1,2 +1,3 @@
-"""Training from the window: the worker bridge (QThread), the session, the settings panel and the controller
-that connects them to the charts and the digit canvas. See controller.py for the flow of one run."""
+"""Training from the window: the session and its worker thread, the dispatcher of the run's messages, the
+pieces of a run's life in the window, and the Training panel. controller.py lists them; docs/ARCHITECTURE.md
+follows one message from the training process to a chart."""
