@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtCore import QByteArray, QSize, Qt
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QMessageBox, QStackedWidget, QTabBar, QWidget
 
@@ -27,6 +27,19 @@ from .titles import APP_NAME, DEFAULT_PRESET, display_name, window_title
 VIEW_DOCKS = (("activations", "Activations", "activationsDock"), ("saliency", "Saliency", "saliencyDock"),
               ("weights", "Weights", "filtersDock"), ("histograms", "Histograms", "histogramsDock"),
               ("confusion", "Confusion", "confusionDock"), ("predictions", "Predictions", "galleryDock"))
+
+
+DEFAULT_SIZE = QSize(1280, 800)
+SCREEN_SHARE = 0.85  # of a screen larger than that: the default window's share of it
+
+
+def default_window_size(available: QSize) -> QSize:
+    """The window's size before one is saved: 1280×800, or 85 % of the screen's available area where that is more.
+
+    A screen smaller than 1280×800 gets 1280×800 still (the window manager fits it; the window's minimum size is
+    about 1000×680)."""
+    share = QSize(int(available.width() * SCREEN_SHARE), int(available.height() * SCREEN_SHARE))
+    return DEFAULT_SIZE.expandedTo(share)
 
 
 def _placeholder(text: str) -> QLabel:
@@ -142,7 +155,7 @@ class MainWindow(QMainWindow):
         a.about_qt.triggered.connect(lambda: QMessageBox.aboutQt(self))
         a.reset_layout.triggered.connect(self.reset_layout)
 
-        self.resize(1280, 800)
+        self.resize(default_window_size(self.screen().availableGeometry().size()))
         self._default_state = self.saveState()
         geometry, state = self.settings.window_geometry(), self.settings.window_state()
         if geometry is not None:

@@ -4,7 +4,7 @@ import itertools
 import json
 
 import pytest
-from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QGuiApplication, QRegion
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QTabBar
@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication, QTabBar
 from playground.app.editor import commands
 from playground.app.editor.clipboard import MIME_GRAPH
 from playground.app.editor.view import MAX_ZOOM, MIN_ZOOM
+from playground.app.main_window import default_window_size
 from playground.app.titles import DEFAULT_PRESET
 from playground.core.graph import Edge, Graph, Node, dumps_graph, load_graph
 from tests.app.conftest import make_window
@@ -217,7 +218,7 @@ FIRST_LOOK_ZOOM = 0.45  # the default network's layer names are readable from he
 
 def test_the_app_opens_with_the_whole_default_network_in_view(qtbot, settings):
     window = make_window(qtbot, settings, resize=False)  # the window's own default size
-    assert window.size().toTuple() == (1280, 800)
+    assert window.size().toTuple() == (1280, 800)  # the offscreen screen is too small for a larger default
     assert window.workbench.document.preset == DEFAULT_PRESET
     view = window.workbench.view
     # Whole, and readable: the editor has the window's height (nothing under it).
@@ -287,6 +288,13 @@ def test_a_restored_or_reset_layout_leaves_no_stray_tab_bars(qtbot, settings):
     second.acts.reset_layout.trigger()
     QApplication.processEvents()
     _tab_groups_shown(second)
+
+
+def test_the_default_window_takes_most_of_a_large_screen():
+    assert default_window_size(QSize(1920, 1040)) == QSize(1632, 884)
+    assert default_window_size(QSize(1440, 860)) == QSize(1280, 800)  # 85 % of it is smaller than 1280×800
+    assert default_window_size(QSize(1024, 740)) == QSize(1280, 800)  # as before on a small screen
+    assert default_window_size(QSize(3840, 2100)) == QSize(3264, 1785)
 
 
 def test_a_small_network_is_not_magnified_and_an_edit_keeps_the_zoom(qtbot, window):
