@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QByteArray, QSize, Qt
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QMessageBox, QStackedWidget, QTabBar, QWidget
 
@@ -27,6 +27,19 @@ from .titles import APP_NAME, DEFAULT_PRESET, display_name, window_title
 VIEW_DOCKS = (("activations", "Activations", "activationsDock"), ("saliency", "Saliency", "saliencyDock"),
               ("weights", "Weights", "filtersDock"), ("histograms", "Histograms", "histogramsDock"),
               ("confusion", "Confusion", "confusionDock"), ("predictions", "Predictions", "galleryDock"))
+
+
+DEFAULT_SIZE = QSize(1280, 800)
+SCREEN_SHARE = 0.85  # of a screen larger than that: the default window's share of it
+
+
+def default_window_size(available: QSize) -> QSize:
+    """The window's size before one is saved: 1280×800, or 85 % of the screen's available area where that is more.
+
+    A screen smaller than 1280×800 gets 1280×800 still (the window manager fits it; the window's minimum size is
+    about 1000×680)."""
+    share = QSize(int(available.width() * SCREEN_SHARE), int(available.height() * SCREEN_SHARE))
+    return DEFAULT_SIZE.expandedTo(share)
 
 
 def _placeholder(text: str) -> QLabel:
@@ -54,22 +67,30 @@ class MainWindow(QMainWindow):
         self.center = QStackedWidget()
         self.center.addWidget(_placeholder("Loading the layer library…"))
         self.setCentralWidget(self.center)
+        # The default layout (issue 18): nothing under the editor. Networks flow downwards, so the editor gets the
+        # window's whole height: the default mnist-cnn, fourteen layers in a column, then fits at about 50 % at
+        # 1280×800, its layers' names readable (under the Charts and the Draw dock it fitted at 20 %). Left, the
+        # Layers palette; right of the editor, the Inspector (the Training panel a tab behind it) beside the Draw
+        # dock, and the Charts under both, the views that look inside the network tabs beside them.
         self.palette_dock = self._dock("Layers", "paletteDock", Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.palette_dock.setMinimumWidth(150)  # room for the editor in a window narrower than the default
         self.inspector_dock = self._dock("Inspector", "inspectorDock", Qt.DockWidgetArea.RightDockWidgetArea)
-        self.training_dock = self._dock("Training", "trainingDock", Qt.DockWidgetArea.RightDockWidgetArea)
-        self.tabifyDockWidget(self.inspector_dock, self.training_dock)
+        self.training_dock = self._dock("Training", "trainingDock")
+        self.charts_dock = self._dock("Charts", "chartsDock")
+        self.draw_dock = self._dock("Draw", "drawDock")
+        self.splitDockWidget(self.inspector_dock, self.charts_dock, Qt.Orientation.Vertical)
+        self.splitDockWidget(self.inspector_dock, self.draw_dock, Qt.Orientation.Horizontal)
+        self._tabify(self.inspector_dock, self.training_dock)
         self.inspector_dock.raise_()
-        self.charts_dock = self._dock("Charts", "chartsDock", Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.draw_dock = self._dock("Draw", "drawDock", Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.splitDockWidget(self.charts_dock, self.draw_dock, Qt.Orientation.Horizontal)
-        self.resizeDocks([self.charts_dock, self.draw_dock], [700, 480], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.charts_dock], [300], Qt.Orientation.Vertical)
-        # The views that look inside the network: tabs beside the charts, each fed only while it shows.
-        # (Tabbed in straight away: added to the area first, side by side, they would widen the window.)
+        # Each view is fed only while it shows. (Tabbed in straight away: added to the area first, side by side,
+        # they would widen the window.)
         self.view_docks = {name: self._dock(title, object_name) for name, title, object_name in VIEW_DOCKS}
         for dock in self.view_docks.values():
-            self.tabifyDockWidget(self.charts_dock, dock)
+            self._tabify(self.charts_dock, dock)
         self.charts_dock.raise_()
+        self.resizeDocks([self.palette_dock, self.inspector_dock, self.draw_dock], [200, 225, 540],
+                         Qt.Orientation.Horizontal)
+        self.resizeDocks([self.draw_dock, self.charts_dock], [300, 400], Qt.Orientation.Vertical)
         self.docks = [self.palette_dock, self.inspector_dock, self.training_dock, self.charts_dock, self.draw_dock,
                       *self.view_docks.values()]
 
@@ -134,13 +155,13 @@ class MainWindow(QMainWindow):
         a.about_qt.triggered.connect(lambda: QMessageBox.aboutQt(self))
         a.reset_layout.triggered.connect(self.reset_layout)
 
-        self.resize(1280, 800)
+        self.resize(default_window_size(self.screen().availableGeometry().size()))
         self._default_state = self.saveState()
         geometry, state = self.settings.window_geometry(), self.settings.window_state()
         if geometry is not None:
             self.restoreGeometry(geometry)
         if state is not None:
-            self.restoreState(state)
+            self._restore_layout(state)
 
     def childEvent(self, event) -> None:
         # Tabbed docks share a tab bar that Qt makes on demand (also when a person re-arranges them). Without
@@ -149,6 +170,24 @@ class MainWindow(QMainWindow):
             event.child().setUsesScrollButtons(True)
             event.child().setElideMode(Qt.TextElideMode.ElideRight)
         super().childEvent(event)
+
+    # Qt 6 leaves tab bars behind that its dock layout no longer uses: visible, where they were last put, they
+    # show through the gaps between docks (the layout itself shows the tab bars it uses).
+    def _tabify(self, first: QDockWidget, second: QDockWidget) -> None:
+        """Tab `second` behind `first`. The layout is brought up to date first: Qt does that itself when a second
+        group of tabs starts while the window is hidden, midway through, and a spare tab bar is left over. (Before
+        resizeDocks: an up-to-date layout of the window not sized yet would squeeze the docks' sizes.)"""
+        self.layout().activate()
+        self.tabifyDockWidget(first, second)
+
+    def _restore_layout(self, state: QByteArray) -> bool:
+        """restoreState, hiding the tab bars the layout had: the restored one makes its own."""
+        before = self.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly)
+        if not self.restoreState(state):
+            return False
+        for bar in before:
+            bar.hide()
+        return True
 
     def _dock(self, title: str, name: str, area: Qt.DockWidgetArea | None = None) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -313,7 +352,7 @@ class MainWindow(QMainWindow):
         self.workbench.palette.focus_search()
 
     def reset_layout(self) -> None:
-        self.restoreState(self._default_state)
+        self._restore_layout(self._default_state)
         for dock in self.docks:
             dock.setFloating(False)
             dock.show()

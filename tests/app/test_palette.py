@@ -1,6 +1,7 @@
 """The layer palette: every kind, grouped and searchable; drag into the editor or double-click to add."""
 
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QApplication
 
 from playground.core.graph import Edge
 from playground.core.layers import CATALOG, GROUPS
@@ -32,6 +33,8 @@ def test_search_filters_by_title_kind_and_help(window, qtbot):
 
 def test_drop_from_the_palette_adds_the_layer_where_it_lands(empty_window):
     wb = empty_window.workbench
+    empty_window.resize(1600, 900)  # the editor beside the docks: at the fixture's 1200 px it is 200 px wide
+    QApplication.processEvents()
     target = QPoint(300, 200)
     drop_kind(empty_window, "conv2d", target)
     (node,) = wb.document.graph.nodes.values()

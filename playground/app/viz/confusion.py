@@ -331,7 +331,9 @@ class ConfusionView(QWidget):
         strip_layout.addWidget(self.caption_label)
         strip_layout.addWidget(self.examples, 1)
 
-        self.splitter = QSplitter(Qt.Orientation.Vertical, self)
+        # Side by side until the first resize says otherwise (resizeEvent): while the view waits in its tab, its
+        # minimum height is its tab group's too, and stacked it would ask for about 350 px.
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.setChildrenCollapsible(False)
         self.splitter.addWidget(self.figure)
         self.splitter.addWidget(self.strip)
@@ -346,8 +348,8 @@ class ConfusionView(QWidget):
         self.clear("No results yet: the matrix fills in after the first epoch.")
 
     def resizeEvent(self, event) -> None:
-        # A wide dock (the default, under the editor) gets the matrix and its examples side by side, so the
-        # matrix can use the whole height; a tall one stacks them.
+        # A wide dock (the default: beside the editor, under the Inspector and the Draw dock) gets the matrix and
+        # its examples side by side, so the matrix can use the whole height; a tall one stacks them.
         wide = event.size().width() > 1.4 * event.size().height()
         orientation = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
         if self.splitter.orientation() != orientation:
