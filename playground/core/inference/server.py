@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import first_line
+from ..errors import one_line
 from ..run.launcher import INFERENCE_MODULE, spawn, take_spare
 from ..run.wire import Duplex
 from ..train.cores import pin
@@ -93,7 +93,7 @@ class InferenceServer:
                 self.builds += 1
         except Exception as exc:  # GraphError names the problems; anything else is a bug worth showing too
             self.model = None
-            raise InferenceError(f"The network cannot be built: {first_line(exc)}") from None
+            raise InferenceError(f"The network cannot be built: {one_line(exc)}") from None
         if state_dict is not None:
             try:
                 tensors = {k: torch.as_tensor(v) for k, v in state_dict.items()}
@@ -101,7 +101,7 @@ class InferenceServer:
                     self.model.load_state_dict(tensors)  # strict: a mismatch is reported, never half-loaded
             except Exception as exc:
                 self.model = self.fingerprint = None  # it may hold part of these weights: rebuild before use
-                raise InferenceError(f"The weights do not fit the network: {first_line(exc)}") from None
+                raise InferenceError(f"The weights do not fit the network: {one_line(exc)}") from None
         try:
             self.normalization = normalization_for(dataset)
         except ValueError:
@@ -128,7 +128,7 @@ class InferenceServer:
         except InferenceError:
             raise
         except Exception as exc:  # e.g. a network whose input is not 28×28
-            raise InferenceError(f"The network cannot classify a 28×28 drawing: {first_line(exc)}") from None
+            raise InferenceError(f"The network cannot classify a 28×28 drawing: {one_line(exc)}") from None
 
     def classify_drawing(self, drawing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         image = self.preprocess(drawing)
@@ -161,7 +161,7 @@ class InferenceServer:
             predicted = int(probabilities.argmax())
             heat = saliency(self.model, raw, self.normalization, predicted)
         except Exception as exc:
-            raise InferenceError(f"Could not look inside the network: {first_line(exc)}") from None
+            raise InferenceError(f"Could not look inside the network: {one_line(exc)}") from None
         return probabilities, predicted, tuple(layers), heat
 
     def stats(self) -> dict[str, Any]:  # for tests: what the server has done
@@ -227,7 +227,7 @@ def serve(conn) -> None:
         except InferenceError as exc:
             reply = (False, str(exc))
         except Exception as exc:  # a bug: say it, keep serving
-            reply = (False, f"{type(exc).__name__}: {first_line(exc)}")
+            reply = (False, f"{type(exc).__name__}: {one_line(exc)}")
         try:
             conn.send(reply)
         except (BrokenPipeError, OSError):
