@@ -173,6 +173,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--turn-seconds", type=float, default=2.0, metavar="S",
                    help="with --gui: how long each turn lasts (window live, then headless)")
     p.add_argument("--show", action="store_true", help="with --gui: show the window instead of offscreen")
+    p.add_argument("--threads", type=int, default=0, metavar="N", help="torch threads (default: torch's choice)")
+    p.add_argument("--ab", action="append", metavar="NAME",
+                   choices=("trace", "retain-graph", "clip", "bf16", "publisher", "malloc"),
+                   help="also a paired A/B of one choice, epochs taking turns in one run (repeatable): trace, "
+                        "retain-graph, clip, bf16, publisher, malloc (whole processes taking turns)")
+    p.add_argument("--ab-only", action="store_true", help="with --ab: only the A/B, not (a), (b) and (c)")
     p.add_argument("--shape-repeats", type=int, default=20, help=argparse.SUPPRESS)
     p.add_argument("--train-samples", type=int, default=0, help=argparse.SUPPRESS)  # fewer, for tests
     p.set_defaults(run=_cmd_bench)

@@ -181,10 +181,28 @@ def test_bench_json(capsys):
                            "--shape-repeats", "3", "--device", "cpu")
     assert code == 0, err
     report = last_json(lines)
-    for key in ("plain_loop_samples_per_second", "trainer_samples_per_second", "trainer_ui_samples_per_second"):
+    for key in ("plain_loop_samples_per_second", "trainer_samples_per_second",
+                "trainer_publisher_samples_per_second"):
         assert report[key] > 0
     assert report["trainer_vs_plain"] == pytest.approx(
         report["trainer_samples_per_second"] / report["plain_loop_samples_per_second"], rel=0.01)
-    assert report["ui_activation_probes"] >= 1
+    messages = report["publisher_messages"]  # what the app would have received: an EpochEnded per epoch, ...
+    assert messages["EpochEnded"] == 2 and messages["Progress"] >= 2 and messages["WeightsPublished"] >= 3
     shapes = report["shape_inference"]
     assert shapes["cold_ms"] > 0 and shapes["warm_ms"] > 0 and shapes["preset"]
+    assert report["ab"] == []
+
+
+def test_bench_ab_takes_turns_and_reports_both_sides(capsys):
+    code, lines, err = run(capsys, "bench", "--json", "--epochs", "2", "--train-samples", "256", "--device", "cpu",
+                           "--ab", "publisher", "--ab", "bf16", "--ab-only")
+    assert code == 0, err
+    report = last_json(lines)
+    assert "trainer_samples_per_second" not in report  # --ab-only
+    publisher, bf16 = report["ab"]
+    for ab in (publisher, bf16):
+        assert ab["a_samples_per_second"] > 0 and ab["b_samples_per_second"] > 0
+        assert ab["a_vs_b"] == pytest.approx(ab["a_samples_per_second"] / ab["b_samples_per_second"], rel=0.01)
+        assert len(ab["pair_ratios"]) == 2  # two measured epochs a side, after a warm-up each
+    assert publisher["messages"]["EpochEnded"] == 3  # the Publisher saw A's three epochs, not B's
+    assert "A/B bf16" in err

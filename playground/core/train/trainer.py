@@ -291,6 +291,9 @@ class Trainer:
                              and any(True for _ in getattr(self.model, n.id).state_dict())]
         self.optimizer = make_optimizer(self.model, self.config)
         self._clip_params = [p for p in self.model.parameters() if p.requires_grad]
+        # The step's tricks as switches, so that `playground bench --ab` can measure each in the real step.
+        self._retain_graph = self.device.type == "cpu"
+        self._clip = clip_gradients
         self.amp, self.amp_dtype = amp_settings(self.device, self.config.amp)
         # fp16 needs loss scaling so that small gradients do not flush to zero; bf16 and fp32 do not.
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp and self.amp_dtype == torch.float16)
@@ -535,11 +538,11 @@ class Trainer:
         # saved tensor that had a Python object takes the GIL back to let go of it: about half the GIL hand-overs
         # inside backward, which waited while a window's thread held the GIL (when the app trained in a thread;
         # see traced.py for why both stay). On a GPU, memory is the scarcer thing: there it goes as backward runs.
-        self.scaler.scale(loss).backward(retain_graph=self.device.type == "cpu")
+        self.scaler.scale(loss).backward(retain_graph=self._retain_graph)
         if self.config.grad_clip:
             # Keeps recurrent nets from blowing up on a steep step; no host sync (the norm stays on the device).
             self.scaler.unscale_(self.optimizer)
-            clip_gradients(self._clip_params, self.config.grad_clip)
+            self._clip(self._clip_params, self.config.grad_clip)
         self.scaler.step(self.optimizer)
         self.scaler.update()
         return logits.detach(), loss.detach()  # kept past the step: without the graph, freed here
