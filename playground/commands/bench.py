@@ -8,27 +8,16 @@
     and warm. All training figures are samples per second of training steps (no
     evaluation), the first epoch of each being a warm-up that is not counted.
 
-`--ab NAME` adds a paired A/B of one choice the training step makes: one run of
-the Trainer whose epochs take turns, A, B, A, B, ..., so that the machine's
-drift (other work, the host, the CPU's clock) falls on both sides alike; the
-first epoch of each side is a warm-up. It reports each side's samples/s, their
-ratio over the whole run and the ratio of each pair of epochs (their spread is
-the noise). `--ab malloc` cannot switch within one process: it takes turns of
-whole training processes instead, with and without the malloc settings.
+`--ab NAME` adds a paired A/B of one choice the training step makes (bench_ab.py).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import statistics
-import subprocess
-import sys
 import time
 from collections import Counter
-from dataclasses import dataclass
-from pathlib import Path
 
 from .common import load_data, resolve_device_or_fail, say
 from .errors import UserError
@@ -74,219 +63,15 @@ def _together(rates: list[float]) -> float:
     return len(rates) / sum(1 / r for r in rates)
 
 
-def _config(device, batch_size: int, epochs: int, seed: int):
-    from ..core.train import TrainConfig
-
-    return TrainConfig(epochs=epochs, batch_size=batch_size, augment="none", device=str(device), seed=seed,
-                       optimizer="adamw", schedule="constant", lr=1e-3, amp=False)
-
-
 def _trainer_rate(graph, dataset, device, batch_size: int, epochs: int, seed: int, callbacks=()) -> float:
     from ..core.train import Trainer
+    from .bench_ab import bench_config
 
-    result = Trainer(graph, _config(device, batch_size, epochs, seed), dataset=dataset).fit(callbacks)
+    result = Trainer(graph, bench_config(device, batch_size, epochs, seed), dataset=dataset).fit(callbacks)
     return _steady([e["samples_per_second"] for e in result.history.epochs])
 
 
-def _publisher(graph, config):
-    """The Publisher of a run in the app, with a `send` that encodes each message for the pipe (in the training
-    thread, as the training process's sender does) and drops it. `.sent` counts the messages by type."""
-    from ..core.run.job import TrainingJob
-    from ..core.run.publisher import Publisher
-    from ..core.run.wire import dumps
-
-    sent: Counter[str] = Counter()
-
-    def send(message) -> None:
-        dumps(message)
-        sent[type(message).__name__] += 1
-
-    publisher = Publisher(send, TrainingJob(run_id=1, name="bench", graph=graph, config=config))
-    publisher.sent = sent
-    return publisher
-
-
-# -- paired A/B ------------------------------------------------------------------------------------
-
-
-@dataclass
-class Variant:
-    """One choice of the training step: `a` is what the code does, `b` the alternative."""
-
-    a: str
-    b: str
-    use: object = None  # use(trainer, side, state): switch the Trainer to side "a" or "b" (between two epochs)
-    callback_on_a: object = None  # make(graph, config) -> a Callback that sees the steps of A's epochs only
-
-
-def _use_trace(trainer, side, state):
-    if "traced" not in state:  # made by the Trainer at the first step, in A's warm-up epoch
-        state["traced"] = trainer._forward
-    trainer._forward = state["traced"] if side == "a" else trainer.model
-
-
-def _use_retain_graph(trainer, side, state):
-    trainer._retain_graph = side == "a"
-
-
-def _use_clip(trainer, side, state):
-    import torch
-
-    from ..core.train.trainer import clip_gradients
-
-    def public(params, max_norm):
-        torch.nn.utils.clip_grad_norm_(params, max_norm, foreach=True)
-
-    trainer._clip = clip_gradients if side == "a" else public
-
-
-def _use_bf16(trainer, side, state):
-    import torch
-
-    trainer.amp, trainer.amp_dtype = (True, torch.bfloat16) if side == "a" else (False, torch.float32)
-
-
-VARIANTS = {
-    "trace": Variant("traced forward (core/train/traced.py)", "eager forward", _use_trace),
-    "retain-graph": Variant("backward(retain_graph=True)", "backward()", _use_retain_graph),
-    "clip": Variant("clip_gradients (torch._foreach_*)", "clip_grad_norm_(foreach=True)", _use_clip),
-    "bf16": Variant("bf16 autocast", "fp32", _use_bf16),
-    "publisher": Variant("Trainer + Publisher", "Trainer", callback_on_a=lambda graph, config: _publisher(graph,
-                                                                                                       config)),
-}
-AB_NAMES = (*VARIANTS, "malloc")
-MALLOC_EPOCHS = 3  # per process of `--ab malloc`: a warm-up and two measured
-
-
-def _alternating(variant: Variant, graph, config):
-    from ..core.train import Callback
-
-    class Alternate(Callback):
-        """Epochs take turns: A, B, A, B, ... Each epoch's samples/s is kept for its side."""
-
-        def __init__(self):
-            self.side = "a"
-            self.state: dict = {}
-            self.rates: dict[str, list[float]] = {"a": [], "b": []}
-            self.inner = variant.callback_on_a(graph, config) if variant.callback_on_a else None
-
-        def _switch(self, trainer, side):
-            self.side = side
-            if variant.use is not None:
-                variant.use(trainer, side, self.state)
-
-        def on_fit_start(self, trainer):
-            if self.inner is not None:
-                self.inner.on_fit_start(trainer)
-            if variant.use is not None and variant.use is not _use_trace:  # the trace exists after a step
-                self._switch(trainer, "a")
-
-        def on_step_end(self, trainer, step):
-            if self.inner is not None and self.side == "a":
-                self.inner.on_step_end(trainer, step)
-
-        def on_epoch_end(self, trainer, metrics):
-            if self.inner is not None and self.side == "a":
-                self.inner.on_epoch_end(trainer, metrics)
-            self.rates[self.side].append(metrics.samples_per_second)
-            self._switch(trainer, "b" if self.side == "a" else "a")
-
-    return Alternate()
-
-
-def _ab(name: str, graph, dataset, device, batch_size: int, rounds: int, seed: int) -> dict:
-    """One Trainer fit of 2 × (rounds + 1) epochs whose epochs take turns between A and B."""
-    from ..core.train import Trainer
-
-    variant = VARIANTS[name]
-    config = _config(device, batch_size, 2 * (rounds + 1), seed)
-    alternate = _alternating(variant, graph, config)
-    Trainer(graph, config, dataset=dataset).fit([alternate])
-    a, b = alternate.rates["a"][1:], alternate.rates["b"][1:]  # the first of each side: a warm-up
-    report = _ab_report(name, variant.a, variant.b, a, b)
-    if alternate.inner is not None and hasattr(alternate.inner, "sent"):
-        report["messages"] = dict(alternate.inner.sent)
-    return report
-
-
-def _ab_report(name: str, a_label: str, b_label: str, a: list[float], b: list[float], **extra) -> dict:
-    pairs = [x / y for x, y in zip(a, b, strict=True)]
-    a_rate, b_rate = _together(a), _together(b)
-    return {"name": name, "a": a_label, "b": b_label, "a_samples_per_second": round(a_rate, 1),
-            "b_samples_per_second": round(b_rate, 1), "a_vs_b": round(a_rate / b_rate, 4),
-            "pair_ratios": [round(r, 4) for r in pairs], **extra}
-
-
-# The malloc A/B: whole training processes take turns, with and without the malloc settings (a process's malloc
-# cannot be put back to glibc's defaults once set). Each trains as a run's training process does: in its main
-# thread, after `keep_buffers_in_the_heap()` when tuned.
-_MALLOC_CHILD = """
-import json, resource, sys
-mode, dataset, data_dir, batch, epochs, seed, threads, samples = sys.argv[1:]
-if mode == "tuned":
-    from playground.core.host_memory import keep_buffers_in_the_heap
-    assert keep_buffers_in_the_heap()
-import torch
-if int(threads):
-    torch.set_num_threads(int(threads))
-from playground.commands.bench import malloc_child
-print(json.dumps(malloc_child(dataset, data_dir or None, int(batch), int(epochs), int(seed), int(samples))))
-"""
-
-
-def malloc_child(dataset_name, data_dir, batch_size, epochs, seed, samples) -> dict:
-    """In a child process of `--ab malloc`: the Trainer's steady samples/s and minor page faults per step."""
-    import resource
-
-    from ..core.data import load_dataset
-    from ..core.graph import load_graph
-    from ..core.train import Callback, Trainer
-
-    dataset = _first(load_dataset(dataset_name, data_dir), samples)
-
-    class Faults(Callback):
-        """Minor page faults during the steps of each epoch after the first (not its evaluation)."""
-
-        def __init__(self):
-            self.faults = self.steps = 0
-            self.start: int | None = None
-
-        def on_epoch_end(self, trainer, metrics):
-            self.start = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-
-        def on_step_end(self, trainer, step):
-            if self.start is not None and step.step == step.steps_per_epoch - 1:
-                self.faults += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - self.start
-                self.steps += step.steps_per_epoch
-                self.start = None
-
-    faults = Faults()
-    config = _config("cpu", batch_size, epochs, seed)
-    result = Trainer(load_graph(f"preset:{MODEL}"), config, dataset=dataset).fit([faults])
-    return {"samples_per_second": _steady([e["samples_per_second"] for e in result.history.epochs]),
-            "faults_per_step": faults.faults / max(1, faults.steps)}
-
-
-def _malloc_ab(dataset_name, data_dir, batch_size: int, rounds: int, seed: int, threads: int, samples: int) -> dict:
-    root = Path(__file__).resolve().parents[2]  # the `playground` package's folder: the children import this copy
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
-    runs: dict[str, list[dict]] = {"tuned": [], "default": []}
-    for _ in range(rounds):
-        for mode in ("tuned", "default"):
-            argv = [sys.executable, "-c", _MALLOC_CHILD, mode, dataset_name, data_dir or "", str(batch_size),
-                    str(MALLOC_EPOCHS), str(seed), str(threads), str(samples)]
-            done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=900)
-            if done.returncode != 0:
-                raise RuntimeError(f"the {mode} child of --ab malloc failed: {done.stderr[-2000:]}")
-            runs[mode].append(json.loads(done.stdout.strip().splitlines()[-1]))
-    return _ab_report("malloc", "keep_buffers_in_the_heap()", "glibc's defaults",
-                      [r["samples_per_second"] for r in runs["tuned"]],
-                      [r["samples_per_second"] for r in runs["default"]],
-                      faults_per_step={m: [round(r["faults_per_step"], 1) for r in rs] for m, rs in runs.items()},
-                      processes_per_side=rounds)
-
-
-def _first(dataset, n: int):
+def first_examples(dataset, n: int):
     """The first `n` training and test examples (all of them when n is 0)."""
     if not n:
         return dataset
@@ -367,7 +152,7 @@ def _ab_line(ab: dict) -> str:
     pairs = ab["pair_ratios"]
     return (f"A/B {ab['name']}: A {ab['a']} {ab['a_samples_per_second']:,.0f} samples/s, B {ab['b']} "
             f"{ab['b_samples_per_second']:,.0f} samples/s, A/B {ab['a_vs_b']:.3f} "
-            f"(pairs {min(pairs):.3f}–{max(pairs):.3f})")
+            + (f"(epochs {min(pairs):.3f}–{max(pairs):.3f}; median steps)" if pairs else "(median steps)"))
 
 
 def cmd_bench(args) -> int:
@@ -378,11 +163,14 @@ def cmd_bench(args) -> int:
 
     import torch
 
+    from . import bench_ab
+
     started = time.perf_counter()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = resolve_device_or_fail(args.device)
-    dataset = _first(load_data(args.dataset, "mnist-sample", args.data_dir, download=False), args.train_samples)
+    dataset = first_examples(load_data(args.dataset, "mnist-sample", args.data_dir, download=False),
+                             args.train_samples)
     graph = load_graph(f"preset:{MODEL}")
     epochs = args.epochs + 1  # + the warm-up epoch
     report = {"model": MODEL, "batch_size": args.batch_size, "dataset": dataset.name, "device": str(device),
@@ -396,15 +184,14 @@ def cmd_bench(args) -> int:
         if name == "malloc":
             if device.type != "cpu":
                 raise UserError(f"--ab malloc measures CPU training; this bench runs on {device}")
-            ab = _malloc_ab(dataset.name, args.data_dir, args.batch_size, args.epochs, args.seed,
-                            torch.get_num_threads(), args.train_samples)
+            ab = bench_ab.run_malloc_ab(dataset.name, args.data_dir, args.batch_size, args.epochs, args.seed,
+                                        torch.get_num_threads(), args.train_samples)
         else:
-            ab = _ab(name, graph, dataset, device, args.batch_size, args.epochs, args.seed)
+            ab = bench_ab.run_ab(name, graph, dataset, device, args.batch_size, args.epochs, args.seed)
         say("  " + _ab_line(ab))
         abs_.append(ab)
-    if args.ab and args.ab_only:
-        report["ab"] = abs_
-        report["seconds"] = round(time.perf_counter() - started, 1)
+    if args.ab_only:
+        report.update(ab=abs_, seconds=round(time.perf_counter() - started, 1))
         _print(report, args.json)
         return 0
 
@@ -412,7 +199,7 @@ def cmd_bench(args) -> int:
     say(f"  (a) plain PyTorch loop        {plain:10,.0f} samples/s")
     headless = _trainer_rate(graph, dataset, device, args.batch_size, epochs, args.seed)
     say(f"  (b) Trainer, headless         {headless:10,.0f} samples/s")
-    publisher = _publisher(graph, _config(device, args.batch_size, epochs, args.seed))
+    publisher = bench_ab.publisher(graph, bench_ab.bench_config(device, args.batch_size, epochs, args.seed))
     published = _trainer_rate(graph, dataset, device, args.batch_size, epochs, args.seed, [publisher])
     say(f"  (c) Trainer + Publisher       {published:10,.0f} samples/s ({_messages(publisher.sent)})")
     report.update({

@@ -194,7 +194,7 @@ def test_bench_json(capsys):
 
 
 def test_bench_ab_takes_turns_and_reports_both_sides(capsys):
-    code, lines, err = run(capsys, "bench", "--json", "--epochs", "2", "--train-samples", "256", "--device", "cpu",
+    code, lines, err = run(capsys, "bench", "--json", "--epochs", "2", "--train-samples", "1024", "--device", "cpu",
                            "--ab", "publisher", "--ab", "bf16", "--ab-only")
     assert code == 0, err
     report = last_json(lines)
@@ -203,6 +203,8 @@ def test_bench_ab_takes_turns_and_reports_both_sides(capsys):
     for ab in (publisher, bf16):
         assert ab["a_samples_per_second"] > 0 and ab["b_samples_per_second"] > 0
         assert ab["a_vs_b"] == pytest.approx(ab["a_samples_per_second"] / ab["b_samples_per_second"], rel=0.01)
-        assert len(ab["pair_ratios"]) == 2  # two measured epochs a side, after a warm-up each
-    assert publisher["messages"]["EpochEnded"] == 3  # the Publisher saw A's three epochs, not B's
+        assert len(ab["pair_ratios"]) == 2  # the two measured epochs (after a warm-up), each with steps of both
+        steps = ab["measured_steps"]  # of the 2 × 8 measured epochs' steps, not the first of an epoch or a block
+        assert steps["a"] > 0 and steps["b"] > 0 and steps["a"] + steps["b"] <= 16 - 2 - 2
+    assert publisher["messages"]["EpochEnded"] == 3 and publisher["messages"]["Progress"] >= 3
     assert "A/B bf16" in err
