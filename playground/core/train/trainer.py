@@ -33,14 +33,13 @@ On CUDA cuDNN autotuning is on, so GPU runs are close but not bit-identical.
 from __future__ import annotations
 
 import collections
-import concurrent.futures
 import contextlib
 import hashlib
 import math
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,11 +55,10 @@ from ..graph import Graph
 from .callbacks import Callback
 from .checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from .config import DEFAULT_LR, TrainConfig, resolve_device
-from .inference import output_probabilities, predict_probabilities
+from .inference import output_probabilities
 from .metrics import EpochMetrics, EvalMetrics, History, StepInfo, confusion_to_metrics
 from .optim import lr_at, make_optimizer, set_lr
-from .probes import activations as _activations
-from .probes import eval_mode, layer_stats, state_dict_copy
+from .probes import eval_mode, state_dict_copy
 from .traced import traced_forward
 from .transfer import TransferReport, load_matching_weights
 
@@ -317,9 +315,6 @@ class Trainer:
         self._stop = threading.Event()
         self._paused = threading.Event()
         self._wake = threading.Event()  # set on every control change, so a paused loop re-checks
-        self._requests: collections.deque = collections.deque()
-        self._requests_lock = threading.Lock()
-        self._fitting = False
         # The training step's forward pass: made at a fit's first step (core/train/traced.py), in the modes it trains in
         self._forward: Callable[[torch.Tensor], torch.Tensor] | None = None
         self._last_loss: torch.Tensor | None = None
@@ -350,32 +345,7 @@ class Trainer:
     def stopping(self) -> bool:
         return self._stop.is_set()
 
-    def call_between_steps(self, fn: Callable[[Trainer], Any]) -> concurrent.futures.Future:
-        """Run `fn(trainer)` in the training thread between two steps (or while paused), and return a
-        Future of its result. For another thread that wants a probe without racing the training step.
-        When no fit is running, `fn` runs at once in the caller's thread."""
-        future: concurrent.futures.Future = concurrent.futures.Future()
-        with self._requests_lock:
-            if self._fitting:
-                self._requests.append((fn, future))
-                self._wake.set()
-                return future
-        self._run_request(fn, future)
-        return future
-
-    def _run_request(self, fn, future) -> None:
-        if future.set_running_or_notify_cancel():
-            try:
-                future.set_result(fn(self))
-            except Exception as exc:
-                future.set_exception(exc)
-
-    def _run_requests(self) -> None:
-        while self._requests:
-            fn, future = self._requests.popleft()
-            self._run_request(fn, future)
-
-    # -- probes (training thread, between steps: e.g. inside a callback) -------------------
+    # -- what callbacks read (training thread, between steps: e.g. inside a hook) ---------------
     def latest_loss(self) -> float:
         """The loss of the last step as a float (syncs a GPU: call it when you publish, not every step)."""
         return float(self._last_loss) if self._last_loss is not None else math.nan
@@ -386,35 +356,8 @@ class Trainer:
             return []
         return self._step_losses[: self._epoch_step].cpu().tolist()
 
-    def _prepare(self, images: torch.Tensor) -> torch.Tensor:
-        """uint8 (or 0..255) [N, C, H, W] / [N, H, W] images -> normalized float on the device."""
-        if images.dim() == 3:
-            images = images.unsqueeze(1)
-        if images.dtype.is_floating_point:
-            x = self.normalization(images.to(self.device, torch.float32))
-        else:
-            x = self.normalization(images.to(self.device))
-        return x.contiguous(memory_format=self.memory_format)
-
-    def activations(self, node_ids: Iterable[str], images: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The output of each node for `images` (raw pixels, 0..255), as CPU float copies.
-
-        Eval mode, no_grad; each layer's own train/eval mode is restored after.
-        Not thread-safe with a training step: call it from a callback (the UI bridge
-        does, in `on_step_end`), from `call_between_steps`, or when no fit is running.
-        """
-        return _activations(self.model, node_ids, self._prepare(images))
-
-    def predict(self, images: torch.Tensor) -> torch.Tensor:
-        """Class probabilities [N, classes] (CPU float copies) for raw-pixel images. Same rules as `activations`."""
-        return predict_probabilities(self.model, images, self.normalization, self.loss_kind)
-
-    def weight_stats(self) -> dict:
-        """Per node: mean, std, norm and max |value| of its weights and of their gradients (plain floats)."""
-        return layer_stats(self.model)
-
     def state_dict_copy(self) -> dict[str, torch.Tensor]:
-        """The weights as CPU copies (for predicting in another thread)."""
+        """The weights as CPU copies (what the Publisher sends for live prediction; safe to hand to another thread)."""
         return state_dict_copy(self.model)
 
     def load_weights(self, source: Checkpoint | dict[str, torch.Tensor] | str | os.PathLike) -> TransferReport:
@@ -501,9 +444,7 @@ class Trainer:
             getattr(cb, hook)(self, *args)
 
     def _between_steps(self) -> float:
-        """Serve requests, honour pause and stop. Returns the seconds spent paused."""
-        if self._requests:
-            self._run_requests()
+        """Honour pause and stop. Returns the seconds spent paused."""
         if self._stop.is_set():
             raise _Stop
         if not self._paused.is_set():
@@ -512,7 +453,6 @@ class Trainer:
         self._call("on_pause")
         while True:
             self._wake.clear()
-            self._run_requests()
             if self._stop.is_set():
                 raise _Stop
             if not self._paused.is_set():
@@ -550,8 +490,6 @@ class Trainer:
     def fit(self, callbacks: Sequence[Callback] = ()) -> TrainResult:
         """Train up to `config.epochs` (counting epochs of a resumed run). See the module doc for how it ends."""
         self._active_callbacks = [*self.callbacks, *callbacks]
-        with self._requests_lock:
-            self._fitting = True
         fit_start = time.perf_counter()
         self._forward = None  # traced again: the weights or the layers' modes may have changed since the last fit
         self._train_seconds = 0.0
@@ -587,9 +525,6 @@ class Trainer:
             self._call("on_exception", exc)
             raise
         finally:
-            with self._requests_lock:
-                self._fitting = False
-            self._run_requests()
             self._last_loss = None
             self._stop.clear()  # a stop asked before fit began still counts; after it ends, it is spent
 
