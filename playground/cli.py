@@ -175,9 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--show", action="store_true", help="with --gui: show the window instead of offscreen")
     p.add_argument("--threads", type=int, default=0, metavar="N", help="torch threads (default: torch's choice)")
     p.add_argument("--ab", action="append", metavar="NAME",
-                   choices=("trace", "retain-graph", "clip", "bf16", "publisher", "malloc"),
-                   help="also a paired A/B of one choice, epochs taking turns in one run (repeatable): trace, "
-                        "retain-graph, clip, bf16, publisher, malloc (whole processes taking turns)")
+                   choices=("bf16", "publisher", "malloc"),
+                   help="also a paired A/B, steps taking turns in one run (repeatable): bf16 (autocast against "
+                        "fp32), publisher (the Trainer with and without the app's Publisher), malloc (glibc's "
+                        "defaults against core/host_memory.py; two training processes taking turns)")
     p.add_argument("--ab-only", action="store_true", help="with --ab: only the A/B, not (a), (b) and (c)")
     p.add_argument("--shape-repeats", type=int, default=20, help=argparse.SUPPRESS)
     p.add_argument("--train-samples", type=int, default=0, help=argparse.SUPPRESS)  # fewer, for tests

@@ -37,7 +37,6 @@ from pathlib import Path
 import torch
 
 from ..core.train import Callback, TrainConfig, Trainer
-from ..core.train.trainer import clip_gradients
 
 BLOCK = 4  # steps a side takes in a row
 
@@ -88,29 +87,11 @@ class Variant:
 
     a: str
     b: str
-    use: Callable | None = None  # use(trainer, side, state): switch the Trainer to side "a" or "b" between steps
+    use: Callable | None = None  # use(trainer, side): switch the Trainer to side "a" or "b" between steps
     callback_on_a: Callable | None = None  # make(graph, config): a Callback whose on_step_end runs on A's steps
 
 
-def _use_trace(trainer, side, state):
-    if "traced" not in state:  # made by the Trainer at the first step, on side A
-        state["traced"] = trainer._forward
-    trainer._forward = state["traced"] if side == "a" else trainer.model
-
-
-def _use_retain_graph(trainer, side, state):
-    trainer._retain_graph = side == "a"
-
-
-def _public_clip(params, max_norm):
-    torch.nn.utils.clip_grad_norm_(params, max_norm, foreach=True)
-
-
-def _use_clip(trainer, side, state):
-    trainer._clip = clip_gradients if side == "a" else _public_clip
-
-
-def _use_bf16(trainer, side, state):
+def _use_bf16(trainer, side):
     trainer.amp, trainer.amp_dtype = (True, torch.bfloat16) if side == "a" else (False, torch.float32)
 
 
@@ -133,9 +114,6 @@ def publisher(graph, config):
 
 
 VARIANTS = {
-    "trace": Variant("traced forward (core/train/traced.py)", "eager forward", _use_trace),
-    "retain-graph": Variant("backward(retain_graph=True)", "backward()", _use_retain_graph),
-    "clip": Variant("clip_gradients (torch._foreach_*)", "clip_grad_norm_(foreach=True)", _use_clip),
     "bf16": Variant("bf16 autocast", "fp32", _use_bf16),
     "publisher": Variant("Trainer + Publisher", "Trainer", callback_on_a=publisher),
 }
@@ -146,14 +124,13 @@ class _Switching(TakingTurns):
     def __init__(self, variant: Variant, graph, config):
         super().__init__()
         self.variant = variant
-        self.state: dict = {}
         self.inner = variant.callback_on_a(graph, config) if variant.callback_on_a else None
 
     def on_fit_start(self, trainer):
         if self.inner is not None:
             self.inner.on_fit_start(trainer)
-        if self.variant.use is not None and self.variant.use is not _use_trace:  # a trace exists after a step
-            self.variant.use(trainer, "a", self.state)
+        if self.variant.use is not None:
+            self.variant.use(trainer, "a")
 
     def callback_step(self, trainer, step):
         if self.inner is not None and self.side == "a":
@@ -166,7 +143,7 @@ class _Switching(TakingTurns):
     def turn_over(self, trainer):
         self.side = "b" if self.side == "a" else "a"
         if self.variant.use is not None:
-            self.variant.use(trainer, self.side, self.state)
+            self.variant.use(trainer, self.side)
 
 
 def run_ab(name: str, graph, dataset, device, batch_size: int, epochs: int, seed: int) -> dict:

@@ -182,26 +182,6 @@ def test_no_host_copy_per_step(small, monkeypatch):
     assert calls["cpu"] <= 4 * 2 and calls["tolist"] <= 4 * 2, calls  # a handful per epoch, 64 steps
 
 
-def test_a_cpu_step_keeps_its_graph_through_backward_and_frees_it_on_return(small):
-    """backward(retain_graph=True) on the CPU (fewer GIL hand-overs): the graph must still go with the step,
-    or each step would hold on to the last one's activations."""
-    import weakref
-
-    trainer = Trainer(load_graph("preset:mnist-cnn"), fast_config(), dataset=small)
-    trainer._forward = trainer.model  # eager mode, so that the layers' outputs can be watched (a trace hides them)
-    x, y = next(iter(trainer.train_data.batches(16, generator=0)))
-    activations = []  # weak references to what each layer gave: the graph keeps most of them for backward
-    for module in trainer.model.children():
-        module.register_forward_hook(lambda _module, _inputs, output: activations.append(weakref.ref(output)))
-    before = {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
-    logits, loss = trainer._train_step(x, y)  # held, as the loop holds them until the next step
-    assert len(activations) > 5 and all(ref() is None for ref in activations)  # every activation is gone
-    assert logits.grad_fn is None and loss.grad_fn is None
-    assert logits.shape == (16, 10) and torch.isfinite(loss)
-    after = trainer.model.state_dict()
-    assert any(not torch.equal(before[k], after[k]) for k in before)  # backward and the step did happen
-
-
 def test_determinism_same_seed_same_numbers(small):
     def run(seed):
         trainer = Trainer(load_graph("preset:mlp"), fast_config(seed=seed), dataset=small)  # dropout + augment
@@ -514,26 +494,6 @@ def test_gradient_clipping_bounds_each_sgd_step(small):
         fast_config(grad_clip=-1).validate()
 
 
-def test_clip_gradients_matches_torch():
-    from playground.core.train.trainer import clip_gradients
-
-    torch.manual_seed(0)
-    for max_norm in (1e-2, 1.0, 1e3):  # clipped hard, clipped a little, untouched
-        params = [torch.nn.Parameter(torch.randn(shape)) for shape in [(8, 3, 3, 3), (8,), (10, 72)]]
-        for p in params:
-            p.grad = torch.randn_like(p) * 0.3
-        twins = [torch.nn.Parameter(p.detach().clone()) for p in params]
-        for p, t in zip(params, twins, strict=True):
-            t.grad = p.grad.clone()
-        clip_gradients(params, max_norm)
-        torch.nn.utils.clip_grad_norm_(twins, max_norm)
-        for p, t in zip(params, twins, strict=True):
-            assert torch.allclose(p.grad, t.grad, rtol=1e-6, atol=0), max_norm
-    no_grads = [torch.nn.Parameter(torch.ones(3))]
-    clip_gradients(no_grads, 1.0)  # a frozen or unused layer has no gradient: nothing to do
-    assert no_grads[0].grad is None
-
-
 def test_optimizers_update_all_parameters_in_one_kernel():
     from playground.core.train.optim import make_optimizer
 
@@ -541,36 +501,6 @@ def test_optimizers_update_all_parameters_in_one_kernel():
     for name in ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop"):
         optimizer = make_optimizer(model, TrainConfig(optimizer=name))
         assert optimizer.defaults.get("fused") or optimizer.defaults.get("foreach"), name
-
-
-def test_a_training_step_makes_few_torch_calls(sample):
-    """Each torch call from Python releases and retakes the GIL, and in the window each one is a point where
-    the GUI thread's Python can hold training up. A CPU step of mnist-cnn with augmentation and clipping used
-    ~200 of them (torch's per-parameter Adam loop, clip_grad_norm_, augmentation built per batch); now ~70."""
-    from torch.overrides import TorchFunctionMode
-
-    class Count(TorchFunctionMode):
-        calls = 0
-
-        def __torch_function__(self, func, types, args=(), kwargs=None):
-            if getattr(func, "__name__", "") not in ("__get__", "__set__"):  # attribute access: no dispatch
-                Count.calls += 1
-            return func(*args, **(kwargs or {}))
-
-    counting = Count()
-
-    class Window(Callback):
-        def on_step_end(self, trainer, step):
-            if step.global_step == 5:
-                counting.__enter__()
-            elif step.global_step == 25:
-                counting.__exit__(None, None, None)
-                trainer.stop()
-
-    config = fast_config(optimizer="adamw", augment="default", grad_clip=1.0, batch_size=32)
-    Trainer(load_graph("preset:mnist-cnn"), config, dataset=subset(sample, 1024, 100)).fit([Window()])
-    per_step = Count.calls / 20
-    assert 30 < per_step <= 80, per_step
 
 
 def test_evaluation_does_not_depend_on_its_batch_size(small, monkeypatch):
@@ -593,42 +523,3 @@ def test_evaluation_does_not_depend_on_its_batch_size(small, monkeypatch):
     assert default.loss == pytest.approx(whole.loss, rel=1e-5)
     assert (default.predicted == whole.predicted).all()
     assert default.confidence == pytest.approx(whole.confidence, rel=1e-4)
-
-
-@pytest.mark.parametrize("preset", ["mnist-cnn", "lstm-rows", "vit-mini"])  # convolutional, recurrent, attention
-def test_a_cpu_step_runs_its_forward_as_one_traced_call_with_the_numbers_of_eager_mode(small, preset):
-    traced, eager = (Trainer(load_graph(f"preset:{preset}"), fast_config(), dataset=small) for _ in range(2))
-    eager._forward = eager.model  # as if the trace had failed
-    batches = list(traced.train_data.batches(32, generator=0))[:3]
-    losses = {}
-    for name, trainer in (("traced", traced), ("eager", eager)):
-        torch.manual_seed(0)  # dropout draws the same numbers in both
-        losses[name] = [trainer._train_step(x.contiguous(memory_format=trainer.memory_format), y)[1].item()
-                        for x, y in batches]
-    assert traced._forward is not traced.model and isinstance(traced._forward, type(lambda: 0))
-    assert losses["traced"] == pytest.approx(losses["eager"], rel=1e-5)
-    for (name, a), b in zip(traced.model.state_dict().items(), eager.model.state_dict().values(), strict=True):
-        assert torch.allclose(a, b, rtol=1e-4, atol=1e-6), name  # the trace trains the model's own tensors
-
-
-def test_tracing_leaves_no_mark_and_a_trace_that_disagrees_is_not_used(small, monkeypatch):
-    from playground.core.train.traced import traced_forward
-
-    trainer = Trainer(load_graph("preset:resnet-mini"), fast_config(), dataset=small)  # batch norm: running stats
-    x, _ = next(iter(trainer.train_data.batches(32, generator=0)))
-    buffers = {k: v.clone() for k, v in trainer.model.named_buffers()}
-    assert buffers and traced_forward(trainer.model, x) is not None
-    assert all(torch.equal(v, buffers[k]) for k, v in trainer.model.named_buffers())  # statistics untouched
-    rng = torch.random.get_rng_state()
-    traced_forward(trainer.model, x)
-    assert torch.equal(torch.random.get_rng_state(), rng)  # nor the run's random numbers
-
-    class BakedBatchSize(torch.nn.Module):  # what a trace that baked in the batch size would do
-        def forward(self, batch):
-            return torch.zeros(32, 10)
-
-    monkeypatch.setattr(torch.jit, "trace", lambda model, batch, **kw: BakedBatchSize())
-    assert traced_forward(trainer.model, x) is None
-    x, y = next(iter(trainer.train_data.batches(32, generator=0)))
-    trainer._train_step(x.contiguous(memory_format=trainer.memory_format), y)
-    assert trainer._forward is trainer.model  # the run goes on in eager mode

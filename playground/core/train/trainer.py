@@ -39,7 +39,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,7 +59,6 @@ from .inference import output_probabilities
 from .metrics import EpochMetrics, EvalMetrics, History, StepInfo, confusion_to_metrics
 from .optim import lr_at, make_optimizer, set_lr
 from .probes import eval_mode, state_dict_copy
-from .traced import traced_forward
 from .transfer import TransferReport, load_matching_weights
 
 # Evaluation batches: big on a GPU; on the CPU 256 is 2.4× faster than 1,000 for mnist-cnn (0.13 against 0.32 s
@@ -229,19 +228,6 @@ class _LossWatch:
         return None
 
 
-def clip_gradients(params: Sequence[torch.Tensor], max_norm: float) -> None:
-    """`nn.utils.clip_grad_norm_` for parameters of one device and dtype, in five torch calls where it takes ~28.
-
-    Every torch call from Python releases and retakes the GIL; in the window, each is a point where the
-    GUI thread's Python can hold training up, so the training step keeps them few.
-    """
-    grads = [p.grad for p in params if p.grad is not None]
-    if not grads:
-        return
-    total = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
-    torch._foreach_mul_(grads, (max_norm / (total + 1e-6)).clamp_(max=1.0))
-
-
 def _is_out_of_memory(exc: BaseException) -> bool:
     if isinstance(exc, torch.OutOfMemoryError):
         return True
@@ -289,9 +275,6 @@ class Trainer:
                              and any(True for _ in getattr(self.model, n.id).state_dict())]
         self.optimizer = make_optimizer(self.model, self.config)
         self._clip_params = [p for p in self.model.parameters() if p.requires_grad]
-        # The step's tricks as switches, so that `playground bench --ab` can measure each in the real step.
-        self._retain_graph = self.device.type == "cpu"
-        self._clip = clip_gradients
         self.amp, self.amp_dtype = amp_settings(self.device, self.config.amp)
         # fp16 needs loss scaling so that small gradients do not flush to zero; bf16 and fp32 do not.
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp and self.amp_dtype == torch.float16)
@@ -315,8 +298,6 @@ class Trainer:
         self._stop = threading.Event()
         self._paused = threading.Event()
         self._wake = threading.Event()  # set on every control change, so a paused loop re-checks
-        # The training step's forward pass: made at a fit's first step (core/train/traced.py), in the modes it trains in
-        self._forward: Callable[[torch.Tensor], torch.Tensor] | None = None
         self._last_loss: torch.Tensor | None = None
         self._step_losses: torch.Tensor | None = None
         self._epoch_step = 0
@@ -368,7 +349,6 @@ class Trainer:
         state_dict = source.state_dict if isinstance(source, Checkpoint) else source
         report = load_matching_weights(self.model, state_dict)
         self.model.to(memory_format=self.memory_format)
-        self._forward = None  # a trace made before holds the tensors as they were
         return report
 
     def evaluate(self, split: str = "test", keep_predictions: bool = False) -> EvalMetrics:
@@ -467,31 +447,23 @@ class Trainer:
             getattr(self.model, node_id).eval()
 
     def _train_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if self._forward is None:  # one call for the whole forward pass on the CPU (the GIL), else eager mode
-            self._forward = (self.device.type == "cpu" and traced_forward(self.model, x)) or self.model
         with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp):
-            logits = self._forward(x)
-            # Every torch call costs a GIL hand-over (see clip_gradients): no cast when there is nothing to cast.
-            loss = compute_loss(self.loss_kind, logits if logits.dtype == torch.float32 else logits.float(), y)
+            logits = self.model(x)
+            loss = compute_loss(self.loss_kind, logits.float(), y)
         self.optimizer.zero_grad(set_to_none=True)
-        # On the CPU the graph outlives backward and goes when this returns. Freed during backward instead, each
-        # saved tensor that had a Python object takes the GIL back to let go of it: about half the GIL hand-overs
-        # inside backward, which waited while a window's thread held the GIL (when the app trained in a thread;
-        # see traced.py for why both stay). On a GPU, memory is the scarcer thing: there it goes as backward runs.
-        self.scaler.scale(loss).backward(retain_graph=self._retain_graph)
+        self.scaler.scale(loss).backward()
         if self.config.grad_clip:
             # Keeps recurrent nets from blowing up on a steep step; no host sync (the norm stays on the device).
             self.scaler.unscale_(self.optimizer)
-            self._clip(self._clip_params, self.config.grad_clip)
+            nn.utils.clip_grad_norm_(self._clip_params, self.config.grad_clip, foreach=True)
         self.scaler.step(self.optimizer)
         self.scaler.update()
-        return logits.detach(), loss.detach()  # kept past the step: without the graph, freed here
+        return logits.detach(), loss.detach()
 
     def fit(self, callbacks: Sequence[Callback] = ()) -> TrainResult:
         """Train up to `config.epochs` (counting epochs of a resumed run). See the module doc for how it ends."""
         self._active_callbacks = [*self.callbacks, *callbacks]
         fit_start = time.perf_counter()
-        self._forward = None  # traced again: the weights or the layers' modes may have changed since the last fit
         self._train_seconds = 0.0
         self._train_samples = 0
         status = "completed"
