@@ -138,6 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup-epochs", type=float)
     p.add_argument("--grad-clip", type=float, metavar="NORM", help="largest gradient norm per step (0: off; default 1)")
     p.add_argument("--augment", choices=("none", "default"))
+    p.add_argument("--amp", choices=("on", "off", "bf16"),
+                   help="mixed precision. on (default): where it pays, a CUDA GPU (bf16 or fp16); bf16: bf16 "
+                        "autocast where the GPU or the CPU computes in bf16 (AMX-BF16, AVX512-BF16), fp32 "
+                        "elsewhere; off: fp32")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint", metavar="OUT", help="write a checkpoint here (each epoch, and at the end)")
     p.add_argument("--init-from", metavar="CKPT", help="start from the weights of this checkpoint where names "

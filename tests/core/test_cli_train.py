@@ -176,6 +176,17 @@ def test_errors_are_one_line_and_exit_2(capsys, tmp_path, trained):
     assert not (tmp_path / "pwned").exists()
 
 
+def test_train_amp_bf16_on_a_cpu_without_bf16_says_so_and_trains_in_fp32(capsys, monkeypatch):
+    from playground.core.train import trainer as trainer_module
+
+    monkeypatch.setattr(trainer_module, "cpu_has_bf16", lambda: False)
+    code, lines, err = run(capsys, "train", "preset:mlp", "--dataset", "mnist-sample", "--device", "cpu",
+                           "--epochs", "1", "--amp", "bf16")
+    assert code == 0, err
+    assert "does not compute in bf16" in err and "fp32" in err.splitlines()[-1]
+    assert last_json(lines)["status"] == "completed"
+
+
 def test_bench_json(capsys):
     code, lines, err = run(capsys, "bench", "--json", "--epochs", "1", "--train-samples", "512",
                            "--shape-repeats", "3", "--device", "cpu")

@@ -108,7 +108,8 @@ def test_config_is_json_and_validated():
     assert TrainConfig.from_dict(data) == config
     assert TrainConfig.from_dict({**data, "from_the_future": 1}) == config
     for bad in ({"optimizer": "adagrad"}, {"lr": -1.0}, {"lr": math.nan}, {"batch_size": 0}, {"epochs": 0},
-                {"schedule": "linear"}, {"augment": "heavy"}, {"device": "tpu"}, {"warmup_epochs": 9.0}):
+                {"schedule": "linear"}, {"augment": "heavy"}, {"device": "tpu"}, {"warmup_epochs": 9.0},
+                {"amp": "fp16"}):
         with pytest.raises(ConfigError, match=next(iter(bad))):
             TrainConfig(**bad).validate()
     if not torch.cuda.is_available():
@@ -492,6 +493,52 @@ def test_gradient_clipping_bounds_each_sgd_step(small):
     assert largest_step(0.0) > 1e-2, "without clipping the same step is far larger"
     with pytest.raises(ConfigError, match="grad_clip"):
         fast_config(grad_clip=-1).validate()
+
+
+def test_bf16_on_a_cpu_only_when_asked_and_only_where_it_computes_in_bf16(small, monkeypatch):
+    from playground.core.train import trainer as trainer_module
+    from playground.core.train.trainer import amp_settings
+
+    cpu = torch.device("cpu")
+    for has_bf16 in (False, True):
+        monkeypatch.setattr(trainer_module, "cpu_has_bf16", lambda has_bf16=has_bf16: has_bf16)
+        assert amp_settings(cpu, True) == (False, torch.float32)  # the default: not shown to pay on a CPU
+        assert amp_settings(cpu, False) == (False, torch.float32)
+        expected = (True, torch.bfloat16) if has_bf16 else (False, torch.float32)  # emulated bf16 is slower
+        assert amp_settings(cpu, "bf16") == expected
+
+    # A CPU with bf16 (this one may only emulate it): the layers compute in bf16, and the run still learns.
+    trainer = Trainer(tiny_cnn(), fast_config(amp="bf16", epochs=2), dataset=small)
+    outputs = []
+    trainer.model.conv1.register_forward_hook(lambda _module, _inputs, output: outputs.append(output.dtype))
+    result = trainer.fit()
+    assert outputs and set(outputs) == {torch.bfloat16}  # training steps and evaluation
+    assert result.test.accuracy > 0.7 and all(math.isfinite(v) for v in result.history.step_loss)
+
+
+def test_cpu_bf16_is_read_from_torch_or_from_the_cpus_flags(monkeypatch, tmp_path):
+    from playground.core.train import trainer as trainer_module
+
+    def has_bf16():
+        trainer_module.cpu_has_bf16.cache_clear()
+        return trainer_module.cpu_has_bf16()
+
+    try:
+        for capabilities, expected in (({"amx_bf16": True, "avx2": True}, True), ({"avx512_bf16": True}, True),
+                                       ({"avx512_f": True, "amx_bf16": False, "l2_cache_size": 1}, False)):
+            monkeypatch.setattr(torch.cpu, "get_capabilities", lambda c=capabilities: c, raising=False)
+            assert has_bf16() is expected, capabilities
+        monkeypatch.delattr(torch.cpu, "get_capabilities", raising=False)  # an older torch
+        cpuinfo = tmp_path / "cpuinfo"
+        monkeypatch.setattr(trainer_module, "CPUINFO", cpuinfo)
+        for flags, expected in (("fpu sse2 avx2 avx512f avx512_bf16", True), ("fpu sse2 avx2 amx_tile", False)):
+            cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {flags}\n")
+            assert has_bf16() is expected, flags
+        cpuinfo.unlink()
+        assert has_bf16() is False  # no such file (not Linux)
+    finally:
+        monkeypatch.undo()
+        trainer_module.cpu_has_bf16.cache_clear()
 
 
 def test_optimizers_update_all_parameters_in_one_kernel():

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import hashlib
 import math
 import os
@@ -123,13 +124,40 @@ def compute_loss(kind: str, logits: torch.Tensor, labels: torch.Tensor, reductio
     return F.cross_entropy(logits, labels, reduction=reduction)
 
 
-def amp_settings(device: torch.device, enabled: bool) -> tuple[bool, torch.dtype]:
-    """(use autocast, dtype): bf16 where the GPU has it (no loss scaling needed), else fp16. CUDA only."""
-    if not enabled or device.type != "cuda":
+CPUINFO = Path("/proc/cpuinfo")  # where Linux lists the CPU's flags (the fallback when torch cannot say)
+
+
+@functools.cache
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes in bf16 (AMX-BF16 or AVX512-BF16). Elsewhere oneDNN emulates bf16 through fp32,
+    and a bf16 autocast step is slower than an fp32 one."""
+    capabilities = getattr(torch.cpu, "get_capabilities", None)  # recent torch; before it, Linux's list
+    if capabilities is not None:
+        flags = {name for name, value in capabilities().items() if value is True}
+    else:
+        try:
+            flags = set(CPUINFO.read_text().split())
+        except OSError:
+            return False
+    return bool(flags & {"amx_bf16", "avx512_bf16"})
+
+
+def amp_settings(device: torch.device, amp: bool | str) -> tuple[bool, torch.dtype]:
+    """(use autocast, dtype) for `TrainConfig.amp` on `device`.
+
+    True: on a CUDA GPU, bf16 where it has it (no loss scaling needed), else fp16; fp32 on a CPU. "bf16": bf16
+    where the GPU or the CPU computes in it, else fp32. False: fp32."""
+    if not amp:
         return False, torch.float32
-    with torch.cuda.device(device):
-        bf16 = torch.cuda.is_bf16_supported()
-    return True, torch.bfloat16 if bf16 else torch.float16
+    if device.type == "cuda":
+        with torch.cuda.device(device):
+            bf16 = torch.cuda.is_bf16_supported()
+        if amp == "bf16":
+            return (True, torch.bfloat16) if bf16 else (False, torch.float32)
+        return True, torch.bfloat16 if bf16 else torch.float16
+    if amp == "bf16" and device.type == "cpu" and cpu_has_bf16():
+        return True, torch.bfloat16
+    return False, torch.float32
 
 
 def evaluate(model: nn.Module, data: DeviceData, *, loss: str = "cross_entropy", num_classes: int = 10,
