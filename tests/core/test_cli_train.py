@@ -219,3 +219,12 @@ def test_bench_ab_takes_turns_and_reports_both_sides(capsys):
         assert steps["a"] > 0 and steps["b"] > 0 and steps["a"] + steps["b"] <= 16 - 2 - 2
     assert publisher["messages"]["EpochEnded"] == 3 and publisher["messages"]["Progress"] >= 3
     assert "A/B bf16" in err
+
+
+def test_bench_offers_every_ab_there_is():
+    from playground.cli import build_parser
+    from playground.commands.bench_ab import NAMES
+
+    bench = build_parser()._subparsers._group_actions[0].choices["bench"]
+    (ab,) = [action for action in bench._actions if action.dest == "ab"]
+    assert set(ab.choices) == set(NAMES)
