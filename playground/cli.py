@@ -138,6 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup-epochs", type=float)
     p.add_argument("--grad-clip", type=float, metavar="NORM", help="largest gradient norm per step (0: off; default 1)")
     p.add_argument("--augment", choices=("none", "default"))
+    p.add_argument("--amp", choices=("on", "off", "bf16"),
+                   help="mixed precision. on (default): where it pays, a CUDA GPU (bf16 or fp16); bf16: bf16 "
+                        "autocast where the GPU or the CPU computes in bf16 (AMX-BF16, AVX512-BF16), fp32 "
+                        "elsewhere; off: fp32")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint", metavar="OUT", help="write a checkpoint here (each epoch, and at the end)")
     p.add_argument("--init-from", metavar="CKPT", help="start from the weights of this checkpoint where names "
@@ -173,6 +177,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--turn-seconds", type=float, default=2.0, metavar="S",
                    help="with --gui: how long each turn lasts (window live, then headless)")
     p.add_argument("--show", action="store_true", help="with --gui: show the window instead of offscreen")
+    p.add_argument("--threads", type=int, default=0, metavar="N", help="torch threads (default: torch's choice)")
+    p.add_argument("--ab", action="append", metavar="NAME",
+                   choices=("bf16", "publisher", "malloc"),
+                   help="also a paired A/B, steps taking turns in one run (repeatable): bf16 (autocast against "
+                        "fp32), publisher (the Trainer with and without the app's Publisher), malloc (glibc's "
+                        "defaults against core/host_memory.py; two training processes taking turns)")
+    p.add_argument("--ab-only", action="store_true", help="with --ab: only the A/B, not (a), (b) and (c)")
     p.add_argument("--shape-repeats", type=int, default=20, help=argparse.SUPPRESS)
     p.add_argument("--train-samples", type=int, default=0, help=argparse.SUPPRESS)  # fewer, for tests
     p.set_defaults(run=_cmd_bench)

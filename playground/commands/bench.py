@@ -1,12 +1,14 @@
-"""`playground bench`: what the engine costs, measured against the plainest PyTorch loop.
+"""`playground bench`: what the Trainer costs, measured against the plainest PyTorch loop.
 
 (a) a hand-written loop (model, AdamW, cross-entropy, the same device-resident
-    batches, nothing else), (b) the Trainer headless, (c) the Trainer with a
-    callback doing what the GUI bridge does — metrics snapshots at ~30 Hz,
-    activations and weight statistics at ~4 Hz — and the time of one shape
-    inference of the largest preset, cold and warm. All training figures are
-    samples per second of training steps (no evaluation), the first epoch of
-    each being a warm-up that is not counted.
+    batches, nothing else), (b) the Trainer headless, (c) the Trainer with the
+    Publisher a run in the app trains with (core/run/publisher.py), each
+    message encoded for the pipe as the training process does and then
+    dropped; and the time of one shape inference of the largest preset, cold
+    and warm. All training figures are samples per second of training steps (no
+    evaluation), the first epoch of each being a warm-up that is not counted.
+
+`--ab NAME` adds a paired A/B of one choice the training step makes (bench_ab.py).
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ import dataclasses
 import json
 import statistics
 import time
+from collections import Counter
 
 from .common import load_data, resolve_device_or_fail, say
+from .errors import UserError
 
 MODEL = "mnist-cnn"
 
@@ -51,46 +55,31 @@ def _plain_loop(graph, dataset, device, batch_size: int, epochs: int, seed: int)
 def _steady(rates: list[float]) -> float:
     """Samples/s over the epochs after the first (a warm-up: allocator, oneDNN/cuDNN kernel choice)."""
     rest = rates[1:] or rates
-    return len(rest) / sum(1 / r for r in rest)  # the rate over those epochs together (equal sizes)
+    return _together(rest)
 
 
-def _ui_callback(probe_images):
-    from ..core.train import Callback
-
-    class UiLike(Callback):
-        """Does what the GUI bridge does, at its rates: publish metrics at 30 Hz, look inside at 4 Hz."""
-
-        def __init__(self):
-            self.next_metrics = self.next_probe = 0.0
-            self.published = self.probed = 0
-            self.layers = None
-
-        def on_fit_start(self, trainer):
-            self.layers = [n for n, m in trainer.model.named_children() if any(True for _ in m.parameters())]
-
-        def on_step_end(self, trainer, step):
-            now = time.monotonic()
-            if now >= self.next_metrics:
-                self.next_metrics = now + 1 / 30
-                _ = {"loss": trainer.latest_loss(), "step": step.global_step, "lr": step.lr}
-                self.published += 1
-            if now >= self.next_probe:
-                self.next_probe = now + 1 / 4
-                acts = trainer.activations(self.layers, probe_images)
-                stats = trainer.weight_stats()
-                _ = ({k: v.numpy() for k, v in acts.items()}, stats)
-                self.probed += 1
-
-    return UiLike()
+def _together(rates: list[float]) -> float:
+    """The rate over epochs of equal size together (their harmonic mean)."""
+    return len(rates) / sum(1 / r for r in rates)
 
 
 def _trainer_rate(graph, dataset, device, batch_size: int, epochs: int, seed: int, callbacks=()) -> float:
-    from ..core.train import TrainConfig, Trainer
+    from ..core.train import Trainer
+    from .bench_ab import bench_config
 
-    config = TrainConfig(epochs=epochs, batch_size=batch_size, augment="none", device=str(device), seed=seed,
-                         optimizer="adamw", schedule="constant", lr=1e-3)
-    result = Trainer(graph, config, dataset=dataset).fit(callbacks)
+    result = Trainer(graph, bench_config(device, batch_size, epochs, seed), dataset=dataset).fit(callbacks)
     return _steady([e["samples_per_second"] for e in result.history.epochs])
+
+
+def first_examples(dataset, n: int):
+    """The first `n` training and test examples (all of them when n is 0)."""
+    if not n:
+        return dataset
+    return dataclasses.replace(dataset, train_images=dataset.train_images[:n], train_labels=dataset.train_labels[:n],
+                               test_images=dataset.test_images[:n], test_labels=dataset.test_labels[:n])
+
+
+# -- shape inference ------------------------------------------------------------------------------
 
 
 def _shape_inference(repeats: int) -> dict:
@@ -159,57 +148,98 @@ def cmd_gui_bench(args) -> int:
     return 0
 
 
+def _ab_line(ab: dict) -> str:
+    pairs = ab["pair_ratios"]
+    return (f"A/B {ab['name']}: A {ab['a']} {ab['a_samples_per_second']:,.0f} samples/s, B {ab['b']} "
+            f"{ab['b_samples_per_second']:,.0f} samples/s, A/B {ab['a_vs_b']:.3f} "
+            + (f"(epochs {min(pairs):.3f}–{max(pairs):.3f}; median steps)" if pairs else "(median steps)"))
+
+
 def cmd_bench(args) -> int:
     from ..core.graph import load_graph
 
     if getattr(args, "gui", False):
         return cmd_gui_bench(args)
 
+    import torch
+
+    from . import bench_ab
+
     started = time.perf_counter()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = resolve_device_or_fail(args.device)
-    dataset = load_data(args.dataset, "mnist-sample", args.data_dir, download=False)
-    if args.train_samples:
-        n = args.train_samples
-        dataset = dataclasses.replace(dataset, train_images=dataset.train_images[:n],
-                                      train_labels=dataset.train_labels[:n], test_images=dataset.test_images[:n],
-                                      test_labels=dataset.test_labels[:n])
+    dataset = first_examples(load_data(args.dataset, "mnist-sample", args.data_dir, download=False),
+                             args.train_samples)
     graph = load_graph(f"preset:{MODEL}")
     epochs = args.epochs + 1  # + the warm-up epoch
-    probe_images = dataset.test_images[:8]
+    report = {"model": MODEL, "batch_size": args.batch_size, "dataset": dataset.name, "device": str(device),
+              "torch_threads": torch.get_num_threads(), "measured_epochs": args.epochs,
+              "train_samples": len(dataset.train_labels)}
 
-    say(f"bench: {MODEL}, batch {args.batch_size}, {dataset.name}, {device}, {args.epochs} measured epoch(s) each")
+    say(f"bench: {MODEL}, batch {args.batch_size}, {dataset.name}, {device}, {torch.get_num_threads()} torch "
+        f"thread(s), {args.epochs} measured epoch(s) each")
+    abs_ = []
+    for name in args.ab or ():
+        if name == "malloc":
+            if device.type != "cpu":
+                raise UserError(f"--ab malloc measures CPU training; this bench runs on {device}")
+            ab = bench_ab.run_malloc_ab(dataset.name, args.data_dir, args.batch_size, args.epochs, args.seed,
+                                        torch.get_num_threads(), args.train_samples)
+        else:
+            ab = bench_ab.run_ab(name, graph, dataset, device, args.batch_size, args.epochs, args.seed)
+        say("  " + _ab_line(ab))
+        abs_.append(ab)
+    if args.ab_only:
+        report.update(ab=abs_, seconds=round(time.perf_counter() - started, 1))
+        _print(report, args.json)
+        return 0
+
     plain = _plain_loop(graph, dataset, device, args.batch_size, epochs, args.seed)
-    say(f"  (a) plain PyTorch loop      {plain:10,.0f} samples/s")
+    say(f"  (a) plain PyTorch loop        {plain:10,.0f} samples/s")
     headless = _trainer_rate(graph, dataset, device, args.batch_size, epochs, args.seed)
-    say(f"  (b) Trainer, headless       {headless:10,.0f} samples/s")
-    ui = _ui_callback(probe_images)
-    with_ui = _trainer_rate(graph, dataset, device, args.batch_size, epochs, args.seed, [ui])
-    say(f"  (c) Trainer + UI callback   {with_ui:10,.0f} samples/s "
-        f"({ui.published} metric snapshots, {ui.probed} activation probes)")
-    shapes = _shape_inference(repeats=args.shape_repeats)
-
-    report = {
-        "model": MODEL, "batch_size": args.batch_size, "dataset": dataset.name, "device": str(device),
-        "measured_epochs": args.epochs, "train_samples": len(dataset.train_labels),
+    say(f"  (b) Trainer, headless         {headless:10,.0f} samples/s")
+    publisher = bench_ab.publisher(graph, bench_ab.bench_config(device, args.batch_size, epochs, args.seed))
+    published = _trainer_rate(graph, dataset, device, args.batch_size, epochs, args.seed, [publisher])
+    say(f"  (c) Trainer + Publisher       {published:10,.0f} samples/s ({_messages(publisher.sent)})")
+    report.update({
         "plain_loop_samples_per_second": round(plain, 1),
         "trainer_samples_per_second": round(headless, 1),
-        "trainer_ui_samples_per_second": round(with_ui, 1),
+        "trainer_publisher_samples_per_second": round(published, 1),
         "trainer_vs_plain": round(headless / plain, 3),
-        "ui_vs_headless": round(with_ui / headless, 3),
-        "ui_vs_plain": round(with_ui / plain, 3),
-        "ui_metric_snapshots": ui.published, "ui_activation_probes": ui.probed,
-        "shape_inference": shapes,
+        "publisher_vs_headless": round(published / headless, 3),
+        "publisher_vs_plain": round(published / plain, 3),
+        "publisher_messages": dict(publisher.sent),
+        "shape_inference": _shape_inference(repeats=args.shape_repeats),
+        "ab": abs_,
         "seconds": round(time.perf_counter() - started, 1),
-    }
-    if args.json:
+    })
+    _print(report, args.json)
+    return 0
+
+
+def _messages(sent: Counter) -> str:
+    return ", ".join(f"{n} {kind}" for kind, n in sorted(sent.items())) or "no messages"
+
+
+def _print(report: dict, as_json: bool) -> None:
+    if as_json:
         print(json.dumps(report))
-    else:
-        print(f"model {MODEL}, batch {args.batch_size}, {dataset.name} ({report['train_samples']:,} training "
-              f"images), {device}")
-        print(f"(a) plain PyTorch loop      {plain:10,.0f} samples/s")
-        print(f"(b) Trainer, headless       {headless:10,.0f} samples/s   {report['trainer_vs_plain']:.2f}× (a)")
-        print(f"(c) Trainer + UI callback   {with_ui:10,.0f} samples/s   {report['ui_vs_headless']:.2f}× (b)")
+        return
+    print(f"model {MODEL}, batch {report['batch_size']}, {report['dataset']} ({report['train_samples']:,} training "
+          f"images), {report['device']}, {report['torch_threads']} torch thread(s)")
+    if "plain_loop_samples_per_second" in report:
+        plain, headless = report["plain_loop_samples_per_second"], report["trainer_samples_per_second"]
+        published = report["trainer_publisher_samples_per_second"]
+        print(f"(a) plain PyTorch loop        {plain:10,.0f} samples/s")
+        print(f"(b) Trainer, headless         {headless:10,.0f} samples/s   {report['trainer_vs_plain']:.2f}× (a)")
+        print(f"(c) Trainer + Publisher       {published:10,.0f} samples/s   {report['publisher_vs_headless']:.2f}× (b)"
+              f"   ({_messages(Counter(report['publisher_messages']))})")
+        shapes = report["shape_inference"]
         print(f"shape inference of {shapes['preset']} ({shapes['nodes']} nodes): cold {shapes['cold_ms']:.2f} ms, "
               f"warm {shapes['warm_ms']:.3f} ms")
-        print(f"took {report['seconds']:.0f} s")
-    return 0
+    for ab in report["ab"]:
+        print(_ab_line(ab))
+        if "faults_per_step" in ab:
+            print(f"    minor page faults per step: {ab['faults_per_step']}")
+    print(f"took {report['seconds']:.0f} s")

@@ -1,4 +1,4 @@
-"""`playground train`, `evaluate` and `predict`: the training engine without a window.
+"""`playground train`, `evaluate` and `predict`: the Trainer and a checkpoint's model, without a window.
 
 Human-readable lines go to stdout as the run goes (and notes to stderr); the
 very last line of stdout is one JSON object, for scripts.
@@ -131,6 +131,8 @@ def cmd_train(args) -> int:
                  "grad_clip"):
         if getattr(args, name, None) is not None:
             setattr(config, name, getattr(args, name))
+    if getattr(args, "amp", None) is not None:
+        config.amp = {"on": True, "off": False}.get(args.amp, args.amp)
     try:
         config.validate()
     except ConfigError as exc:
@@ -156,9 +158,13 @@ def cmd_train(args) -> int:
     callbacks = _callbacks(config.epochs, progress_bar=sys.stderr.isatty())
     if metrics_path is not None:
         callbacks.append(JsonlLogger(metrics_path, every_steps=args.log_every, mode="w"))
+    if config.amp == "bf16" and not trainer.amp:
+        say(f"note: --amp bf16: {trainer.device} does not compute in bf16 (on a CPU that takes AMX-BF16 or "
+            "AVX512-BF16), where it would be slower than fp32: training in fp32")
+    precision = str(trainer.amp_dtype).removeprefix("torch.") if trainer.amp else "fp32"
     say(f"training {graph.name or args.graph} on {trainer.device} for {config.epochs} epoch(s): "
         f"{trainer.steps_per_epoch} steps of {config.batch_size} per epoch, {config.optimizer} "
-        f"lr {config.effective_lr:g}, {config.schedule} schedule, augment {config.augment_name}")
+        f"lr {config.effective_lr:g}, {config.schedule} schedule, augment {config.augment_name}, {precision}")
     try:
         with _StopOnInterrupt(trainer):
             result = trainer.fit(callbacks)

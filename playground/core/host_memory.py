@@ -1,20 +1,20 @@
 """Keep the training step's big CPU buffers in the heap instead of fresh pages every step (glibc only).
 
 A CPU step allocates and frees tens of megabytes of activations and gradients.
-With glibc's defaults, buffers that large are mapped fresh from the OS (or the
-heap top is handed back after each free), so every step pays for hundreds to
-thousands of page faults: measured on mnist-cnn (batch 128), 700–2,000 minor
-faults a step and about a tenth of the training thread's CPU time in the kernel.
-In a thread of its own (the window's QThread) it is worse: each thread gets its
-own arena, capped at 64 MB, whose heaps come and go with the step's peak.
+With glibc's defaults, a buffer above the mmap threshold (which glibc raises as
+such buffers are freed, but never above 32 MB) is mapped fresh from the OS at
+each allocation, and the top of the heap goes back to the OS after frees, so
+every step faults its pages in again and the kernel zeroes each one; torch's
+worker threads also get arenas of their own, whose heaps come and go.
 
-So, once per process, before any thread starts: buffers up to 256 MB come from
-the heap, the heap keeps up to 512 MB of free memory for the next step, and
-all threads share the main arena (whose heap may grow as far as it needs).
-The faults fall at once (~120 a step in a new thread's first steps) and are
-gone once the heap has grown to the peak (0–10 in a 150-step run). The cost:
-memory freed by a finished run stays with the process for its next one, as
-with PyTorch's CUDA caching allocator.
+So, once per process, before any thread starts (the training process and every
+CLI command call this first): buffers up to 256 MB come from the heap, the heap
+keeps up to 512 MB of free memory for the next step, and all threads share the
+main arena. Once the heap has grown to a step's peak (the first epoch), a step
+faults in no fresh pages. The cost: memory freed by a finished run stays with
+the process (as with PyTorch's CUDA caching allocator); a training process runs
+one run and exits. `playground bench --ab malloc` measures what it gains
+(docs/performance.md).
 """
 
 from __future__ import annotations

@@ -176,15 +176,55 @@ def test_errors_are_one_line_and_exit_2(capsys, tmp_path, trained):
     assert not (tmp_path / "pwned").exists()
 
 
+def test_train_amp_bf16_on_a_cpu_without_bf16_says_so_and_trains_in_fp32(capsys, monkeypatch):
+    from playground.core.train import trainer as trainer_module
+
+    monkeypatch.setattr(trainer_module, "cpu_has_bf16", lambda: False)
+    code, lines, err = run(capsys, "train", "preset:mlp", "--dataset", "mnist-sample", "--device", "cpu",
+                           "--epochs", "1", "--amp", "bf16")
+    assert code == 0, err
+    assert "does not compute in bf16" in err and "fp32" in err.splitlines()[-1]
+    assert last_json(lines)["status"] == "completed"
+
+
 def test_bench_json(capsys):
     code, lines, err = run(capsys, "bench", "--json", "--epochs", "1", "--train-samples", "512",
                            "--shape-repeats", "3", "--device", "cpu")
     assert code == 0, err
     report = last_json(lines)
-    for key in ("plain_loop_samples_per_second", "trainer_samples_per_second", "trainer_ui_samples_per_second"):
+    for key in ("plain_loop_samples_per_second", "trainer_samples_per_second",
+                "trainer_publisher_samples_per_second"):
         assert report[key] > 0
     assert report["trainer_vs_plain"] == pytest.approx(
         report["trainer_samples_per_second"] / report["plain_loop_samples_per_second"], rel=0.01)
-    assert report["ui_activation_probes"] >= 1
+    messages = report["publisher_messages"]  # what the app would have received: an EpochEnded per epoch, ...
+    assert messages["EpochEnded"] == 2 and messages["Progress"] >= 2 and messages["WeightsPublished"] >= 3
     shapes = report["shape_inference"]
     assert shapes["cold_ms"] > 0 and shapes["warm_ms"] > 0 and shapes["preset"]
+    assert report["ab"] == []
+
+
+def test_bench_ab_takes_turns_and_reports_both_sides(capsys):
+    code, lines, err = run(capsys, "bench", "--json", "--epochs", "2", "--train-samples", "1024", "--device", "cpu",
+                           "--ab", "publisher", "--ab", "bf16", "--ab-only")
+    assert code == 0, err
+    report = last_json(lines)
+    assert "trainer_samples_per_second" not in report  # --ab-only
+    publisher, bf16 = report["ab"]
+    for ab in (publisher, bf16):
+        assert ab["a_samples_per_second"] > 0 and ab["b_samples_per_second"] > 0
+        assert ab["a_vs_b"] == pytest.approx(ab["a_samples_per_second"] / ab["b_samples_per_second"], rel=0.01)
+        assert len(ab["pair_ratios"]) == 2  # the two measured epochs (after a warm-up), each with steps of both
+        steps = ab["measured_steps"]  # of the 2 × 8 measured epochs' steps, not the first of an epoch or a block
+        assert steps["a"] > 0 and steps["b"] > 0 and steps["a"] + steps["b"] <= 16 - 2 - 2
+    assert publisher["messages"]["EpochEnded"] == 3 and publisher["messages"]["Progress"] >= 3
+    assert "A/B bf16" in err
+
+
+def test_bench_offers_every_ab_there_is():
+    from playground.cli import build_parser
+    from playground.commands.bench_ab import NAMES
+
+    bench = build_parser()._subparsers._group_actions[0].choices["bench"]
+    (ab,) = [action for action in bench._actions if action.dest == "ab"]
+    assert set(ab.choices) == set(NAMES)

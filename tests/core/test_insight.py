@@ -12,6 +12,7 @@ from playground.core.build import build_module
 from playground.core.data import load_dataset, normalization_for
 from playground.core.graph import load_graph
 from playground.core.train import TrainConfig, Trainer
+from playground.core.train.inference import predict_probabilities
 from playground.core.train.insight import MAX_CHANNELS, look_inside, saliency
 from playground.core.train.probes import HISTOGRAM_EDGES, param_histograms
 
@@ -150,7 +151,7 @@ def test_each_epoch_keeps_the_prediction_and_confidence_of_every_test_example():
     confusion = np.zeros((10, 10), int)
     np.add.at(confusion, (labels, val.predicted), 1)
     assert confusion.tolist() == val.confusion
-    probabilities = trainer.predict(data.test_images)
+    probabilities = predict_probabilities(trainer.model, data.test_images, trainer.normalization, trainer.loss_kind)
     assert np.array_equal(probabilities.argmax(dim=1).numpy(), val.predicted)
     assert np.allclose(probabilities.max(dim=1).values.numpy(), val.confidence, atol=1e-5)
     assert "predicted" not in val.to_dict()  # checkpoints stay small

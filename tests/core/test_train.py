@@ -1,5 +1,5 @@
-"""The training engine: learning, callbacks, controls from another thread, divergence, checkpoints,
-transfer learning, probes and determinism. CPU only, small data: fast on two cores."""
+"""The Trainer: learning, callbacks, controls from another thread, divergence, checkpoints, transfer learning
+and determinism. CPU only, small data: fast on two cores."""
 
 from __future__ import annotations
 
@@ -108,7 +108,8 @@ def test_config_is_json_and_validated():
     assert TrainConfig.from_dict(data) == config
     assert TrainConfig.from_dict({**data, "from_the_future": 1}) == config
     for bad in ({"optimizer": "adagrad"}, {"lr": -1.0}, {"lr": math.nan}, {"batch_size": 0}, {"epochs": 0},
-                {"schedule": "linear"}, {"augment": "heavy"}, {"device": "tpu"}, {"warmup_epochs": 9.0}):
+                {"schedule": "linear"}, {"augment": "heavy"}, {"device": "tpu"}, {"warmup_epochs": 9.0},
+                {"amp": "fp16"}):
         with pytest.raises(ConfigError, match=next(iter(bad))):
             TrainConfig(**bad).validate()
     if not torch.cuda.is_available():
@@ -182,26 +183,6 @@ def test_no_host_copy_per_step(small, monkeypatch):
     assert calls["cpu"] <= 4 * 2 and calls["tolist"] <= 4 * 2, calls  # a handful per epoch, 64 steps
 
 
-def test_a_cpu_step_keeps_its_graph_through_backward_and_frees_it_on_return(small):
-    """backward(retain_graph=True) on the CPU (fewer GIL hand-overs): the graph must still go with the step,
-    or each step would hold on to the last one's activations."""
-    import weakref
-
-    trainer = Trainer(load_graph("preset:mnist-cnn"), fast_config(), dataset=small)
-    trainer._forward = trainer.model  # eager mode, so that the layers' outputs can be watched (a trace hides them)
-    x, y = next(iter(trainer.train_data.batches(16, generator=0)))
-    activations = []  # weak references to what each layer gave: the graph keeps most of them for backward
-    for module in trainer.model.children():
-        module.register_forward_hook(lambda _module, _inputs, output: activations.append(weakref.ref(output)))
-    before = {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
-    logits, loss = trainer._train_step(x, y)  # held, as the loop holds them until the next step
-    assert len(activations) > 5 and all(ref() is None for ref in activations)  # every activation is gone
-    assert logits.grad_fn is None and loss.grad_fn is None
-    assert logits.shape == (16, 10) and torch.isfinite(loss)
-    after = trainer.model.state_dict()
-    assert any(not torch.equal(before[k], after[k]) for k in before)  # backward and the step did happen
-
-
 def test_determinism_same_seed_same_numbers(small):
     def run(seed):
         trainer = Trainer(load_graph("preset:mlp"), fast_config(seed=seed), dataset=small)  # dropout + augment
@@ -251,9 +232,6 @@ def test_pause_resume_and_stop_from_another_thread(small, tmp_path):
         assert trainer.global_step <= at_pause + 1  # the step in flight finishes, no other starts
         paused_at = trainer.global_step
         assert "pause" in recorder.events
-        # A probe answered by the training thread while it is paused.
-        probe = trainer.call_between_steps(lambda t: t.activations(["dense1"], small.test_images[:2]))
-        assert probe.result(timeout=10)["dense1"].shape == (2, 256)
         time.sleep(0.2)
         assert trainer.global_step == paused_at  # still paused
         trainer.resume()
@@ -461,46 +439,25 @@ def test_transfer_report_names_what_does_not_fit(small):
     assert "dense1" in report.summary()
 
 
-# -- probes -------------------------------------------------------------------------------------
+# -- what a callback reads ----------------------------------------------------------------------
 
 
-def test_probes_are_copies_and_restore_modes(small):
-    trainer = Trainer(tiny_cnn(trainable={"head", "conv1"}), fast_config(), dataset=small)
-    stats = trainer.weight_stats()
-    assert set(stats) == {"conv1", "bn1", "head"}
-    assert stats["conv1"].grad is None and stats["bn1"].trainable is False
-    w = torch.cat([p.detach().reshape(-1) for p in trainer.model.conv1.parameters()])
-    assert stats["conv1"].weight.norm == pytest.approx(w.norm().item(), rel=1e-5)
-    assert stats["conv1"].weight.mean == pytest.approx(w.mean().item(), abs=1e-6)
-
+def test_a_callback_reads_the_loss_and_a_copy_of_the_weights(small):
     seen = {}
 
-    class Probe(Callback):
+    class Reader(Callback):
         def on_step_end(self, trainer, step):
             if step.global_step == 2:
-                seen["acts"] = trainer.activations(["input", "conv1", "bn1", "head", "output"],
-                                                   small.test_images[:4])
-                seen["stats"] = trainer.weight_stats()
-                seen["modes"] = {n: m.training for n, m in trainer.model.named_children()}
-                seen["loss"] = trainer.latest_loss()
+                seen["loss"], seen["step_loss"] = trainer.latest_loss(), float(step.loss)
+                seen["weights"] = trainer.state_dict_copy()
 
-    trainer.fit([Probe()])
-    acts = seen["acts"]
-    assert list(acts) == ["input", "conv1", "bn1", "head", "output"]
-    assert acts["input"].shape == (4, 1, 28, 28) and acts["conv1"].shape == (4, 8, 26, 26)
-    assert acts["head"].shape == (4, 10) and torch.equal(acts["head"], acts["output"])
-    assert all(a.device.type == "cpu" and a.is_contiguous() for a in acts.values())
-    assert seen["stats"]["conv1"].grad is not None and seen["stats"]["bn1"].grad is None
-    assert seen["modes"]["conv1"] is True and seen["modes"]["bn1"] is False  # modes restored after the probe
-    assert math.isfinite(seen["loss"])
-    # A copy: changing it leaves the model alone, and vice versa.
-    weights = trainer.state_dict_copy()
-    weights["head.weight"].zero_()
+    trainer = Trainer(tiny_cnn(), fast_config(), dataset=small)
+    trainer.fit([Reader()])
+    assert seen["loss"] == seen["step_loss"] and math.isfinite(seen["loss"])
+    weights = seen["weights"]  # a copy as it was at step 2: training went on without changing it...
+    assert not torch.equal(weights["head.weight"], trainer.model.head.weight.detach())
+    weights["head.weight"].zero_()  # ...and changing it leaves the model alone
     assert trainer.model.head.weight.abs().sum() > 0
-    with pytest.raises(KeyError, match="nope"):
-        trainer.activations(["nope"], small.test_images[:1])
-    probs = trainer.predict(small.test_images[:5])
-    assert probs.shape == (5, 10) and torch.allclose(probs.sum(1), torch.ones(5))
 
 
 # -- the real thing ------------------------------------------------------------------------------
@@ -538,24 +495,50 @@ def test_gradient_clipping_bounds_each_sgd_step(small):
         fast_config(grad_clip=-1).validate()
 
 
-def test_clip_gradients_matches_torch():
-    from playground.core.train.trainer import clip_gradients
+def test_bf16_on_a_cpu_only_when_asked_and_only_where_it_computes_in_bf16(small, monkeypatch):
+    from playground.core.train import trainer as trainer_module
+    from playground.core.train.trainer import amp_settings
 
-    torch.manual_seed(0)
-    for max_norm in (1e-2, 1.0, 1e3):  # clipped hard, clipped a little, untouched
-        params = [torch.nn.Parameter(torch.randn(shape)) for shape in [(8, 3, 3, 3), (8,), (10, 72)]]
-        for p in params:
-            p.grad = torch.randn_like(p) * 0.3
-        twins = [torch.nn.Parameter(p.detach().clone()) for p in params]
-        for p, t in zip(params, twins, strict=True):
-            t.grad = p.grad.clone()
-        clip_gradients(params, max_norm)
-        torch.nn.utils.clip_grad_norm_(twins, max_norm)
-        for p, t in zip(params, twins, strict=True):
-            assert torch.allclose(p.grad, t.grad, rtol=1e-6, atol=0), max_norm
-    no_grads = [torch.nn.Parameter(torch.ones(3))]
-    clip_gradients(no_grads, 1.0)  # a frozen or unused layer has no gradient: nothing to do
-    assert no_grads[0].grad is None
+    cpu = torch.device("cpu")
+    for has_bf16 in (False, True):
+        monkeypatch.setattr(trainer_module, "cpu_has_bf16", lambda has_bf16=has_bf16: has_bf16)
+        assert amp_settings(cpu, True) == (False, torch.float32)  # the default: not shown to pay on a CPU
+        assert amp_settings(cpu, False) == (False, torch.float32)
+        expected = (True, torch.bfloat16) if has_bf16 else (False, torch.float32)  # emulated bf16 is slower
+        assert amp_settings(cpu, "bf16") == expected
+
+    # A CPU with bf16 (this one may only emulate it): the layers compute in bf16, and the run still learns.
+    trainer = Trainer(tiny_cnn(), fast_config(amp="bf16", epochs=2), dataset=small)
+    outputs = []
+    trainer.model.conv1.register_forward_hook(lambda _module, _inputs, output: outputs.append(output.dtype))
+    result = trainer.fit()
+    assert outputs and set(outputs) == {torch.bfloat16}  # training steps and evaluation
+    assert result.test.accuracy > 0.7 and all(math.isfinite(v) for v in result.history.step_loss)
+
+
+def test_cpu_bf16_is_read_from_torch_or_from_the_cpus_flags(monkeypatch, tmp_path):
+    from playground.core.train import trainer as trainer_module
+
+    def has_bf16():
+        trainer_module.cpu_has_bf16.cache_clear()
+        return trainer_module.cpu_has_bf16()
+
+    try:
+        for capabilities, expected in (({"amx_bf16": True, "avx2": True}, True), ({"avx512_bf16": True}, True),
+                                       ({"avx512_f": True, "amx_bf16": False, "l2_cache_size": 1}, False)):
+            monkeypatch.setattr(torch.cpu, "get_capabilities", lambda c=capabilities: c, raising=False)
+            assert has_bf16() is expected, capabilities
+        monkeypatch.delattr(torch.cpu, "get_capabilities", raising=False)  # an older torch
+        cpuinfo = tmp_path / "cpuinfo"
+        monkeypatch.setattr(trainer_module, "CPUINFO", cpuinfo)
+        for flags, expected in (("fpu sse2 avx2 avx512f avx512_bf16", True), ("fpu sse2 avx2 amx_tile", False)):
+            cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {flags}\n")
+            assert has_bf16() is expected, flags
+        cpuinfo.unlink()
+        assert has_bf16() is False  # no such file (not Linux)
+    finally:
+        monkeypatch.undo()
+        trainer_module.cpu_has_bf16.cache_clear()
 
 
 def test_optimizers_update_all_parameters_in_one_kernel():
@@ -565,36 +548,6 @@ def test_optimizers_update_all_parameters_in_one_kernel():
     for name in ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop"):
         optimizer = make_optimizer(model, TrainConfig(optimizer=name))
         assert optimizer.defaults.get("fused") or optimizer.defaults.get("foreach"), name
-
-
-def test_a_training_step_makes_few_torch_calls(sample):
-    """Each torch call from Python releases and retakes the GIL, and in the window each one is a point where
-    the GUI thread's Python can hold training up. A CPU step of mnist-cnn with augmentation and clipping used
-    ~200 of them (torch's per-parameter Adam loop, clip_grad_norm_, augmentation built per batch); now ~70."""
-    from torch.overrides import TorchFunctionMode
-
-    class Count(TorchFunctionMode):
-        calls = 0
-
-        def __torch_function__(self, func, types, args=(), kwargs=None):
-            if getattr(func, "__name__", "") not in ("__get__", "__set__"):  # attribute access: no dispatch
-                Count.calls += 1
-            return func(*args, **(kwargs or {}))
-
-    counting = Count()
-
-    class Window(Callback):
-        def on_step_end(self, trainer, step):
-            if step.global_step == 5:
-                counting.__enter__()
-            elif step.global_step == 25:
-                counting.__exit__(None, None, None)
-                trainer.stop()
-
-    config = fast_config(optimizer="adamw", augment="default", grad_clip=1.0, batch_size=32)
-    Trainer(load_graph("preset:mnist-cnn"), config, dataset=subset(sample, 1024, 100)).fit([Window()])
-    per_step = Count.calls / 20
-    assert 30 < per_step <= 80, per_step
 
 
 def test_evaluation_does_not_depend_on_its_batch_size(small, monkeypatch):
@@ -617,42 +570,3 @@ def test_evaluation_does_not_depend_on_its_batch_size(small, monkeypatch):
     assert default.loss == pytest.approx(whole.loss, rel=1e-5)
     assert (default.predicted == whole.predicted).all()
     assert default.confidence == pytest.approx(whole.confidence, rel=1e-4)
-
-
-@pytest.mark.parametrize("preset", ["mnist-cnn", "lstm-rows", "vit-mini"])  # convolutional, recurrent, attention
-def test_a_cpu_step_runs_its_forward_as_one_traced_call_with_the_numbers_of_eager_mode(small, preset):
-    traced, eager = (Trainer(load_graph(f"preset:{preset}"), fast_config(), dataset=small) for _ in range(2))
-    eager._forward = eager.model  # as if the trace had failed
-    batches = list(traced.train_data.batches(32, generator=0))[:3]
-    losses = {}
-    for name, trainer in (("traced", traced), ("eager", eager)):
-        torch.manual_seed(0)  # dropout draws the same numbers in both
-        losses[name] = [trainer._train_step(x.contiguous(memory_format=trainer.memory_format), y)[1].item()
-                        for x, y in batches]
-    assert traced._forward is not traced.model and isinstance(traced._forward, type(lambda: 0))
-    assert losses["traced"] == pytest.approx(losses["eager"], rel=1e-5)
-    for (name, a), b in zip(traced.model.state_dict().items(), eager.model.state_dict().values(), strict=True):
-        assert torch.allclose(a, b, rtol=1e-4, atol=1e-6), name  # the trace trains the model's own tensors
-
-
-def test_tracing_leaves_no_mark_and_a_trace_that_disagrees_is_not_used(small, monkeypatch):
-    from playground.core.train.traced import traced_forward
-
-    trainer = Trainer(load_graph("preset:resnet-mini"), fast_config(), dataset=small)  # batch norm: running stats
-    x, _ = next(iter(trainer.train_data.batches(32, generator=0)))
-    buffers = {k: v.clone() for k, v in trainer.model.named_buffers()}
-    assert buffers and traced_forward(trainer.model, x) is not None
-    assert all(torch.equal(v, buffers[k]) for k, v in trainer.model.named_buffers())  # statistics untouched
-    rng = torch.random.get_rng_state()
-    traced_forward(trainer.model, x)
-    assert torch.equal(torch.random.get_rng_state(), rng)  # nor the run's random numbers
-
-    class BakedBatchSize(torch.nn.Module):  # what a trace that baked in the batch size would do
-        def forward(self, batch):
-            return torch.zeros(32, 10)
-
-    monkeypatch.setattr(torch.jit, "trace", lambda model, batch, **kw: BakedBatchSize())
-    assert traced_forward(trainer.model, x) is None
-    x, y = next(iter(trainer.train_data.batches(32, generator=0)))
-    trainer._train_step(x.contiguous(memory_format=trainer.memory_format), y)
-    assert trainer._forward is trainer.model  # the run goes on in eager mode

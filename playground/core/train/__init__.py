@@ -1,4 +1,4 @@
-"""Training: the Trainer, callbacks, metrics, checkpoints and probes (Qt-free).
+"""Training: the Trainer, callbacks, metrics, checkpoints and transfer learning (Qt-free).
 
     from playground.core.data import load_dataset
     from playground.core.train import Callback, TrainConfig, Trainer, TrainingError
@@ -17,13 +17,12 @@ from .callbacks import Callback, JsonlLogger
 from .checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from .config import DEFAULT_LR, OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig, resolve_device
 from .metrics import EpochMetrics, EvalMetrics, History, StepInfo
-from .probes import LayerStats, TensorStats
 from .trainer import Trainer, TrainingError, TrainResult, evaluate
 from .transfer import TransferReport, load_matching_weights
 
 __all__ = [
     "DEFAULT_LR", "OPTIMIZERS", "SCHEDULES", "Callback", "Checkpoint", "CheckpointError", "ConfigError",
-    "EpochMetrics", "EvalMetrics", "History", "JsonlLogger", "LayerStats", "StepInfo", "TensorStats",
+    "EpochMetrics", "EvalMetrics", "History", "JsonlLogger", "StepInfo",
     "TrainConfig", "TrainResult", "Trainer", "TrainingError", "TransferReport", "evaluate", "load_checkpoint",
     "load_matching_weights", "resolve_device", "save_checkpoint",
 ]

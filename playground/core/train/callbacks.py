@@ -1,8 +1,8 @@
-"""Callbacks: how the CLI, the UI bridge and tests watch a run (after PyTorch Lightning's).
+"""Callbacks: how the CLI, the training process's Publisher and tests watch a run (after PyTorch Lightning's).
 
 Every hook runs in the training thread, between steps, with the model in a
-consistent state: a callback may call the trainer's probes (`activations`,
-`weight_stats`, `predict`, `latest_loss`) from inside a hook. It should keep
+consistent state: a callback may read the trainer (`latest_loss`,
+`step_losses`, `state_dict_copy`, its `model`) from inside a hook. It should keep
 each call short and decide itself how often to publish — `on_step_end` runs
 every step, and anything that copies to the host there costs a GPU sync.
 """

@@ -2,13 +2,11 @@
 
 A CPU run trains with a torch thread per core but one (`training_threads`).
 Left to itself, the scheduler still runs the window's threads on the training
-core now and then (Linux likes to wake a thread on its waker's core). Measured
-with `playground bench --gui` on a 2-core machine, when training ran in a
-thread of the window's process, with every view open the training thread spent
-~3.5% of its time waiting for its own core. So while a CPU run trains, its
+core now and then (Linux likes to wake a thread on its waker's core), and a
+training step then waits for its own core. So while a CPU run trains, its
 training process keeps to the training cores, and the GUI thread, the relay
 threads and the inference process keep to the window's core. A CUDA run leaves
-everything where the OS puts it.
+everything where the OS puts it. (What it measured: docs/performance.md.)
 """
 
 from __future__ import annotations

@@ -1,19 +1,16 @@
-"""Looking inside a model: per-node activations and weight/gradient statistics.
+"""Copies of a model's tensors and looks at them, for the Publisher, the inference server and checkpoints.
 
-Cheap enough to call a few times per second. Everything returned is a CPU
-*copy* (`.detach().cpu().clone()`: on a CPU model `.cpu()` alone returns the
-very storage the optimizer mutates in place) or plain floats.
+Everything returned is a CPU *copy* (`.detach().cpu().clone()`: on a CPU model
+`.cpu()` alone returns the very storage the optimizer mutates in place), a
+NumPy array or plain floats.
 
-These functions run the model; call them from the thread that trains it,
-between steps (a callback hook is such a place), never concurrently with a step.
+Call these from the thread that owns the model: for a model in training,
+between steps (a callback hook is such a place), never concurrently with one.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -36,94 +33,6 @@ def eval_mode(model: nn.Module):
     finally:
         for m, training in modes:
             m.training = training
-
-
-def activations(model: nn.Module, node_ids: Iterable[str], x: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Run the (already normalized, on-device) batch `x` through `model` and return the output of each
-    requested node as a CPU float copy. The model's input and output node ids are understood too."""
-    wanted = list(dict.fromkeys(node_ids))
-    input_id, output_id = getattr(model, "input_id", None), getattr(model, "output_id", None)
-    found: dict[str, torch.Tensor] = {}
-    handles = []
-
-    def hook_for(node_id):
-        def hook(_module, _inputs, output):
-            found[node_id] = cpu_copy(output)
-        return hook
-
-    for node_id in wanted:
-        if node_id in (input_id, output_id):
-            continue
-        module = getattr(model, node_id, None)
-        if not isinstance(module, nn.Module):
-            raise KeyError(f"the model has no layer {node_id!r}")
-        handles.append(module.register_forward_hook(hook_for(node_id)))
-    try:
-        with torch.no_grad(), eval_mode(model):
-            out = model(x)
-    finally:
-        for h in handles:
-            h.remove()
-    if input_id in wanted:
-        found[input_id] = cpu_copy(x)
-    if output_id in wanted:
-        found[output_id] = cpu_copy(out)
-    return {n: found[n] for n in wanted if n in found}
-
-
-@dataclass
-class TensorStats:
-    mean: float
-    std: float
-    norm: float  # L2 norm of all values
-    abs_max: float
-
-    @classmethod
-    def nan(cls) -> TensorStats:
-        return cls(math.nan, math.nan, math.nan, math.nan)
-
-
-@dataclass
-class LayerStats:
-    node_id: str
-    params: int
-    trainable: bool
-    weight: TensorStats  # over every parameter of the node together
-    grad: TensorStats | None  # None before the first backward pass, and for frozen nodes
-
-
-def _stats_row(values: list[torch.Tensor]) -> torch.Tensor:
-    flat = torch.cat([v.detach().reshape(-1).float() for v in values])
-    std, mean = torch.std_mean(flat, correction=0)
-    return torch.stack([mean, std, flat.norm(), flat.abs().max()])
-
-
-def layer_stats(model: nn.Module) -> dict[str, LayerStats]:
-    """Per node (direct child module of a GraphModule) with parameters: weight and gradient statistics.
-    Computed on the model's device; one copy to the host for all of them."""
-    rows, meta = [], []
-    for node_id, module in model.named_children():
-        params = list(module.parameters())
-        if not params:
-            continue
-        grads = [p.grad for p in params if p.grad is not None]
-        rows.append(_stats_row(params))
-        if grads:
-            rows.append(_stats_row(grads))
-        meta.append((node_id, sum(p.numel() for p in params), any(p.requires_grad for p in params), bool(grads)))
-    if not rows:
-        return {}
-    table = torch.stack(rows).cpu().tolist()  # the one sync
-    out, i = {}, 0
-    for node_id, count, trainable, has_grad in meta:
-        weight = TensorStats(*table[i])
-        i += 1
-        grad = None
-        if has_grad:
-            grad = TensorStats(*table[i])
-            i += 1
-        out[node_id] = LayerStats(node_id, count, trainable, weight, grad)
-    return out
 
 
 def state_dict_copy(model: nn.Module) -> dict[str, torch.Tensor]:

@@ -33,14 +33,14 @@ On CUDA cuDNN autotuning is on, so GPU runs are close but not bit-identical.
 from __future__ import annotations
 
 import collections
-import concurrent.futures
 import contextlib
+import functools
 import hashlib
 import math
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,17 +56,14 @@ from ..graph import Graph
 from .callbacks import Callback
 from .checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from .config import DEFAULT_LR, TrainConfig, resolve_device
-from .inference import output_probabilities, predict_probabilities
+from .inference import output_probabilities
 from .metrics import EpochMetrics, EvalMetrics, History, StepInfo, confusion_to_metrics
 from .optim import lr_at, make_optimizer, set_lr
-from .probes import activations as _activations
-from .probes import eval_mode, layer_stats, state_dict_copy
-from .traced import traced_forward
+from .probes import eval_mode, state_dict_copy
 from .transfer import TransferReport, load_matching_weights
 
-# Evaluation batches: big on a GPU; on the CPU 256 is 2.4× faster than 1,000 for mnist-cnn (0.13 against 0.32 s
-# for 1,000 images: the layers' outputs stay in cache) and needs a quarter of the memory (~60 MB, not ~230 MB,
-# which in the window came as fresh pages at many epoch ends).
+# Evaluation batches: big on a GPU; on the CPU, batches of 256 keep the layers' outputs in cache and need a quarter
+# of the memory of 1,000 (docs/performance.md).
 EVAL_BATCH_SIZE = {"cuda": 1000, "cpu": 256}
 
 
@@ -126,13 +123,40 @@ def compute_loss(kind: str, logits: torch.Tensor, labels: torch.Tensor, reductio
     return F.cross_entropy(logits, labels, reduction=reduction)
 
 
-def amp_settings(device: torch.device, enabled: bool) -> tuple[bool, torch.dtype]:
-    """(use autocast, dtype): bf16 where the GPU has it (no loss scaling needed), else fp16. CUDA only."""
-    if not enabled or device.type != "cuda":
+CPUINFO = Path("/proc/cpuinfo")  # where Linux lists the CPU's flags (the fallback when torch cannot say)
+
+
+@functools.cache
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes in bf16 (AMX-BF16 or AVX512-BF16). Elsewhere oneDNN emulates bf16 through fp32,
+    and a bf16 autocast step is slower than an fp32 one."""
+    capabilities = getattr(torch.cpu, "get_capabilities", None)  # recent torch; before it, Linux's list
+    if capabilities is not None:
+        flags = {name for name, value in capabilities().items() if value is True}
+    else:
+        try:
+            flags = set(CPUINFO.read_text().split())
+        except OSError:
+            return False
+    return bool(flags & {"amx_bf16", "avx512_bf16"})
+
+
+def amp_settings(device: torch.device, amp: bool | str) -> tuple[bool, torch.dtype]:
+    """(use autocast, dtype) for `TrainConfig.amp` on `device`.
+
+    True: on a CUDA GPU, bf16 where it has it (no loss scaling needed), else fp16; fp32 on a CPU. "bf16": bf16
+    where the GPU or the CPU computes in it, else fp32. False: fp32."""
+    if not amp:
         return False, torch.float32
-    with torch.cuda.device(device):
-        bf16 = torch.cuda.is_bf16_supported()
-    return True, torch.bfloat16 if bf16 else torch.float16
+    if device.type == "cuda":
+        with torch.cuda.device(device):
+            bf16 = torch.cuda.is_bf16_supported()
+        if amp == "bf16":
+            return (True, torch.bfloat16) if bf16 else (False, torch.float32)
+        return True, torch.bfloat16 if bf16 else torch.float16
+    if amp == "bf16" and device.type == "cpu" and cpu_has_bf16():
+        return True, torch.bfloat16
+    return False, torch.float32
 
 
 def evaluate(model: nn.Module, data: DeviceData, *, loss: str = "cross_entropy", num_classes: int = 10,
@@ -231,19 +255,6 @@ class _LossWatch:
         return None
 
 
-def clip_gradients(params: Sequence[torch.Tensor], max_norm: float) -> None:
-    """`nn.utils.clip_grad_norm_` for parameters of one device and dtype, in five torch calls where it takes ~28.
-
-    Every torch call from Python releases and retakes the GIL; in the window, each is a point where the
-    GUI thread's Python can hold training up, so the training step keeps them few.
-    """
-    grads = [p.grad for p in params if p.grad is not None]
-    if not grads:
-        return
-    total = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
-    torch._foreach_mul_(grads, (max_norm / (total + 1e-6)).clamp_(max=1.0))
-
-
 def _is_out_of_memory(exc: BaseException) -> bool:
     if isinstance(exc, torch.OutOfMemoryError):
         return True
@@ -314,11 +325,6 @@ class Trainer:
         self._stop = threading.Event()
         self._paused = threading.Event()
         self._wake = threading.Event()  # set on every control change, so a paused loop re-checks
-        self._requests: collections.deque = collections.deque()
-        self._requests_lock = threading.Lock()
-        self._fitting = False
-        # The training step's forward pass: made at a fit's first step (core/train/traced.py), in the modes it trains in
-        self._forward: Callable[[torch.Tensor], torch.Tensor] | None = None
         self._last_loss: torch.Tensor | None = None
         self._step_losses: torch.Tensor | None = None
         self._epoch_step = 0
@@ -347,32 +353,7 @@ class Trainer:
     def stopping(self) -> bool:
         return self._stop.is_set()
 
-    def call_between_steps(self, fn: Callable[[Trainer], Any]) -> concurrent.futures.Future:
-        """Run `fn(trainer)` in the training thread between two steps (or while paused), and return a
-        Future of its result. For another thread that wants a probe without racing the training step.
-        When no fit is running, `fn` runs at once in the caller's thread."""
-        future: concurrent.futures.Future = concurrent.futures.Future()
-        with self._requests_lock:
-            if self._fitting:
-                self._requests.append((fn, future))
-                self._wake.set()
-                return future
-        self._run_request(fn, future)
-        return future
-
-    def _run_request(self, fn, future) -> None:
-        if future.set_running_or_notify_cancel():
-            try:
-                future.set_result(fn(self))
-            except Exception as exc:
-                future.set_exception(exc)
-
-    def _run_requests(self) -> None:
-        while self._requests:
-            fn, future = self._requests.popleft()
-            self._run_request(fn, future)
-
-    # -- probes (training thread, between steps: e.g. inside a callback) -------------------
+    # -- what callbacks read (training thread, between steps: e.g. inside a hook) ---------------
     def latest_loss(self) -> float:
         """The loss of the last step as a float (syncs a GPU: call it when you publish, not every step)."""
         return float(self._last_loss) if self._last_loss is not None else math.nan
@@ -383,35 +364,8 @@ class Trainer:
             return []
         return self._step_losses[: self._epoch_step].cpu().tolist()
 
-    def _prepare(self, images: torch.Tensor) -> torch.Tensor:
-        """uint8 (or 0..255) [N, C, H, W] / [N, H, W] images -> normalized float on the device."""
-        if images.dim() == 3:
-            images = images.unsqueeze(1)
-        if images.dtype.is_floating_point:
-            x = self.normalization(images.to(self.device, torch.float32))
-        else:
-            x = self.normalization(images.to(self.device))
-        return x.contiguous(memory_format=self.memory_format)
-
-    def activations(self, node_ids: Iterable[str], images: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The output of each node for `images` (raw pixels, 0..255), as CPU float copies.
-
-        Eval mode, no_grad; each layer's own train/eval mode is restored after.
-        Not thread-safe with a training step: call it from a callback (the UI bridge
-        does, in `on_step_end`), from `call_between_steps`, or when no fit is running.
-        """
-        return _activations(self.model, node_ids, self._prepare(images))
-
-    def predict(self, images: torch.Tensor) -> torch.Tensor:
-        """Class probabilities [N, classes] (CPU float copies) for raw-pixel images. Same rules as `activations`."""
-        return predict_probabilities(self.model, images, self.normalization, self.loss_kind)
-
-    def weight_stats(self) -> dict:
-        """Per node: mean, std, norm and max |value| of its weights and of their gradients (plain floats)."""
-        return layer_stats(self.model)
-
     def state_dict_copy(self) -> dict[str, torch.Tensor]:
-        """The weights as CPU copies (for predicting in another thread)."""
+        """The weights as CPU copies (what the Publisher sends for live prediction; safe to hand to another thread)."""
         return state_dict_copy(self.model)
 
     def load_weights(self, source: Checkpoint | dict[str, torch.Tensor] | str | os.PathLike) -> TransferReport:
@@ -422,7 +376,6 @@ class Trainer:
         state_dict = source.state_dict if isinstance(source, Checkpoint) else source
         report = load_matching_weights(self.model, state_dict)
         self.model.to(memory_format=self.memory_format)
-        self._forward = None  # a trace made before holds the tensors as they were
         return report
 
     def evaluate(self, split: str = "test", keep_predictions: bool = False) -> EvalMetrics:
@@ -498,9 +451,7 @@ class Trainer:
             getattr(cb, hook)(self, *args)
 
     def _between_steps(self) -> float:
-        """Serve requests, honour pause and stop. Returns the seconds spent paused."""
-        if self._requests:
-            self._run_requests()
+        """Honour pause and stop. Returns the seconds spent paused."""
         if self._stop.is_set():
             raise _Stop
         if not self._paused.is_set():
@@ -509,7 +460,6 @@ class Trainer:
         self._call("on_pause")
         while True:
             self._wake.clear()
-            self._run_requests()
             if self._stop.is_set():
                 raise _Stop
             if not self._paused.is_set():
@@ -524,33 +474,23 @@ class Trainer:
             getattr(self.model, node_id).eval()
 
     def _train_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if self._forward is None:  # one call for the whole forward pass on the CPU (the GIL), else eager mode
-            self._forward = (self.device.type == "cpu" and traced_forward(self.model, x)) or self.model
         with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp):
-            logits = self._forward(x)
-            # Every torch call costs a GIL hand-over (see clip_gradients): no cast when there is nothing to cast.
-            loss = compute_loss(self.loss_kind, logits if logits.dtype == torch.float32 else logits.float(), y)
+            logits = self.model(x)
+            loss = compute_loss(self.loss_kind, logits.float(), y)
         self.optimizer.zero_grad(set_to_none=True)
-        # On the CPU the graph outlives backward and goes when this returns. Freed during backward instead, each
-        # saved tensor that had a Python object takes the GIL back to let go of it: about half the GIL hand-overs
-        # inside backward, which waited while a window's thread held the GIL (when the app trained in a thread;
-        # see traced.py for why both stay). On a GPU, memory is the scarcer thing: there it goes as backward runs.
-        self.scaler.scale(loss).backward(retain_graph=self.device.type == "cpu")
+        self.scaler.scale(loss).backward()
         if self.config.grad_clip:
             # Keeps recurrent nets from blowing up on a steep step; no host sync (the norm stays on the device).
             self.scaler.unscale_(self.optimizer)
-            clip_gradients(self._clip_params, self.config.grad_clip)
+            nn.utils.clip_grad_norm_(self._clip_params, self.config.grad_clip, foreach=True)
         self.scaler.step(self.optimizer)
         self.scaler.update()
-        return logits.detach(), loss.detach()  # kept past the step: without the graph, freed here
+        return logits.detach(), loss.detach()
 
     def fit(self, callbacks: Sequence[Callback] = ()) -> TrainResult:
         """Train up to `config.epochs` (counting epochs of a resumed run). See the module doc for how it ends."""
         self._active_callbacks = [*self.callbacks, *callbacks]
-        with self._requests_lock:
-            self._fitting = True
         fit_start = time.perf_counter()
-        self._forward = None  # traced again: the weights or the layers' modes may have changed since the last fit
         self._train_seconds = 0.0
         self._train_samples = 0
         status = "completed"
@@ -584,9 +524,6 @@ class Trainer:
             self._call("on_exception", exc)
             raise
         finally:
-            with self._requests_lock:
-                self._fitting = False
-            self._run_requests()
             self._last_loss = None
             self._stop.clear()  # a stop asked before fit began still counts; after it ends, it is spent
 
