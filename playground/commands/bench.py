@@ -111,8 +111,9 @@ def cmd_gui_bench(args) -> int:
 
     say(f"bench --gui: mnist-cnn in the main window (offscreen), {args.steps} steps in turns of "
         f"{args.turn_seconds:g} s: window live, then headless (the window blocked)")
+    device = str(resolve_device_or_fail(args.device or "cpu"))
     report = run_gui_bench(args.steps, args.dataset or "mnist-sample", args.data_dir, args.batch_size, args.seed,
-                           show=args.show, turn_seconds=args.turn_seconds)
+                           show=args.show, turn_seconds=args.turn_seconds, device=device)
     report["meets_targets"] = meets_targets(report)
     if args.json:
         print(json.dumps(report))
@@ -168,7 +169,7 @@ def cmd_bench(args) -> int:
     started = time.perf_counter()
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = resolve_device_or_fail(args.device)
+    device = resolve_device_or_fail(args.device or "auto")
     dataset = first_examples(load_data(args.dataset, "mnist-sample", args.data_dir, download=False),
                              args.train_samples)
     graph = load_graph(f"preset:{MODEL}")
