@@ -296,7 +296,7 @@ def test_changing_the_input_dataset_updates_the_training_panel(qtbot, mlp_window
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
                     reason="needs thread affinity and two cores")
 def test_a_cpu_run_trains_on_its_own_cores_and_gives_the_window_the_last(qtbot, mlp_window):
-    """The training process keeps to the training cores; the GUI thread, the canvas's relay thread and the
+    """The training process keeps to the training cores; the GUI thread, the predictor's relay thread and the
     inference process keep to the window's core while a CPU run trains; all get every core back when it ends."""
     window = mlp_window
     t = window.training

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class CoreSplit:
     training: frozenset[int]  # the training process (its training thread and the torch threads it starts)
-    window: frozenset[int]  # the GUI thread, the canvas's relay thread, the inference process
+    window: frozenset[int]  # the GUI thread, the predictor's relay thread, the inference process
 
 
 def _usable() -> frozenset[int] | None:
