@@ -156,7 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     data_options(p)
     p.set_defaults(run=_cmd_evaluate)
 
-    p = sub.add_parser("predict", help="classify image files with a checkpoint; one JSON line per image")
+    p = sub.add_parser("predict", help="classify image files with a checkpoint; one JSON line per image "
+                       "(an \"error\" line for one that cannot be read or is blank; exit 2 if any)")
     p.add_argument("checkpoint", metavar="CKPT")
     p.add_argument("images", metavar="IMAGE", nargs="+")
     p.set_defaults(run=_cmd_predict)

@@ -217,7 +217,7 @@ def cmd_predict(args) -> int:
     import numpy as np
     import torch
 
-    from ..core.data import ImageFileError, load_image_file, preprocess_digit
+    from ..core.data import NO_INK, ImageFileError, is_blank, preprocess_digit, read_image
     from ..core.train import CheckpointError
     from ..core.train.inference import checkpoint_normalization, model_from_checkpoint, predict_probabilities
     from ..core.train.trainer import loss_function
@@ -227,19 +227,49 @@ def cmd_predict(args) -> int:
         model = model_from_checkpoint(ckpt, "cpu", source=args.checkpoint)
     except CheckpointError as exc:
         raise UserError(str(exc)) from None
-    digits = []
+    # One bad file does not sink the batch: every file gets its line, in order; a failure is an "error" line.
+    answers: list[dict | None] = []  # None: to be classified
+    digits, readable = [], []
     for path in args.images:
         try:
-            digits.append(preprocess_digit(load_image_file(path)))
+            digit = preprocess_digit(read_image(path))
         except ImageFileError as exc:
-            raise UserError(str(exc)) from None
+            answers.append({"file": path, "error": _without_path(str(exc), path)})
+            continue
         except ValueError as exc:
-            raise UserError(f"{path}: {exc}") from None
-    images = torch.from_numpy(np.stack(digits))
-    probabilities = predict_probabilities(model, images, checkpoint_normalization(ckpt), loss_function(ckpt.graph))
-    classes = ckpt.extra.get("classes") or [str(i) for i in range(probabilities.shape[1])]
-    for path, p in zip(args.images, probabilities.double().tolist(), strict=True):
-        best = max(range(len(p)), key=p.__getitem__)
-        print(json.dumps({"file": path, "digit": best, "label": str(classes[best]) if best < len(classes) else None,
-                          "probabilities": p}), flush=True)
-    return 0
+            answers.append({"file": path, "error": str(exc)})
+            continue
+        if is_blank(digit):  # any network answers a blank field, often confidently: say it is blank instead
+            answers.append({"file": path, "error": NO_INK})
+            continue
+        answers.append(None)
+        digits.append(digit)
+        readable.append(path)
+    classified = iter(())
+    if digits:
+        images = torch.from_numpy(np.stack(digits))
+        probabilities = predict_probabilities(model, images, checkpoint_normalization(ckpt), loss_function(ckpt.graph))
+        classes = ckpt.extra.get("classes") or [str(i) for i in range(probabilities.shape[1])]
+        results = []
+        for path, p in zip(readable, probabilities.double().tolist(), strict=True):
+            best = max(range(len(p)), key=p.__getitem__)
+            results.append({"file": path, "digit": best, "label": str(classes[best]) if best < len(classes) else None,
+                            "probabilities": p})
+        classified = iter(results)
+    failed = 0
+    for answer in answers:
+        if answer is None:
+            answer = next(classified)
+        else:
+            failed += 1
+            print(f"playground: error: {answer['file']}: {answer['error']}", file=sys.stderr, flush=True)
+        print(json.dumps(answer), flush=True)
+    return 2 if failed else 0
+
+
+def _without_path(message: str, path: str) -> str:
+    """An ImageFileError's message less the file name it starts with (the JSON line names the file)."""
+    for prefix in (f"{path}: ", f"{Path(path)}: "):
+        if message.startswith(prefix):
+            return message[len(prefix):]
+    return message

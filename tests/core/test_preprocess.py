@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from playground.core.data import DatasetError, ImageFileError, load_image_file, preprocess_digit, read_pair
+from playground.core.data import DatasetError, ImageFileError, preprocess_digit, read_image, read_pair
 
 MNIST_DIR = Path(os.environ.get("PLAYGROUND_MNIST_DIR") or Path(__file__).resolve().parents[3] / "shared/data/mnist")
 
@@ -127,7 +127,7 @@ def test_image_files_of_common_formats(tmp_path, mnist_test_digits):
     digit = 255 - np.kron(mnist_test_digits[0], np.ones((4, 4), dtype=np.uint8))  # dark on white
     for name, mode in [("d.png", "L"), ("d.bmp", "RGB"), ("d.jpg", "RGB")]:
         pil.fromarray(digit).convert(mode).save(tmp_path / name)
-        loaded = load_image_file(tmp_path / name)
+        loaded = read_image(tmp_path / name)
         assert loaded.shape == digit.shape and loaded.dtype == np.uint8
         assert np.abs(loaded.astype(int) - digit).mean() < 5
         assert correlations(preprocess_digit(loaded)[None], mnist_test_digits[:1])[0] > 0.9
@@ -141,7 +141,7 @@ def test_transparent_png_is_composited_so_the_ink_survives(tmp_path):
         rgba[..., :3] = colour
         rgba[..., 3] = ink
         pil.fromarray(rgba, "RGBA").save(tmp_path / "t.png")
-        loaded = load_image_file(tmp_path / "t.png")
+        loaded = read_image(tmp_path / "t.png")
         assert loaded[0, 0] == background and loaded[50, 50] == colour
         assert preprocess_digit(loaded).max() == 255
 
@@ -149,14 +149,14 @@ def test_transparent_png_is_composited_so_the_ink_survives(tmp_path):
 def test_unreadable_image_files_raise_clear_errors(tmp_path):
     pytest.importorskip("PIL")
     with pytest.raises(ImageFileError, match="no such file"):
-        load_image_file(tmp_path / "missing.png")
+        read_image(tmp_path / "missing.png")
     text = tmp_path / "notes.png"
     text.write_text("not an image")
     with pytest.raises(ImageFileError, match=r"notes\.png"):
-        load_image_file(text)
+        read_image(text)
     from PIL import Image
 
     Image.fromarray(np.full((64, 64), 128, dtype=np.uint8)).save(tmp_path / "ok.png")
     (tmp_path / "cut.png").write_bytes((tmp_path / "ok.png").read_bytes()[:60])
     with pytest.raises(DatasetError, match=r"cut\.png"):
-        load_image_file(tmp_path / "cut.png")
+        read_image(tmp_path / "cut.png")

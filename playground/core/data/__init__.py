@@ -23,7 +23,8 @@ from .device import DEFAULT_AUGMENTATION, Augmentation, DeviceData, affine_image
 from .download import download_file
 from .errors import DatasetError, DatasetNotFound, DownloadCancelled
 from .idx import read_idx, read_images, read_labels, read_pair
-from .preprocess import ImageFileError, load_image_file, preprocess_digit
+from .images import MAX_SIDE, ImageFileError, read_image
+from .preprocess import NO_INK, is_blank, preprocess_digit
 from .sources import (
     CACHE_DIR_ENV,
     DATA_DIR_ENV,
@@ -45,7 +46,9 @@ __all__ = [
     "FASHION_CLASSES",
     "FASHION_NORMALIZATION",
     "IDX_FILES",
+    "MAX_SIDE",
     "MNIST_NORMALIZATION",
+    "NO_INK",
     "SPECS",
     "Augmentation",
     "Dataset",
@@ -62,13 +65,14 @@ __all__ = [
     "download_file",
     "find_files",
     "get_spec",
+    "is_blank",
     "load_dataset",
-    "load_image_file",
     "load_sample_dataset",
     "make_generator",
     "normalization_for",
     "preprocess_digit",
     "read_idx",
+    "read_image",
     "read_images",
     "read_labels",
     "read_pair",

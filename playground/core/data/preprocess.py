@@ -9,20 +9,13 @@ any drawing, in numpy only (cheap enough for the GUI thread, no torch call).
 from __future__ import annotations
 
 import functools
-import os
-from pathlib import Path
 
 import numpy as np
-
-from .errors import DatasetError
 
 SIZE = 28  # the output field
 BOX = 20  # the longer side of the digit inside it
 INK_THRESHOLD = 0.05  # fraction of the strongest ink that counts as ink for the bounding box
-
-
-class ImageFileError(DatasetError):
-    """An image file that cannot be read; the message names the file."""
+NO_INK = "no ink: the image is blank"  # what a blank drawing gets instead of a confident answer
 
 
 def _as_2d(image: np.ndarray) -> np.ndarray:
@@ -177,43 +170,10 @@ def preprocess_digit(image: np.ndarray) -> np.ndarray:
     return np.rint(out * 255.0).astype(np.uint8)
 
 
-def load_image_file(path: str | os.PathLike) -> np.ndarray:
-    """A PNG/JPEG/BMP/... file as a 2-D uint8 grayscale array (needs Pillow).
+def is_blank(digit: np.ndarray) -> bool:
+    """Whether a `preprocess_digit` result holds no ink: the drawing was blank (all one colour, or 1 × 1).
 
-    Transparent images are composited on white — or on black when the visible
-    ink is itself light, so white strokes on a transparent background survive.
-    Raises ImageFileError (a DatasetError) naming the file when it cannot be read.
+    Such a digit is all zeros, and any network still answers it with some class, often confidently; the
+    callers (`playground predict`, the Draw dock's live prediction) report it as blank instead.
     """
-    path = Path(path)
-    try:
-        from PIL import Image, ImageOps
-    except ImportError:
-        raise ImageFileError(f"{path}: reading image files needs Pillow (pip install pillow)") from None
-    if not path.is_file():
-        raise ImageFileError(f"{path}: no such file")
-    try:
-        with Image.open(path) as img:
-            img.load()
-            img = ImageOps.exif_transpose(img)
-            return _grayscale(img)
-    except Image.DecompressionBombError:
-        raise ImageFileError(f"{path}: the image is too large to be a drawing") from None
-    except (OSError, ValueError, SyntaxError) as exc:  # Pillow's UnidentifiedImageError is an OSError
-        raise ImageFileError(f"{path}: not an image file that can be read ({exc})") from None
-
-
-def _grayscale(img) -> np.ndarray:
-    if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16-bit or float grayscale: scale to 0..255
-        a = np.asarray(img, dtype=np.float64)
-        top = 65535.0 if img.mode.startswith("I;16") or a.max() > 255 else 255.0
-        return np.clip(np.rint(a / top * 255.0), 0, 255).astype(np.uint8)
-    has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
-    if not has_alpha:
-        return np.asarray(img.convert("L"), dtype=np.uint8).copy()
-    rgba = img.convert("RGBA")
-    alpha = np.asarray(rgba.getchannel("A"), dtype=np.float64) / 255.0
-    gray = np.asarray(rgba.convert("L"), dtype=np.float64)
-    visible = alpha.sum()
-    light_ink = visible > 0 and (gray * alpha).sum() / visible > 127.5
-    background = 0.0 if light_ink else 255.0
-    return np.clip(np.rint(gray * alpha + background * (1 - alpha)), 0, 255).astype(np.uint8)
+    return not np.any(digit)
