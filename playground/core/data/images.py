@@ -35,7 +35,13 @@ class ImageFileError(DatasetError):
 
 
 def _too_large(path: Path, size: tuple[int, int] | None) -> ImageFileError:
-    what = f"{size[0]:,} × {size[1]:,} pixels" if size else "larger than Pillow's own limit"
+    """`size` None: Pillow refused the file while opening it (above twice its MAX_IMAGE_PIXELS)."""
+    if size is None:
+        from PIL import Image
+
+        what = f"over {2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6:,.0f} megapixels"
+    else:
+        what = f"{size[0]:,} × {size[1]:,} pixels"
     return ImageFileError(f"{path}: the image is {what}, larger than a drawing needs "
                           f"(at most {MAX_SIDE:,} × {MAX_SIDE:,})")
 
