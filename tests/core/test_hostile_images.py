@@ -18,11 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from playground.cli import main
 from playground.core.data import MAX_SIDE, NO_INK, ImageFileError, is_blank, preprocess_digit, read_image
-
-Image = pytest.importorskip("PIL.Image")
 
 ROOT = Path(__file__).parents[2]
 MEMORY_LIMIT = 1 << 30  # bytes: what `predict` may peak at on any image file
@@ -203,3 +202,4 @@ def test_predict_on_the_whole_corpus_stays_under_1_gb_with_plain_messages(corpus
     assert "Traceback" not in err and "Warning" not in err and "warn" not in err, err
     assert err.count("playground: error: ") == len(REFUSED) + len(BLANK)
     assert peak < MEMORY_LIMIT, f"predict peaked at {peak / 2**20:.0f} MiB"
+
