@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, Signal
 
+from ..core.data import is_blank
 from ..core.graph import Graph
 from ..core.inference.server import InferenceError, InferenceProcess, LocalInference
 from ..core.train.cores import pin
@@ -54,7 +55,7 @@ INSIGHT_WHILE_DRAWING = 2.0
 @dataclass(frozen=True)
 class Prediction:
     request_id: int
-    probabilities: np.ndarray = field(repr=False)  # float32 [classes], sums to 1
+    probabilities: np.ndarray | None = field(repr=False)  # float32 [classes], sums to 1; None: a blank drawing
     image: np.ndarray = field(repr=False)  # uint8 [28, 28]: what was classified (a drawing: once preprocessed)
     weights_version: int  # the `version` given to Predictor.set_model
     submitted_at: float  # time.perf_counter() of the request (or of the new weights, for a re-prediction)
@@ -110,6 +111,7 @@ class _Request:
     request_id: int
     submitted_at: float
     drawing: np.ndarray | None = None  # a raster copy, preprocessed in the worker thread
+    drawn: bool = False  # from request_drawing: a blank one gets no answer (probabilities None)
 
 
 @dataclass(frozen=True)
@@ -194,10 +196,11 @@ class Predictor(QObject):
 
     def request_drawing(self, drawing: np.ndarray, request_id: int, submitted_at: float) -> None:
         """Classify a drawing of any size (uint8, white on black, say the canvas's raster): it is copied here,
-        then preprocessed like MNIST in the worker thread; the Prediction's `image` is the result.
+        then preprocessed like MNIST in the worker thread; the Prediction's `image` is the result, and its
+        `probabilities` are None when that holds no ink (a blank drawing gets no answer).
         An older request not yet started is dropped."""
         copy = np.array(drawing, dtype=np.uint8, copy=True)  # the canvas goes on drawing into its raster
-        self._post("_request", _Request(None, int(request_id), float(submitted_at), copy))
+        self._post("_request", _Request(None, int(request_id), float(submitted_at), copy, drawn=True))
 
     def want_insight(self, wanted: bool) -> None:
         """Look inside the network for the latest drawing (`insight_ready`), at most every INSIGHT_INTERVAL and
@@ -362,6 +365,8 @@ class Predictor(QObject):
             if request.image is None:  # kept on the request: new weights re-classify it without preprocessing
                 request.image, probabilities = self._inference.call("classify_drawing", request.drawing)
                 request.drawing = None
+            elif request.drawn and is_blank(request.image):  # as classify_drawing answered it: no answer
+                probabilities = None
             else:
                 probabilities = self._inference.call("classify", request.image)
         except InferenceError as exc:
@@ -369,7 +374,9 @@ class Predictor(QObject):
                 self._has_model = False  # e.g. a network whose input is not 28×28: wait for another model
             raise
         submitted_at = request.submitted_at if first_time else self._model_time
-        self._emit(self.predicted, Prediction(request.request_id, np.asarray(probabilities, np.float32),
+        if probabilities is not None:
+            probabilities = np.asarray(probabilities, np.float32)
+        self._emit(self.predicted, Prediction(request.request_id, probabilities,
                                               request.image, self._version, submitted_at))
 
     def _look_inside(self, request: _Request) -> None:

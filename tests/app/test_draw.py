@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt
-from PySide6.QtGui import QInputDevice, QMouseEvent, QPointingDevice, QTabletEvent, QWheelEvent
+from PySide6.QtGui import QColor, QInputDevice, QMouseEvent, QPointingDevice, QTabletEvent, QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -153,6 +153,22 @@ def test_each_prediction_is_of_the_image_shown(qtbot, panel):
     assert np.array_equal(last.image, panel.preview.image())
     assert np.array_equal(last.probabilities, panel.bars.probabilities())
     assert last.weights_version == 1 and last.submitted_at <= time.perf_counter()
+
+
+def test_a_drawing_with_no_ink_left_gets_no_answer(qtbot, panel, predictor):
+    """Issue 19: a canvas painted over entirely preprocesses to a blank field, which any network still answers
+    (often confidently); the dock says "draw a digit", as for an empty canvas."""
+    got: list[Prediction] = []
+    predictor.predicted.connect(got.append)
+    draw_one(panel.canvas)
+    wait_until_caught_up(qtbot, panel)
+    assert got[-1].probabilities is not None
+    panel.canvas._raster.fill(QColor("white"))  # what enough strokes of the widest brush come to
+    panel.canvas.changed.emit(time.perf_counter())
+    qtbot.waitUntil(lambda: panel._in_flight is None and panel._pending is None and got[-1].probabilities is None,
+                    timeout=TIMEOUT)
+    assert not panel.canvas.is_empty() and panel.bars.probabilities() is None
+    assert panel.bars._message == "draw a digit" and panel.preview.image() is None
 
 
 def test_escape_right_click_and_the_button_clear(qtbot, panel):

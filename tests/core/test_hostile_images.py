@@ -203,3 +203,18 @@ def test_predict_on_the_whole_corpus_stays_under_1_gb_with_plain_messages(corpus
     assert err.count("playground: error: ") == len(REFUSED) + len(BLANK)
     assert peak < MEMORY_LIMIT, f"predict peaked at {peak / 2**20:.0f} MiB"
 
+
+def test_the_inference_server_gives_a_blank_drawing_no_answer():
+    """The Draw dock's path (classify_drawing) treats a blank drawing as `predict` does: no probabilities."""
+    from playground.core.graph import load_graph
+    from playground.core.inference.server import LocalInference
+
+    local = LocalInference()
+    local.call("load", load_graph("preset:mlp"), None, "mnist")
+    for blank in (np.zeros((280, 280), np.uint8), np.full((280, 280), 255, np.uint8), np.zeros((1, 1), np.uint8)):
+        image, probabilities = local.call("classify_drawing", blank)
+        assert probabilities is None and is_blank(image) and image.shape == (28, 28)
+    drawing = np.zeros((280, 280), np.uint8)
+    drawing[60:220, 120:160] = 255
+    image, probabilities = local.call("classify_drawing", drawing)
+    assert not is_blank(image) and probabilities.shape == (10,)

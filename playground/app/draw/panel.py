@@ -361,8 +361,12 @@ class DigitPanel(QWidget):
             self._in_flight = None
         if prediction.request_id >= max(self._valid_from, self._shown_id) and not self.canvas.is_empty():
             self._shown_id = prediction.request_id
-            self.preview.set_image(prediction.image)  # what the network saw, painted with the bars
-            self.bars.set_probabilities(prediction.probabilities)
+            if prediction.probabilities is None:  # no ink once preprocessed: no answer, as for an empty canvas
+                self.preview.set_image(None)
+                self.bars.set_probabilities(None, "draw a digit")
+            else:
+                self.preview.set_image(prediction.image)  # what the network saw, painted with the bars
+                self.bars.set_probabilities(prediction.probabilities)
             if self._error is not None:
                 self._error = None
                 self._update_note()

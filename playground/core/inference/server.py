@@ -10,7 +10,7 @@ answer comes back.
     inference = InferenceProcess()    # on first use: takes the spare process the app started at launch
                                       # (core/run/launcher.py), or starts one
     inference.call("load", graph, state_dict, "mnist")  # state_dict: name -> CPU tensor, or None (initial weights)
-    image, probabilities = inference.call("classify_drawing", raster)
+    image, probabilities = inference.call("classify_drawing", raster)  # probabilities None: a blank drawing
     inference.close()
 
 `InferenceServer` does the work, and serves in-process as well
@@ -130,9 +130,14 @@ class InferenceServer:
         except Exception as exc:  # e.g. a network whose input is not 28×28
             raise InferenceError(f"The network cannot classify a 28×28 drawing: {one_line(exc)}") from None
 
-    def classify_drawing(self, drawing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def classify_drawing(self, drawing: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(the 28×28 image the network sees, its class probabilities) of a drawing. Probabilities None: the
+        drawing holds no ink once preprocessed (e.g. the whole canvas painted over), and any network would still
+        answer it, often confidently; the Draw dock says "draw a digit" instead, as for an empty canvas."""
+        from ..data import is_blank
+
         image = self.preprocess(drawing)
-        return image, self.classify(image)
+        return image, None if is_blank(image) else self.classify(image)
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         """Class probabilities (float32 [N, classes]) of uint8 images [N, H, W]."""
