@@ -96,12 +96,12 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         raise ImageFileError(f"{path}: not enough memory to read the image") from None
     except Image.UnidentifiedImageError:
         raise ImageFileError(f"{path}: not an image file that can be read (not a format Pillow knows)") from None
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
-        text = str(exc)
-        if "truncated" in text or isinstance(exc, EOFError):
-            raise ImageFileError(f"{path}: the image file is truncated or damaged") from None
-        raise ImageFileError(f"{path}: not an image file that can be read ({text})") from None
-
+    except Exception as exc:  # a damaged file can make a decoder fail any way at all (struct.error, IndexError...)
+        text = str(exc) if isinstance(exc, (OSError, ValueError, SyntaxError)) else f"{type(exc).__name__}: {exc}"
+        if size is None:  # Pillow could not make sense of its header
+            raise ImageFileError(f"{path}: not an image file that can be read ({text})") from None
+        detail = "" if not text or "truncated" in text else f" ({text})"
+        raise ImageFileError(f"{path}: the image file is damaged or truncated{detail}") from None
 
 def _reduce(img, factor: int):
     """`img` box-averaged by `factor` (1: as it is); modes that averaging would garble are converted first."""
