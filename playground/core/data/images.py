@@ -11,7 +11,8 @@ goes through `read_image`, which holds under hostile input:
   1,024 × 1,024 pixels.
 - Pillow's warnings (`DecompressionBombWarning`, odd EXIF, ...) never reach the terminal: they are caught,
   and a size warning becomes the same plain message as the size check.
-- A folder, a missing file, a file that is not an image, a truncated one: `ImageFileError` naming the file
+- A folder, a missing file, a named pipe or device (refused unopened: reading one could wait for ever), a
+  file that is not an image, a damaged or truncated one: `ImageFileError` naming the file
   and what is wrong with it, in words.
 """
 
