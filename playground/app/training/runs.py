@@ -154,8 +154,10 @@ class RunLifecycle:
             accuracy = (f": {finished.test_accuracy:.2%} test accuracy" if finished.test_accuracy is not None
                         else "")
             epochs = finished.epochs_completed
-            self.say(f"{words}{accuracy} after {epochs} epoch{'s' * (epochs != 1)}, "
-                     f"{finished.global_step:,} step{'s' * (finished.global_step != 1)}")
+            said = (f"{words}{accuracy} after {epochs} epoch{'s' * (epochs != 1)}, "
+                    f"{finished.global_step:,} step{'s' * (finished.global_step != 1)}")
+            # A run that ended in an unusual way (its process hung and was ended) says why, where one looks.
+            self.say(f"{said}: {finished.message}" if finished.message else said)
         else:
             self.say(f"{words}: {finished.message}")
             if not self._close_when_stopped:
