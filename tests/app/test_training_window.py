@@ -129,6 +129,31 @@ def test_shortcuts_start_and_stop(qtbot, mlp_window):
     assert runs[0].status == "stopped"
 
 
+def test_f5_while_a_run_is_stopping_starts_the_next_once_it_has_ended(qtbot, mlp_window):
+    window = mlp_window
+    configure(window, epochs=200)
+    runs = finished_runs(window)
+    messages = []
+    window.training.message.connect(messages.append)
+    window.workbench.view.setFocus()
+    qtbot.keyClick(window.workbench.view, Qt.Key.Key_F5)
+    wait_state(qtbot, window, RUNNING)
+    first = window.training.session.current.run_id
+    qtbot.keyClick(window.workbench.view, Qt.Key.Key_F5, Qt.KeyboardModifier.ShiftModifier)
+    assert window.training.session.state == STOPPING
+    assert window.acts.start_training.isEnabled()
+    qtbot.keyClick(window.workbench.view, Qt.Key.Key_F5)  # not dropped: queued
+    assert messages[-1] == "Starting when the current run has stopped…"
+    assert window.training.runs.start_queued
+    qtbot.waitUntil(lambda: bool(runs), timeout=RUN_TIMEOUT)
+    assert runs[0].status == "stopped" and runs[0].run_id == first
+    wait_state(qtbot, window, RUNNING)
+    assert window.training.session.current.run_id == first + 1 and not window.training.runs.start_queued
+    window.acts.stop_training.trigger()
+    qtbot.waitUntil(lambda: len(runs) == 2, timeout=RUN_TIMEOUT)
+    wait_state(qtbot, window, IDLE)
+
+
 def test_the_network_is_locked_visibly_while_training_and_editable_after(qtbot, mlp_window):
     window = mlp_window
     wb, doc = window.workbench, window.workbench.document
