@@ -1,11 +1,13 @@
 """Files: save and reopen, errors that change nothing, unsaved-change questions, recent files, presets,
 autosave and restore, window layout that persists."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 from PySide6.QtWidgets import QMessageBox
 
-from playground.app.autosave import find_leftovers
+from playground.app.autosave import find_leftovers, remove_unheld_locks
 from playground.app.editor import commands
 from playground.core.graph import dumps_graph, load_graph, save_graph
 from tests.app.conftest import make_window
@@ -189,3 +191,49 @@ def test_window_geometry_and_dock_layout_persist(qtbot, settings):
     assert second.inspector_dock.isVisible()
     assert second.dockWidgetArea(second.palette_dock) == Qt.DockWidgetArea.LeftDockWidgetArea
     assert Path(settings.folder, "playground.ini").is_file()
+
+
+HOLD_LOCK = """
+import os, signal, sys, time
+from PySide6.QtCore import QLockFile
+lock = QLockFile(sys.argv[1])
+assert lock.tryLock(0)
+print("held", flush=True)
+if sys.argv[2] == "die":
+    os.kill(os.getpid(), signal.SIGKILL)  # killed: the lock file stays behind, naming a dead pid
+time.sleep(60)
+"""
+
+
+def _hold(lock: Path, how: str) -> subprocess.Popen:
+    process = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(lock), how], stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "held"
+    if how == "die":
+        process.wait(10)
+    return process
+
+
+def test_locks_of_killed_sessions_with_nothing_unsaved_are_removed_at_start_up(tmp_path):
+    folder = tmp_path / "autosave"
+    folder.mkdir()
+    killed = [folder / f"autosave-killed{i}.lock" for i in range(3)]
+    for lock in killed:
+        _hold(lock, "die")
+    with_work = folder / "autosave-withwork.lock"  # killed too, but its copy holds work one could recover
+    _hold(with_work, "die")
+    save_graph(load_graph("preset:mlp"), with_work.with_suffix(".json"))
+    alive = folder / "autosave-alive.lock"
+    holder = _hold(alive, "live")
+    try:
+        assert all(lock.exists() for lock in killed)
+        leftovers = find_leftovers(folder)
+        assert not any(lock.exists() for lock in killed)
+        assert alive.exists()  # its session is still running
+        assert with_work.with_suffix(".json").exists()
+        assert [leftover.path for leftover in leftovers] == [with_work.with_suffix(".json")]
+        assert remove_unheld_locks(folder) == []
+        assert alive.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert remove_unheld_locks(folder) == [alive]
