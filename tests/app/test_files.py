@@ -237,3 +237,47 @@ def test_locks_of_killed_sessions_with_nothing_unsaved_are_removed_at_start_up(t
         holder.kill()
         holder.wait()
     assert remove_unheld_locks(folder) == [alive]
+
+
+TYPE_PROC = """
+import sys, time
+from PySide6.QtCore import QFileInfo
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit
+from playground.app.dialogs import PlainFileIcons, file_dialog
+
+app = QApplication([])
+dialog = file_dialog(None, "Save network as", sys.argv[1], "Playground networks (*.json)", save=True)
+assert isinstance(dialog.iconProvider(), PlainFileIcons)
+dialog.setOption(QFileDialog.Option.DontUseNativeDialog)  # Qt's own dialog, the one that froze
+dialog.setViewMode(QFileDialog.ViewMode.Detail)
+dialog.show()
+QTest.keyClicks(dialog.findChild(QLineEdit, "fileNameEdit"), "/proc/")
+dialog.setDirectory("/proc")
+end = time.monotonic() + 2
+while time.monotonic() < end:
+    app.processEvents()
+print(dialog.iconProvider().type(QFileInfo("/proc/kmsg")), flush=True)
+dialog.reject()
+dialog.deleteLater()
+app.processEvents()
+print("closed", flush=True)
+"""
+
+
+def test_the_file_dialog_lists_proc_without_reading_its_files(tmp_path):
+    """Typing /proc/ in Qt's own Save As dialog used to freeze the window: the default icon provider reads each
+    file's first bytes to tell its type, and a read of /proc/kmsg blocks for ever."""
+    import os
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run([sys.executable, "-c", TYPE_PROC, str(tmp_path)], capture_output=True, text=True,
+                          timeout=30, env=env, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["File", "closed"]
+
+
+def test_every_file_dialog_of_the_app_is_the_helpers():
+    root = Path(__file__).resolve().parents[2] / "playground"
+    users = sorted(str(p.relative_to(root)) for p in root.rglob("*.py") if "QFileDialog" in p.read_text("utf-8"))
+    assert users == ["app/dialogs.py"]
