@@ -202,12 +202,18 @@ def test_a_files_invalid_values_are_shown_as_written_in_red_not_the_defaults(win
     for editor in inspector.editors.values():
         editor.committed.connect(committed.append)
     filters, bias = inspector.editors["filters"], inspector.editors["bias"]
+    qtbot.wait(100)  # (restyled and repainted: a spin box sets its text again then)
     assert filters.text() == "5000" and filters.property("invalid")  # not the default 32
     assert "⚠" in filters.toolTip()
+    filters.interpretText()
+    assert filters.text() == "5000" and doc.graph.nodes["conv1"].params["filters"] == 5000
     assert bias.text() == "yes" and bias.property("invalid")
     assert inspector.editors["kernel_size"].text() == "3" and not inspector.editors["kernel_size"].property("invalid")
     p = pick(window, "drop1").editors["p"]
+    qtbot.wait(100)
     assert p.text() == "1.5" and p.property("invalid")
+    p.interpretText()  # as when focus leaves it unedited: nothing is committed
+    assert doc.graph.nodes["drop1"].params["p"] == 1.5 and p.text() == "1.5"
     loss = pick(window, "output").editors["loss"]
     assert loss.currentIndex() == -1 and loss.placeholderText() == "hinge" and loss.property("invalid")
     shape = pick(window, "input").editors["shape"]

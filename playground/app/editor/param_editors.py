@@ -39,13 +39,10 @@ def written(value: Any) -> str:
 
 
 def _show_text(spin: QAbstractSpinBox, text: str) -> None:
-    """Show `text` in a spin box whatever its range; its value (the default) is kept until the text is edited."""
-    edit = spin.lineEdit()
-    old = edit.blockSignals(True)
-    try:
-        edit.setText(text)
-    finally:
-        edit.blockSignals(old)
+    """Show `text` in a spin box whatever its range: as the text of its minimum (a spin box sets its text again
+    from its value whenever it is restyled), until the person edits it; no value is committed meanwhile."""
+    spin.setSpecialValueText(text)
+    _blocked(spin, spin.setValue, spin.minimum())
 
 
 def _mark(widget: QWidget, error: str | None, help_text: str) -> None:
@@ -69,10 +66,10 @@ class IntEditor(QSpinBox):
         self.editingFinished.connect(self.finished.emit)
 
     def set_value(self, value: Any) -> None:
+        self.setSpecialValueText("")
         _blocked(self, self.setValue, int(value))
 
     def show_invalid(self, value: Any) -> None:
-        _blocked(self, self.setValue, int(self.param.default) if self.param.default is not None else self.minimum())
         _show_text(self, written(value))
 
     def set_error(self, error: str | None) -> None:
@@ -114,11 +111,10 @@ class FloatEditor(QDoubleSpinBox):
             QValidator.State.Intermediate
 
     def set_value(self, value: Any) -> None:
+        self.setSpecialValueText("")
         _blocked(self, self.setValue, float(value))
 
     def show_invalid(self, value: Any) -> None:
-        _blocked(self, self.setValue,
-                 float(self.param.default) if self.param.default is not None else self.minimum())
         _show_text(self, written(value))
 
     def set_error(self, error: str | None) -> None:
