@@ -3,7 +3,9 @@
 Each session writes `autosave-<id>.json` a few seconds after an edit and holds
 `autosave-<id>.lock` (a QLockFile) while it runs. On a clean exit, and
 whenever the document is saved, the copy is deleted. At start-up, a copy whose
-lock nobody holds was left by a session that crashed, and is offered back.
+lock nobody holds was left by a session that crashed, and is offered back; a
+lock nobody holds with no copy beside it (a session killed with nothing
+unsaved) is removed.
 """
 
 from __future__ import annotations
@@ -39,8 +41,29 @@ class Leftover:
         self.path.with_suffix(".lock").unlink(missing_ok=True)
 
 
+def remove_unheld_locks(folder: Path) -> list[Path]:
+    """Remove the locks of sessions that ended without unlocking (killed) and left no autosave behind; returns them.
+
+    A lock is removed only when no process holds it (its holder's pid is dead: QLockFile finds it stale) and
+    there is no `autosave-<id>.json` beside it, so that unsaved work a person could recover is never touched.
+    """
+    removed = []
+    for lock_path in sorted(Path(folder).glob("autosave-*.lock")):
+        if lock_path.with_suffix(".json").exists():
+            continue  # a leftover (or a live session's copy): find_leftovers decides about it
+        lock = QLockFile(str(lock_path))
+        lock.setStaleLockTime(0)  # stale only when its holder has gone, never by age alone
+        if not lock.tryLock(0):
+            continue  # a running session holds it
+        lock.unlock()  # removes the file
+        removed.append(lock_path)
+    return removed
+
+
 def find_leftovers(folder: Path) -> list[Leftover]:
-    """Autosaves nobody is holding, newest first. Unreadable ones are removed."""
+    """Autosaves nobody is holding, newest first. Unreadable ones are removed, and so are the locks of sessions
+    that were killed with nothing unsaved (remove_unheld_locks)."""
+    remove_unheld_locks(folder)
     found = []
     for path in sorted(Path(folder).glob("autosave-*.json")):
         lock = QLockFile(str(path.with_suffix(".lock")))

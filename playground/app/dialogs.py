@@ -1,8 +1,16 @@
-"""Every question the app asks and every error it reports, in one place (tests patch QMessageBox/QFileDialog)."""
+"""Every question the app asks and every error it reports, in one place (tests patch QMessageBox and the two file
+pickers here, get_open_file_name and get_save_file_name).
+
+Every file dialog of the app is made by `file_dialog`: Qt's own (non-native) dialog asks its icon provider for
+each file's icon and type, and the default provider reads a file's first bytes to guess its type. In /proc that
+read can block for ever (`/proc/kmsg`), and the window with it; `PlainFileIcons` tells the type by the name alone.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtCore import QFileInfo
+from PySide6.QtGui import QAbstractFileIconProvider
+from PySide6.QtWidgets import QFileDialog, QFileIconProvider, QMessageBox, QWidget
 
 FILE_FILTER = "Playground networks (*.json);;All files (*)"
 
@@ -35,13 +43,60 @@ def info(parent: QWidget, title: str, text: str) -> None:
     QMessageBox.information(parent, title, text)
 
 
+class PlainFileIcons(QFileIconProvider):
+    """A file's icon and type from its name and kind (folder or file) alone: never opens a file to sniff it.
+    (Called from the file system model's gatherer thread as well as the GUI thread: it keeps no state.)"""
+
+    def icon(self, what):
+        if isinstance(what, QFileInfo):
+            kind = QAbstractFileIconProvider.IconType
+            return super().icon(kind.Folder if what.isDir() else kind.File)
+        return super().icon(what)
+
+    def type(self, info: QFileInfo) -> str:
+        if info.isDir():
+            return "Folder"
+        suffix = info.suffix()
+        return f"{suffix.upper()} file" if suffix and info.isFile() else "File"
+
+
+def file_dialog(parent: QWidget | None, caption: str, folder: str, filters: str, save: bool) -> QFileDialog:
+    """The app's file dialog: the platform's own where there is one, else Qt's, which reads no file to list it."""
+    dialog = QFileDialog(parent, caption, folder, filters)
+    dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave if save else QFileDialog.AcceptMode.AcceptOpen)
+    dialog.setFileMode(QFileDialog.FileMode.AnyFile if save else QFileDialog.FileMode.ExistingFile)
+    dialog.setOption(QFileDialog.Option.DontUseCustomDirectoryIcons)  # (a folder's .directory file is not read)
+    dialog.setIconProvider(PlainFileIcons(dialog))
+    return dialog
+
+
+def _ask_file(parent: QWidget | None, caption: str, folder: str, filters: str, save: bool) -> tuple[str, str]:
+    dialog = file_dialog(parent, caption, folder, filters, save)
+    try:
+        if dialog.exec() != QFileDialog.DialogCode.Accepted or not dialog.selectedFiles():
+            return "", ""
+        return dialog.selectedFiles()[0], dialog.selectedNameFilter()
+    finally:
+        dialog.deleteLater()
+
+
+def get_open_file_name(parent: QWidget | None, caption: str, folder: str, filters: str) -> tuple[str, str]:
+    """(path, the filter chosen), or ("", "") when cancelled: as QFileDialog.getOpenFileName."""
+    return _ask_file(parent, caption, folder, filters, save=False)
+
+
+def get_save_file_name(parent: QWidget | None, caption: str, suggested: str, filters: str) -> tuple[str, str]:
+    """(path, the filter chosen), or ("", "") when cancelled: as QFileDialog.getSaveFileName."""
+    return _ask_file(parent, caption, suggested, filters, save=True)
+
+
 def open_file_name(parent: QWidget, folder: str) -> str:
-    path, _ = QFileDialog.getOpenFileName(parent, "Open network", folder, FILE_FILTER)
+    path, _ = get_open_file_name(parent, "Open network", folder, FILE_FILTER)
     return path
 
 
 def save_file_name(parent: QWidget, suggested: str) -> str:
-    path, _ = QFileDialog.getSaveFileName(parent, "Save network as", suggested, FILE_FILTER)
+    path, _ = get_save_file_name(parent, "Save network as", suggested, FILE_FILTER)
     if path and "." not in path.rsplit("/", 1)[-1]:
         path += ".json"
     return path

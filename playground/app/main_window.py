@@ -215,6 +215,7 @@ class MainWindow(QMainWindow):
         self.preset_menu.setEnabled(True)
         wb.files.start(path)
         wb.shapes.run_now()
+        self._update_edit_actions()  # after set_core_enabled: nothing to undo, nothing selected yet
         self._update_title()
         wb.view.setFocus()
 
@@ -259,7 +260,6 @@ class MainWindow(QMainWindow):
         view.zoom_changed.connect(self.status.show_zoom)
         files.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.status.show_zoom(view.zoom())
-        self._update_edit_actions()
 
     def _start_training(self, wb) -> None:
         """The Training panel, the charts and the Draw dock, and the controller that connects them."""

@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtCore import QThread, QThreadPool
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from playground.app import dialogs as app_dialogs
 from playground.app.settings import ENV_VAR, AppSettings
 
 
@@ -118,6 +119,8 @@ def dialogs(monkeypatch) -> Dialogs:
     monkeypatch.setattr(QMessageBox, "about", d._tell("about"))
     monkeypatch.setattr(QFileDialog, "getOpenFileName", d._file("open"))
     monkeypatch.setattr(QFileDialog, "getSaveFileName", d._file("save"))
+    monkeypatch.setattr(app_dialogs, "get_open_file_name", d._file("open"))  # every file dialog of the app
+    monkeypatch.setattr(app_dialogs, "get_save_file_name", d._file("save"))
     return d
 
 

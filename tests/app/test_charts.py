@@ -16,7 +16,7 @@ from playground.app.charts import TrainingCharts, widget
 from playground.app.charts.axis import format_compact
 from playground.app.charts.history import ACC_COL, NAME_COL, STATUS_COL
 from playground.app.charts.ranges import SHRINK_BELOW, RunningBounds, fit, y_range
-from playground.app.charts.series import GrowableArray
+from playground.app.charts.series import MAX_POINTS, GrowableArray, RunSeries, envelope_keep
 from playground.app.charts.smoothing import debiased_ema, linear_ema, reference_debiased_ema
 from playground.app.charts.style import chart_theme, run_hue
 from tests.app.helpers import on_screen
@@ -72,6 +72,58 @@ def test_growable_array_doubles_and_keeps_old_views_intact():
     assert a.capacity == 16 and len(a) == 10
     assert a.view.tolist() == list(range(10))
     assert before.tolist() == [0, 1, 2]  # a plot holding the old view is not disturbed
+
+
+def test_envelope_keep_keeps_each_fours_lowest_and_highest_in_order():
+    values = np.array([3, 1, 4, 2,  5, 5, 5, 5,  np.nan, 2, np.nan, np.nan,  9, 8, 7, 6], np.float32)
+    assert envelope_keep(values).tolist() == [1, 2, 4, 7, 9, 11, 12, 15]
+
+
+def test_a_million_steps_keep_at_most_the_cap_and_the_curves_shape():
+    """A run of hours: the stored points stay under MAX_POINTS, the oldest thinned, the curve's shape kept."""
+    n, batch, weight = 1_000_000, 997, 0.6
+    rng = np.random.default_rng(3)
+    steps = np.arange(1, n + 1, dtype=np.int64)
+    losses = (2.0 * np.exp(-steps / 150_000) + 0.1 + rng.normal(0, 0.05, n)).astype(np.float32)
+    losses[123_456] = 9.0  # a spike long ago is not thinned away
+    lrs = np.linspace(1e-3, 1e-5, n).astype(np.float32)
+    run = RunSeries(id=1, name="Run 1", steps_per_epoch=1000, colour_index=0)
+    for start in range(0, n, batch):
+        part = slice(start, start + batch)
+        run.append_steps(steps[part], losses[part], lrs[part], weight)
+        assert len(run.steps) <= MAX_POINTS
+    assert run.compactions > 0 and len(run.steps) > MAX_POINTS // 2
+    assert run._steps.capacity <= 131_072  # (the budget of docs/performance.md)
+    kept = run.steps - 1  # every point kept is a real step, with its own loss, learning rate and smoothed value
+    assert np.all(np.diff(run.steps) > 0) and run.steps[-1] == n
+    np.testing.assert_array_equal(run.losses, losses[kept])
+    np.testing.assert_array_equal(run.lrs, lrs[kept])
+    np.testing.assert_allclose(run.smoothed, debiased_ema(losses, weight)[0][kept], rtol=1e-6)
+    assert run.losses.min() == losses.min() and run.losses.max() == losses.max() == 9.0  # the envelope
+    assert np.array_equal(run.steps[-1000:], steps[-1000:])  # recent steps at full resolution
+    for part in np.array_split(np.arange(n), 20):  # the mean and the spread of each twentieth of the run
+        inside = run.losses[(kept >= part[0]) & (kept <= part[-1])]
+        assert len(inside) >= 100
+        assert abs(float(inside.mean()) - float(losses[part].mean())) < 0.02
+        assert inside.min() <= np.percentile(losses[part], 1) and inside.max() >= np.percentile(losses[part], 99)
+
+
+def test_thinned_steps_are_redrawn_in_full(charts):
+    run_id = charts.begin_run("Run 1", 100)
+    run = charts.run(run_id)
+    run.max_points = 1000
+    n = 3000
+    losses = losses_for(n)
+    for start in range(0, n, 100):
+        charts.add_steps(run_id, np.arange(start + 1, start + 101), losses[start:start + 100],
+                         np.full(100, 1e-3, np.float32))
+        charts.flush()
+    curves = charts.plots.curves[run_id]
+    x, y = original(curves.raw)
+    assert len(x) == len(run.steps) <= 1000 and x[-1] == n
+    np.testing.assert_array_equal(x, run.steps)
+    np.testing.assert_array_equal(y, run.losses)
+    assert curves.raw_bounds.hi == float(losses.max())
 
 
 @pytest.mark.parametrize("weight", [0.0, 0.05, 0.6, 0.9, 0.99])

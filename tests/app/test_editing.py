@@ -48,6 +48,17 @@ def test_rubber_band_and_ctrl_click_selection(window):
     assert wb.scene.selected_node_ids() == ["conv1", "pool1"]
 
 
+def test_at_start_up_nothing_can_be_undone_nor_is_selected(window):
+    a, wb = window.acts, window.workbench
+    enabled = lambda *names: [name for name in names if getattr(a, name).isEnabled()]  # noqa: E731
+    assert enabled("undo", "redo", "delete", "duplicate", "cut", "copy") == []
+    assert enabled("paste", "select_all") == ["paste", "select_all"]
+    wb.scene.select_nodes(["relu2"])
+    assert enabled("delete", "duplicate", "cut", "copy") == ["delete", "duplicate", "cut", "copy"]
+    QTest.keyClick(wb.view, Qt.Key.Key_Delete)
+    assert enabled("undo", "redo") == ["undo"]
+
+
 def test_delete_removes_nodes_with_their_wires_and_undo_puts_everything_back(window):
     wb = window.workbench
     before = dumps_graph(wb.document.graph)

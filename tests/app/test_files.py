@@ -1,11 +1,13 @@
 """Files: save and reopen, errors that change nothing, unsaved-change questions, recent files, presets,
 autosave and restore, window layout that persists."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 from PySide6.QtWidgets import QMessageBox
 
-from playground.app.autosave import find_leftovers
+from playground.app.autosave import find_leftovers, remove_unheld_locks
 from playground.app.editor import commands
 from playground.core.graph import dumps_graph, load_graph, save_graph
 from tests.app.conftest import make_window
@@ -189,3 +191,93 @@ def test_window_geometry_and_dock_layout_persist(qtbot, settings):
     assert second.inspector_dock.isVisible()
     assert second.dockWidgetArea(second.palette_dock) == Qt.DockWidgetArea.LeftDockWidgetArea
     assert Path(settings.folder, "playground.ini").is_file()
+
+
+HOLD_LOCK = """
+import os, signal, sys, time
+from PySide6.QtCore import QLockFile
+lock = QLockFile(sys.argv[1])
+assert lock.tryLock(0)
+print("held", flush=True)
+if sys.argv[2] == "die":
+    os.kill(os.getpid(), signal.SIGKILL)  # killed: the lock file stays behind, naming a dead pid
+time.sleep(60)
+"""
+
+
+def _hold(lock: Path, how: str) -> subprocess.Popen:
+    process = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(lock), how], stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "held"
+    if how == "die":
+        process.wait(10)
+    return process
+
+
+def test_locks_of_killed_sessions_with_nothing_unsaved_are_removed_at_start_up(tmp_path):
+    folder = tmp_path / "autosave"
+    folder.mkdir()
+    killed = [folder / f"autosave-killed{i}.lock" for i in range(3)]
+    for lock in killed:
+        _hold(lock, "die")
+    with_work = folder / "autosave-withwork.lock"  # killed too, but its copy holds work one could recover
+    _hold(with_work, "die")
+    save_graph(load_graph("preset:mlp"), with_work.with_suffix(".json"))
+    alive = folder / "autosave-alive.lock"
+    holder = _hold(alive, "live")
+    try:
+        assert all(lock.exists() for lock in killed)
+        leftovers = find_leftovers(folder)
+        assert not any(lock.exists() for lock in killed)
+        assert alive.exists()  # its session is still running
+        assert with_work.with_suffix(".json").exists()
+        assert [leftover.path for leftover in leftovers] == [with_work.with_suffix(".json")]
+        assert remove_unheld_locks(folder) == []
+        assert alive.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert remove_unheld_locks(folder) == [alive]
+
+
+TYPE_PROC = """
+import sys, time
+from PySide6.QtCore import QFileInfo
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit
+from playground.app.dialogs import PlainFileIcons, file_dialog
+
+app = QApplication([])
+dialog = file_dialog(None, "Save network as", sys.argv[1], "Playground networks (*.json)", save=True)
+assert isinstance(dialog.iconProvider(), PlainFileIcons)
+dialog.setOption(QFileDialog.Option.DontUseNativeDialog)  # Qt's own dialog, the one that froze
+dialog.setViewMode(QFileDialog.ViewMode.Detail)
+dialog.show()
+QTest.keyClicks(dialog.findChild(QLineEdit, "fileNameEdit"), "/proc/")
+dialog.setDirectory("/proc")
+end = time.monotonic() + 2
+while time.monotonic() < end:
+    app.processEvents()
+print(dialog.iconProvider().type(QFileInfo("/proc/kmsg")), flush=True)
+dialog.reject()
+dialog.deleteLater()
+app.processEvents()
+print("closed", flush=True)
+"""
+
+
+def test_the_file_dialog_lists_proc_without_reading_its_files(tmp_path):
+    """Typing /proc/ in Qt's own Save As dialog used to freeze the window: the default icon provider reads each
+    file's first bytes to tell its type, and a read of /proc/kmsg blocks for ever."""
+    import os
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run([sys.executable, "-c", TYPE_PROC, str(tmp_path)], capture_output=True, text=True,
+                          timeout=30, env=env, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["File", "closed"]
+
+
+def test_every_file_dialog_of_the_app_is_the_helpers():
+    root = Path(__file__).resolve().parents[2] / "playground"
+    users = sorted(str(p.relative_to(root)) for p in root.rglob("*.py") if "QFileDialog" in p.read_text("utf-8"))
+    assert users == ["app/dialogs.py"]

@@ -180,3 +180,47 @@ def test_syncing_widgets_from_the_model_emits_nothing(window):
     window.workbench.document.set_param("conv1", "filters", 8)  # a change that bypasses the widgets
     assert spin.value() == 8
     assert stack.count() == 0
+
+
+def test_a_files_invalid_values_are_shown_as_written_in_red_not_the_defaults(window, qtbot):
+    doc = window.workbench.document
+    window.workbench.editor.add_kind("dropout")
+    graph = doc.graph.copy()
+    graph.nodes["conv1"].params.update(filters=5000, bias="yes")
+    graph.nodes["drop1"].params["p"] = 1.5
+    graph.nodes["output"].params["loss"] = "hinge"
+    graph.nodes["input"].params["shape"] = [1, 0, 28]
+    doc.load(graph, None, None)
+    window.workbench.shapes.run_now()
+    committed = []
+
+    def pick(window, node_id):
+        window.workbench.scene.select_nodes([node_id])
+        return window.workbench.inspector
+
+    inspector = pick(window, "conv1")
+    for editor in inspector.editors.values():
+        editor.committed.connect(committed.append)
+    filters, bias = inspector.editors["filters"], inspector.editors["bias"]
+    qtbot.wait(100)  # (restyled and repainted: a spin box sets its text again then)
+    assert filters.text() == "5000" and filters.property("invalid")  # not the default 32
+    assert "⚠" in filters.toolTip()
+    filters.interpretText()
+    assert filters.text() == "5000" and doc.graph.nodes["conv1"].params["filters"] == 5000
+    assert bias.text() == "yes" and bias.property("invalid")
+    assert inspector.editors["kernel_size"].text() == "3" and not inspector.editors["kernel_size"].property("invalid")
+    p = pick(window, "drop1").editors["p"]
+    qtbot.wait(100)
+    assert p.text() == "1.5" and p.property("invalid")
+    p.interpretText()  # as when focus leaves it unedited: nothing is committed
+    assert doc.graph.nodes["drop1"].params["p"] == 1.5 and p.text() == "1.5"
+    loss = pick(window, "output").editors["loss"]
+    assert loss.currentIndex() == -1 and loss.placeholderText() == "hinge" and loss.property("invalid")
+    shape = pick(window, "input").editors["shape"]
+    assert shape.text() == "1, 0, 28" and shape.property("invalid")
+    assert committed == []
+    assert doc.graph.nodes["conv1"].params["filters"] == 5000  # showing it changed nothing
+    window.workbench.inspector.editors["shape"].setFocus()
+    filters = pick(window, "conv1").editors["filters"]
+    filters.setValue(64)  # an edit replaces it
+    assert doc.graph.nodes["conv1"].params["filters"] == 64 and not filters.property("invalid")

@@ -373,6 +373,30 @@ def test_finished_lines(panel):
     assert "color:" in panel.result_label.styleSheet()  # in the error red
 
 
+def test_a_stopped_run_that_was_ended_says_why_in_its_line(panel):
+    panel.show_finished(finished_message(
+        "stopped", epochs_completed=0, global_step=116, test_accuracy=None, seconds=45, samples_per_second=0.0,
+        message="the training process did not stop within 30 s and was ended"))
+    assert panel.result_text() == ("Stopped after 0 epochs (116 steps, 0:45): "
+                                   "the training process did not stop within 30 s and was ended")
+
+
+def test_a_run_without_an_average_speed_shows_the_last_measured_or_nothing(panel):
+    panel.set_running("running")
+    panel.show_progress(progress_message())
+    panel.show_finished(finished_message("failed", message="the training process was killed by SIGKILL",
+                                         samples_per_second=0.0))
+    assert panel.speed_label.text() == "2,950 samples/s when last measured"
+    panel.show_run_started(RunStarted(
+        run_id=2, name="Run 2", dataset="mnist", dataset_source="MNIST", classes=tuple("0123456789"),
+        device="cpu", device_name="CPU", epochs=1, first_epoch=0, steps_per_epoch=10, total_steps=10,
+        batch_size=128, test_images=np.zeros((1, 28, 28), np.uint8), test_labels=np.zeros(1, np.int64)))
+    panel.show_finished(finished_message("stopped", samples_per_second=0.0, test_accuracy=None))
+    assert panel.speed_label.text() == "" and panel.speed_label.isHidden()
+    panel.show_finished(finished_message("completed"))
+    assert panel.speed_label.text() == "2,950 samples/s on average" and not panel.speed_label.isHidden()
+
+
 def test_continue_from_the_last_weights(panel):
     assert not panel.continue_check.isEnabled() and not panel.continue_from_last()
     panel.set_can_continue(True)

@@ -256,7 +256,7 @@ def test_a_run_that_does_not_stop_is_ended_and_says_so(qtbot, session, monkeypat
     os.kill(session.process_id, signal.SIGSTOP)  # hung: it will never finish its step
     session.stop()
     qtbot.waitUntil(lambda: rec.finished is not None, timeout=RUN_TIMEOUT)
-    assert rec.finished.status == "stopped" and "did not stop within 1 s" in rec.finished.message
+    assert rec.finished.status == "stopped" and "did not stop within 1 s and was ended" in rec.finished.message
     qtbot.waitUntil(lambda: session.state == IDLE)
 
 

@@ -90,6 +90,33 @@ def test_start_pause_resume_stop_from_the_actions(qtbot, mlp_window):
     assert gc.get_freeze_count() == 0  # and are collected again after it
 
 
+def test_a_hung_run_ended_by_the_stop_timeout_says_so_in_the_status_bar_and_the_panel(qtbot, mlp_window,
+                                                                                        monkeypatch):
+    import signal
+
+    import playground.app.training.worker as worker_module
+
+    monkeypatch.setattr(worker_module, "STOP_TIMEOUT", 1.0)
+    window = mlp_window
+    configure(window, epochs=200)
+    runs = finished_runs(window)
+    messages = []
+    window.training.message.connect(messages.append)
+    window.acts.start_training.trigger()
+    wait_state(qtbot, window, RUNNING)
+    qtbot.waitUntil(lambda: window.training.charts.runs() and len(window.training.charts.runs()[-1].steps) > 0,
+                    timeout=RUN_TIMEOUT)
+    os.kill(window.training.session.process_id, signal.SIGSTOP)  # hung: it will never finish its step
+    window.acts.stop_training.trigger()
+    qtbot.waitUntil(lambda: bool(runs), timeout=RUN_TIMEOUT)
+    why = "the training process did not stop within 1 s and was ended"
+    assert runs[0].status == "stopped" and runs[0].message == why
+    assert messages[-1].startswith("Training stopped after 0 epochs") and messages[-1].endswith(why)
+    assert window.statusBar().currentMessage().endswith(why)
+    assert window.training.panel.result_text().endswith(why)
+    wait_state(qtbot, window, IDLE)
+
+
 def test_shortcuts_start_and_stop(qtbot, mlp_window):
     window = mlp_window
     configure(window, epochs=200)
@@ -100,6 +127,31 @@ def test_shortcuts_start_and_stop(qtbot, mlp_window):
     qtbot.keyClick(window.workbench.view, Qt.Key.Key_F5, Qt.KeyboardModifier.ShiftModifier)
     qtbot.waitUntil(lambda: bool(runs), timeout=RUN_TIMEOUT)
     assert runs[0].status == "stopped"
+
+
+def test_f5_while_a_run_is_stopping_starts_the_next_once_it_has_ended(qtbot, mlp_window):
+    window = mlp_window
+    configure(window, epochs=200)
+    runs = finished_runs(window)
+    messages = []
+    window.training.message.connect(messages.append)
+    window.workbench.view.setFocus()
+    qtbot.keyClick(window.workbench.view, Qt.Key.Key_F5)
+    wait_state(qtbot, window, RUNNING)
+    first = window.training.session.current.run_id
+    qtbot.keyClick(window.workbench.view, Qt.Key.Key_F5, Qt.KeyboardModifier.ShiftModifier)
+    assert window.training.session.state == STOPPING
+    assert window.acts.start_training.isEnabled()
+    qtbot.keyClick(window.workbench.view, Qt.Key.Key_F5)  # not dropped: queued
+    assert messages[-1] == "Starting when the current run has stopped…"
+    assert window.training.runs.start_queued
+    qtbot.waitUntil(lambda: bool(runs), timeout=RUN_TIMEOUT)
+    assert runs[0].status == "stopped" and runs[0].run_id == first
+    wait_state(qtbot, window, RUNNING)
+    assert window.training.session.current.run_id == first + 1 and not window.training.runs.start_queued
+    window.acts.stop_training.trigger()
+    qtbot.waitUntil(lambda: len(runs) == 2, timeout=RUN_TIMEOUT)
+    wait_state(qtbot, window, IDLE)
 
 
 def test_the_network_is_locked_visibly_while_training_and_editable_after(qtbot, mlp_window):

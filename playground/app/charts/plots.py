@@ -49,6 +49,7 @@ class RunCurves:
     val_acc: pg.PlotDataItem
     lr: pg.PlotDataItem
     steps_drawn: int = -1
+    compactions_drawn: int = 0  # RunSeries.compactions when its steps were last drawn
     epochs_drawn: int = -1
     current: bool = True
     visible: bool = True
@@ -333,6 +334,10 @@ class ChartPlots(pg.GraphicsLayoutWidget):
         for item in curves.items():
             _set_cached(item, not run.live or item is curves.val_loss)
         n = len(run._steps)
+        if run.compactions != curves.compactions_drawn:  # the oldest steps were thinned: redraw all, new bounds
+            curves.compactions_drawn, curves.steps_drawn = run.compactions, -1
+            for bounds in (curves.raw_bounds, curves.smoothed_bounds, curves.lr_bounds):
+                bounds.reset()
         if n != curves.steps_drawn:
             x = run._steps.view
             curves.raw.setData(x, run._losses.view)

@@ -5,6 +5,18 @@ must stay cheap however long the run gets, so each column is a preallocated
 array whose capacity doubles when full (amortised O(1) per step), and the plots
 are handed views of the filled part. A view taken before a reallocation keeps the
 old array alive and unchanged, so a plot never sees a buffer change under it.
+
+A run keeps at most MAX_POINTS points per column, however long it trains: when it
+has more, older points are thinned to half, keeping from each four the lowest and
+the highest loss (`envelope_keep`), until a quarter of the cap is free. Each point
+knows how often it was thinned (its level); the points thinned are those of the
+lowest levels, newest first but never the last MAX_POINTS // 8 steps, so the
+history ends up at an even resolution (every part of the run keeps its share of
+points) rather than the oldest steps fading away. The steps kept are real steps,
+with their own loss, learning rate and smoothed value; the curve's envelope (its
+minimum and maximum) is kept exactly, and recent steps keep full resolution.
+Memory: 25 bytes a point (int64 step, float32 loss and lr, float64 smoothed, uint8
+level), at most 131,072 allocated: about 3.3 MB a run (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -16,6 +28,21 @@ import numpy as np
 from .smoothing import EmaState, debiased_ema
 
 LIVE = "running"
+MAX_POINTS = 100_000  # points a run keeps per column; beyond it the oldest half is thinned (see above)
+
+
+def envelope_keep(values: np.ndarray) -> np.ndarray:
+    """Indices (increasing) that keep, of each group of four consecutive values, the lowest and the highest
+    (non-finite values count as neither unless the whole group is); len(values) must be a multiple of 4."""
+    groups = values.reshape(-1, 4)
+    finite = np.isfinite(groups)
+    low = np.argmin(np.where(finite, groups, np.inf), axis=1)
+    high = np.argmax(np.where(finite, groups, -np.inf), axis=1)
+    same = low == high  # a flat group, or one with a single finite value: keep it and the group's last
+    high = np.where(same, np.where(low == 3, 0, 3), high)
+    first, second = np.minimum(low, high), np.maximum(low, high)
+    base = np.arange(len(groups)) * 4
+    return np.column_stack([base + first, base + second]).reshape(-1)
 
 
 class GrowableArray:
@@ -48,6 +75,12 @@ class GrowableArray:
             self._data = grown
         self._data[self._size : end] = values
         self._size = end
+
+    def replace(self, values: np.ndarray) -> None:
+        """Hold `values` instead, in a new buffer of the same capacity (views taken before keep the old one)."""
+        data = np.empty(max(len(self._data), len(values)), dtype=self._data.dtype)
+        data[: len(values)] = values
+        self._data, self._size = data, len(values)
 
     def write(self, start: int, values: np.ndarray) -> None:
         """Overwrite from `start` (used to recompute the smoothing in place)."""
@@ -82,6 +115,9 @@ class RunSeries:
     _lrs: GrowableArray = field(default_factory=lambda: GrowableArray(np.float32), repr=False)
     _smoothed: GrowableArray = field(default_factory=lambda: GrowableArray(np.float64), repr=False)
     _ema: EmaState = field(default_factory=EmaState, repr=False)
+    _levels: GrowableArray = field(default_factory=lambda: GrowableArray(np.uint8), repr=False)  # thinned how often
+    max_points: int = MAX_POINTS
+    compactions: int = 0  # how many times the oldest steps were thinned (the plots then redraw in full)
 
     @property
     def live(self) -> bool:
@@ -124,9 +160,36 @@ class RunSeries:
         self._lrs.extend(lrs)
         smoothed, self._ema = debiased_ema(losses, weight, self._ema)
         self._smoothed.extend(smoothed)
+        self._levels.extend(np.zeros(len(steps), np.uint8))
+        if len(self._steps) > self.max_points:
+            self._compact()
+
+    def _compact(self) -> None:
+        """Thin the points of the lowest levels (levels never increase along the run) to half, keeping each four's
+        lowest and highest loss, until a quarter of the cap is free; the newest MAX_POINTS // 8 are left alone."""
+        n = len(self._steps)
+        tail = n - self.max_points // 8
+        to_free = n - self.max_points * 3 // 4
+        levels = self._levels.view[:tail]
+        for level in range(int(levels.max()) + 1):
+            start = int(np.argmax(levels <= level))  # the first point at this level or below
+            if (tail - start) // 2 >= to_free:
+                break
+        else:
+            start = 0
+        end = start + (tail - start) // 4 * 4
+        thinned = start + envelope_keep(self._losses.view[start:end])
+        keep = np.concatenate([np.arange(start), thinned, np.arange(end, n)])
+        levels = self._levels.view.copy()
+        levels[thinned] += 1
+        self._levels.replace(levels[keep])
+        for column in (self._steps, self._losses, self._lrs, self._smoothed):
+            column.replace(column.view[keep])
+        self.compactions += 1
 
     def resmooth(self, weight: float) -> None:
-        """Recompute the whole smoothed line (the slider moved)."""
+        """Recompute the whole smoothed line (the slider moved). Where steps were thinned, the weight applies per
+        point kept, not per step."""
         smoothed, self._ema = debiased_ema(self._losses.view, weight)
         self._smoothed.write(0, smoothed)
 

@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -442,7 +441,7 @@ def _file_stem(name: str) -> str:
 
 
 def _save_name(parent: QWidget, caption: str, suggested: str, filters: str, extension: str) -> str:
-    path, _ = QFileDialog.getSaveFileName(parent, caption, suggested, filters)
+    path, _ = dialogs.get_save_file_name(parent, caption, suggested, filters)
     if path and not os.path.splitext(path)[1]:
         path += extension
     return path

@@ -213,7 +213,12 @@ class Inspector(QScrollArea):
             param = spec.param(name)
             value = node.params.get(name, MISSING)
             error = None if value is MISSING else param.error(value)
-            editor.set_value(param.normalise(param.default) if value is MISSING or error else value)
+            if value is MISSING:
+                editor.set_value(param.normalise(param.default))
+            elif error:
+                editor.show_invalid(value)  # what the file says, in the red field: not the default
+            else:
+                editor.set_value(value)
             editor.set_error(error)
         if self.trainable is not None:
             blocked = self.trainable.blockSignals(True)

@@ -2,7 +2,9 @@
 
 `committed(value)` is emitted when the user changes the value (never when the
 inspector sets it), `finished()` when an edit is complete (Enter, focus lost),
-which closes the undo step that spin box clicks merge into.
+which closes the undo step that spin box clicks merge into. `show_invalid(value)`
+shows a value the file holds that the parameter does not allow (out of range,
+of the wrong type) as it is written, rather than the default, until it is edited.
 """
 
 from __future__ import annotations
@@ -27,6 +29,22 @@ def _blocked(widget: QWidget, setter, value) -> None:
         widget.blockSignals(old)
 
 
+def written(value: Any) -> str:
+    """A value from a file as a person would write it there."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return format_shape(value) if isinstance(value, (list, tuple)) else str(value)
+
+
+def _show_text(spin: QAbstractSpinBox, text: str) -> None:
+    """Show `text` in a spin box whatever its range: as the text of its minimum (a spin box sets its text again
+    from its value whenever it is restyled), until the person edits it; no value is committed meanwhile."""
+    spin.setSpecialValueText(text)
+    _blocked(spin, spin.setValue, spin.minimum())
+
+
 def _mark(widget: QWidget, error: str | None, help_text: str) -> None:
     widget.setProperty("invalid", bool(error))
     widget.setStyleSheet("border: 1.5px solid #d32f2f; border-radius: 3px;" if error else "")
@@ -48,7 +66,11 @@ class IntEditor(QSpinBox):
         self.editingFinished.connect(self.finished.emit)
 
     def set_value(self, value: Any) -> None:
+        self.setSpecialValueText("")
         _blocked(self, self.setValue, int(value))
+
+    def show_invalid(self, value: Any) -> None:
+        _show_text(self, written(value))
 
     def set_error(self, error: str | None) -> None:
         _mark(self, error, self.param.help)
@@ -89,7 +111,11 @@ class FloatEditor(QDoubleSpinBox):
             QValidator.State.Intermediate
 
     def set_value(self, value: Any) -> None:
+        self.setSpecialValueText("")
         _blocked(self, self.setValue, float(value))
+
+    def show_invalid(self, value: Any) -> None:
+        _show_text(self, written(value))
 
     def set_error(self, error: str | None) -> None:
         _mark(self, error, self.param.help)
@@ -110,6 +136,11 @@ class BoolEditor(QCheckBox):
 
     def set_value(self, value: Any) -> None:
         _blocked(self, self.setChecked, bool(value))
+        self.setText("")
+
+    def show_invalid(self, value: Any) -> None:
+        _blocked(self, self.setChecked, False)
+        self.setText(written(value))  # beside the box: what the file says instead of true or false
 
     def set_error(self, error: str | None) -> None:
         _mark(self, error, self.param.help)
@@ -132,6 +163,10 @@ class ChoiceEditor(QComboBox):
     def set_value(self, value: Any) -> None:
         index = self.param.choices.index(value) if value in self.param.choices else -1
         _blocked(self, self.setCurrentIndex, index)
+
+    def show_invalid(self, value: Any) -> None:
+        self.setPlaceholderText(written(value))  # shown while no choice is chosen
+        _blocked(self, self.setCurrentIndex, -1)
 
     def set_error(self, error: str | None) -> None:
         _mark(self, error, self.param.help)
@@ -184,6 +219,10 @@ class ShapeEditor(QLineEdit):
         self._value = list(value) if isinstance(value, (list, tuple)) else None
         _blocked(self, self.setText, format_shape(value))
         self.set_error(None)
+
+    def show_invalid(self, value: Any) -> None:
+        self._value = None
+        _blocked(self, self.setText, written(value))
 
     def set_error(self, error: str | None) -> None:
         _mark(self, error, self.param.help + "\nWrite the sizes separated by commas; -1 means 'work it out'."

@@ -14,7 +14,7 @@ class TrainingActions:
 
     def show(self, state: str) -> None:
         a, active = self.acts, state != IDLE
-        a.start_training.setEnabled(not active)
+        a.start_training.setEnabled(not active or state == STOPPING)  # while stopping: starts once it has ended
         a.pause_training.setEnabled(state in (STARTING, RUNNING, PAUSED))
         paused = state == PAUSED  # the one action then resumes, and looks it
         a.pause_training.setText("&Resume Training" if paused else "&Pause Training")

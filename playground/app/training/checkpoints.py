@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 from ...core.build import GraphError, build_module
 from ...core.run.messages import WeightsPublished
 from ...core.train import Checkpoint, CheckpointError, load_checkpoint, load_matching_weights
 from ...core.train.checkpoint import save_checkpoint
+from .. import dialogs
 
 CHECKPOINT_FILTER = "Playground weights (*.pt);;All files (*)"
 
@@ -26,7 +27,7 @@ class CheckpointDialogs:
         if weights is None:
             return False
         suggested = str(Path(self.document.path).with_suffix(".pt")) if self.document.path else "weights.pt"
-        path, _ = QFileDialog.getSaveFileName(self.window, "Save Weights", suggested, CHECKPOINT_FILTER)
+        path, _ = dialogs.get_save_file_name(self.window, "Save Weights", suggested, CHECKPOINT_FILTER)
         if not path:
             return False
         checkpoint = Checkpoint(graph=weights.graph, state_dict=weights.state_dict, config=dict(weights.config),
@@ -48,7 +49,7 @@ class CheckpointDialogs:
             return False
         if path is None:
             folder = str(Path(self.document.path).parent) if self.document.path else ""
-            path, _ = QFileDialog.getOpenFileName(self.window, "Load Weights", folder, CHECKPOINT_FILTER)
+            path, _ = dialogs.get_open_file_name(self.window, "Load Weights", folder, CHECKPOINT_FILTER)
             if not path:
                 return False
         try:

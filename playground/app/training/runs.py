@@ -20,7 +20,7 @@ from ...core.run.job import TrainingJob
 from ...core.run.messages import EpochEnded, Progress, RunFinished, RunStarted
 from ...core.train import ConfigError
 from ...core.train.cores import CoreSplit, pin
-from .session import PAUSED
+from .session import PAUSED, STOPPING
 
 LOCK_MESSAGE = ("A training run is in progress: the network is locked (layers can still be moved). "
                 "Stop training to edit it.")
@@ -39,13 +39,24 @@ class RunLifecycle:
         self._window_confined = False
         self._chart_runs: dict[int, int] = {}  # session run id -> charts run id
         self._close_when_stopped = False
+        self._queued: tuple[str | None, int | None] | None = None  # a Start asked for while a run was stopping
+
+    @property
+    def start_queued(self) -> bool:
+        return self._queued is not None
 
     # -- the person's actions ------------------------------------------------------------------------
     def start(self, dataset: str | None = None, max_steps: int | None = None) -> bool:
         """Start a run of the document's network; False (and the reason said) when it cannot start.
         `dataset` overrides the panel's choice and `max_steps` ends the run early (for benchmarks)."""
+        if self.session.state == STOPPING and not self._close_when_stopped:
+            # F5 while the last run is still stopping: remembered, and started as soon as that run has ended.
+            self._queued = (dataset, max_steps)
+            self.say("Starting when the current run has stopped…")
+            return True
         if self.session.active:
             return False
+        self._queued = None
         analysis = self.workbench.shapes.run_now()
         if analysis.problems:
             first = analysis.problems[0]
@@ -97,6 +108,7 @@ class RunLifecycle:
                                       QMessageBox.StandardButton.No)
         if answer == QMessageBox.StandardButton.Yes:
             self._close_when_stopped = True
+            self._queued = None
             self.stop(closing=True)
         return False
 
@@ -154,15 +166,22 @@ class RunLifecycle:
             accuracy = (f": {finished.test_accuracy:.2%} test accuracy" if finished.test_accuracy is not None
                         else "")
             epochs = finished.epochs_completed
-            self.say(f"{words}{accuracy} after {epochs} epoch{'s' * (epochs != 1)}, "
-                     f"{finished.global_step:,} step{'s' * (finished.global_step != 1)}")
+            said = (f"{words}{accuracy} after {epochs} epoch{'s' * (epochs != 1)}, "
+                    f"{finished.global_step:,} step{'s' * (finished.global_step != 1)}")
+            # A run that ended in an unusual way (its process hung and was ended) says why, where one looks.
+            self.say(f"{said}: {finished.message}" if finished.message else said)
         else:
             self.say(f"{words}: {finished.message}")
             if not self._close_when_stopped:
                 QMessageBox.critical(self.window, words, finished.message)
         if self._close_when_stopped:
             self._close_when_stopped = False
+            self._queued = None
             QTimer.singleShot(0, self.window.close)
+        elif self._queued is not None:
+            dataset, max_steps = self._queued
+            self._queued = None
+            QTimer.singleShot(0, lambda: self.start(dataset, max_steps))  # after this run's last word is said
 
     def _confine_window(self, confined: bool) -> None:
         """The GUI thread (this one), the predictor's relay thread and the inference process: to the window's

@@ -33,6 +33,7 @@ class StatusBox(QWidget):
         self.setObjectName("training_status")
         self._state = "idle"
         self._can_continue = False
+        self._measured = 0.0  # the last speed a Progress said, for a run that ends without an average
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.setSpacing(4)
@@ -130,6 +131,7 @@ class StatusBox(QWidget):
         _set_text(self.epoch_label, f"Epoch {started.first_epoch + 1} of {started.epochs} · "
                                     f"step 0 of {started.steps_per_epoch:,}")
         _set_text(self.speed_label, "Measuring speed…")
+        self._measured = 0.0
         self.run_bar.setRange(0, max(1, started.total_steps))
         self.run_bar.setValue(0)
         _set_text(self.result_label, "")
@@ -143,6 +145,8 @@ class StatusBox(QWidget):
                                     f"step {progress.epoch_step:,} of {progress.steps_per_epoch:,}")
         left = ("estimating time left…" if progress.seconds_left is None
                 else f"{format_duration(progress.seconds_left)} left")
+        if progress.samples_per_second > 0:
+            self._measured = progress.samples_per_second
         if self._state != "paused":  # (the last steps before a pause are reported after it)
             _set_text(self.speed_label, f"{progress.samples_per_second:,.0f} samples/s · {left}")
         total = max(1, progress.total_steps)
@@ -167,6 +171,8 @@ class StatusBox(QWidget):
             text = f"Stopped after {epochs} ({finished.global_step:,} steps, {took})"
             if accuracy:
                 text += f": {accuracy}"
+            if finished.message:  # why it stopped, when it was not the person's Stop alone
+                text += f": {finished.message}"
         else:
             what = {"diverged": "Diverged", "out_of_memory": "Out of memory", "failed": "Failed"}.get(
                 finished.status, finished.status.capitalize())
@@ -175,7 +181,15 @@ class StatusBox(QWidget):
         self.result_label.setToolTip(finished.message or text)
         self.result_label.setStyleSheet(error_style(not finished.ok))
         self.result_label.show()
-        _set_text(self.speed_label, f"{finished.samples_per_second:,.0f} samples/s on average")
+        # A run that failed or was ended has no average of its own: the last speed measured, or nothing.
+        if finished.samples_per_second > 0:
+            speed = f"{finished.samples_per_second:,.0f} samples/s on average"
+        elif self._measured > 0:
+            speed = f"{self._measured:,.0f} samples/s when last measured"
+        else:
+            speed = ""
+        _set_text(self.speed_label, speed)
+        self.speed_label.setVisible(bool(speed))
 
     def result_text(self) -> str:
         return self.result_label.text()

@@ -148,7 +148,7 @@ class TrainingWorker(QObject):
                 message = conn.recv()
             except (EOFError, OSError):
                 if self._ended_unstopped:
-                    return self._ended(f"the run did not stop within {STOP_TIMEOUT:g} s, so its process was ended",
+                    return self._ended(f"the training process did not stop within {STOP_TIMEOUT:g} s and was ended",
                                        start, status="stopped")
                 return self._ended(_died(process, "during the run"), start)
             if isinstance(message, RunFinished):

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QFileDialog, QLabel, QMessageBox, QPushButton, QSizePolicy, QWidget
+from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton, QSizePolicy, QWidget
 
+from .. import dialogs
 from ..charts.export import write_png
 
 PNG_FILTER = "PNG image (*.png)"
@@ -15,7 +16,7 @@ PNG_FILTER = "PNG image (*.png)"
 def export_png_dialog(parent: QWidget, target: QWidget, suggested: str) -> str | None:
     """Ask where, then save `target` as it looks now. Returns the path written, or None (cancelled or failed:
     the person was told why, and any existing file is left as it was)."""
-    path, _ = QFileDialog.getSaveFileName(parent, "Export PNG", suggested, PNG_FILTER)
+    path, _ = dialogs.get_save_file_name(parent, "Export PNG", suggested, PNG_FILTER)
     if not path:
         return None
     if not path.lower().endswith(".png"):
