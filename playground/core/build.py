@@ -229,7 +229,8 @@ def build_module(graph: Graph, device: str | torch.device = "cpu", seed: int = 0
         # initial weights from torch's one global generator, so two threads building at once (the app's
         # predictor and its training worker) must take turns, or each would get the other's numbers.
         with _INIT_LOCK, torch.random.fork_rng(devices=[]):
-            torch.manual_seed(node_seed(seed, node_id))
+            # The CPU generator only: torch.manual_seed also queues a seed (with a stack trace) per GPU kind.
+            torch.default_generator.manual_seed(node_seed(seed, node_id))
             module = ctor()
         if not graph.nodes[node_id].trainable:
             module.requires_grad_(False)
