@@ -1,5 +1,7 @@
 """A 100-node network stays correct under edits (timings are in benchmarks/bench_app_editor.py)."""
 
+import json
+
 from playground.core.graph import Edge
 from tests.app.helpers import big_graph
 
@@ -22,3 +24,50 @@ def test_editing_a_parameter_in_a_100_node_graph_updates_every_affected_shape(wi
     qtbot.waitUntil(lambda: window.status.validity.text() == "Valid network")
     assert wb.scene.nodes["output"].shape_text == "→ 10"
     assert all(not item.problems for item in wb.scene.nodes.values())
+
+
+def test_opening_a_file_over_the_limits_says_so_and_keeps_the_current_network(window, dialogs, tmp_path):
+    """Issue 19: a 200,000-layer file sat on "Loading…" for minutes. Now it is refused before it is read."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from playground.core.graph import MAX_GRAPH_FILE_BYTES, MAX_GRAPH_LAYERS, dumps_graph
+
+    doc = window.workbench.document
+    before, title = dumps_graph(doc.graph), window.windowTitle()
+    huge = tmp_path / "huge.json"
+    with open(huge, "wb") as f:  # sparse: over the byte limit without writing it
+        f.truncate(MAX_GRAPH_FILE_BYTES + 1)
+    many = tmp_path / "many.json"
+    nodes = [{"id": f"n{i}", "kind": "dense"} for i in range(MAX_GRAPH_LAYERS + 1)]
+    many.write_text(json.dumps({"schema_version": 2, "nodes": nodes, "edges": []}), encoding="utf-8")
+    for path, limit in ((huge, "up to 20 MB"), (many, f"up to {MAX_GRAPH_LAYERS:,} layers")):
+        dialogs.answer(QMessageBox.StandardButton.Discard)
+        dialogs.choose_file(str(path))
+        window.acts.open.trigger()
+        (message,) = dialogs.texts("critical")[-1:]
+        assert message.startswith(str(path)) and limit in message
+        assert dumps_graph(doc.graph) == before and window.windowTitle() == title
+
+
+def test_laying_out_the_wires_of_twice_the_layers_costs_about_twice_the_work(window, monkeypatch):
+    """Issue 19: each wire's obstacle query re-measured every node, so 20,000 layers froze the window for minutes."""
+    from playground.app.editor.node_item import NodeItem
+    from playground.core.graph import loads_graph
+    from tests.core.test_hostile_graphs import chain_data
+
+    plain = NodeItem.boundingRect
+    measured = {"n": 0}
+
+    def counting(self):
+        measured["n"] += 1
+        return plain(self)
+
+    monkeypatch.setattr(NodeItem, "boundingRect", counting)
+    work = []
+    for layers in (300, 600):
+        graph = loads_graph(json.dumps(chain_data(layers)))
+        measured["n"] = 0
+        window.workbench.document.load(graph)
+        window.workbench.scene.reroute_all()
+        work.append(measured["n"])
+    assert work[1] < 2.6 * work[0], work
