@@ -71,3 +71,21 @@ def test_laying_out_the_wires_of_twice_the_layers_costs_about_twice_the_work(win
         window.workbench.scene.reroute_all()
         work.append(measured["n"])
     assert work[1] < 2.6 * work[0], work
+
+
+def test_a_big_file_opens_with_a_wait_cursor_and_says_how_long_it_took(window, dialogs, tmp_path, qtbot):
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from tests.core.test_hostile_graphs import chain_data
+
+    path = tmp_path / "chain.json"
+    path.write_text(json.dumps(chain_data(1500)), encoding="utf-8")
+    cursors = []
+    window.workbench.document.reset.connect(lambda: cursors.append(QApplication.overrideCursor() is not None))
+    dialogs.answer(QMessageBox.StandardButton.Discard)
+    dialogs.choose_file(str(path))
+    with qtbot.waitSignal(window.workbench.files.message) as said:
+        window.acts.open.trigger()
+    assert said.args[0].startswith("Opened chain.json: 1,500 layers in ")
+    assert cursors == [True] and QApplication.overrideCursor() is None
+    assert len(window.workbench.scene.nodes) == 1500
