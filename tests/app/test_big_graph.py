@@ -89,3 +89,15 @@ def test_a_big_file_opens_with_a_wait_cursor_and_says_how_long_it_took(window, d
     assert said.args[0].startswith("Opened chain.json: 1,500 layers in ")
     assert cursors == [True] and QApplication.overrideCursor() is None
     assert len(window.workbench.scene.nodes) == 1500
+
+
+def test_the_view_still_grows_to_a_node_moved_far_away(window, qtbot):
+    """The view's scene rect now grows from the scene's changed regions, not by measuring every item."""
+    from playground.app.editor import commands
+
+    wb = window.workbench
+    doc = wb.document
+    node_id = next(iter(doc.graph.nodes))
+    assert not wb.view.sceneRect().contains(5000, 7000)
+    doc.push(commands.move(doc, {node_id: (5000.0, 7000.0)}))
+    qtbot.waitUntil(lambda: wb.view.sceneRect().contains(5100, 7050))

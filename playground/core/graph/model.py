@@ -147,7 +147,11 @@ class Graph:
         return f"{stem}{n}"
 
     def copy(self) -> Graph:
-        return copy.deepcopy(self)
+        """A copy that shares nothing mutable (wires are immutable, so the new list holds the same ones)."""
+        return Graph(nodes={k: Node(n.id, n.kind, copy.deepcopy(n.params), n.position, n.trainable)
+                            for k, n in self.nodes.items()},
+                     edges=EdgeList(self.edges), name=self.name, description=self.description,
+                     duplicate_ids=list(self.duplicate_ids))
 
     # -- queries --------------------------------------------------------------------------
     def inputs_of(self, node_id: str, port: str | None = None) -> list[Edge]:
