@@ -101,3 +101,21 @@ def test_the_view_still_grows_to_a_node_moved_far_away(window, qtbot):
     assert not wb.view.sceneRect().contains(5000, 7000)
     doc.push(commands.move(doc, {node_id: (5000.0, 7000.0)}))
     qtbot.waitUntil(lambda: wb.view.sceneRect().contains(5100, 7050))
+
+
+def test_moving_a_node_in_a_big_graph_routes_its_own_wires_and_waits_to_replan_the_rest(window, qtbot):
+    from PySide6.QtCore import QPointF
+
+    from playground.app.editor.scene import BIG_SCENE_REROUTE_MS, BIG_SCENE_WIRES
+    from playground.core.graph import loads_graph
+    from tests.core.test_hostile_graphs import chain_data
+
+    scene = window.workbench.scene
+    window.workbench.document.load(loads_graph(json.dumps(chain_data(BIG_SCENE_WIRES + 10))))
+    routed = []
+    plain = scene._route
+    scene._route = lambda item: (routed.append(item.edge), plain(item))
+    scene.nodes["d5"].setPos(QPointF(400, 500))
+    assert sorted(map(str, routed)) == ["d4.out → d5.in", "d5.out → d6.in"]
+    assert scene._reroute.isActive() and scene._reroute.interval() == BIG_SCENE_REROUTE_MS
+    qtbot.waitUntil(lambda: len(routed) > 2)  # then every wire, once the move has paused
