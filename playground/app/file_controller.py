@@ -9,8 +9,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QApplication, QWidget
 
 from ..core.graph import Graph, GraphFileError, load_graph, save_graph
 from ..core.resources import preset_names
@@ -19,6 +19,8 @@ from .autosave import Autosaver, find_leftovers
 from .document import Document
 from .settings import AppSettings
 from .titles import DEFAULT_PRESET
+
+BIG_GRAPH_LAYERS = 1000  # from here a file takes over half a second to open: the wait cursor shows meanwhile
 
 
 class FileController(QObject):
@@ -109,7 +111,18 @@ class FileController(QObject):
         except GraphFileError as exc:
             dialogs.error(self.window, "Cannot open file", str(exc))
             return False
-        self.doc.load(graph, str(Path(path).resolve()))
+        big = len(graph.nodes) > BIG_GRAPH_LAYERS
+        if big:  # a few seconds at the limit (docs/performance.md): say the window is busy, not hung
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        start = time.perf_counter()
+        try:
+            self.doc.load(graph, str(Path(path).resolve()))
+        finally:
+            if big:
+                QApplication.restoreOverrideCursor()
+        if big:
+            self.message.emit(f"Opened {Path(path).name}: {len(graph.nodes):,} layers in "
+                              f"{time.perf_counter() - start:.1f} s")
         self._remember(path)
         return True
 

@@ -34,6 +34,7 @@ class Analysis:
     shapes: dict[str, Shape] = field(default_factory=dict)
     param_counts: dict[str, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    _by_node: tuple[tuple[int, int], dict] | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -44,7 +45,14 @@ class Analysis:
         return sum(self.param_counts.values())
 
     def problems_of(self, node_id: str) -> list[Problem]:
-        return [p for p in self.problems if p.node == node_id]
+        # Grouped once per change of the list, not scanned per node (the editor asks for every node).
+        key = (id(self.problems), len(self.problems))
+        if self._by_node is None or self._by_node[0] != key:
+            grouped: dict[str | None, list[Problem]] = {}
+            for p in self.problems:
+                grouped.setdefault(p.node, []).append(p)
+            self._by_node = (key, grouped)
+        return list(self._by_node[1].get(node_id, ()))
 
 
 class GraphError(ValueError):
@@ -221,7 +229,8 @@ def build_module(graph: Graph, device: str | torch.device = "cpu", seed: int = 0
         # initial weights from torch's one global generator, so two threads building at once (the app's
         # predictor and its training worker) must take turns, or each would get the other's numbers.
         with _INIT_LOCK, torch.random.fork_rng(devices=[]):
-            torch.manual_seed(node_seed(seed, node_id))
+            # The CPU generator only: torch.manual_seed also queues a seed (with a stack trace) per GPU kind.
+            torch.default_generator.manual_seed(node_seed(seed, node_id))
             module = ctor()
         if not graph.nodes[node_id].trainable:
             module.requires_grad_(False)

@@ -9,7 +9,8 @@ from .layers import CATALOG, fmt_shape
 
 def _rows(graph: Graph, analysis: Analysis) -> list[str]:
     """Node ids in execution order, then any left out of it (cycles)."""
-    return analysis.order + [n for n in graph.nodes if n not in analysis.order]
+    in_order = set(analysis.order)
+    return analysis.order + [n for n in graph.nodes if n not in in_order]
 
 
 def summary_json(graph: Graph, analysis: Analysis) -> dict:

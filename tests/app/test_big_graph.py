@@ -1,5 +1,7 @@
 """A 100-node network stays correct under edits (timings are in benchmarks/bench_app_editor.py)."""
 
+import json
+
 from playground.core.graph import Edge
 from tests.app.helpers import big_graph
 
@@ -22,3 +24,98 @@ def test_editing_a_parameter_in_a_100_node_graph_updates_every_affected_shape(wi
     qtbot.waitUntil(lambda: window.status.validity.text() == "Valid network")
     assert wb.scene.nodes["output"].shape_text == "→ 10"
     assert all(not item.problems for item in wb.scene.nodes.values())
+
+
+def test_opening_a_file_over_the_limits_says_so_and_keeps_the_current_network(window, dialogs, tmp_path):
+    """Issue 19: a 200,000-layer file sat on "Loading…" for minutes. Now it is refused before it is read."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from playground.core.graph import MAX_GRAPH_FILE_BYTES, MAX_GRAPH_LAYERS, dumps_graph
+
+    doc = window.workbench.document
+    before, title = dumps_graph(doc.graph), window.windowTitle()
+    huge = tmp_path / "huge.json"
+    with open(huge, "wb") as f:  # sparse: over the byte limit without writing it
+        f.truncate(MAX_GRAPH_FILE_BYTES + 1)
+    many = tmp_path / "many.json"
+    nodes = [{"id": f"n{i}", "kind": "dense"} for i in range(MAX_GRAPH_LAYERS + 1)]
+    many.write_text(json.dumps({"schema_version": 2, "nodes": nodes, "edges": []}), encoding="utf-8")
+    for path, limit in ((huge, "up to 20 MB"), (many, f"up to {MAX_GRAPH_LAYERS:,} layers")):
+        dialogs.answer(QMessageBox.StandardButton.Discard)
+        dialogs.choose_file(str(path))
+        window.acts.open.trigger()
+        (message,) = dialogs.texts("critical")[-1:]
+        assert message.startswith(str(path)) and limit in message
+        assert dumps_graph(doc.graph) == before and window.windowTitle() == title
+
+
+def test_laying_out_the_wires_of_twice_the_layers_costs_about_twice_the_work(window, monkeypatch):
+    """Issue 19: each wire's obstacle query re-measured every node, so 20,000 layers froze the window for minutes."""
+    from playground.app.editor.node_item import NodeItem
+    from playground.core.graph import loads_graph
+    from tests.core.test_hostile_graphs import chain_data
+
+    plain = NodeItem.boundingRect
+    measured = {"n": 0}
+
+    def counting(self):
+        measured["n"] += 1
+        return plain(self)
+
+    monkeypatch.setattr(NodeItem, "boundingRect", counting)
+    work = []
+    for layers in (300, 600):
+        graph = loads_graph(json.dumps(chain_data(layers)))
+        measured["n"] = 0
+        window.workbench.document.load(graph)
+        window.workbench.scene.reroute_all()
+        work.append(measured["n"])
+    assert work[1] < 2.6 * work[0], work
+
+
+def test_a_big_file_opens_with_a_wait_cursor_and_says_how_long_it_took(window, dialogs, tmp_path, qtbot):
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from tests.core.test_hostile_graphs import chain_data
+
+    path = tmp_path / "chain.json"
+    path.write_text(json.dumps(chain_data(1500)), encoding="utf-8")
+    cursors = []
+    window.workbench.document.reset.connect(lambda: cursors.append(QApplication.overrideCursor() is not None))
+    dialogs.answer(QMessageBox.StandardButton.Discard)
+    dialogs.choose_file(str(path))
+    with qtbot.waitSignal(window.workbench.files.message) as said:
+        window.acts.open.trigger()
+    assert said.args[0].startswith("Opened chain.json: 1,500 layers in ")
+    assert cursors == [True] and QApplication.overrideCursor() is None
+    assert len(window.workbench.scene.nodes) == 1500
+
+
+def test_the_view_still_grows_to_a_node_moved_far_away(window, qtbot):
+    """The view's scene rect now grows from the scene's changed regions, not by measuring every item."""
+    from playground.app.editor import commands
+
+    wb = window.workbench
+    doc = wb.document
+    node_id = next(iter(doc.graph.nodes))
+    assert not wb.view.sceneRect().contains(5000, 7000)
+    doc.push(commands.move(doc, {node_id: (5000.0, 7000.0)}))
+    qtbot.waitUntil(lambda: wb.view.sceneRect().contains(5100, 7050))
+
+
+def test_moving_a_node_in_a_big_graph_routes_its_own_wires_and_waits_to_replan_the_rest(window, qtbot):
+    from PySide6.QtCore import QPointF
+
+    from playground.app.editor.scene import BIG_SCENE_REROUTE_MS, BIG_SCENE_WIRES
+    from playground.core.graph import loads_graph
+    from tests.core.test_hostile_graphs import chain_data
+
+    scene = window.workbench.scene
+    window.workbench.document.load(loads_graph(json.dumps(chain_data(BIG_SCENE_WIRES + 10))))
+    routed = []
+    plain = scene._route
+    scene._route = lambda item: (routed.append(item.edge), plain(item))
+    scene.nodes["d5"].setPos(QPointF(400, 500))
+    assert sorted(map(str, routed)) == ["d4.out → d5.in", "d5.out → d6.in"]
+    assert scene._reroute.isActive() and scene._reroute.interval() == BIG_SCENE_REROUTE_MS
+    qtbot.waitUntil(lambda: len(routed) > 2)  # then every wire, once the move has paused

@@ -43,3 +43,29 @@ def test_cycles_and_loose_nodes_are_placed_too():
 
 def test_empty_graph():
     assert tidy_positions(Graph(), W, H) == {}
+
+
+def test_tidying_twice_the_layers_counts_about_twice_the_crossings_work(monkeypatch):
+    """Issue 19: the crossing count looked at every wire for every pair of rows (quadratic in a chain's length)."""
+    from playground.app.editor import layout
+
+    plain = layout._crossings
+    looked_at = {"links": 0}
+
+    def counting(upper, lower, links):
+        looked_at["links"] += len(links)
+        return plain(upper, lower, links)
+
+    monkeypatch.setattr(layout, "_crossings", counting)
+    work = []
+    for n in (500, 1000):
+        graph = Graph()
+        for i in range(n):
+            graph.add_node(Node(f"d{i}", "dense"))
+            if i:
+                graph.connect(Edge(f"d{i - 1}", f"d{i}"))
+        looked_at["links"] = 0
+        positions = tidy_positions(graph, 160, 60)
+        assert positions[f"d{n - 1}"][1] > positions["d0"][1]
+        work.append(looked_at["links"])
+    assert work[1] < 2.5 * work[0], work

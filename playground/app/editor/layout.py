@@ -38,11 +38,24 @@ def _layers(graph: Graph) -> tuple[dict[str, int], list[tuple[str, str]]]:
 
 
 def _crossings(upper: list[str], lower: list[str], links: list[tuple[str, str]]) -> int:
+    """Pairs of links between two rows that cross, counted as inversions in n log n (a Fenwick tree)."""
     up = {n: i for i, n in enumerate(upper)}
     low = {n: i for i, n in enumerate(lower)}
     pairs = sorted((up[a], low[b]) for a, b in links if a in up and b in low)
-    return sum(1 for i in range(len(pairs)) for j in range(i + 1, len(pairs))
-               if pairs[i][0] < pairs[j][0] and pairs[i][1] > pairs[j][1])
+    # Sorted by (upper, lower): two links cross when the later one ends further left below.
+    tree = [0] * (len(lower) + 1)
+    crossings = 0
+    for seen, (_, b) in enumerate(pairs):
+        k, not_right = b + 1, 0  # links seen so far ending at or left of b
+        while k:
+            not_right += tree[k]
+            k -= k & -k
+        crossings += seen - not_right
+        k = b + 1
+        while k <= len(lower):
+            tree[k] += 1
+            k += k & -k
+    return crossings
 
 
 def tidy_positions(graph: Graph, node_width: float, node_height: float, h_gap: float = 40.0,
@@ -75,8 +88,12 @@ def tidy_positions(graph: Graph, node_width: float, node_height: float, h_gap: f
         ns = [index[m] for m in neighbours[n] if m in index]
         return sum(ns) / len(ns) if ns else index.get(n, 0)
 
+    links_below = defaultdict(list)  # every link joins a row to the next one: group them by the upper row
+    for a, b in links:
+        links_below[layer[a]].append((a, b))
+
     def total_crossings(rs):
-        return sum(_crossings(rs[i], rs[i + 1], links) for i in range(len(rs) - 1))
+        return sum(_crossings(rs[i], rs[i + 1], links_below[i]) for i in range(len(rs) - 1))
 
     best, best_score = [list(r) for r in rows], total_crossings(rows)
     for sweep in range(SWEEPS):

@@ -24,6 +24,34 @@ from .theme import theme
 from .wiring import WireDrag
 
 GRID_DOT_SPACING = 20.0
+BIG_SCENE_WIRES = 1000  # from here, moving a node re-plans the other wires' detours only after a pause
+BIG_SCENE_REROUTE_MS = 250
+
+
+class NodeGrid:
+    """The nodes bucketed by square cells of the scene, for finding those near a wire in time proportional to it."""
+
+    CELL = 200.0
+
+    def __init__(self, nodes):
+        self.cells: dict[tuple[int, int], list[NodeItem]] = defaultdict(list)
+        for node in nodes:
+            for cell in self._cells(node.sceneBoundingRect()):
+                self.cells[cell].append(node)
+
+    def _cells(self, rect: QRectF):
+        c = self.CELL
+        for i in range(math.floor(rect.left() / c), math.floor(rect.right() / c) + 1):
+            for j in range(math.floor(rect.top() / c), math.floor(rect.bottom() / c) + 1):
+                yield i, j
+
+    def near(self, rect: QRectF) -> list[NodeItem]:
+        """The nodes whose cells overlap `rect`, each once, in no particular order."""
+        found: dict[int, NodeItem] = {}
+        for cell in self._cells(rect):
+            for node in self.cells.get(cell, ()):
+                found.setdefault(id(node), node)
+        return list(found.values())
 
 
 class GraphScene(QGraphicsScene):
@@ -38,6 +66,7 @@ class GraphScene(QGraphicsScene):
         self.analysis = None
         self.wire_drag: WireDrag | None = None
         self._press_positions: dict[str, QPointF] = {}
+        self._grid: NodeGrid | None = None  # while every wire is rerouted
         self._reroute = QTimer(self, singleShot=True, interval=0)
         self._reroute.timeout.connect(self.reroute_all)
         doc.reset.connect(self.rebuild)
@@ -104,7 +133,7 @@ class GraphScene(QGraphicsScene):
         for node in self.doc.graph.nodes.values():
             self._add_node_item(node.id)
         for edge in self.doc.graph.edges:
-            self._add_edge_item(edge)
+            self._add_edge_item(edge, route=False)
         self.reroute_all()
         if self.analysis is not None:
             self.apply_analysis(self.analysis)
@@ -115,13 +144,14 @@ class GraphScene(QGraphicsScene):
         self.addItem(item)
         return item
 
-    def _add_edge_item(self, edge: Edge) -> None:
+    def _add_edge_item(self, edge: Edge, route: bool = True) -> None:
         if edge.source not in self.nodes or edge.target not in self.nodes:
             return  # a wire to a missing node: reported by the validator, nothing to draw
         item = EdgeItem(edge)
         self.edges[edge].append(item)
         self.addItem(item)
-        self._route(item)
+        if route:  # a rebuild routes every wire once, when all are in the scene
+            self._route(item)
         self._label(item)
         self._count_wires(edge)
 
@@ -129,7 +159,7 @@ class GraphScene(QGraphicsScene):
         graph = self.doc.graph
         source, target = self.nodes.get(edge.source), self.nodes.get(edge.target)
         if source is not None and source.output is not None:
-            source.output.set_wires(sum(1 for e in graph.edges if e.source == edge.source))
+            source.output.set_wires(len(graph.outputs_of(edge.source)))
         if target is not None and edge.target_port in target.inputs:
             target.inputs[edge.target_port].set_wires(len(graph.inputs_of(edge.target, edge.target_port)))
 
@@ -199,6 +229,9 @@ class GraphScene(QGraphicsScene):
             stroker = QPainterPathStroker()
             stroker.setWidth(6)
             area = stroker.createStroke(path)
+            if self._grid is not None:
+                return [i.sceneBoundingRect() for i in self._grid.near(area.boundingRect())
+                        if i not in ends and area.intersects(i.mapToScene(i.shape()))]
             return [i.sceneBoundingRect() for i in self.items(area, Qt.ItemSelectionMode.IntersectsItemShape)
                     if isinstance(i, NodeItem) and i not in ends]
 
@@ -207,17 +240,25 @@ class GraphScene(QGraphicsScene):
 
     def node_geometry_changed(self, node: NodeItem) -> None:
         """A node moved: its own wires follow at once, detours elsewhere are re-planned soon after."""
-        node_id = node.node_id
-        for edge, items in self.edges.items():
-            if node_id in (edge.source, edge.target):
-                for item in items:
-                    self._route(item)
+        graph = self.doc.graph
+        for edge in dict.fromkeys(graph.inputs_of(node.node_id) + graph.outputs_of(node.node_id)):
+            for item in self.edges.get(edge, ()):
+                self._route(item)
+        # Re-planning every detour costs about 0.1 ms a wire: in a big graph, wait for a drag to pause.
+        self._reroute.setInterval(0 if len(self.edges) < BIG_SCENE_WIRES else BIG_SCENE_REROUTE_MS)
         self._reroute.start()
 
     def reroute_all(self) -> None:
-        for items in self.edges.values():
-            for item in items:
-                self._route(item)
+        # Obstacles come from a grid of the nodes built once here, not from the scene's own index:
+        # that one re-measures every item whenever a wire's path changes, which made routing
+        # every wire quadratic in the graph's size (minutes for 20,000 layers).
+        self._grid = NodeGrid(self.nodes.values())
+        try:
+            for items in self.edges.values():
+                for item in items:
+                    self._route(item)
+        finally:
+            self._grid = None
 
     def set_edge_hidden(self, edge: Edge, hidden: bool) -> None:
         for item in self.edges.get(edge, [])[-1:]:

@@ -156,9 +156,19 @@ class GraphView(QGraphicsView):
         event.accept()
 
     # -- scene extent -------------------------------------------------------------------------
-    def _grow_scene_rect(self, *args) -> None:
-        """Room to scroll around the nodes. It only grows while editing (shrinking would make the view jump)."""
-        rect = self.scene().itemsBoundingRect().adjusted(-SCENE_MARGIN, -SCENE_MARGIN, SCENE_MARGIN, SCENE_MARGIN)
+    def _grow_scene_rect(self, regions=None) -> None:
+        """Room to scroll around the nodes. It only grows while editing (shrinking would make the view jump).
+
+        After a change, only the scene's changed regions can have grown it: measuring every item
+        instead cost a quarter of a second per edit at 10,000 layers.
+        """
+        if regions:
+            rect = QRectF()
+            for region in regions:
+                rect = rect.united(region)
+        else:
+            rect = self.scene().itemsBoundingRect()
+        rect = rect.adjusted(-SCENE_MARGIN, -SCENE_MARGIN, SCENE_MARGIN, SCENE_MARGIN)
         if not self.sceneRect().contains(rect):
             self.setSceneRect(self.sceneRect().united(rect))
 

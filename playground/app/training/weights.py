@@ -15,6 +15,9 @@ from ...core.build import GraphError, build_module
 from ...core.run.messages import WeightsPublished
 
 MODEL_REFRESH_MS = 300  # after an edit, how long to wait before rebuilding the Draw dock's untrained model
+# The Weights view's untrained weights are built here, on the GUI thread: about 0.4 ms a layer, so a
+# network beyond this many layers (10,000 may be opened) shows its weights once it has trained instead.
+UNTRAINED_WEIGHTS_MAX_LAYERS = 1000
 
 
 class WeightsInUse(QObject):
@@ -76,6 +79,8 @@ class WeightsInUse(QObject):
         self.predictor.set_model(graph, None, graph.input_dataset(), self.version)
         note = "untrained weights: press Start (F5) to train"
         self.digits.set_model_note(note)
+        if len(graph.nodes) > UNTRAINED_WEIGHTS_MAX_LAYERS:
+            return
         try:  # the initial weights, for the Weights view (no run is going: torch here races nothing)
             state = build_module(graph, "cpu").state_dict()
         except GraphError:

@@ -20,6 +20,14 @@ from .model import OUT_PORT, Edge, Graph, Node
 SCHEMA_VERSION = 2
 PRESET_PREFIX = "preset:"
 
+# What Playground opens, in the app and on the command line alike. A graph beyond
+# these is refused at once with a message naming the limit, rather than hanging
+# the editor: the largest presets have a few dozen layers, and 10,000 layers
+# (about 1.3 MB of JSON for a chain) still open in a few seconds and edit smoothly.
+MAX_GRAPH_FILE_BYTES = 20 * 2**20  # 20 MiB: checked before the file is read
+MAX_GRAPH_LAYERS = 10_000  # nodes (layers, Input and Output included)
+MAX_GRAPH_WIRES = 5 * MAX_GRAPH_LAYERS  # wires: room for every layer to merge several inputs
+
 
 class GraphFileError(Exception):
     """A graph file that cannot be read; the message names the file and the field."""
@@ -64,6 +72,10 @@ def load_graph(ref: str | os.PathLike) -> Graph:
         return load_graph(preset_path(name))
     path = Path(ref)
     try:
+        size = path.stat().st_size if path.is_file() else 0
+        if size > MAX_GRAPH_FILE_BYTES:
+            raise GraphFileError(f"{path}: the file is {_mib(size)}; Playground opens graph files of up to "
+                                 f"{_mib(MAX_GRAPH_FILE_BYTES)} (and {MAX_GRAPH_LAYERS:,} layers)")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise GraphFileError(f"{path}: no such file") from None
@@ -76,7 +88,14 @@ def load_graph(ref: str | os.PathLike) -> Graph:
     return loads_graph(text, source=str(path))
 
 
+def _mib(size: int) -> str:
+    return f"{size / 2**20:,.1f} MB" if size % 2**20 else f"{size // 2**20} MB"
+
+
 def loads_graph(text: str, source: str = "<graph>") -> Graph:
+    if len(text) > MAX_GRAPH_FILE_BYTES:  # characters, at least as many bytes: refused before parsing
+        raise GraphFileError(f"{source}: the graph is over {_mib(MAX_GRAPH_FILE_BYTES)}; Playground opens graph "
+                             f"files of up to {_mib(MAX_GRAPH_FILE_BYTES)} (and {MAX_GRAPH_LAYERS:,} layers)")
     if not text.strip():
         raise GraphFileError(f"{source}: the file is empty")
     try:
@@ -117,6 +136,13 @@ def graph_from_dict(data: Any, source: str = "<graph>") -> Graph:
     nodes = data.get("nodes")
     if not isinstance(nodes, list):
         fail("nodes", f"must be a list, not {_kind(nodes)}")
+    if len(nodes) > MAX_GRAPH_LAYERS:
+        raise GraphFileError(f"{source}: the graph has {len(nodes):,} layers; Playground opens graphs of up to "
+                             f"{MAX_GRAPH_LAYERS:,} layers")
+    edges = data.get("edges", [])
+    if isinstance(edges, list) and len(edges) > MAX_GRAPH_WIRES:
+        raise GraphFileError(f"{source}: the graph has {len(edges):,} wires; Playground opens graphs of up to "
+                             f"{MAX_GRAPH_WIRES:,} wires")
     for i, raw in enumerate(nodes):
         node = _node(raw, f"nodes[{i}]", fail)
         if node.id in graph.nodes:

@@ -103,7 +103,8 @@ def structural_problems(graph: Graph) -> list[Problem]:
 
     _, blocked = graph.topological_order()
     # Kahn leaves behind the cycles and everything downstream of them; name only the cycles.
-    cyclic = [n for n in blocked if n in graph.ancestors(n)]
+    on_cycles = graph.nodes_on_cycles() if blocked else set()
+    cyclic = [n for n in blocked if n in on_cycles]
     if cyclic:
         add(Problem(cyclic[0], f"the wires form a cycle through {', '.join(cyclic)}; data must flow one way"))
 
