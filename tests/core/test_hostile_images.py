@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import struct
 import subprocess
 import sys
@@ -173,38 +174,39 @@ def test_a_batch_of_good_files_still_exits_0(corpus, checkpoint, capsys):
     assert len(capsys.readouterr().out.splitlines()) == 2
 
 
-def _run_measured(argv: list[str], timeout: float) -> tuple[int, str, str, int]:
-    """(exit code, stdout, stderr, peak resident bytes) of one child process: its own peak, from wait4 (not
-    RUSAGE_CHILDREN, which would also count every earlier child of this test process)."""
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
-    chunks: dict[str, bytes] = {}
+# Runs the command as the only child of a fresh, small interpreter, which then writes the child's peak resident
+# size (KiB on Linux, bytes on macOS) to argv[1]. Measured from here, a child forked by this test process would
+# start with this process's own high-water mark (over 1 GB after the app's tests), kept across exec.
+_MEASURE = ("import resource, subprocess, sys\n"
+            "code = subprocess.call(sys.argv[2:])\n"
+            "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
+            "sys.exit(code)\n")
 
-    def read(name, stream):
-        chunks[name] = stream.read()
 
-    readers = [threading.Thread(target=read, args=item) for item in (("out", proc.stdout), ("err", proc.stderr))]
-    killer = threading.Timer(timeout, proc.kill)  # a hang fails the test instead of holding up the run
+def _run_measured(argv: list[str], timeout: float, tmp_path: Path) -> tuple[int, str, str, int]:
+    """(exit code, stdout, stderr, peak resident bytes) of one run of `argv`; killed (and the test failed) after
+    `timeout` seconds."""
+    peak_file = tmp_path / "peak"
+    proc = subprocess.Popen([sys.executable, "-c", _MEASURE, str(peak_file), *argv], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, start_new_session=True)
+    killer = threading.Timer(timeout, lambda: os.killpg(proc.pid, signal.SIGKILL))  # a hang fails, not holds up
     killer.start()
     try:
-        for reader in readers:
-            reader.start()
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        for reader in readers:
-            reader.join()
+        out, err = proc.communicate()
     finally:
         killer.cancel()
-    peak = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)  # bytes on macOS, KiB on Linux
-    return proc.returncode, chunks["out"].decode(), chunks["err"].decode(), peak
+    assert peak_file.exists(), f"killed after {timeout:g} s: {err.decode()[-2000:]}"
+    peak = int(peak_file.read_text()) * (1 if sys.platform == "darwin" else 1024)
+    return proc.returncode, out.decode(), err.decode(), peak
 
 
-@pytest.mark.skipif(not hasattr(os, "wait4"), reason="needs os.wait4 to measure the child's peak memory")
-def test_predict_on_the_whole_corpus_stays_under_1_gb_with_plain_messages(corpus, checkpoint):
+@pytest.mark.skipif(not hasattr(os, "killpg"), reason="POSIX: process groups and resource usage")
+def test_predict_on_the_whole_corpus_stays_under_1_gb_with_plain_messages(corpus, checkpoint, tmp_path):
     """The original failure: `predict` on the 13,000² bombs peaked at 8 GB and 1.1 GB, with a raw warning."""
     refused = [name for name in sorted(REFUSED) if name in corpus]
     names = ["good", *refused, *BLANK, "huge_png", "huge_jpg", "huge_16bit"]
     argv = [sys.executable, "-m", "playground", "predict", str(checkpoint), *(str(corpus[n]) for n in names)]
-    code, out, err, peak = _run_measured(argv, timeout=120)
+    code, out, err, peak = _run_measured(argv, timeout=120, tmp_path=tmp_path)
     assert code == 2, err
     lines = [json.loads(line) for line in out.splitlines()]
     assert [line["file"] for line in lines] == [str(corpus[n]) for n in names]
