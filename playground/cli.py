@@ -86,6 +86,12 @@ def _cmd_predict(args) -> int:
     return cmd_predict(args)
 
 
+def _cmd_sample(args) -> int:
+    from .commands.sample import cmd_sample
+
+    return cmd_sample(args)
+
+
 def _cmd_bench(args) -> int:
     from .commands.bench import cmd_bench
 
@@ -149,7 +155,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics-jsonl", metavar="FILE", help="write one JSON object per epoch (and logged step)")
     p.add_argument("--log-every", type=int, default=50, metavar="N", help="log the loss every N steps to "
                                                                          "--metrics-jsonl (0: epochs only)")
+    gan = p.add_argument_group("GANs (graphs with a Noise node)")
+    gan.add_argument("--seconds", type=float, metavar="S", help="stop after S seconds of training (judging not "
+                                                                "counted); without --epochs, S alone ends the run")
+    gan.add_argument("--gan-loss", choices=("non_saturating", "least_squares"), help="default: non_saturating")
+    gan.add_argument("--d-steps", type=int, metavar="K", help="discriminator steps per generator step (default 1)")
+    gan.add_argument("--lr-g", type=float, metavar="LR", help="the generator's learning rate (Adam; default 2e-4)")
+    gan.add_argument("--lr-d", type=float, metavar="LR", help="the discriminator's (default 2e-4)")
+    gan.add_argument("--beta1", type=float, help="Adam's β1 for both networks (default 0.5)")
+    gan.add_argument("--label-smoothing", type=float, metavar="S",
+                     help="one-sided: the discriminator's target for real images is 1 - S (default 0: off)")
+    gan.add_argument("--no-judge", action="store_true",
+                     help="do not judge samples (the judge is a digit classifier trained once and cached)")
     p.set_defaults(run=_cmd_train)
+
+    p = sub.add_parser("sample", help="draw a grid of samples from a GAN checkpoint into a PNG file")
+    p.add_argument("checkpoint", metavar="CKPT", help="a checkpoint of a GAN (playground train … --checkpoint)")
+    p.add_argument("-n", "--samples", type=int, default=64, metavar="N", help="how many samples (default 64)")
+    p.add_argument("-o", "--output", required=True, metavar="PNG", help="the PNG file to write")
+    p.add_argument("--cols", type=int, metavar="C", help="columns of the grid (default: as square as fits)")
+    p.add_argument("--scale", type=int, default=2, metavar="K", help="enlarge each pixel K times (default 2)")
+    p.add_argument("--seed", type=int, help="noise seed (default: the run's, so 64 samples are the grid the app "
+                                            "showed)")
+    p.add_argument("--walk", action="store_true", help="a latent walk instead: N images on the line between two "
+                                                       "noise vectors")
+    p.add_argument("--device", default="cpu", help="cpu (default), auto, cuda or cuda:N")
+    p.set_defaults(run=_cmd_sample)
 
     p = sub.add_parser("evaluate", help="test accuracy and loss of a checkpoint; the last line is JSON")
     p.add_argument("checkpoint", metavar="CKPT")

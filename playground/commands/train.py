@@ -120,12 +120,19 @@ class _StopOnInterrupt:
 
 def cmd_train(args) -> int:
     from ..core.build import GraphError, analyze
+    from ..core.gan.structure import is_gan_graph
     from ..core.train import CheckpointError, ConfigError, JsonlLogger, TrainConfig, Trainer, TrainingError
 
     graph = _graph_or_fail(args.graph)
     analysis = analyze(graph)  # milliseconds: report an invalid graph before loading any data
     if not analysis.ok:
         raise graph_problems(args.graph, GraphError(analysis.problems))
+    if is_gan_graph(graph):  # a generator and a discriminator: commands/gan.py
+        from .gan import cmd_train_gan
+
+        return cmd_train_gan(args, graph)
+    if getattr(args, "seconds", None) is not None:
+        raise UserError("--seconds limits GAN runs only; give a classifier --epochs")
     config = TrainConfig(seed=args.seed, device=args.device)
     for name in ("epochs", "batch_size", "optimizer", "lr", "schedule", "augment", "weight_decay", "warmup_epochs",
                  "grad_clip"):

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from .gan.structure import gan_dataset_problems, is_gan_graph
 from .graph import Graph, Problem, structural_problems
 from .layers import CATALOG, Ctor, Shape, fmt_shape
 from .layers.io import DATASETS
@@ -102,6 +103,9 @@ def analyze(graph: Graph) -> Analysis:
         if node.kind == "input":
             analysis.shapes[node_id] = tuple(params["shape"])
             continue
+        if node.kind == "noise":  # a GAN generator's source: a vector of `dim` random numbers
+            analysis.shapes[node_id] = (params["dim"],)
+            continue
         sources = [e.source for e in graph.inputs_of(node_id)]
         if not all(s in analysis.shapes for s in sources):
             continue  # an upstream problem is already reported; don't pile on
@@ -118,6 +122,9 @@ def analyze(graph: Graph) -> Analysis:
 
 
 def _check_dataset(graph: Graph, analysis: Analysis) -> None:
+    if is_gan_graph(graph):  # the generator must make the data's images; the discriminator end in one value
+        analysis.problems += gan_dataset_problems(graph, analysis)
+        return
     inputs, outputs = graph.nodes_of_kind("input"), graph.nodes_of_kind("output")
     if len(inputs) != 1 or inputs[0].kind not in CATALOG or CATALOG["input"].param_errors(inputs[0].params):
         return
@@ -205,6 +212,9 @@ def plan_graph(graph: Graph) -> BuildPlan:
     analysis = analyze(graph)
     if not analysis.ok:
         raise GraphError(analysis.problems)
+    if is_gan_graph(graph):  # two networks: core/gan/model.py builds them
+        raise GraphError([Problem(None, "a GAN graph holds two networks (a generator and a discriminator); "
+                                        "this needs one network")])
     (input_node,) = graph.nodes_of_kind("input")
     (output_node,) = graph.nodes_of_kind("output")
     (result_edge,) = graph.inputs_of(output_node.id)

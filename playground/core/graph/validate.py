@@ -94,7 +94,8 @@ def structural_problems(graph: Graph) -> list[Problem]:
             elif not port.multiple and len(wires) > 1:
                 add(Problem(node.id, f"input port '{port.name}' takes one wire but has {len(wires)} (from {sources})"))
 
-    for kind, title in (("input", "Input"), ("output", "Output")):
+    gan = any(node.kind in ("noise", "generated") for node in graph.nodes.values())  # = gan.structure.is_gan_graph
+    for kind, title in () if gan else (("input", "Input"), ("output", "Output")):
         found = graph.nodes_of_kind(kind)
         if not found:
             add(Problem(None, f"the graph has no {title} node"))
@@ -108,6 +109,10 @@ def structural_problems(graph: Graph) -> list[Problem]:
     if cyclic:
         add(Problem(cyclic[0], f"the wires form a cycle through {', '.join(cyclic)}; data must flow one way"))
 
+    if gan:  # two networks in one graph: which ends they need, and that they stay apart
+        from ..gan.structure import gan_structure_problems
+
+        return problems + gan_structure_problems(graph)
     outputs = graph.nodes_of_kind("output")
     if outputs:
         feeding = graph.ancestors(outputs[0].id) | {outputs[0].id}

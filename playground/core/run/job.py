@@ -20,8 +20,11 @@ from typing import Any
 from ...core.run.messages import RunControls, RunFinished, RunStarted, arrays_of_test_split
 from ..build import GraphError
 from ..data import DatasetError, load_dataset
+from ..gan.structure import is_gan_graph
+from ..gan.trainer import GanTrainer
 from ..graph import Graph
 from ..train import CheckpointError, ConfigError, TrainConfig, Trainer, TrainingError, resolve_device
+from .gan_publisher import GanPublisher
 from .publisher import Publisher, Send
 
 log = logging.getLogger(__name__)
@@ -57,6 +60,7 @@ class TrainingJob:
     weights_interval: float = WEIGHTS_INTERVAL
     max_steps: int | None = None  # stop after this many steps (benchmarks)
     histogram_interval: float = HISTOGRAM_INTERVAL
+    samples_interval: float = 2.0  # a GAN run's sample grid: seconds between two (gan_publisher.SAMPLES_INTERVAL)
 
 
 class RunControl:
@@ -114,17 +118,19 @@ def run_job(job: TrainingJob, control: RunControl, send: Send) -> None:
         if control.stop_requested:
             send(_finished(job, "stopped", "", start))
             return
-        trainer = Trainer(job.graph, job.config, dataset=dataset)
+        gan = is_gan_graph(job.graph)  # a GAN: its own trainer and publisher, the same messages around them
+        trainer = (GanTrainer if gan else Trainer)(job.graph, job.config, dataset=dataset)
         note = ""
         if job.initial_weights is not None:
             report = trainer.load_weights(job.initial_weights)
             note = _transfer_note(report)
         control.attach(trainer)
         send(_run_started(job, trainer, dataset, note))
-        result = trainer.fit(callbacks=[Publisher(send, job, lambda: control.histograms)])
+        result = trainer.fit(callbacks=[(GanPublisher if gan else Publisher)(send, job, lambda: control.histograms)])
+        test = getattr(result, "test", None)
         send(RunFinished(
             run_id=job.run_id, status=result.status, message="", epochs_completed=result.epochs_completed,
-            global_step=result.global_step, test_accuracy=result.test.accuracy if result.test else None,
+            global_step=result.global_step, test_accuracy=test.accuracy if test else None,
             samples_per_second=result.samples_per_second, seconds=time.perf_counter() - start))
     except TrainingError as exc:
         status = "out_of_memory" if exc.kind == "out_of_memory" else exc.kind
@@ -165,7 +171,7 @@ def _run_started(job: TrainingJob, trainer: Trainer, dataset, note: str) -> RunS
         epochs=trainer.config.epochs, first_epoch=trainer.epochs_completed,
         steps_per_epoch=trainer.steps_per_epoch, total_steps=trainer.total_steps,
         batch_size=trainer.config.batch_size,
-        test_images=images, test_labels=labels, transfer_note=note)
+        test_images=images, test_labels=labels, transfer_note=note, task=getattr(trainer, "task", "classification"))
 
 
 def _transfer_note(report) -> str:

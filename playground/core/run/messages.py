@@ -1,8 +1,9 @@
 """The run protocol's messages: plain, immutable data (NumPy arrays and CPU tensors), both ways.
 
 From the training process to the app: RunStarted, then Progress, EpochEnded,
-WeightsPublished, ParamHistograms and Paused in any order, and RunFinished
-always last. Each is built in the training process from *copies*, crosses the
+WeightsPublished, ParamHistograms, Paused and RunNote in any order (a GAN run:
+GanProgress, GanSamples and GanEpochEnded instead of EpochEnded), and
+RunFinished always last. Each is built in the training process from *copies*, crosses the
 pipe through the one codec (wire.py) and reaches the GUI thread in one queued
 signal. Nothing here refers to the Trainer or to a device tensor, so the app
 can keep a message as long as it likes.
@@ -38,6 +39,7 @@ class RunStarted:
     test_images: np.ndarray = field(repr=False)  # uint8 [N, H, W] (for the canvas's "random test digit")
     test_labels: np.ndarray = field(repr=False)  # int64 [N]
     transfer_note: str = ""  # what did not load when the run starts from earlier weights
+    task: str = "classification"  # or "generation" (a GAN: GanProgress, GanSamples and GanEpochEnded follow)
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,63 @@ class RunFinished:
     @property
     def ok(self) -> bool:
         return self.status in ("completed", "stopped")
+
+
+@dataclass(frozen=True)
+class RunNote:
+    """Something a person should know while the run prepares or trains ("training the judge…"), in words."""
+
+    run_id: int
+    text: str
+
+
+# -- GAN runs (task "generation"). Progress still comes, for the run's position and speed (its `losses` are the
+# generator's); EpochEnded does not: GanEpochEnded takes its place. --------------------------------------------
+
+
+@dataclass(frozen=True)
+class GanProgress:
+    """Every GAN step since the previous one, sent with each Progress (about ten times a second)."""
+
+    run_id: int
+    steps: np.ndarray  # int64 [k]: the global step numbers (1-based; a step = k D-steps + one G-step)
+    loss_d: np.ndarray  # float32 [k]: the discriminator's loss
+    loss_g: np.ndarray  # float32 [k]: the generator's loss
+    d_real: np.ndarray  # float32 [k]: mean D output on real images (P(real); the raw score for least squares)
+    d_fake: np.ndarray  # float32 [k]: the same on generated images
+
+
+@dataclass(frozen=True)
+class GanSamples:
+    """The generator's images of the run's fixed noise (the same noise all run long), every few seconds and at
+    each epoch's end: cells that turn from static into digits. Keep them for a history slider."""
+
+    run_id: int
+    global_step: int
+    epoch: int  # 0-based epoch being trained
+    elapsed: float  # seconds of training so far
+    images: np.ndarray = field(repr=False)  # uint8 [64, H, W] ([64, H, W, C] for colour), 0..255
+
+
+@dataclass(frozen=True)
+class GanEpochEnded:
+    """A GAN epoch's means, and the judge's verdict on 1,000 samples of fixed noise."""
+
+    run_id: int
+    epoch: int  # 1-based: the number of epochs done
+    global_step: int
+    loss_d: float
+    loss_g: float
+    d_real: float
+    d_fake: float
+    steps_per_second: float
+    samples_per_second: float  # real images through the discriminator per second
+    recognisable: float | None  # share of samples the judge gives one class with probability >= 0.9 (None: no judge)
+    classes_covered: int | None  # classes with at least 1% of the samples recognisably theirs
+    num_classes: int
+    class_counts: tuple[int, ...] = ()  # recognisable samples per class
+    mode_collapse: bool = False
+    verdict: str = ""  # a plain sentence, "mode collapse: the recognisable samples cover only 3 of 10 classes …"
 
 
 @dataclass(frozen=True)

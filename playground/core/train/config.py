@@ -16,6 +16,7 @@ import torch
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop")
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
 AUGMENTS = ("none", "default")
+GAN_LOSSES = ("non_saturating", "least_squares")
 
 # A learning rate that works for each optimizer on the shipped presets; used when `lr` is None.
 DEFAULT_LR = {"sgd": 0.05, "momentum": 0.05, "nesterov": 0.05, "adam": 2e-3, "adamw": 2e-3, "rmsprop": 1e-3}
@@ -44,6 +45,18 @@ class TrainConfig:
     # pay there; see docs/performance.md.)
     amp: bool | str = True
     dataset: str | None = None  # None: the graph's Input node says
+
+    # -- GANs (graphs with a Noise node, trained by core/gan/trainer.py) ---------------------
+    # A GAN run uses batch_size, epochs, seed, device, amp and dataset above, and these instead of optimizer, lr,
+    # weight_decay, schedule, warmup_epochs, augment and grad_clip: each network has its own Adam, at a constant
+    # rate, on the data as it is.
+    gan_loss: str = "non_saturating"  # or "least_squares" (LSGAN)
+    gan_d_steps: int = 1  # discriminator steps per generator step (each on a batch of its own)
+    gan_lr_g: float = 2e-4  # the generator's learning rate (Adam)
+    gan_lr_d: float = 2e-4  # the discriminator's
+    gan_beta1: float = 0.5  # Adam's β1 for both (0.5, as DCGAN: less momentum steadies the game)
+    gan_label_smoothing: float = 0.0  # one-sided: the discriminator's target for real images is 1 - this
+    gan_judge: bool = True  # judge 1,000 samples after each epoch (recognisable share, class coverage)
 
     # -- derived values -------------------------------------------------------------------
     @property
@@ -93,6 +106,21 @@ class TrainConfig:
             bad("amp", "choose true, false or bf16")
         if not isinstance(self.seed, int) or self.seed < 0:
             bad("seed", "must be a whole number, 0 or more")
+        if self.gan_loss not in GAN_LOSSES:
+            bad("gan_loss", f"choose one of {', '.join(GAN_LOSSES)}")
+        if not (isinstance(self.gan_d_steps, int) and not isinstance(self.gan_d_steps, bool)
+                and 1 <= self.gan_d_steps <= 10):
+            bad("gan_d_steps", "must be a whole number from 1 to 10")
+        for name in ("gan_lr_g", "gan_lr_d"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and math.isfinite(value) and 0 < value < 1):
+                bad(name, "the learning rate must be a positive number below 1")
+        if not (isinstance(self.gan_beta1, int | float) and 0 <= self.gan_beta1 < 1):
+            bad("gan_beta1", "must be at least 0 and below 1")
+        if not (isinstance(self.gan_label_smoothing, int | float) and 0 <= self.gan_label_smoothing <= 0.5):
+            bad("gan_label_smoothing", "must be between 0 (off) and 0.5")
+        if not isinstance(self.gan_judge, bool):
+            bad("gan_judge", "must be true or false")
         resolve_device(self.device)  # raises ConfigError
         return self
 

@@ -1,0 +1,149 @@
+"""How a GAN graph is made, and what can be wrong with it (torch-free).
+
+One document holds both networks, as two separate groups of nodes:
+
+    Noise → … → Generated          the generator: random numbers in, an image out
+    Input → … → Output             the discriminator: an image in, one value out (how real it looks)
+
+The trainer wires them together itself (generated images go into the
+discriminator), so no wire may join the two groups. A graph with a Noise or a
+Generated node is a GAN graph; any other graph is a classifier and is checked
+exactly as before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..graph.model import Graph
+from ..graph.validate import Problem
+from ..layers import CATALOG, fmt_shape
+from ..layers.io import DATASETS
+
+GAN_KINDS = frozenset({"noise", "generated"})
+
+CLASSIFICATION = "classification"
+GENERATION = "generation"
+
+
+def is_gan_graph(graph: Graph) -> bool:
+    """A graph with a Noise or a Generated node: two networks, trained as a GAN."""
+    return any(node.kind in GAN_KINDS for node in graph.nodes.values())
+
+
+def task_of(graph: Graph) -> str:
+    """What a graph is trained to do: "generation" (a GAN) or "classification". The one place that decides."""
+    return GENERATION if is_gan_graph(graph) else CLASSIFICATION
+
+
+@dataclass(frozen=True)
+class GanParts:
+    """The two networks of a well-formed GAN graph, by node id (each set includes its end nodes)."""
+
+    noise: str
+    generated: str
+    input: str
+    output: str
+    generator: frozenset[str]
+    discriminator: frozenset[str]
+
+    def network_of(self, node_id: str) -> str | None:
+        """"generator", "discriminator" or None."""
+        if node_id in self.generator:
+            return "generator"
+        if node_id in self.discriminator:
+            return "discriminator"
+        return None
+
+
+def gan_parts(graph: Graph) -> GanParts | None:
+    """The two networks, or None when the graph does not have exactly one of each end node."""
+    ends = {kind: graph.nodes_of_kind(kind) for kind in ("noise", "generated", "input", "output")}
+    if any(len(found) != 1 for found in ends.values()):
+        return None
+    noise, generated, input_, output = (ends[k][0].id for k in ("noise", "generated", "input", "output"))
+    return GanParts(noise, generated, input_, output,
+                    frozenset(graph.ancestors(generated) | {generated}),
+                    frozenset(graph.ancestors(output) | {output}))
+
+
+def gan_structure_problems(graph: Graph) -> list[Problem]:
+    """What keeps a GAN graph from being two networks: missing or repeated end nodes, wires joining the two
+    networks, wires out of Generated, nodes that feed neither network's end."""
+    problems: list[Problem] = []
+    add = problems.append
+    noises, generateds = graph.nodes_of_kind("noise"), graph.nodes_of_kind("generated")
+    inputs, outputs = graph.nodes_of_kind("input"), graph.nodes_of_kind("output")
+
+    for found, title in ((noises, "Noise"), (generateds, "Generated"), (inputs, "Input"), (outputs, "Output")):
+        for extra in found[1:]:
+            add(Problem(extra.id, f"a GAN may have only one {title} node (the first is '{found[0].id}')"))
+    if not noises:
+        add(Problem(generateds[0].id, "the generator has no Noise node to start from: add a Noise node (the "
+                                      "random numbers each image is made from) and wire it through the "
+                                      "generator's layers to this node"))
+    if not generateds:
+        add(Problem(noises[0].id, "the generator has no Generated node: end it with a Generated node (the "
+                                  "images it makes)"))
+    if not inputs and not outputs:
+        add(Problem(None, "the GAN has a generator but no discriminator: add Input (the real images) → … → "
+                          "Output (one value: how real an image looks)"))
+    elif not inputs:
+        add(Problem(outputs[0].id, "the discriminator has no Input node: add one (the real images) and wire it "
+                                   "through the discriminator's layers to this Output"))
+    elif not outputs:
+        add(Problem(inputs[0].id, "the discriminator has no Output node: end it with Dense(1) → Output (one "
+                                  "value: how real an image looks)"))
+
+    for node in generateds:
+        for edge in graph.outputs_of(node.id):
+            add(Problem(node.id, f"wire {edge}: the Generated node has no outgoing wires (the trainer feeds the "
+                                 "generated images to the discriminator itself)"))
+
+    # Which end each node feeds. A node feeding both, or a wire from one network into the other, joins them.
+    feeds_g = set().union(*(graph.ancestors(n.id) | {n.id} for n in generateds))
+    feeds_d = set().union(*(graph.ancestors(n.id) | {n.id} for n in outputs))
+    for edge in graph.edges:
+        if edge.source not in graph.nodes or edge.target not in graph.nodes:
+            continue
+        if edge.source in feeds_g and edge.target in feeds_d - feeds_g:
+            add(Problem(edge.target, f"wire {edge} joins the generator to the discriminator; keep the two "
+                                     "networks apart (the trainer feeds the generated images to the "
+                                     "discriminator itself)"))
+        elif edge.source in feeds_d and edge.target in feeds_g - feeds_d:
+            add(Problem(edge.target, f"wire {edge} joins the discriminator to the generator; keep the two "
+                                     "networks apart (the generator starts from Noise alone)"))
+    for node in graph.nodes.values():
+        if node.id not in feeds_g and node.id not in feeds_d:
+            add(Problem(node.id, "is not connected to the generator's end (Generated) or the discriminator's "
+                                 "(Output)"))
+    return problems
+
+
+def gan_dataset_problems(graph: Graph, analysis) -> list[Problem]:
+    """With shapes known (`analysis`: build.Analysis): the generator must make the dataset's images, and the
+    discriminator must end in one value."""
+    problems: list[Problem] = []
+    inputs, outputs = graph.nodes_of_kind("input"), graph.nodes_of_kind("output")
+    generateds = graph.nodes_of_kind("generated")
+    if len(inputs) != 1 or inputs[0].id not in analysis.shapes:
+        return problems
+    params = CATALOG["input"].resolve(inputs[0].params) if not CATALOG["input"].param_errors(inputs[0].params) \
+        else None
+    if params is None:
+        return problems
+    sample_shape, _ = DATASETS[params["dataset"]]
+    if tuple(params["shape"]) != sample_shape:
+        problems.append(Problem(inputs[0].id, f"{params['dataset']} samples are {fmt_shape(sample_shape)}, "
+                                              f"not {fmt_shape(tuple(params['shape']))}"))
+    if len(generateds) == 1 and generateds[0].id in analysis.shapes:
+        made = analysis.shapes[generateds[0].id]
+        if made != sample_shape:
+            problems.append(Problem(generateds[0].id, f"generator makes {fmt_shape(made)}, the data is "
+                                                      f"{fmt_shape(sample_shape)}"))
+    if len(outputs) == 1 and outputs[0].id in analysis.shapes:
+        shape = analysis.shapes[outputs[0].id]
+        if shape != (1,):
+            problems.append(Problem(outputs[0].id, f"the discriminator must end in one value (how real the "
+                                                   f"image looks), not {fmt_shape(shape)} — end with Dense(1)"))
+    return problems
