@@ -358,3 +358,36 @@ def test_cli_inspect_and_train_refuse_a_malformed_gan(tmp_path, capsys):
                                          "10 — end with Dense(1)"} in json.loads(out[-1])["errors"]
     code, _, err = run(capsys, "train", path, "--dataset", "mnist-sample", "--no-judge", "--seconds", "1")
     assert code == 2 and "output: the discriminator must end in one value" in err
+
+
+# -- export ----------------------------------------------------------------------------------------
+
+
+def test_export_writes_both_networks_as_source_and_the_generator_as_onnx(tmp_path):
+    import importlib.util
+
+    graph = preset("dcgan-mnist")
+    gan = build_gan(graph, seed=5).eval()
+    state = gan.state_dict()
+    from playground.core.export import export_graph
+
+    written = export_graph(graph, "python", tmp_path / "gan.py", state_dict=state)
+    assert [p.name for p in written] == ["gan.py", "gan.pth"]
+    spec = importlib.util.spec_from_file_location("exported_gan", tmp_path / "gan.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    generator, discriminator = module.Generator().eval(), module.Discriminator().eval()
+    weights = torch.load(tmp_path / "gan.pth", weights_only=True)
+    for network in (generator, discriminator):
+        names = dict(network.named_children())
+        network.load_state_dict({k: v for k, v in weights.items() if k.split(".")[0] in names})
+    z = torch.randn(3, module.NOISE_DIM)
+    with torch.no_grad():
+        assert torch.equal(generator(z), gan.generator(z))
+        assert torch.equal(discriminator(generator(z)), gan.discriminator(gan.generator(z)))
+    pytest.importorskip("onnxscript")
+    ort = pytest.importorskip("onnxruntime")
+    export_graph(graph, "onnx", tmp_path / "g.onnx", state_dict=state)
+    session = ort.InferenceSession(str(tmp_path / "g.onnx"), providers=["CPUExecutionProvider"])
+    (images,) = session.run(None, {"noise": z.numpy()})
+    assert np.allclose(images, gan.generator(z).detach().numpy(), atol=1e-5)
