@@ -159,12 +159,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-every", type=int, default=50, metavar="N", help="log the loss every N steps to "
                                                                          "--metrics-jsonl (0: epochs only)")
     gan = p.add_argument_group("GANs (graphs with a Noise node)")
+    gan.add_argument("--threads", type=int, metavar="N", help="torch threads on a CPU (default for a GAN: 1, see "
+                                                              "docs/performance.md; 0: torch's choice)")
     gan.add_argument("--seconds", type=float, metavar="S", help="stop after S seconds of training (judging not "
                                                                 "counted); without --epochs, S alone ends the run")
     gan.add_argument("--gan-loss", choices=("non_saturating", "least_squares"), help="default: non_saturating")
     gan.add_argument("--d-steps", type=int, metavar="K", help="discriminator steps per generator step (default 1)")
-    gan.add_argument("--lr-g", type=float, metavar="LR", help="the generator's learning rate (Adam; default 2e-4)")
-    gan.add_argument("--lr-d", type=float, metavar="LR", help="the discriminator's (default 2e-4)")
+    gan.add_argument("--lr-g", type=float, metavar="LR", help="the generator's learning rate (Adam; default 2e-3)")
+    gan.add_argument("--lr-d", type=float, metavar="LR", help="the discriminator's (default 2e-3)")
     gan.add_argument("--beta1", type=float, help="Adam's β1 for both networks (default 0.5)")
     gan.add_argument("--label-smoothing", type=float, metavar="S",
                      help="one-sided: the discriminator's target for real images is 1 - S (default 0: off)")

@@ -11,8 +11,13 @@ import json
 import sys
 import time
 
-from .common import graph_problems, load_data, say
+from .common import graph_problems, load_data, resolve_device_or_fail, say
 from .errors import UserError
+
+# Torch threads of a GAN run on a CPU. A GAN step is many small operations (batches of 16): a second thread gains
+# little, and when another process shares the cores each operation waits for the slower thread, which made steps
+# twelve times slower on a shared 2-core machine (docs/performance.md).
+GAN_CPU_THREADS = 1
 
 # Classifier settings a GAN run does not use, and what it uses instead.
 _CLASSIFIER_ONLY = {"optimizer": "each network has its own Adam (--lr-g, --lr-d, --beta1)",
@@ -69,9 +74,9 @@ def gan_callbacks(epochs: int | None, progress_bar: bool):
 
 def gan_config(args):
     """The TrainConfig of a GAN run from the command line (ConfigError for a bad value)."""
-    from ..core.train import TrainConfig
+    from ..core.train import default_config
 
-    config = TrainConfig(seed=args.seed, device=args.device)
+    config = default_config("generation", seed=args.seed, device=args.device)
     for name in ("epochs", "batch_size"):
         if getattr(args, name, None) is not None:
             setattr(config, name, getattr(args, name))
@@ -104,10 +109,17 @@ def cmd_train_gan(args, graph) -> int:
         config = gan_config(args)
     except ConfigError as exc:
         raise UserError(str(exc)) from None
+    threads = GAN_CPU_THREADS if args.threads is None else args.threads
+    if threads < 0:
+        raise UserError(f"--threads must be 0 (torch's choice) or more, not {threads}")
     checkpoint = _writable_file(args.checkpoint, "--checkpoint") if args.checkpoint else None
     metrics_path = _writable_file(args.metrics_jsonl, "--metrics-jsonl") if args.metrics_jsonl else None
     dataset = load_data(args.dataset, graph.input_dataset(), args.data_dir, args.download)
     config.dataset = dataset.name
+    if threads and resolve_device_or_fail(config.device).type == "cpu":
+        import torch
+
+        torch.set_num_threads(threads)
     try:
         trainer = GanTrainer(graph, config, dataset=dataset, checkpoint_path=checkpoint)
     except GraphError as exc:

@@ -31,7 +31,7 @@ from playground.core.layers.generative import (
 )
 from playground.core.run.job import RunControl, TrainingJob, run_job
 from playground.core.run.messages import GanEpochEnded, GanProgress, GanSamples, RunFinished, RunStarted
-from playground.core.train import CheckpointError, TrainConfig, Trainer, load_checkpoint
+from playground.core.train import CheckpointError, TrainConfig, Trainer, default_config, load_checkpoint
 
 from .graphs import chain, messages, preset
 
@@ -273,17 +273,16 @@ def test_junk_is_not_recognised_by_the_judge_but_digits_are(sample_data):
 
 
 def test_a_short_seeded_run_beats_the_untrained_generator(sample_data):
-    """A few hundred steps of the MLP GAN on the offline sample: its samples are recognisable more often than the
-    untrained generator's (judged by a cheap judge)."""
-    torch.set_num_threads(max(1, torch.get_num_threads()))
+    """One epoch of dcgan-mnist with its default recipe on the offline sample (a few hundred steps): its samples
+    are recognisable far more often than the untrained generator's (judged by a cheap judge)."""
     judge = Judge.load_or_train(sample_data, "cpu", JudgeRecipe(epochs=2))
-    config = _config(epochs=6, batch_size=64, gan_judge=True, gan_lr_g=5e-4, gan_lr_d=5e-4, seed=1)
-    trainer = GanTrainer(preset("mlp-gan-mnist"), config, dataset=sample_data, judge=judge)
+    config = default_config("generation", epochs=1, device="cpu", seed=1)
+    trainer = GanTrainer(preset("dcgan-mnist"), config, dataset=sample_data, judge=judge)
     before = trainer.judge_now()
     result = trainer.fit()
-    assert result.global_step == 6 * 62
-    assert result.judge.recognisable > before.recognisable + 0.1, (before, result.judge)
-    assert [e["judge"]["recognisable"] for e in result.history.epochs][-1] == result.judge.recognisable
+    assert 200 <= result.global_step <= 400
+    assert result.judge.recognisable > before.recognisable + 0.05, (before, result.judge)
+    assert result.history.epochs[-1]["judge"]["recognisable"] == result.judge.recognisable
 
 
 def test_a_gan_run_speaks_the_run_protocol(sample_data):

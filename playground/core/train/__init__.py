@@ -15,7 +15,7 @@ callbacks.py for what a callback may do from its hooks.
 
 from .callbacks import Callback, JsonlLogger
 from .checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
-from .config import DEFAULT_LR, OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig, resolve_device
+from .config import DEFAULT_LR, OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig, default_config, resolve_device
 from .metrics import EpochMetrics, EvalMetrics, History, StepInfo
 from .trainer import Trainer, TrainingError, TrainResult, evaluate
 from .transfer import TransferReport, load_matching_weights
@@ -23,6 +23,7 @@ from .transfer import TransferReport, load_matching_weights
 __all__ = [
     "DEFAULT_LR", "OPTIMIZERS", "SCHEDULES", "Callback", "Checkpoint", "CheckpointError", "ConfigError",
     "EpochMetrics", "EvalMetrics", "History", "JsonlLogger", "StepInfo",
-    "TrainConfig", "TrainResult", "Trainer", "TrainingError", "TransferReport", "evaluate", "load_checkpoint",
+    "TrainConfig", "TrainResult", "Trainer", "TrainingError", "TransferReport", "default_config", "evaluate",
+    "load_checkpoint",
     "load_matching_weights", "resolve_device", "save_checkpoint",
 ]

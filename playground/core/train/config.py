@@ -52,8 +52,8 @@ class TrainConfig:
     # rate, on the data as it is.
     gan_loss: str = "non_saturating"  # or "least_squares" (LSGAN)
     gan_d_steps: int = 1  # discriminator steps per generator step (each on a batch of its own)
-    gan_lr_g: float = 2e-4  # the generator's learning rate (Adam)
-    gan_lr_d: float = 2e-4  # the discriminator's
+    gan_lr_g: float = 2e-3  # the generator's learning rate (Adam): high, for small networks and small batches
+    gan_lr_d: float = 2e-3  # the discriminator's (docs/performance.md, issue 20)
     gan_beta1: float = 0.5  # Adam's β1 for both (0.5, as DCGAN: less momentum steadies the game)
     gan_label_smoothing: float = 0.0  # one-sided: the discriminator's target for real images is 1 - this
     gan_ema: float = 0.999  # samples come from a moving average of the generator's weights with this decay (0: off)
@@ -126,6 +126,16 @@ class TrainConfig:
             bad("gan_judge", "must be true or false")
         resolve_device(self.device)  # raises ConfigError
         return self
+
+
+# A GAN's recipe differs from a classifier's in the shared fields too: small batches (more, cheaper steps: per step
+# the generator learns about as much from 16 images as from 64, in a quarter of the time) and more epochs of them.
+GAN_DEFAULTS = {"batch_size": 16, "epochs": 10}
+
+
+def default_config(task: str = "classification", **overrides) -> TrainConfig:
+    """The default settings of a task ("classification", or "generation": a GAN), with `overrides`."""
+    return TrainConfig(**{**(GAN_DEFAULTS if task == "generation" else {}), **overrides})
 
 
 def resolve_device(name: str) -> torch.device:
