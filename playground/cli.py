@@ -206,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", metavar="DIR")
     p.add_argument("--device", help="auto (CUDA if there is one), cpu, cuda or cuda:N; default: auto, and cpu with "
                                     "--gui (its figures compare across machines)")
-    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--batch-size", type=int, help="default 128 (with --gan: 16, a GAN run's default)")
     p.add_argument("--epochs", type=int, default=3, help="measured epochs per variant (after one warm-up epoch)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--gui", action="store_true",

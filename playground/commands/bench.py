@@ -159,6 +159,9 @@ def _ab_line(ab: dict) -> str:
 def cmd_bench(args) -> int:
     from ..core.graph import load_graph
 
+    if args.batch_size is None:
+        args.batch_size = 16 if getattr(args, "gan", False) else 128  # 16: core/train/config.py GAN_DEFAULTS
+
     if getattr(args, "gui", False):
         return cmd_gui_bench(args)
 
@@ -169,6 +172,10 @@ def cmd_bench(args) -> int:
     started = time.perf_counter()
     if args.threads:
         torch.set_num_threads(args.threads)
+    elif getattr(args, "gan", False):
+        from .gan import GAN_CPU_THREADS
+
+        torch.set_num_threads(GAN_CPU_THREADS)  # as `playground train` trains a GAN
     device = resolve_device_or_fail(args.device or "auto")
     dataset = first_examples(load_data(args.dataset, "mnist-sample", args.data_dir, download=False),
                              args.train_samples)

@@ -45,6 +45,15 @@ def private_cache(monkeypatch, tmp_path_factory):
     monkeypatch.delenv("PLAYGROUND_DATA_DIR", raising=False)
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """As `playground train` trains a GAN on a CPU (commands/gan.py GAN_CPU_THREADS): small steps, one thread."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def sample_data():
     return load_dataset("mnist-sample")
