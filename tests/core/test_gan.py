@@ -261,19 +261,19 @@ def test_time_limit_pause_free_stop_and_frozen_networks(sample_data):
     result = trainer.fit([TimeLimit(0.5)])
     assert result.status == "stopped" and 0.5 <= result.train_seconds < 5 and result.global_step > 0
     graph = preset("mlp-gan-mnist")
-    for node_id in ("g_dense1", "g_dense2", "g_dense3"):
+    for node_id in gan_parts(graph).generator:
         graph.nodes[node_id].trainable = False
     with pytest.raises(ValueError, match="generator is frozen"):
         GanTrainer(graph, _config(), dataset=sample_data)
 
 
 def test_junk_is_not_recognised_by_the_judge_but_digits_are(sample_data):
-    judge = Judge.load_or_train(sample_data, "cpu", JudgeRecipe(epochs=2))
+    judge = Judge.load_or_train(sample_data, "cpu", JudgeRecipe(epochs=3))
     assert "trained now" in judge.source
-    assert Judge.load_or_train(sample_data, "cpu", JudgeRecipe(epochs=2)).source.startswith("judge from cache")
+    assert Judge.load_or_train(sample_data, "cpu", JudgeRecipe(epochs=3)).source.startswith("judge from cache")
     real = sample_data.test_images[:500].float()
     on_real = judge.judge(real)
-    assert on_real.recognisable > 0.4 and on_real.classes_covered == 10 and not on_real.mode_collapse
+    assert on_real.recognisable > 0.6 and on_real.classes_covered == 10 and not on_real.mode_collapse
     junk = judge.judge(junk_images(real, torch.Generator().manual_seed(1)))
     noise = judge.judge(torch.rand(500, 1, 28, 28, generator=torch.Generator().manual_seed(2)) * 255)
     assert junk.recognisable < 0.05 and noise.recognisable < 0.05
@@ -282,15 +282,15 @@ def test_junk_is_not_recognised_by_the_judge_but_digits_are(sample_data):
 
 
 def test_a_short_seeded_run_beats_the_untrained_generator(sample_data):
-    """One epoch of dcgan-mnist with its default recipe on the offline sample (a few hundred steps): its samples
-    are recognisable far more often than the untrained generator's (judged by a cheap judge)."""
-    judge = Judge.load_or_train(sample_data, "cpu", JudgeRecipe(epochs=2))
-    config = default_config("generation", epochs=1, device="cpu", seed=1)
+    """Two epochs of dcgan-mnist with its default recipe on the offline sample (500 steps): its samples are
+    recognisable far more often than the untrained generator's (judged by a cheap judge; 0.13-0.14 here)."""
+    judge = Judge.load_or_train(sample_data, "cpu", JudgeRecipe(epochs=3))
+    config = default_config("generation", epochs=2, device="cpu", seed=1)
     trainer = GanTrainer(preset("dcgan-mnist"), config, dataset=sample_data, judge=judge)
     before = trainer.judge_now()
     result = trainer.fit()
-    assert 200 <= result.global_step <= 400
-    assert result.judge.recognisable > before.recognisable + 0.05, (before, result.judge)
+    assert result.global_step == 500
+    assert result.judge.recognisable > before.recognisable + 0.08, (before, result.judge)
     assert result.history.epochs[-1]["judge"]["recognisable"] == result.judge.recognisable
 
 
@@ -403,3 +403,13 @@ def test_export_writes_both_networks_as_source_and_the_generator_as_onnx(tmp_pat
     session = ort.InferenceSession(str(tmp_path / "g.onnx"), providers=["CPUExecutionProvider"])
     (images,) = session.run(None, {"noise": z.numpy()})
     assert np.allclose(images, gan.generator(z).detach().numpy(), atol=1e-5)
+
+
+def test_bench_gan_pairs_the_trainer_with_a_plain_loop(capsys):
+    code, out, err = run(capsys, "bench", "--gan", "--json", "--steps", "6", "--train-samples", "512")
+    assert code == 0, err
+    report = json.loads(out[-1])
+    assert report["batch_size"] == 16 and report["torch_threads"] == 1
+    assert report["measured_steps"]["trainer"] >= 6 and report["measured_steps"]["plain"] >= 6
+    assert report["trainer_steps_per_second"] > 0 and report["plain_loop_steps_per_second"] > 0
+    assert report["trainer_vs_plain"] > 0
