@@ -26,13 +26,18 @@ def _graph_or_fail(ref: str):
         raise UserError(str(exc)) from None
 
 
-def _checkpoint_or_fail(path: str):
+def _checkpoint_or_fail(path: str, classifier: bool = False):
+    from ..core.gan.structure import is_gan_graph
     from ..core.train import CheckpointError, load_checkpoint
 
     try:
-        return load_checkpoint(path)
+        ckpt = load_checkpoint(path)
     except CheckpointError as exc:
         raise UserError(str(exc)) from None
+    if classifier and is_gan_graph(ckpt.graph):
+        raise UserError(f"{path}: holds a GAN, which makes images instead of classifying them; draw its samples "
+                        f"with: playground sample {path} -o grid.png")
+    return ckpt
 
 
 def _writable_file(path: str, what: str) -> Path:
@@ -200,7 +205,7 @@ def cmd_evaluate(args) -> int:
     from ..core.train.inference import model_from_checkpoint
     from ..core.train.trainer import loss_function
 
-    ckpt = _checkpoint_or_fail(args.checkpoint)
+    ckpt = _checkpoint_or_fail(args.checkpoint, classifier=True)
     device = resolve_device_or_fail(args.device)
     try:
         model = model_from_checkpoint(ckpt, device, source=args.checkpoint)
@@ -229,7 +234,7 @@ def cmd_predict(args) -> int:
     from ..core.train.inference import checkpoint_normalization, model_from_checkpoint, predict_probabilities
     from ..core.train.trainer import loss_function
 
-    ckpt = _checkpoint_or_fail(args.checkpoint)
+    ckpt = _checkpoint_or_fail(args.checkpoint, classifier=True)
     try:
         model = model_from_checkpoint(ckpt, "cpu", source=args.checkpoint)
     except CheckpointError as exc:

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from .build import Analysis
+from .gan.structure import gan_parts, is_gan_graph
 from .graph import Graph
 from .layers import CATALOG, fmt_shape
 
 
 def _rows(graph: Graph, analysis: Analysis) -> list[str]:
-    """Node ids in execution order, then any left out of it (cycles)."""
+    """Node ids in execution order, then any left out of it (cycles). A GAN's generator comes first, then its
+    discriminator, each in execution order."""
     in_order = set(analysis.order)
-    return analysis.order + [n for n in graph.nodes if n not in in_order]
+    rows = analysis.order + [n for n in graph.nodes if n not in in_order]
+    parts = gan_parts(graph) if is_gan_graph(graph) else None
+    if parts is not None:
+        rank = {"generator": 0, "discriminator": 1}
+        rows.sort(key=lambda n: rank.get(parts.network_of(n), 2))  # stable: execution order within each
+    return rows
 
 
 def summary_json(graph: Graph, analysis: Analysis) -> dict:
@@ -47,6 +54,12 @@ def summary_table(graph: Graph, analysis: Analysis, title: str) -> str:
     trainable = sum(c for nid, c in analysis.param_counts.items() if graph.nodes[nid].trainable)
     out = [title, rule, line(header), rule, *(line(r) for r in rows), rule,
            f"Total params: {analysis.total_params:,}  (trainable: {trainable:,})"]
+    parts = gan_parts(graph) if is_gan_graph(graph) else None
+    if parts is not None:
+        counts = {name: sum(c for nid, c in analysis.param_counts.items() if parts.network_of(nid) == name)
+                  for name in ("generator", "discriminator")}
+        out.append(f"A GAN: generator {counts['generator']:,} params (from {parts.noise} to {parts.generated}), "
+                   f"discriminator {counts['discriminator']:,} (from {parts.input} to {parts.output})")
     if analysis.ok:
         out.append("The graph is valid.")
     else:
