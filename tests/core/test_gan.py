@@ -16,7 +16,7 @@ from torch import nn
 from playground.cli import main
 from playground.core.build import GraphError, analyze, build_module
 from playground.core.data import load_dataset
-from playground.core.gan.judge import Judge, JudgeRecipe, junk_images
+from playground.core.gan.judge import Judge, JudgeRecipe, judge_path, junk_images
 from playground.core.gan.model import build_gan, split_state_dict
 from playground.core.gan.samples import as_uint8, tile
 from playground.core.gan.structure import gan_parts, is_gan_graph, task_of
@@ -30,7 +30,14 @@ from playground.core.layers.generative import (
     infer_upsample,
 )
 from playground.core.run.job import RunControl, TrainingJob, run_job
-from playground.core.run.messages import GanEpochEnded, GanProgress, GanSamples, RunFinished, RunStarted
+from playground.core.run.messages import (
+    GanEpochEnded,
+    GanProgress,
+    GanSamples,
+    RunFinished,
+    RunStarted,
+    WeightsPublished,
+)
 from playground.core.train import CheckpointError, TrainConfig, Trainer, default_config, load_checkpoint
 
 from .graphs import chain, messages, preset
@@ -311,6 +318,13 @@ def test_a_gan_run_speaks_the_run_protocol(sample_data):
     assert grids[0].global_step == 0 and grids[0].images.shape == (64, 28, 28) and grids[0].images.dtype == np.uint8
     epoch = next(m for m in sent if isinstance(m, GanEpochEnded))
     assert epoch.recognisable is None and epoch.global_step == 31
+    weights = [m for m in sent if isinstance(m, WeightsPublished)][-1]
+    assert {"g_dense1.weight", "d_dense1.weight"} <= set(weights.state_dict)  # both networks, by node id
+    assert len(weights.history["steps"]["loss_d"]) == 31
+    # Continue from the last weights: every tensor of both networks loads.
+    again = []
+    run_job(dataclasses.replace(job, run_id=8, initial_weights=weights.state_dict), RunControl(), again.append)
+    assert again[0].transfer_note == "" and again[-1].ok
 
 
 def test_grid_helpers():
@@ -413,3 +427,25 @@ def test_bench_gan_pairs_the_trainer_with_a_plain_loop(capsys):
     assert report["measured_steps"]["trainer"] >= 6 and report["measured_steps"]["plain"] >= 6
     assert report["trainer_steps_per_second"] > 0 and report["plain_loop_steps_per_second"] > 0
     assert report["trainer_vs_plain"] > 0
+
+
+def test_stop_reaches_the_judge_while_it_trains(sample_data):
+    import threading
+
+    recipe = JudgeRecipe(epochs=3, seed=9)  # a judge of its own: not in the cache yet
+    trainer = GanTrainer(preset("mlp-gan-mnist"), _config(gan_judge=True), dataset=sample_data,
+                         judge_recipe=recipe)
+
+    def stop_when_the_judge_trains():
+        for _ in range(2000):
+            if trainer._judge_trainer is not None:
+                trainer.stop()
+                return
+            threading.Event().wait(0.005)
+
+    watcher = threading.Thread(target=stop_when_the_judge_trains)
+    watcher.start()
+    result = trainer.fit()
+    watcher.join()
+    assert result.status == "stopped" and result.judge is None and result.global_step == 0
+    assert not judge_path(sample_data, recipe).exists()  # a judge cut short is not cached

@@ -163,8 +163,10 @@ class Judge:
 
     @classmethod
     def load_or_train(cls, dataset: Dataset, device: str | torch.device = "cpu", recipe: JudgeRecipe = JudgeRecipe(),
-                      say: Callable[[str], None] | None = None) -> Judge:
-        """The cached judge of `dataset`, or a new one trained now (tens of seconds on a CPU) and cached."""
+                      say: Callable[[str], None] | None = None,
+                      started: Callable[[Trainer], None] | None = None) -> Judge | None:
+        """The cached judge of `dataset`, or a new one trained now (a minute or so on a CPU) and cached.
+        `started(trainer)` hears of the Trainer training it (whose `stop()` cancels it: then None)."""
         path = judge_path(dataset, recipe)
         if path.is_file():
             try:
@@ -176,8 +178,8 @@ class Judge:
         if say:
             say(f"training the judge (a {recipe.preset} classifier of {dataset.name}, {recipe.epochs} epochs); "
                 f"it is cached in {path.parent}")
-        model = train_judge(dataset, device, recipe, path)
-        return cls(model, dataset, f"judge trained now, cached in {path}")
+        model = train_judge(dataset, device, recipe, path, started)
+        return cls(model, dataset, f"judge trained now, cached in {path}") if model is not None else None
 
     def probabilities(self, pixels: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
         """Class probabilities [N, classes] (on the judge's device) of 0..255 float images [N, C, H, W]."""
@@ -202,8 +204,10 @@ class Judge:
                            verdict=words)
 
 
-def train_judge(dataset: Dataset, device: str | torch.device, recipe: JudgeRecipe, path: Path | None) -> nn.Module:
-    """Train the judge with the Trainer (plus junk) and, when `path` is given, cache it there atomically."""
+def train_judge(dataset: Dataset, device: str | torch.device, recipe: JudgeRecipe, path: Path | None,
+                started: Callable[[Trainer], None] | None = None) -> nn.Module | None:
+    """Train the judge with the Trainer (plus junk) and, when `path` is given, cache it there atomically.
+    None when it was stopped (through the Trainer `started` was given)."""
     if recipe.max_train_images and len(dataset.train_labels) > recipe.max_train_images:
         m = recipe.max_train_images
         dataset = dataclasses.replace(dataset, train_images=dataset.train_images[:m],
@@ -215,8 +219,12 @@ def train_judge(dataset: Dataset, device: str | torch.device, recipe: JudgeRecip
                          dataset=dataset.name)
     with torch.random.fork_rng(devices=[]):  # the GAN's own random numbers stay as they were
         trainer = _JudgeTrainer(graph, config, dataset=dataset)
+        if started is not None:
+            started(trainer)
         result = trainer.fit()
-    if path is not None and result.status == "completed":  # only a whole judge is cached (atomically)
+    if result.status != "completed":
+        return None
+    if path is not None:  # only a whole judge is cached (atomically)
         path.parent.mkdir(parents=True, exist_ok=True)
         trainer.save_checkpoint(path, status="completed")
     return trainer.model.eval()

@@ -254,6 +254,7 @@ class GanTrainer:
         self.grid_noise = fixed_noise(GRID_SAMPLES, self.noise_dim, self.noise_distribution, config.seed, "grid",
                                       self.device)
 
+        self._judge_trainer = None  # the Trainer of the judge while it trains (stop() reaches it)
         self._stop = threading.Event()
         self._paused = threading.Event()
         self._wake = threading.Event()
@@ -269,9 +270,12 @@ class GanTrainer:
 
     # -- controls (any thread) ---------------------------------------------------------------
     def stop(self) -> None:
-        """Finish the current step, then end the run (judging and saving a checkpoint if one is configured)."""
+        """Finish the current step, then end the run (judging and saving a checkpoint if one is configured).
+        While the judge is being trained, that stops too (the run then ends unjudged)."""
         self._stop.set()
         self._wake.set()
+        if (judge_trainer := self._judge_trainer) is not None:
+            judge_trainer.stop()
 
     def pause(self) -> None:
         self._paused.set()
@@ -366,8 +370,17 @@ class GanTrainer:
 
     def prepare_judge(self) -> Judge | None:
         """The judge (loaded from the cache, or trained now and cached); None when judging is off."""
-        if self.judge is None and self.config.gan_judge:
-            self.judge = Judge.load_or_train(self.dataset, self.device, self.judge_recipe, say=self._note)
+        if self.judge is None and self.config.gan_judge and not self._stop.is_set():
+            def started(trainer):
+                self._judge_trainer = trainer
+                if self._stop.is_set():  # a stop that came before the judge's trainer did
+                    trainer.stop()
+
+            try:
+                self.judge = Judge.load_or_train(self.dataset, self.device, self.judge_recipe, say=self._note,
+                                                 started=started)
+            finally:
+                self._judge_trainer = None
         return self.judge
 
     def judge_now(self, samples: int = JUDGED_SAMPLES) -> JudgeReport | None:
