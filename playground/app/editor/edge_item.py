@@ -75,7 +75,9 @@ class EdgeItem(QGraphicsItem):
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
         self.setZValue(-1)
-        self.setToolTip(str(edge))
+
+    def tooltip_text(self) -> str:
+        return f"{self.edge}\n{self.label}" if self.label else str(self.edge)
 
     def set_path(self, path: QPainterPath) -> None:
         self.prepareGeometryChange()
@@ -90,7 +92,6 @@ class EdgeItem(QGraphicsItem):
             self.prepareGeometryChange()
             self.label = text
             self._place_label()
-            self.setToolTip(f"{self.edge}\n{text}" if text else str(self.edge))
             self.update()
 
     def _place_label(self) -> None:
@@ -118,6 +119,7 @@ class EdgeItem(QGraphicsItem):
         return shape
 
     def hoverEnterEvent(self, event) -> None:
+        self.setToolTip(self.tooltip_text())  # written on arrival: see NodeItem.hoverEnterEvent
         self._hovered = True
         self.update()
 

@@ -31,12 +31,13 @@ class PortItem(QGraphicsItem):
         self.setAcceptHoverEvents(True)
         self.setCursor(Qt.CursorShape.CrossCursor)
         self.setZValue(1)
-        if is_output:
-            self.setToolTip("Output — drag to an input port to connect")
-        elif multiple:
-            self.setToolTip(f"Input '{name}' — takes two or more wires")
-        else:
-            self.setToolTip(f"Input '{name}' — takes one wire; drag a connected wire off to move or remove it")
+
+    def tooltip_text(self) -> str:
+        if self.is_output:
+            return "Output — drag to an input port to connect"
+        if self.multiple:
+            return f"Input '{self.name}' — takes two or more wires"
+        return f"Input '{self.name}' — takes one wire; drag a connected wire off to move or remove it"
 
     @property
     def node_id(self) -> str:
@@ -96,6 +97,7 @@ class PortItem(QGraphicsItem):
 
     # -- interaction ----------------------------------------------------------------------
     def hoverEnterEvent(self, event: QGraphicsSceneHoverEvent) -> None:
+        self.setToolTip(self.tooltip_text())  # written on arrival: see NodeItem.hoverEnterEvent
         self._hovered = True
         self.update()
 
