@@ -58,10 +58,21 @@ def route(start: QPointF, end: QPointF, obstacles: ObstacleQuery, ends: list[QRe
     return path
 
 
+_fonts: dict[str, tuple[QFont, QFontMetricsF]] = {}  # by the application font's key
+
+
+def _label_font_and_metrics() -> tuple[QFont, QFontMetricsF]:
+    base = QApplication.font()
+    cached = _fonts.get(base.key())
+    if cached is None:
+        font = QFont(base)
+        font.setPointSizeF(font.pointSizeF() * 0.85)
+        cached = _fonts[base.key()] = (font, QFontMetricsF(font))
+    return cached
+
+
 def _label_font() -> QFont:
-    font = QFont(QApplication.font())
-    font.setPointSizeF(font.pointSizeF() * 0.85)
-    return font
+    return _label_font_and_metrics()[0]
 
 
 class EdgeItem(QGraphicsItem):
@@ -71,6 +82,7 @@ class EdgeItem(QGraphicsItem):
         self.label = ""
         self._path = QPainterPath()
         self._label_rect = QRectF()
+        self._bounds = QRectF()
         self._hovered = False
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
@@ -95,20 +107,23 @@ class EdgeItem(QGraphicsItem):
             self.update()
 
     def _place_label(self) -> None:
+        """Place the label at the path's middle, and measure the bounds once (the scene asks for them often)."""
+        self._bounds = self._path.boundingRect().adjusted(-HIT_WIDTH, -HIT_WIDTH, HIT_WIDTH, HIT_WIDTH)
         if not self.label or self._path.isEmpty():
             self._label_rect = QRectF()
             return
-        metrics = QFontMetricsF(_label_font())
+        metrics = _label_font_and_metrics()[1]
         w, h = metrics.horizontalAdvance(self.label) + 10, metrics.height() + 2
         center = self._path.pointAtPercent(0.5)
         self._label_rect = QRectF(center.x() - w / 2, center.y() - h / 2, w, h)
+        # (an empty label rect must not be united: adjusted, it would reach out to the scene's origin)
+        self._bounds = self._bounds.united(self._label_rect.adjusted(-1, -1, 1, 1))
 
     def label_rect(self) -> QRectF:
         return QRectF(self._label_rect)
 
     def boundingRect(self) -> QRectF:
-        return self._path.boundingRect().adjusted(-HIT_WIDTH, -HIT_WIDTH, HIT_WIDTH, HIT_WIDTH).united(
-            self._label_rect.adjusted(-1, -1, 1, 1))
+        return self._bounds
 
     def shape(self) -> QPainterPath:
         stroker = QPainterPathStroker()

@@ -22,18 +22,28 @@ _POSITION_CHANGE = QGraphicsItem.GraphicsItemChange.ItemPositionChange
 _POSITION_CHANGED = QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged
 
 
+_font_cache: dict[str, tuple] = {}  # by the application font's key: made once, not per node or per paint
+
+
 def _fonts() -> tuple[QFont, QFont, QFont]:
+    return _font_set()[:3]
+
+
+def _font_set() -> tuple[QFont, QFont, QFont, float]:
     base = QApplication.font()
-    title = QFont(base)
-    title.setBold(True)
-    small = QFont(base)
-    small.setPointSizeF(base.pointSizeF() * 0.9)
-    return title, small, base
+    cached = _font_cache.get(base.key())
+    if cached is None:
+        title = QFont(base)
+        title.setBold(True)
+        small = QFont(base)
+        small.setPointSizeF(base.pointSizeF() * 0.9)
+        height = round(2 * PAD_Y + QFontMetricsF(title).height() + 2 * QFontMetricsF(small).height() + 4)
+        cached = _font_cache[base.key()] = (title, small, base, height)
+    return cached
 
 
 def node_height() -> float:
-    title, small, _ = _fonts()
-    return round(2 * PAD_Y + QFontMetricsF(title).height() + 2 * QFontMetricsF(small).height() + 4)
+    return _font_set()[3]
 
 
 _SHORT = {
@@ -76,6 +86,8 @@ class NodeItem(QGraphicsItem):
         self.kind = node.kind
         self.spec = CATALOG.get(node.kind)
         self.height = node_height()
+        self._bounds = self.rect().adjusted(-3, -3, 10, 3)  # selection outline; the badge overhangs right
+        self._hovered = False
         self.summary = ""
         self.shape_text = ""
         self.problems: list[str] = []
@@ -92,8 +104,13 @@ class NodeItem(QGraphicsItem):
     def hoverEnterEvent(self, event) -> None:
         # The tooltip is written when the pointer arrives, not on every change: at 10,000 layers, keeping
         # every node's tooltip current cost a second of opening a file.
+        self._hovered = True
         self.setToolTip(self.tooltip_text())
         super().hoverEnterEvent(event)
+
+    def hoverLeaveEvent(self, event) -> None:
+        self._hovered = False
+        super().hoverLeaveEvent(event)
 
     @property
     def title(self) -> str:
@@ -131,7 +148,7 @@ class NodeItem(QGraphicsItem):
         messages = [p.message for p in problems]
         if (shape_text, messages, param_count) != (self.shape_text, self.problems, self.param_count):
             self.shape_text, self.problems, self.param_count = shape_text, messages, param_count
-            if self.isUnderMouse():  # a tooltip on show follows the change
+            if self._hovered:  # a tooltip on show follows the change
                 self.setToolTip(self.tooltip_text())
             self.update()
 
@@ -152,7 +169,7 @@ class NodeItem(QGraphicsItem):
         return QRectF(0, 0, WIDTH, self.height)
 
     def boundingRect(self) -> QRectF:
-        return self.rect().adjusted(-3, -3, 10, 3)  # selection outline; the badge overhangs right
+        return self._bounds
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()

@@ -29,8 +29,10 @@ class PortItem(QGraphicsItem):
         self.wires = 0
         self._hovered = self._candidate = self._snapped = False
         self.setAcceptHoverEvents(True)
-        self.setCursor(Qt.CursorShape.CrossCursor)
         self.setZValue(1)
+        r = HIT_RADIUS + 2
+        w = max(r, self._half_width() + 4)
+        self._bounds = QRectF(-w, -r, 2 * w, 2 * r)
 
     def tooltip_text(self) -> str:
         if self.is_output:
@@ -68,9 +70,7 @@ class PortItem(QGraphicsItem):
         return 12.0 if self.multiple else RADIUS
 
     def boundingRect(self) -> QRectF:
-        r = HIT_RADIUS + 2
-        w = max(r, self._half_width() + 4)
-        return QRectF(-w, -r, 2 * w, 2 * r)
+        return self._bounds
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
@@ -97,7 +97,11 @@ class PortItem(QGraphicsItem):
 
     # -- interaction ----------------------------------------------------------------------
     def hoverEnterEvent(self, event: QGraphicsSceneHoverEvent) -> None:
-        self.setToolTip(self.tooltip_text())  # written on arrival: see NodeItem.hoverEnterEvent
+        # Tooltip and cursor are set on arrival (see NodeItem.hoverEnterEvent); the view shows the
+        # cursor of the item under the pointer after this event.
+        self.setToolTip(self.tooltip_text())
+        if not self.hasCursor():
+            self.setCursor(Qt.CursorShape.CrossCursor)
         self._hovered = True
         self.update()
 
