@@ -274,7 +274,7 @@ def write_corpus(folder: Path) -> dict[str, Case]:
     add("weights_list", "the weights are damaged", payload=_with(good, state_dict=[1, 2]))
     add("weights_missing", "missing dense1.weight", payload=_weights(good, **{"dense1.weight": ...}))
     add("weights_extra", "unexpected extra.weight", payload=_weights(good, **{"extra.weight": torch.zeros(3)}))
-    add("weights_shape", "dense1.weight is [3, 3] in the weights", payload=_weights(good, **{
+    add("weights_shape", "dense1.weight is 3×3 in the weights but 256×784 in the graph", payload=_weights(good, **{
         "dense1.weight": torch.zeros(3, 3)}))
     add("weights_int", "numbers of the wrong kind: dense1.bias (int64, not float32)", payload=_weights(good, **{
         "dense1.bias": torch.zeros_like(good["state_dict"]["dense1.bias"], dtype=torch.int64)}))
@@ -289,7 +289,7 @@ def write_corpus(folder: Path) -> dict[str, Case]:
     add("weights_overflow", NAN, payload=_weights(good, **{  # finite as float64, infinite as the float32 it becomes
         "dense3.bias": torch.full((10,), 1e300, dtype=torch.float64)}))
     # Tensors that claim far more than memory holds, cheaply (stride 0: one element, repeated).
-    add("weights_huge_claim", "dense1.weight is [10000000000]", "file", data=hand_made_archive(
+    add("weights_huge_claim", "dense1.weight is 10000000000 in the weights", "file", data=hand_made_archive(
         {**bare, "state_dict": {"dense1.weight": TensorClaim(StorageClaim("0", 1), (10**10,), (0,))}},
         {"0": bytes(4)}))
     records = {"0": bytes(4)}

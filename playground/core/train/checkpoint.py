@@ -358,7 +358,9 @@ def _not_finite(tensors: Mapping[str, torch.Tensor]) -> list[str]:
 
 
 def _shape(tensor: torch.Tensor) -> str:
-    return "[" + ", ".join(str(n) for n in tensor.shape) + "]"
+    from ..layers import fmt_shape
+
+    return fmt_shape(tuple(tensor.shape))
 
 
 def _listing(names: list[str]) -> str:
