@@ -98,7 +98,7 @@ class InferenceServer:
             from ..train.checkpoint import weights_problem
 
             try:
-                tensors = {k: v if isinstance(v, torch.Tensor) else torch.as_tensor(v) for k, v in state_dict.items()}
+                tensors = {k: _as_tensor(v) for k, v in state_dict.items()}
                 # Checked before any is copied (the check every reader of weights uses): names, shapes, kinds of
                 # number, and finite values, as NaN weights would answer NaN for every drawing.
                 problem = weights_problem(self.model.state_dict(), tensors)
@@ -193,6 +193,16 @@ class LocalInference(InferenceServer):
 
     def keep_to(self, cores: frozenset[int] | None) -> None:
         """Nothing to do: it runs in its caller's thread, which the caller keeps where it wants."""
+
+
+def _as_tensor(value: Any) -> Any:
+    """A NumPy array of numbers (how the wire sends tensors) as a tensor; anything else as it is, for the check of
+    the weights to name."""
+    import torch
+
+    if isinstance(value, np.ndarray) and value.dtype != object:
+        return torch.from_numpy(value)
+    return value
 
 
 def warm_up() -> bool:
