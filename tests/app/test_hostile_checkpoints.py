@@ -8,7 +8,7 @@ import json
 
 from playground.core.graph import graph_to_dict
 
-from ..core.hostile_checkpoints import GOOD, MARKER, write_corpus
+from ..core.hostile_checkpoints import GOOD, MARKER, PipeWatchdog, write_corpus
 from .conftest import make_window
 
 
@@ -28,22 +28,25 @@ def test_load_weights_refuses_every_hostile_checkpoint_and_keeps_document_and_we
     modified_before, undo_before = document.modified, document.undo_stack.count()
 
     failures = []
-    for name, case in corpus.items():
-        if name == GOOD:
-            continue
-        shown = len(dialogs.shown)
-        dialogs.choose_file(str(case.path))
-        window.acts.load_weights.trigger()
-        new = dialogs.shown[shown + 1:]  # after the file dialog
-        if [kind for kind, _, _ in new] != ["critical"]:
-            failures.append(f"{name}: dialogs {new}")
-            continue
-        text = new[0][2]
-        if not text.startswith(f"{case.path}: ") or case.says not in text or "\n" in text:
-            failures.append(f"{name}: {text!r}")
-        if training.weights is not weights:
-            failures.append(f"{name}: the weights in use changed")
+    watchdog = PipeWatchdog(corpus["pipe"].path if "pipe" in corpus else None)
+    with watchdog:
+        for name, case in corpus.items():
+            if name == GOOD:
+                continue
+            shown = len(dialogs.shown)
+            dialogs.choose_file(str(case.path))
+            window.acts.load_weights.trigger()
+            new = dialogs.shown[shown + 1:]  # after the file dialog
+            if [kind for kind, _, _ in new] != ["critical"]:
+                failures.append(f"{name}: dialogs {new}")
+                continue
+            text = new[0][2]
+            if not text.startswith(f"{case.path}: ") or case.says not in text or "\n" in text:
+                failures.append(f"{name}: {text!r}")
+            if training.weights is not weights:
+                failures.append(f"{name}: the weights in use changed")
     assert not failures, "\n".join(failures)
+    assert not watchdog.hung, "Load Weights opened the named pipe and waited for a writer"
     assert window.isVisible()
     assert json.dumps(graph_to_dict(document.graph), sort_keys=True) == graph_before
     assert document.modified == modified_before and document.undo_stack.count() == undo_before

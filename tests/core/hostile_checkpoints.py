@@ -16,6 +16,8 @@ import os
 import pickle
 import random
 import struct
+import threading
+import time
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -126,6 +128,37 @@ def sparse_archive(path: Path, payload, records: dict[str, bytes], key: str, siz
         f.write(b"".join(central))
         f.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(central), len(central), f.tell() - start, start, 0))
     return path
+
+
+class PipeWatchdog:
+    """Unblocks, and records, any reader that opens the corpus' named pipe (which would otherwise wait for a
+    writer for ever): every `period` seconds it tries to open the pipe for writing, which succeeds only while a
+    reader waits. A test asserts `hung` is empty at the end instead of hanging."""
+
+    def __init__(self, path: Path | None, period: float = 2.0):
+        self.path, self.period = path, period
+        self.hung: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> PipeWatchdog:
+        if self.path is not None:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.period):
+            try:
+                fd = os.open(self.path, os.O_WRONLY | os.O_NONBLOCK)  # ENXIO while nobody reads
+            except OSError:
+                continue
+            self.hung.append(time.monotonic())
+            os.close(fd)  # the reader sees the end of the file
 
 
 # -- the good checkpoint and its payload --------------------------------------------------------------------
