@@ -282,6 +282,11 @@ def write_corpus(folder: Path) -> dict[str, Case]:
     entry = patched.rindex(b"PK\x01\x02")  # the last entry of the central directory
     patched[entry + 20:entry + 28] = struct.pack("<II", 2**31, 2**31)  # compressed and uncompressed size
     add("claims_beyond_file", "claim more bytes than the file holds", "file", data=bytes(patched))
+    # An encrypted member (the flag set in the central directory).
+    patched = bytearray(hand_made_archive({"format": FORMAT}, {}))
+    first = patched.index(b"PK\x01\x02")  # data.pkl's entry
+    patched[first + 8] |= 1
+    add("encrypted", TRUNCATED, "file", data=bytes(patched))
     # A storage record claiming 40 GB over a 12-byte member.
     add("storage_claim", "damaged", "file", data=hand_made_archive(
         {"format": FORMAT, "x": TensorClaim(StorageClaim("0", 10**10), (10**10,))}, {"0": bytes(12)}))

@@ -35,7 +35,7 @@ from typing import Any
 
 import torch
 
-from ..errors import one_line
+from ..errors import first_line, one_line
 from ..files import atomic_write
 from ..graph import MAX_GRAPH_FILE_BYTES, Graph, GraphFileError, dumps_graph, loads_graph
 
@@ -118,7 +118,13 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         # weights_only refuses anything but tensors and plain containers, so a file
         # carrying code lands here too, without ever running it.
         raise CheckpointError(f"{path}: not a readable Playground checkpoint ({_load_failure(exc)})") from None
-    checkpoint = checkpoint_from_payload(payload, str(path))
+    try:
+        checkpoint = checkpoint_from_payload(payload, str(path))
+    except CheckpointError:
+        raise
+    except Exception as exc:  # a bug of ours, or of a layer, met by odd data: still one line naming the file
+        raise CheckpointError(f"{path}: not a usable Playground checkpoint ({first_line(exc, with_type=True)})") \
+            from None
     if torch.device(map_location) != torch.device("cpu"):
         checkpoint.state_dict = {k: v.to(map_location) for k, v in checkpoint.state_dict.items()}
     return checkpoint
@@ -150,7 +156,8 @@ def _check_container(path: Path) -> None:
         raise
     except OSError as exc:
         raise CheckpointError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    except (zipfile.BadZipFile, EOFError, ValueError, KeyError, IndexError):
+    except (zipfile.BadZipFile, EOFError, ValueError, KeyError, IndexError, RuntimeError, NotImplementedError):
+        # (RuntimeError: an encrypted member; NotImplementedError: an unknown compression method)
         raise CheckpointError(f"{path}: not a readable Playground checkpoint (the file is truncated or damaged)") \
             from None
 
