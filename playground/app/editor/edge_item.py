@@ -75,6 +75,19 @@ def _label_font() -> QFont:
     return _label_font_and_metrics()[0]
 
 
+_sizes: dict[tuple[str, str], tuple[float, float]] = {}  # (font key, text): most wires of a network share a few
+
+
+def _label_size(text: str) -> tuple[float, float]:
+    font, metrics = _label_font_and_metrics()
+    size = _sizes.get((font.key(), text))
+    if size is None:
+        if len(_sizes) > 10_000:
+            _sizes.clear()
+        size = _sizes[font.key(), text] = (metrics.horizontalAdvance(text) + 10, metrics.height() + 2)
+    return size
+
+
 class EdgeItem(QGraphicsItem):
     def __init__(self, edge: Edge):
         super().__init__()
@@ -83,6 +96,7 @@ class EdgeItem(QGraphicsItem):
         self._path = QPainterPath()
         self._label_rect = QRectF()
         self._bounds = QRectF()
+        self._middle = QPointF()
         self._hovered = False
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
@@ -94,6 +108,7 @@ class EdgeItem(QGraphicsItem):
     def set_path(self, path: QPainterPath) -> None:
         self.prepareGeometryChange()
         self._path = path
+        self._middle = path.pointAtPercent(0.5) if not path.isEmpty() else QPointF()  # where a label goes
         self._place_label()
 
     def path(self) -> QPainterPath:
@@ -112,9 +127,8 @@ class EdgeItem(QGraphicsItem):
         if not self.label or self._path.isEmpty():
             self._label_rect = QRectF()
             return
-        metrics = _label_font_and_metrics()[1]
-        w, h = metrics.horizontalAdvance(self.label) + 10, metrics.height() + 2
-        center = self._path.pointAtPercent(0.5)
+        w, h = _label_size(self.label)
+        center = self._middle
         self._label_rect = QRectF(center.x() - w / 2, center.y() - h / 2, w, h)
         # (an empty label rect must not be united: adjusted, it would reach out to the scene's origin)
         self._bounds = self._bounds.united(self._label_rect.adjusted(-1, -1, 1, 1))
