@@ -6,7 +6,7 @@ import logging
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from ...core.build import Analysis, analyze
+from ...core.analysis import Analysis, analyze
 from ...core.graph import Problem
 from ..document import Document
 
