@@ -2,7 +2,7 @@
 
 import pytest
 
-from playground.core.build import analyze
+from playground.core.analysis import analyze
 from playground.core.graph import Edge, Node
 
 from .graphs import chain, messages, preset
