@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 import random
+import subprocess
+import sys
 import warnings
 import zlib
 
@@ -154,3 +156,18 @@ def test_input_infers_its_own_shape():
     spec = CATALOG["input"]
     params = spec.resolve({"shape": [3, 32, 32]})
     assert infer_layer(spec, params, []) == ((3, 32, 32), 0, None)
+
+
+def test_the_catalog_and_the_analysis_load_without_torch():
+    """`inspect` and the editor's checks must not wait for torch: a family names torch's classes through
+    `layers.base.nn` and `layers.base.modules`, which import when a layer is built."""
+    code = ("import sys, traceback\n"
+            "class Spy:\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name == 'torch':\n"
+            "            print(''.join(traceback.format_stack()[:-1]))\n"
+            "            raise SystemExit(1)\n"
+            "sys.meta_path.insert(0, Spy())\n"
+            "import playground.core.analysis, playground.core.summary\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, f"torch was imported from:\n{result.stdout}{result.stderr}"
