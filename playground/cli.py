@@ -26,7 +26,7 @@ def _cmd_presets(args) -> int:
 
 
 def _cmd_inspect(args) -> int:
-    from .core.build import analyze
+    from .core.analysis import analyze  # torch-free: inspect never imports torch
     from .core.graph import GraphFileError, load_graph
     from .core.summary import summary_json, summary_table
 

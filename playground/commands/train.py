@@ -119,7 +119,7 @@ class _StopOnInterrupt:
 
 
 def cmd_train(args) -> int:
-    from ..core.build import GraphError, analyze
+    from ..core.analysis import GraphError, analyze
     from ..core.train import ConfigError, JsonlLogger, TrainConfig, Trainer, TrainingError
 
     graph = _graph_or_fail(args.graph)

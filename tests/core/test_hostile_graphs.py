@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from playground.cli import EXIT_USER_ERROR, main
-from playground.core.build import analyze
+from playground.core.analysis import analyze
 from playground.core.graph import (
     MAX_GRAPH_FILE_BYTES,
     MAX_GRAPH_LAYERS,

@@ -242,7 +242,10 @@ class GraphScene(QGraphicsScene):
 
     # -- analysis ---------------------------------------------------------------------------
     def apply_analysis(self, analysis) -> None:
-        self.analysis = analysis
+        previous, self.analysis = self.analysis, analysis
+        if previous is not None and analysis.changed is not None and analysis.base_serial == previous.serial:
+            self._apply_changes(previous, analysis)  # after a parameter edit: only what it may have changed
+            return
         problems = defaultdict(list)
         for p in analysis.problems:
             problems[p.node].append(p)
@@ -253,6 +256,21 @@ class GraphScene(QGraphicsScene):
             shape = analysis.shapes.get(edge.source)
             for item in items:
                 item.set_label(fmt_shape(shape) if shape is not None else "")
+
+    def _apply_changes(self, previous, analysis) -> None:
+        """Show the verdicts of the nodes `analysis.changed` names, and the labels of their wires."""
+        graph = self.doc.graph
+        for node_id in analysis.changed:
+            item = self.nodes.get(node_id)
+            if item is None:
+                continue
+            shape = analysis.shapes.get(node_id)
+            item.set_result(shape, analysis.problems_of(node_id), analysis.param_counts.get(node_id))
+            if shape != previous.shapes.get(node_id):
+                label = fmt_shape(shape) if shape is not None else ""
+                for edge in graph.outputs_of(node_id):
+                    for edge_item in self.edges.get(edge, ()):
+                        edge_item.set_label(label)
 
     def _label(self, item: EdgeItem) -> None:
         if self.analysis is not None and item.edge.source in self.analysis.shapes:
