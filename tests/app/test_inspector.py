@@ -110,7 +110,7 @@ def test_shape_parameters_are_edited_as_a_list_and_validated(window, qtbot):
     assert wb.scene.nodes["input"].problems == [message]
     at = node_pos(window, "input")
     for pos in (at + QPoint(0, 200), at):  # the pointer leaves and comes back: tooltips are written on arrival
-        QTest.mouseMove(wb.view.viewport(), pos)
+        QTest.mouseMove(window.windowHandle(), wb.view.viewport().mapTo(window, pos))  # through the window
     qtbot.waitUntil(lambda: message in wb.scene.nodes["input"].toolTip())
     assert message in wb.inspector.problems.text()
     assert window.status.validity.text() == "1 problem"
