@@ -55,6 +55,11 @@ def main() -> None:
 
         tracemalloc.start(1)
     baseline = None
+    trim = None
+    if os.environ.get("PG_MALLOC_TRIM") == "1":  # glibc only
+        import ctypes
+
+        trim = ctypes.CDLL("libc.so.6")
     start, samples = time.monotonic(), []
     next_sample = start
     while time.monotonic() - start < minutes * 60:
@@ -62,7 +67,11 @@ def main() -> None:
         time.sleep(0.005)
         if time.monotonic() >= next_sample:
             samples.append((round(time.monotonic() - start), round(rss_mb(), 1), steps[0]))
-            print(json.dumps({"t_s": samples[-1][0], "rss_mb": samples[-1][1], "steps": samples[-1][2]}), flush=True)
+            line = {"t_s": samples[-1][0], "rss_mb": samples[-1][1], "steps": samples[-1][2]}
+            if trim is not None:  # what the heap holds but no longer uses: given back, then measured again
+                trim.malloc_trim(0)
+                line["rss_after_malloc_trim_mb"] = round(rss_mb(), 1)
+            print(json.dumps(line), flush=True)
             next_sample += 30
             if tracing and baseline is None and samples[-1][0] >= 60:
                 baseline = tracemalloc.take_snapshot()
