@@ -64,7 +64,7 @@ def edit_latency(edits: int = 30) -> None:
 
     from playground.app.launch import application
     from playground.app.main_window import MainWindow
-    from playground.core.build import analyze
+    from playground.core.analysis import analyze
     from tests.app.helpers import big_graph
 
     app = application()

@@ -26,7 +26,7 @@ def _cmd_presets(args) -> int:
 
 
 def _cmd_inspect(args) -> int:
-    from .core.build import analyze
+    from .core.analysis import analyze  # torch-free: inspect never imports torch
     from .core.graph import GraphFileError, load_graph
     from .core.summary import summary_json, summary_table
 
@@ -49,6 +49,8 @@ def _cmd_inspect(args) -> int:
 def _cmd_export(args) -> int:
     from .core.build import GraphError
     from .core.export import ExportError, export_graph
+    from .core.gan.model import ema_weights
+    from .core.gan.structure import is_gan_graph
     from .core.graph import GraphFileError, load_graph
     from .core.train.checkpoint import CheckpointError, load_checkpoint
 
@@ -58,8 +60,8 @@ def _cmd_export(args) -> int:
         if args.checkpoint:
             checkpoint = load_checkpoint(args.checkpoint)
             state_dict = checkpoint.state_dict
-            if isinstance(checkpoint.extra.get("generator_ema"), dict):  # a GAN: its averaged generator samples
-                state_dict = {**state_dict, **checkpoint.extra["generator_ema"]}
+            if is_gan_graph(checkpoint.graph) and (ema := ema_weights(checkpoint, args.checkpoint)) is not None:
+                state_dict = {**state_dict, **ema}  # a GAN's samples come from its averaged generator
         written = export_graph(graph, args.format, args.output, state_dict=state_dict)
     except (GraphFileError, CheckpointError, ExportError) as exc:
         raise UserError(str(exc)) from None

@@ -1,8 +1,8 @@
 """Import the core (torch, the layer catalog) in the background while the window appears.
 
-Importing torch takes a second or two, and the first shape inference as long
-again (torch imports more lazily on its first meta-device call), so both happen
-here: the window shows first, and the editor is built when this reports back. The GUI thread polls a plain thread rather
+Importing torch takes a second or two, so it happens here: the window shows
+first, and the editor is built when this reports back. (Shape inference itself
+needs no torch: `core/analysis.py` is arithmetic.) The GUI thread polls a plain thread rather
 than receiving a signal from it, so no Qt object is touched off the GUI thread.
 """
 
@@ -15,13 +15,14 @@ import traceback
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-CORE_MODULES = ("torch", "playground.core.build", "playground.core.graph", "playground.core.layers")
+CORE_MODULES = ("torch", "playground.core.build", "playground.core.analysis", "playground.core.graph",
+                "playground.core.layers")
 POLL_MS = 20
 
 
 def warm_up(path: str | None) -> None:
-    """Analyse the network about to be opened: the editor then finds torch warm and the shapes cached."""
-    from ..core.build import analyze
+    """Analyse the network about to be opened: the editor then finds the modules it needs imported."""
+    from ..core.analysis import analyze
     from ..core.graph import load_graph
     from .titles import DEFAULT_PRESET
 

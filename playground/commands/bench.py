@@ -5,7 +5,8 @@
     Publisher a run in the app trains with (core/run/publisher.py), each
     message encoded for the pipe as the training process does and then
     dropped; and the time of one shape inference of the largest preset, cold
-    and warm. All training figures are samples per second of training steps (no
+    (the whole graph) and warm (after a parameter edit of one layer). All
+    training figures are samples per second of training steps (no
     evaluation), the first epoch of each being a warm-up that is not counted.
 
 `--ab NAME` adds a paired A/B of one choice the training step makes (bench_ab.py).
@@ -83,26 +84,26 @@ def first_examples(dataset, n: int):
 
 
 def _shape_inference(repeats: int) -> dict:
-    from ..core.build import _infer_layer, analyze
+    from ..core.analysis import analyze, reanalyze
     from ..core.graph import load_graph
     from ..core.resources import preset_names
 
     graphs = {name: load_graph(f"preset:{name}") for name in preset_names()}
     name = max(graphs, key=lambda n: (len(graphs[n].nodes), n))  # the most nodes: the most work
     graph = graphs[name]
+    full = analyze(graph)
+    edited = full.order[1:2]  # the first layer after the Input, as after an edit of its parameters
 
-    def timed(clear: bool) -> float:
+    def timed(run) -> float:
         times = []
         for _ in range(repeats):
-            if clear:
-                _infer_layer.cache_clear()
             start = time.perf_counter()
-            analyze(graph)
+            run()
             times.append(time.perf_counter() - start)
         return statistics.median(times) * 1e3
 
-    cold = timed(clear=True)
-    warm = timed(clear=False)
+    cold = timed(lambda: analyze(graph))  # the whole graph, as on opening it
+    warm = timed(lambda: reanalyze(graph, full, edited))  # the editor's path after a parameter edit
     return {"preset": name, "nodes": len(graph.nodes), "cold_ms": round(cold, 3), "warm_ms": round(warm, 3)}
 
 

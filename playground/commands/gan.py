@@ -94,10 +94,10 @@ def gan_config(args):
 
 
 def cmd_train_gan(args, graph) -> int:
-    from ..core.build import GraphError
+    from ..core.analysis import GraphError
     from ..core.gan.trainer import GanTrainer, JudgeEvery, TimeLimit
-    from ..core.train import CheckpointError, ConfigError, JsonlLogger, TrainingError
-    from .train import _StopOnInterrupt, _writable_file
+    from ..core.train import ConfigError, JsonlLogger, TrainingError
+    from .train import _checkpoint_or_fail, _StopOnInterrupt, _writable_file
 
     for name, instead in _CLASSIFIER_ONLY.items():
         if getattr(args, name, None) is not None:
@@ -114,6 +114,7 @@ def cmd_train_gan(args, graph) -> int:
         raise UserError(f"--threads must be 0 (torch's choice) or more, not {threads}")
     checkpoint = _writable_file(args.checkpoint, "--checkpoint") if args.checkpoint else None
     metrics_path = _writable_file(args.metrics_jsonl, "--metrics-jsonl") if args.metrics_jsonl else None
+    init_from = _checkpoint_or_fail(args.init_from) if args.init_from else None  # before the data: fail fast
     dataset = load_data(args.dataset, graph.input_dataset(), args.data_dir, args.download)
     config.dataset = dataset.name
     if threads and resolve_device_or_fail(config.device).type == "cpu":
@@ -126,11 +127,8 @@ def cmd_train_gan(args, graph) -> int:
         raise graph_problems(args.graph, exc) from None
     except ValueError as exc:  # e.g. every layer of one network frozen
         raise UserError(f"{args.graph}: {exc}") from None
-    if args.init_from:
-        try:
-            report = trainer.load_weights(args.init_from)
-        except CheckpointError as exc:
-            raise UserError(str(exc)) from None
+    if init_from is not None:
+        report = trainer.load_weights(init_from)
         say(f"--init-from: {report.summary()}")
 
     callbacks = gan_callbacks(None if args.seconds else config.epochs, progress_bar=sys.stderr.isatty())

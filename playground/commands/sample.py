@@ -16,9 +16,9 @@ def cmd_sample(args) -> int:
     import numpy as np
     from PIL import Image
 
-    from ..core.build import GraphError
+    from ..core.analysis import GraphError
     from ..core.files import atomic_write
-    from ..core.gan.model import build_gan, noise_params, pixel_range
+    from ..core.gan.model import build_gan, ema_weights, noise_params, pixel_range
     from ..core.gan.samples import as_uint8, draw_noise, fixed_noise, generate, latent_walk, noise_seed, tile
     from ..core.gan.structure import is_gan_graph
     from ..core.train import CheckpointError, load_checkpoint
@@ -47,8 +47,10 @@ def cmd_sample(args) -> int:
     try:
         gan = build_gan(ckpt.graph, device)
         gan.load_state_dict(ckpt.state_dict)
-        if isinstance(ckpt.extra.get("generator_ema"), dict):  # samples come from the averaged generator
-            gan.generator.load_state_dict(ckpt.extra["generator_ema"])
+        if (ema := ema_weights(ckpt, args.checkpoint)) is not None:  # samples come from the averaged generator
+            gan.generator.load_state_dict(ema)
+    except CheckpointError as exc:
+        raise UserError(str(exc)) from None
     except GraphError as exc:
         raise UserError(f"{args.checkpoint}: the GAN stored in the checkpoint is not valid: {exc}") from None
     except RuntimeError as exc:

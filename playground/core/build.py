@@ -1,160 +1,22 @@
-"""Graph -> torch: shape inference on the meta device, and the module builder.
+"""Graph -> torch.nn.Module: a DAG executor over the layers, built deterministically.
 
-`analyze` is cheap enough to run on every edit: every layer is instantiated on
-PyTorch's meta device (shapes only, no memory) and per-layer results are cached
-by (kind, parameters, input shapes), so an edit re-runs only what changed.
+What a graph is without building it (shapes, parameter counts, problems) is
+`analysis.py`'s work, which needs no torch; building starts from its verdict.
 """
 
 from __future__ import annotations
 
-import functools
-import math
 import threading
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from .gan.structure import gan_dataset_problems, is_gan_graph
-from .graph import Graph, Problem, structural_problems
-from .layers import CATALOG, Ctor, Shape, fmt_shape
-from .layers.io import DATASETS
-
-# Anything above these is a mistake on a digit playground, not an experiment;
-# refusing it up front beats an out-of-memory crash mid-build.
-MAX_PARAMS = 100_000_000
-MAX_ACTIVATION_BYTES_PER_SAMPLE = 256 * 2**20
-
-
-@dataclass
-class Analysis:
-    """What the editor and `inspect` show: per-node shapes, parameter counts and problems."""
-
-    order: list[str] = field(default_factory=list)
-    shapes: dict[str, Shape] = field(default_factory=dict)
-    param_counts: dict[str, int] = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
-    _by_node: tuple[tuple[int, int], dict] | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    @property
-    def total_params(self) -> int:
-        return sum(self.param_counts.values())
-
-    def problems_of(self, node_id: str) -> list[Problem]:
-        # Grouped once per change of the list, not scanned per node (the editor asks for every node).
-        key = (id(self.problems), len(self.problems))
-        if self._by_node is None or self._by_node[0] != key:
-            grouped: dict[str | None, list[Problem]] = {}
-            for p in self.problems:
-                grouped.setdefault(p.node, []).append(p)
-            self._by_node = (key, grouped)
-        return list(self._by_node[1].get(node_id, ()))
-
-
-class GraphError(ValueError):
-    """The graph cannot be built; `problems` says where and why."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        super().__init__("; ".join(str(p) for p in problems))
-
-
-def resolved_params(node) -> dict:
-    return CATALOG[node.kind].resolve(node.params)
-
-
-@functools.lru_cache(maxsize=8192)
-def _infer_layer(kind: str, params_key: tuple, in_shapes: tuple[Shape, ...]) -> tuple[Shape | None, int, str | None]:
-    """(output shape, parameter count, error) of one layer, computed on the meta device."""
-    spec = CATALOG[kind]
-    params = dict(params_key)
-    shapes = list(in_shapes)
-    if (problem := spec.check(params, shapes)) is not None:
-        return None, 0, problem
-    ctor = spec.make(params, shapes)
-    if ctor is None:  # input/output: pass-through
-        return in_shapes[0], 0, None
-    try:
-        with torch.device("meta"):
-            module = ctor()
-            # A batch of 2: BatchNorm refuses to train on a single value per channel.
-            out = module(*(torch.empty(2, *s) for s in in_shapes))
-    except Exception as exc:  # torch's message, reduced to its first line, is the best we have
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return None, 0, f"cannot compute the output: {first_line}"
-    return tuple(out.shape[1:]), sum(p.numel() for p in module.parameters()), None
-
-
-def analyze(graph: Graph) -> Analysis:
-    analysis = Analysis(problems=structural_problems(graph))
-    order, _ = graph.topological_order()
-    analysis.order = order
-    bad_nodes = {p.node for p in analysis.problems if p.node}
-    for node_id in order:
-        node = graph.nodes[node_id]
-        if node_id in bad_nodes or node.kind not in CATALOG:
-            continue
-        params = resolved_params(node)
-        if node.kind == "input":
-            analysis.shapes[node_id] = tuple(params["shape"])
-            continue
-        if node.kind == "noise":  # a GAN generator's source: a vector of `dim` random numbers
-            analysis.shapes[node_id] = (params["dim"],)
-            continue
-        sources = [e.source for e in graph.inputs_of(node_id)]
-        if not all(s in analysis.shapes for s in sources):
-            continue  # an upstream problem is already reported; don't pile on
-        in_shapes = tuple(analysis.shapes[s] for s in sources)
-        shape, count, error = _infer_layer(node.kind, tuple(sorted(params.items())), in_shapes)
-        if error:
-            analysis.problems.append(Problem(node_id, error))
-        else:
-            analysis.shapes[node_id] = shape
-            analysis.param_counts[node_id] = count
-    _check_dataset(graph, analysis)
-    _check_size(graph, analysis)
-    return analysis
-
-
-def _check_dataset(graph: Graph, analysis: Analysis) -> None:
-    if is_gan_graph(graph):  # the generator must make the data's images; the discriminator end in one value
-        analysis.problems += gan_dataset_problems(graph, analysis)
-        return
-    inputs, outputs = graph.nodes_of_kind("input"), graph.nodes_of_kind("output")
-    if len(inputs) != 1 or inputs[0].kind not in CATALOG or CATALOG["input"].param_errors(inputs[0].params):
-        return
-    params = resolved_params(inputs[0])
-    sample_shape, classes = DATASETS[params["dataset"]]
-    if tuple(params["shape"]) != sample_shape:
-        analysis.problems.append(Problem(inputs[0].id, f"{params['dataset']} samples are {fmt_shape(sample_shape)}, "
-                                                       f"not {fmt_shape(tuple(params['shape']))}"))
-    if len(outputs) == 1 and outputs[0].id in analysis.shapes:
-        shape = analysis.shapes[outputs[0].id]
-        if shape != (classes,):
-            analysis.problems.append(Problem(outputs[0].id, f"{params['dataset']} has {classes} classes, so the "
-                                             f"network must end in {classes} scores, not {fmt_shape(shape)} "
-                                             f"— end with Dense({classes})"))
-
-
-def _check_size(graph: Graph, analysis: Analysis) -> None:
-    if analysis.total_params > MAX_PARAMS:
-        analysis.problems.append(Problem(None, f"the network would have {analysis.total_params:,} parameters; "
-                                               f"the limit is {MAX_PARAMS:,}"))
-    activation_bytes = 4 * sum(math.prod(s) for s in analysis.shapes.values())
-    if activation_bytes > MAX_ACTIVATION_BYTES_PER_SAMPLE:
-        largest = max(analysis.shapes, key=lambda n: math.prod(analysis.shapes[n]))
-        analysis.problems.append(Problem(largest, f"the activations would take {activation_bytes / 2**20:,.0f} MiB "
-                                                  f"per sample (the largest is {largest}, "
-                                                  f"{fmt_shape(analysis.shapes[largest])}); the limit is "
-                                                  f"{MAX_ACTIVATION_BYTES_PER_SAMPLE // 2**20} MiB"))
-
-
-# -- building -----------------------------------------------------------------------------
+from .analysis import Analysis, GraphError, analyze, resolved_params
+from .gan.structure import is_gan_graph
+from .graph import Graph, Problem
+from .layers import CATALOG, Ctor
 
 
 def node_seed(seed: int, node_id: str) -> int:

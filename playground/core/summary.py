@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .build import Analysis
+from .analysis import Analysis
 from .gan.structure import gan_parts, is_gan_graph
 from .graph import Graph
 from .layers import CATALOG, fmt_shape

@@ -7,6 +7,7 @@ import torch
 from playground.core.graph.io import load_graph
 from playground.core.run.job import RunControl, TrainingJob, run_job
 from playground.core.run.messages import Progress, RunControls, RunFinished, RunStarted, WeightsPublished
+from playground.core.run.wire import dumps
 from playground.core.train import TrainConfig, Trainer
 
 
@@ -62,3 +63,18 @@ def test_the_run_says_started_before_its_progress_and_publishes_cpu_copies_of_it
     weights = [m for m in said if isinstance(m, WeightsPublished)][-1]
     assert weights.state_dict and all(isinstance(v, torch.Tensor) and v.device.type == "cpu"
                                       for v in weights.state_dict.values())
+
+
+def test_the_weights_a_run_publishes_do_not_grow_with_the_run_only_its_last_carry_the_history():
+    """Issue 19: every WeightsPublished (several a second) carried the run's whole metric history, a loss per
+    step, so each message, and what the window held and unpickled, grew with the run. Here every step publishes."""
+    said = run(job(epochs=2))
+    weights = [m for m in said if isinstance(m, WeightsPublished)]
+    *during, last = weights
+    assert len(during) >= 64  # a publish per step (the sample's epochs are 32 steps), and one per epoch end
+    # What the messages during the run carry of the history, item by item: nothing, however long the run.
+    assert sum(len(m.history.get("step_loss", ())) + len(m.history.get("epochs", ())) for m in during) == 0
+    sizes = [len(dumps(m)) for m in during]
+    assert max(sizes) - min(sizes) < 64, "a message of the weights grows with the run"
+    # The run's last weights (what Save Weights saves after it) carry its whole history, once.
+    assert len(last.history["step_loss"]) == last.global_step and len(last.history["epochs"]) == 2

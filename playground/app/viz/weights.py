@@ -219,7 +219,7 @@ def _input_shape(graph) -> tuple[int, ...] | None:
     inputs = graph.nodes_of_kind("input")
     if len(inputs) != 1:
         return None
-    from ...core.build import analyze  # the core (torch) is loaded by the time there are weights to show
+    from ...core.analysis import analyze
 
     return analyze(graph).shapes.get(inputs[0].id)
 

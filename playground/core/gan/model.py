@@ -18,7 +18,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..build import _INIT_LOCK, Analysis, GraphError, GraphModule, analyze, ctor_for, node_seed
+from ..analysis import Analysis, GraphError, analyze
+from ..build import _INIT_LOCK, GraphModule, ctor_for, node_seed
 from ..graph import Graph, Problem
 from ..layers import CATALOG
 from .structure import GanParts, gan_parts, is_gan_graph
@@ -123,3 +124,28 @@ def split_state_dict(parts: GanParts, state_dict: dict[str, torch.Tensor]
         elif node in parts.discriminator:
             discriminator[key] = value
     return generator, discriminator
+
+
+def gan_build_steps(graph: Graph) -> list[tuple[str, list[str], object]]:
+    """(node id, its inputs, constructor) of every layer of both networks (what a GAN checkpoint's weights must
+    fit). Raises GraphError for a graph that is not a valid GAN."""
+    analysis, parts = gan_analysis(graph)
+    generator, _ = network_steps(graph, analysis, parts.generator, parts.noise, parts.generated)
+    discriminator, _ = network_steps(graph, analysis, parts.discriminator, parts.input, parts.output)
+    return generator + discriminator
+
+
+def ema_weights(checkpoint, source: str) -> dict[str, torch.Tensor] | None:
+    """The averaged generator's weights a GAN checkpoint holds (`extra["generator_ema"]`), checked against its
+    graph's generator like the weights themselves; None when it holds none. Raises CheckpointError."""
+    from ..train.checkpoint import CheckpointError, weights_problem
+
+    ema = checkpoint.extra.get("generator_ema")
+    if ema is None:
+        return None
+    parts = gan_parts(checkpoint.graph)
+    expected = {k: v for k, v in checkpoint.state_dict.items() if k.split(".", 1)[0] in parts.generator}
+    problem = weights_problem(expected, ema) if isinstance(ema, dict) else f"not named tensors but {type(ema)}"
+    if problem:
+        raise CheckpointError(f"{source}: the averaged generator's weights are damaged ({problem})")
+    return {k: ema[k].to(expected[k].dtype) for k in expected}

@@ -65,7 +65,7 @@ from ..train.probes import state_dict_copy
 from ..train.trainer import TrainingError, _is_out_of_memory, _LossWatch, amp_settings, epoch_seed
 from ..train.transfer import TransferReport, load_matching_weights
 from .judge import JUDGED_SAMPLES, Judge, JudgeRecipe, JudgeReport
-from .model import GanModule, build_gan, noise_params, pixel_range
+from .model import GanModule, build_gan, ema_weights, noise_params, pixel_range
 from .samples import GRID_SAMPLES, as_uint8, draw_noise, fixed_noise, generate
 from .structure import GENERATION, is_gan_graph
 
@@ -446,9 +446,9 @@ class GanTrainer:
                     optimizer.load_state_dict(states[name])
                     for group, kept in zip(optimizer.param_groups, impl, strict=True):
                         group.update(kept)
-            ema = ckpt.extra.get("generator_ema")
+            ema = ema_weights(ckpt, str(path))
             if trainer.generator_ema is not None:
-                if isinstance(ema, dict):
+                if ema is not None:
                     trainer.generator_ema.load_state_dict(ema)
                     trainer.generator_ema.to(memory_format=trainer.memory_format)
                 else:  # a checkpoint of a run without the average: start it from the generator

@@ -9,13 +9,32 @@ from __future__ import annotations
 import keyword
 from dataclasses import dataclass
 
-import torch.nn as nn
-
 from ..layers import CATALOG
-from .model import OUT_PORT, Graph
+from .model import OUT_PORT, Graph, Node
 
-# Ids become attribute and variable names in built modules and exported code.
-RESERVED_IDS = frozenset({"self", "torch", "nn", "x"}) | frozenset(dir(nn.Module))
+# Ids become attribute and variable names in built modules and exported code, so none may be an attribute
+# of torch's nn.Module: `dir(nn.Module)` written out, so that checking a graph needs no torch
+# (tests/core/test_validate.py checks that it still covers the installed torch).
+MODULE_ATTRIBUTES = frozenset({
+    "T_destination", "__annotations__", "__call__", "__class__", "__delattr__", "__dict__", "__dir__",
+    "__doc__", "__eq__", "__format__", "__ge__", "__getattr__", "__getattribute__", "__getstate__", "__gt__",
+    "__hash__", "__init__", "__init_subclass__", "__le__", "__lt__", "__module__", "__ne__", "__new__",
+    "__reduce__", "__reduce_ex__", "__repr__", "__setattr__", "__setstate__", "__sizeof__", "__str__",
+    "__subclasshook__", "__weakref__", "_apply", "_call_impl", "_compiled_call_impl", "_get_backward_hooks",
+    "_get_backward_pre_hooks", "_get_name", "_load_from_state_dict", "_maybe_warn_non_full_backward_hook",
+    "_named_members", "_register_load_state_dict_pre_hook", "_register_state_dict_hook",
+    "_replicate_for_data_parallel", "_save_to_state_dict", "_slow_forward", "_version", "_wrapped_call_impl",
+    "add_module", "apply", "bfloat16", "buffers", "call_super_init", "children", "compile", "cpu", "cuda",
+    "double", "dump_patches", "eval", "extra_repr", "float", "forward", "get_buffer", "get_extra_state",
+    "get_parameter", "get_submodule", "half", "ipu", "load_state_dict", "modules", "mtia", "named_buffers",
+    "named_children", "named_modules", "named_parameters", "parameters", "register_backward_hook",
+    "register_buffer", "register_forward_hook", "register_forward_pre_hook", "register_full_backward_hook",
+    "register_full_backward_pre_hook", "register_load_state_dict_post_hook",
+    "register_load_state_dict_pre_hook", "register_module", "register_parameter",
+    "register_state_dict_post_hook", "register_state_dict_pre_hook", "requires_grad_", "set_extra_state",
+    "set_submodule", "share_memory", "state_dict", "to", "to_empty", "train", "type", "xpu", "zero_grad",
+})
+RESERVED_IDS = frozenset({"self", "torch", "nn", "x"}) | MODULE_ATTRIBUTES
 
 
 @dataclass(frozen=True)
@@ -39,21 +58,38 @@ def id_error(node_id: str) -> str | None:
 
 
 def structural_problems(graph: Graph) -> list[Problem]:
+    """Duplicate ids, then each node's own problems in file order, then the wiring's."""
+    problems = duplicate_problems(graph)
+    for node in graph.nodes.values():
+        problems += node_problems(node)
+    return problems + wiring_problems(graph)
+
+
+def duplicate_problems(graph: Graph) -> list[Problem]:
+    return [Problem(dup, f"the id '{dup}' is used by more than one node; ids must be unique")
+            for dup in dict.fromkeys(graph.duplicate_ids)]
+
+
+def node_problems(node: Node) -> list[Problem]:
+    """What is wrong with one node on its own (its id, kind and parameters): all that a parameter edit changes."""
+    problems = []
+    if (error := id_error(node.id)) is not None:
+        problems.append(Problem(node.id, error))
+    spec = CATALOG.get(node.kind)
+    if spec is None:
+        problems.append(Problem(node.id, f"unknown layer kind '{node.kind}'"))
+        return problems
+    problems += [Problem(node.id, error) for error in spec.param_errors(node.params)]
+    return problems
+
+
+def wiring_problems(graph: Graph, blocked: list[str] | None = None) -> list[Problem]:
+    """What is wrong with the wires: ends, ports, arity, one Input and one Output, cycles, reach.
+
+    `blocked`: the nodes `graph.topological_order()` left out, when the caller has it already.
+    """
     problems: list[Problem] = []
     add = problems.append
-
-    for dup in dict.fromkeys(graph.duplicate_ids):
-        add(Problem(dup, f"the id '{dup}' is used by more than one node; ids must be unique"))
-
-    for node in graph.nodes.values():
-        if (error := id_error(node.id)) is not None:
-            add(Problem(node.id, error))
-        spec = CATALOG.get(node.kind)
-        if spec is None:
-            add(Problem(node.id, f"unknown layer kind '{node.kind}'"))
-            continue
-        for error in spec.param_errors(node.params):
-            add(Problem(node.id, error))
 
     # Wires: both ends must exist and the ports must be real.
     seen_edges = set()
@@ -102,7 +138,8 @@ def structural_problems(graph: Graph) -> list[Problem]:
         for extra in found[1:]:
             add(Problem(extra.id, f"the graph may have only one {title} node (the first is '{found[0].id}')"))
 
-    _, blocked = graph.topological_order()
+    if blocked is None:
+        _, blocked = graph.topological_order()
     # Kahn leaves behind the cycles and everything downstream of them; name only the cycles.
     on_cycles = graph.nodes_on_cycles() if blocked else set()
     cyclic = [n for n in blocked if n in on_cycles]

@@ -1,7 +1,6 @@
 """Attention: patches as tokens, positions, self-attention, and pooling tokens back to a vector."""
 
-from . import modules
-from .base import Ctor, LayerSpec, Param, describe, need_image
+from .base import Ctor, LayerSpec, Param, describe, modules, need_image
 
 
 def _need_tokens(title, shape):
@@ -21,6 +20,12 @@ def _check_patches(params, shapes):
     return None
 
 
+def _infer_patches(params, shapes):
+    ((channels, h, w),) = shapes
+    patch, dim = params["patch_size"], params["dim"]
+    return ((h // patch) * (w // patch), dim), channels * dim * patch * patch + dim  # a strided convolution
+
+
 PATCH_EMBEDDING = LayerSpec(
     kind="patch_embedding",
     title="Patch embedding",
@@ -32,6 +37,7 @@ PATCH_EMBEDDING = LayerSpec(
     ),
     make=lambda p, s: Ctor(modules.PatchEmbedding, (s[0][0], p["patch_size"], p["dim"])),
     check=_check_patches,
+    infer=_infer_patches,
     summary=("patch_size", "dim"),
 )
 
@@ -42,6 +48,7 @@ POSITIONAL_EMBEDDING = LayerSpec(
     help="Adds a learned vector per token position, so attention knows where each patch came from.",
     make=lambda p, s: Ctor(modules.PositionalEmbedding, tuple(s[0])),
     check=lambda p, s: _need_tokens("Positional embedding", s[0]),
+    infer=lambda p, s: (s[0], s[0][0] * s[0][1]),  # one learned vector per position
 )
 
 
@@ -58,6 +65,19 @@ def _check_heads(title):
     return check
 
 
+def _attention_params(dim):
+    return 4 * dim * dim + 4 * dim  # query, key and value projections (dim -> 3·dim), then dim -> dim
+
+
+def _infer_block(params, shapes):
+    (shape,) = shapes
+    dim = shape[-1]
+    hidden = int(dim * params["mlp_ratio"])  # as TransformerBlock rounds it
+    norms = 2 * 2 * dim
+    mlp = dim * hidden + hidden + hidden * dim + dim
+    return shape, norms + _attention_params(dim) + mlp
+
+
 _HEADS = Param("heads", "int", 4, "Number of attention heads (must divide the token length).", min=1, max=64)
 _DROPOUT = Param("dropout", "float", 0.0, "Dropout on the attention weights.", min=0.0, max=0.9)
 
@@ -69,6 +89,7 @@ SELF_ATTENTION = LayerSpec(
     params=(_HEADS, _DROPOUT),
     make=lambda p, s: Ctor(modules.SelfAttention, (s[0][-1], p["heads"]), {"dropout": p["dropout"]}),
     check=_check_heads("Self-attention"),
+    infer=lambda p, s: (s[0], _attention_params(s[0][-1])),
     summary=("heads",),
 )
 
@@ -82,6 +103,7 @@ TRANSFORMER_BLOCK = LayerSpec(
     make=lambda p, s: Ctor(modules.TransformerBlock, (s[0][-1], p["heads"]),
                            {"mlp_ratio": p["mlp_ratio"], "dropout": p["dropout"]}),
     check=_check_heads("Transformer block"),
+    infer=_infer_block,
     summary=("heads",),
 )
 
@@ -93,6 +115,7 @@ TOKEN_POOL = LayerSpec(
     params=(Param("mode", "choice", "mean", "How to combine the tokens.", choices=("mean", "first")),),
     make=lambda p, s: Ctor(modules.TokenPool, (), {"mode": p["mode"]}),
     check=lambda p, s: _need_tokens("Token pooling", s[0]),
+    infer=lambda p, s: ((s[0][-1],), 0),
     summary=("mode",),
 )
 

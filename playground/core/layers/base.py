@@ -1,21 +1,40 @@
 """The vocabulary every layer kind is described in.
 
 A layer kind is pure data (`LayerSpec`): its typed parameters with defaults,
-ranges and help text, its input ports, and two small functions: `check`, which
-explains in plain words why the kind cannot accept some input shapes, and
-`make`, which says which torch module to construct (a `Ctor`). The same `Ctor`
-is used to build the real module and to write readable export source, so the
-two can never disagree.
+ranges and help text, its input ports, and three small functions: `check`, which
+explains in plain words why the kind cannot accept some input shapes, `infer`,
+which works out its output shape and parameter count by arithmetic (so that
+checking a graph needs no torch), and `make`, which says which torch module to
+construct (a `Ctor`). The same `Ctor` is used to build the real module and to
+write readable export source, so the two can never disagree.
+
+Nothing here imports torch: the families name torch's classes through `nn` and
+`modules` below, which import on first use (building), not when the catalog loads.
 """
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 Shape = tuple[int, ...]  # a tensor shape without the batch dimension
+
+
+class LazyModule:
+    """A module imported on its first attribute access: `nn.Linear` imports torch only when a layer is built."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr: str):
+        return getattr(importlib.import_module(self._name), attr)
+
+
+nn = LazyModule("torch.nn")
+modules = LazyModule("playground.core.layers.modules")  # torch modules for kinds that torch.nn lacks
 
 
 def fmt_shape(shape: Shape) -> str:
@@ -122,7 +141,14 @@ class Ctor:
 
 
 ShapeCheck = Callable[[dict, list[Shape]], str | None]
+# (output shape without the batch dimension, parameter count as `module.parameters()` would sum it)
+ShapeInfer = Callable[[dict, list[Shape]], tuple[Shape, int]]
 Maker = Callable[[dict, list[Shape]], Ctor | None]
+
+
+def same_shape(params: dict, shapes: list[Shape]) -> tuple[Shape, int]:
+    """`infer` of a kind that keeps its (first) input's shape and has no parameters."""
+    return shapes[0], 0
 
 
 @dataclass(frozen=True)
@@ -137,6 +163,10 @@ class LayerSpec:
     # Plain-words explanation of why the input shapes do not fit, checked
     # before torch sees them (torch's own messages are written for programmers).
     check: ShapeCheck = lambda params, shapes: None
+    # Output shape and parameter count, by arithmetic; called only after `check` passed. It may raise
+    # ValueError("plain words") for what `check` leaves out, which becomes the node's problem. Every kind
+    # must have one (tests/core/test_shape_oracle.py compares it with torch on the meta device).
+    infer: ShapeInfer | None = None
     # Parameters worth showing on the node face in the editor.
     summary: tuple[str, ...] = ()
 

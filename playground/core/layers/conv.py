@@ -1,8 +1,6 @@
 """Convolution."""
 
-from torch import nn
-
-from .base import Ctor, LayerSpec, Param, need_image, window_error
+from .base import Ctor, LayerSpec, Param, need_image, nn, window_error, window_out
 
 
 def _check(params, shapes):
@@ -10,6 +8,14 @@ def _check(params, shapes):
     return need_image("Conv2d", shape) or window_error(
         "kernel", params["kernel_size"], params["padding"], params["dilation"], shape
     )
+
+
+def _infer(params, shapes):
+    ((channels, h, w),) = shapes
+    filters, kernel = params["filters"], params["kernel_size"]
+    size = (params["kernel_size"], params["stride"], params["padding"], params["dilation"])
+    count = channels * filters * kernel * kernel + (filters if params["bias"] else 0)
+    return (filters, window_out(h, *size), window_out(w, *size)), count
 
 
 def _make(params, shapes):
@@ -36,6 +42,7 @@ CONV2D = LayerSpec(
     ),
     make=_make,
     check=_check,
+    infer=_infer,
     summary=("filters", "kernel_size"),
 )
 

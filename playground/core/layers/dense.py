@@ -1,8 +1,6 @@
 """Fully connected layers."""
 
-from torch import nn
-
-from .base import Ctor, LayerSpec, Param, describe
+from .base import Ctor, LayerSpec, Param, describe, nn
 
 
 def _check(params, shapes):
@@ -10,6 +8,12 @@ def _check(params, shapes):
     if len(shape) > 2:
         return f"Dense needs a vector or a sequence but gets {describe(shape)} — add a Flatten before it"
     return None
+
+
+def _infer(params, shapes):
+    (shape,) = shapes
+    units = params["units"]
+    return (*shape[:-1], units), shape[-1] * units + (units if params["bias"] else 0)
 
 
 DENSE = LayerSpec(
@@ -23,6 +27,7 @@ DENSE = LayerSpec(
     ),
     make=lambda p, s: Ctor(nn.Linear, (s[0][-1], p["units"]), {"bias": p["bias"]}),
     check=_check,
+    infer=_infer,
     summary=("units",),
 )
 

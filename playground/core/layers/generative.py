@@ -7,23 +7,12 @@ feeds the generator (its size and distribution), Generated marks the image the
 generator makes and the range of its pixels (which sets how real images are
 scaled for the discriminator).
 
-Each kind also carries `infer` (output shape and parameter count, in plain
-arithmetic), passed to LayerSpec where the field exists.
+Noise is a source, like Input: its `infer` takes no input shapes.
 """
 
 from __future__ import annotations
 
-from torch import nn
-
-from .base import Ctor, LayerSpec, Param, Port, Shape, describe, fmt_shape, need_image
-
-# Where LayerSpec has the `infer` field (shape inference by arithmetic), these kinds fill it in.
-_HAS_INFER = "infer" in getattr(LayerSpec, "__dataclass_fields__", {})
-
-
-def _with_infer(infer) -> dict:
-    return {"infer": infer} if _HAS_INFER else {}
-
+from .base import Ctor, LayerSpec, Param, Port, Shape, describe, fmt_shape, need_image, nn
 
 # -- Noise --------------------------------------------------------------------------------
 
@@ -48,7 +37,7 @@ NOISE = LayerSpec(
     ),
     inputs=(),
     summary=("dim",),
-    **_with_infer(infer_noise),
+    infer=infer_noise,
 )
 
 
@@ -85,7 +74,7 @@ GENERATED = LayerSpec(
     inputs=(Port(),),
     check=_check_generated,
     summary=("range",),
-    **_with_infer(infer_generated),
+    infer=infer_generated,
 )
 
 
@@ -150,7 +139,7 @@ CONV_TRANSPOSE2D = LayerSpec(
     make=_make_conv_transpose,
     check=_check_conv_transpose,
     summary=("filters", "kernel_size", "stride"),
-    **_with_infer(infer_conv_transpose),
+    infer=infer_conv_transpose,
 )
 
 
@@ -195,7 +184,7 @@ UPSAMPLE = LayerSpec(
     make=_make_upsample,
     check=_check_upsample,
     summary=("scale", "mode"),
-    **_with_infer(infer_upsample),
+    infer=infer_upsample,
 )
 
 SPECS = (NOISE, GENERATED, CONV_TRANSPOSE2D, UPSAMPLE)

@@ -1,6 +1,6 @@
 """Input and Output: where data enters the network and where the loss is taken."""
 
-from .base import LayerSpec, Param, Port, describe
+from .base import LayerSpec, Param, Port, describe, same_shape
 
 # Every dataset the trainer knows: the shape of one sample and the number of classes.
 DATASETS = {"mnist": ((1, 28, 28), 10), "fashion-mnist": ((1, 28, 28), 10), "mnist-sample": ((1, 28, 28), 10)}
@@ -15,6 +15,7 @@ INPUT = LayerSpec(
         Param("dataset", "choice", "mnist", "Dataset to train on.", choices=tuple(DATASETS)),
     ),
     inputs=(),
+    infer=lambda p, s: (tuple(p["shape"]), 0),
     summary=("dataset",),
 )
 
@@ -37,6 +38,7 @@ OUTPUT = LayerSpec(
     ),
     inputs=(Port(),),
     check=_check_output,
+    infer=same_shape,
     summary=("loss",),
 )
 

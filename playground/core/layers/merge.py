@@ -1,7 +1,6 @@
 """Merges: combine several branches (skip connections, parallel paths)."""
 
-from . import modules
-from .base import Ctor, LayerSpec, Param, Port, fmt_shape
+from .base import Ctor, LayerSpec, Param, Port, fmt_shape, modules, same_shape
 
 
 def _check_same(verb):
@@ -28,17 +27,24 @@ def _check_concat(params, shapes):
     return None
 
 
+def _infer_concat(params, shapes):
+    first = shapes[0]
+    axis = params["axis"] % len(first)
+    return (*first[:axis], sum(s[axis] for s in shapes), *first[axis + 1:]), 0
+
+
 _MERGE_PORT = (Port("in", multiple=True),)
 
 SPECS = (
     LayerSpec(kind="add", title="Add", group="Merge", inputs=_MERGE_PORT, make=lambda p, s: Ctor(modules.Add),
-              help="Adds its inputs element-wise: the join of a skip connection.", check=_check_same("add")),
+              help="Adds its inputs element-wise: the join of a skip connection.", check=_check_same("add"),
+              infer=same_shape),
     LayerSpec(kind="multiply", title="Multiply", group="Merge", inputs=_MERGE_PORT,
               make=lambda p, s: Ctor(modules.Multiply), help="Multiplies its inputs element-wise (gating).",
-              check=_check_same("multiply")),
+              check=_check_same("multiply"), infer=same_shape),
     LayerSpec(kind="concatenate", title="Concatenate", group="Merge", inputs=_MERGE_PORT,
               params=(Param("axis", "int", 0, "Axis to join along (0 = channels or features).", min=-4, max=3),),
               make=lambda p, s: Ctor(modules.Concatenate, (), {"axis": p["axis"]}),
               help="Joins its inputs along one axis, e.g. stacks the channels of two branches.",
-              check=_check_concat, summary=("axis",)),
+              check=_check_concat, infer=_infer_concat, summary=("axis",)),
 )

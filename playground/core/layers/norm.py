@@ -1,8 +1,8 @@
 """Normalization and dropout."""
 
-from torch import nn
+import math
 
-from .base import Ctor, LayerSpec, Param, describe
+from .base import Ctor, LayerSpec, Param, describe, nn, same_shape
 
 
 def _check_batchnorm(params, shapes):
@@ -29,6 +29,7 @@ BATCHNORM = LayerSpec(
     ),
     make=_make_batchnorm,
     check=_check_batchnorm,
+    infer=lambda p, s: (s[0], 2 * s[0][0]),  # a scale and a shift per channel (the running statistics are buffers)
 )
 
 
@@ -39,6 +40,11 @@ def _make_layernorm(params, shapes):
     return Ctor(nn.LayerNorm, (normalized,), {"eps": params["eps"]})
 
 
+def _infer_layernorm(params, shapes):
+    (shape,) = shapes
+    return shape, 2 * (math.prod(shape) if len(shape) == 3 else shape[-1])
+
+
 LAYERNORM = LayerSpec(
     kind="layernorm",
     title="LayerNorm",
@@ -46,6 +52,7 @@ LAYERNORM = LayerSpec(
     help="Normalizes each sample on its own (over the features of each step, or the whole image).",
     params=(Param("eps", "float", 1e-5, "Small number added to the variance for stability.", min=1e-12, max=1.0),),
     make=_make_layernorm,
+    infer=_infer_layernorm,
 )
 
 DROPOUT = LayerSpec(
@@ -55,6 +62,7 @@ DROPOUT = LayerSpec(
     help="During training, zeroes a random fraction of values to fight overfitting; does nothing at test time.",
     params=(Param("p", "float", 0.5, "Fraction of values to drop.", min=0.0, max=0.95),),
     make=lambda p, s: Ctor(nn.Dropout, (p["p"],)),
+    infer=same_shape,
     summary=("p",),
 )
 

@@ -1,9 +1,6 @@
 """Pooling: shrink images by taking the max or mean of small windows."""
 
-from torch import nn
-
-from . import modules
-from .base import Ctor, LayerSpec, Param, need_image, window_error
+from .base import Ctor, LayerSpec, Param, modules, need_image, nn, window_error, window_out
 
 
 def _params(default_kernel):
@@ -27,10 +24,17 @@ def _checker(title):
     return check
 
 
+def _infer(params, shapes):
+    ((channels, h, w),) = shapes
+    kernel, padding = params["kernel_size"], params["padding"]
+    stride = params["stride"] or kernel
+    return (channels, window_out(h, kernel, stride, padding), window_out(w, kernel, stride, padding)), 0
+
+
 def _maker(cls):
-    def make(params, shapes):
+    def make(params, shapes):  # `cls` names a class of torch.nn, looked up when a layer is built
         stride = params["stride"] or params["kernel_size"]
-        return Ctor(cls, (params["kernel_size"],), {"stride": stride, "padding": params["padding"]})
+        return Ctor(getattr(nn, cls), (params["kernel_size"],), {"stride": stride, "padding": params["padding"]})
 
     return make
 
@@ -41,8 +45,9 @@ MAXPOOL = LayerSpec(
     group="Pooling",
     help="Keeps the largest value in each window: halves the image with the default 2×2 window.",
     params=_params(2),
-    make=_maker(nn.MaxPool2d),
+    make=_maker("MaxPool2d"),
     check=_checker("MaxPool2d"),
+    infer=_infer,
     summary=("kernel_size",),
 )
 
@@ -52,8 +57,9 @@ AVGPOOL = LayerSpec(
     group="Pooling",
     help="Averages each window: a smoother way to shrink the image.",
     params=_params(2),
-    make=_maker(nn.AvgPool2d),
+    make=_maker("AvgPool2d"),
     check=_checker("AvgPool2d"),
+    infer=_infer,
     summary=("kernel_size",),
 )
 
@@ -64,6 +70,7 @@ GLOBAL_AVGPOOL = LayerSpec(
     help="Averages each channel over the whole image: C×H×W becomes a vector of C.",
     make=lambda p, s: Ctor(modules.GlobalAvgPool),
     check=lambda p, s: need_image("Global average pool", s[0]),
+    infer=lambda p, s: ((s[0][0],), 0),
 )
 
 SPECS = (MAXPOOL, AVGPOOL, GLOBAL_AVGPOOL)

@@ -2,8 +2,7 @@
 
 import math
 
-from . import modules
-from .base import Ctor, LayerSpec, Param, describe
+from .base import Ctor, LayerSpec, Param, describe, modules
 
 
 def _check(params, shapes):
@@ -11,6 +10,14 @@ def _check(params, shapes):
     if len(shape) not in (2, 3):
         return f"a recurrent layer needs a sequence or an image but gets {describe(shape)}"
     return None
+
+
+_GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # weight blocks per layer and direction
+
+
+def _steps_and_features(shape):
+    """An image is read row by row: H steps of C·W features; a sequence is steps×features already."""
+    return (shape[1], shape[0] * shape[2]) if len(shape) == 3 else (shape[0], shape[1])
 
 
 def _spec(cell, title, help):
@@ -32,8 +39,19 @@ def _spec(cell, title, help):
             kwargs["nonlinearity"] = p["nonlinearity"]
         return Ctor(modules.SequenceRNN, (cell, features, p["hidden_size"]), kwargs)
 
+    def infer(p, shapes):
+        steps, features = _steps_and_features(shapes[0])
+        hidden, directions = p["hidden_size"], 2 if p["bidirectional"] else 1
+        count = 0
+        for layer in range(p["num_layers"]):
+            inputs = features if layer == 0 else hidden * directions
+            # Per gate: input weights, hidden weights and two biases.
+            count += directions * _GATES[cell] * (inputs * hidden + hidden * hidden + 2 * hidden)
+        out = (steps, hidden * directions) if p["return_sequence"] else (hidden * directions,)
+        return out, count
+
     return LayerSpec(kind=cell, title=title, group="Recurrent", help=help, params=tuple(params), make=make,
-                     check=_check, summary=("hidden_size",))
+                     check=_check, infer=infer, summary=("hidden_size",))
 
 
 SPECS = (

@@ -2,10 +2,7 @@
 
 import math
 
-from torch import nn
-
-from . import modules
-from .base import Ctor, LayerSpec, Param, fmt_shape
+from .base import Ctor, LayerSpec, Param, fmt_shape, modules, nn
 
 FLATTEN = LayerSpec(
     kind="flatten",
@@ -13,6 +10,7 @@ FLATTEN = LayerSpec(
     group="Dense",
     help="Unrolls each sample into one long vector (e.g. 64×5×5 becomes 1600).",
     make=lambda p, s: Ctor(nn.Flatten),
+    infer=lambda p, s: ((math.prod(s[0]),), 0),
 )
 
 
@@ -29,6 +27,13 @@ def _check_reshape(params, shapes):
     return None
 
 
+def _infer_reshape(params, shapes):
+    (shape,) = shapes
+    target = params["shape"]
+    known = math.prod(d for d in target if d != -1)
+    return tuple(math.prod(shape) // known if d == -1 else d for d in target), 0
+
+
 RESHAPE = LayerSpec(
     kind="reshape",
     title="Reshape",
@@ -38,6 +43,7 @@ RESHAPE = LayerSpec(
                   max=65536),),
     make=lambda p, s: Ctor(modules.Reshape, (list(p["shape"]),)),
     check=_check_reshape,
+    infer=_infer_reshape,
     summary=("shape",),
 )
 

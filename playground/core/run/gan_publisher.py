@@ -10,8 +10,7 @@ id), ParamHistograms (both networks' layers). Then, for GANs:
   samples; time-based, never per step);
 - GanEpochEnded at each epoch's end, with the judge's verdict (instead of EpochEnded);
 - RunNote for what the trainer says while it prepares (training the judge).
-WeightsPublished's history carries the per-step lists only at epoch ends and
-at the end (they grow by four numbers a step).
+As for classifiers, only the run's last WeightsPublished carries the history.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ import time
 
 import numpy as np
 
-from .messages import GanEpochEnded, GanProgress, GanSamples, RunNote, WeightsPublished
+from .messages import GanEpochEnded, GanProgress, GanSamples, RunNote
 from .publisher import Publisher
 
 SAMPLES_INTERVAL = 2.0  # seconds between sample grids (a forward pass of 64 samples each: 1-3% of a CPU run)
@@ -57,11 +56,10 @@ class GanPublisher(Publisher):
             num_classes=trainer.num_classes, class_counts=tuple(judge.get("class_counts", ())),
             mode_collapse=bool(judge.get("mode_collapse", False)), verdict=str(judge.get("verdict", ""))))
         self._publish_samples(trainer)
-        self._publish_weights(trainer, with_steps=True)
+        self._publish_weights(trainer)
 
     def on_fit_end(self, trainer, result):
-        self._publish_progress(trainer, trainer.global_step, trainer.epochs_completed)
-        self._publish_weights(trainer, with_steps=True)
+        super().on_fit_end(trainer, result)  # the last Progress, and the last weights with the run's history
         self._publish_samples(trainer)
 
     # -- publishing ----------------------------------------------------------------------------
@@ -73,17 +71,6 @@ class GanPublisher(Publisher):
             self.send(GanProgress(run_id=self.job.run_id, steps=steps, loss_d=new[:, 0].copy(),
                                   loss_g=new[:, 1].copy(), d_real=new[:, 2].copy(), d_fake=new[:, 3].copy()))
         super()._publish_progress(trainer, global_step, epoch, losses=rows[:, 1].tolist())
-
-    def _publish_weights(self, trainer, with_steps: bool = False) -> None:
-        """As the Publisher's, but the history's per-step lists (4 numbers a step, which grow all run long) only
-        at an epoch's end and the run's: the messages a few times a second carry the epochs' records."""
-        history = trainer.history.to_dict()
-        if not with_steps:
-            history["steps"] = {}
-        self.send(WeightsPublished(
-            run_id=self.job.run_id, global_step=trainer.global_step, graph=trainer.graph,
-            state_dict=trainer.state_dict_copy(), dataset=trainer.dataset_name, classes=trainer.classes,
-            config=trainer.config.to_dict(), history=history))
 
     def _publish_samples(self, trainer) -> None:
         self._last_samples = time.perf_counter()

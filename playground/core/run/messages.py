@@ -93,7 +93,8 @@ class WeightsPublished:
     dataset: str
     classes: tuple[str, ...]
     config: dict[str, Any] = field(default_factory=dict)
-    history: dict[str, Any] = field(default_factory=dict)  # History.to_dict(), for checkpoints
+    # History.to_dict(), for checkpoints: only in a run's last weights (it grows with the run); {} before them
+    history: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

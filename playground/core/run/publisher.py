@@ -96,7 +96,7 @@ class Publisher(Callback):
     def on_fit_end(self, trainer, result):
         # A stopped run: the steps of its partial epoch that were not published yet.
         self._publish_progress(trainer, trainer.global_step, trainer.epochs_completed)
-        self._publish_weights(trainer)
+        self._publish_weights(trainer, final=True)
 
     # -- publishing ----------------------------------------------------------------------------
     def _publish_progress(self, trainer, global_step: int, epoch: int, losses: list[float] | None = None) -> None:
@@ -136,8 +136,11 @@ class Publisher(Callback):
             edges=HISTOGRAM_EDGES.numpy().copy(), weights=weights, grads=grads, weight_rms=weight_rms,
             grad_rms=grad_rms))
 
-    def _publish_weights(self, trainer) -> None:
+    def _publish_weights(self, trainer, final: bool = False) -> None:
+        # The run's metric history (a loss per step, a dict per epoch) grows with the run: only the run's last
+        # weights carry it. Sent with each of the weights (several times a second), it made every message, and
+        # the window's memory, grow with the run (issue 19, docs/performance.md).
         self.send(WeightsPublished(
             run_id=self.job.run_id, global_step=trainer.global_step, graph=trainer.graph,
             state_dict=trainer.state_dict_copy(), dataset=trainer.dataset_name, classes=trainer.classes,
-            config=trainer.config.to_dict(), history=trainer.history.to_dict()))
+            config=trainer.config.to_dict(), history=trainer.history.to_dict() if final else {}))
