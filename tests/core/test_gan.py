@@ -372,6 +372,14 @@ def test_cli_trains_a_gan_and_draws_its_samples(tmp_path, capsys):
     assert code == 2 and "not a PyTorch checkpoint" in err and "Traceback" not in err
     code, _, err = run(capsys, "sample", ckpt, "-o", tmp_path / "grid.jpg")
     assert code == 2 and ".png" in err
+    # A damaged averaged generator is refused in words, not loaded.
+    damaged = load_checkpoint(ckpt)
+    damaged.extra["generator_ema"]["g_dense1.weight"] = torch.zeros(3, 3)
+    from playground.core.train import save_checkpoint
+
+    save_checkpoint(tmp_path / "damaged.ckpt", damaged)
+    code, _, err = run(capsys, "sample", tmp_path / "damaged.ckpt", "-o", png)
+    assert code == 2 and "averaged generator's weights are damaged" in err and "g_dense1.weight" in err
 
 
 def test_cli_inspect_and_train_refuse_a_malformed_gan(tmp_path, capsys):
