@@ -8,9 +8,9 @@ read can block for ever (`/proc/kmsg`), and the window with it; `PlainFileIcons`
 
 from __future__ import annotations
 
-from PySide6.QtCore import QFileInfo
+from PySide6.QtCore import QEventLoop, QFileInfo, Qt
 from PySide6.QtGui import QAbstractFileIconProvider
-from PySide6.QtWidgets import QFileDialog, QFileIconProvider, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QFileDialog, QFileIconProvider, QMessageBox, QProgressDialog, QWidget
 
 FILE_FILTER = "Playground networks (*.json);;All files (*)"
 
@@ -33,6 +33,39 @@ def ask_restore(parent: QWidget, name: str, when: str) -> bool:
         "Restore them? (No discards the autosaved copy.)",
         buttons.Yes | buttons.No, buttons.Yes)
     return answer == buttons.Yes
+
+
+PROGRESS_AFTER_MS = 500  # a job shorter than this shows no progress bar
+
+
+class Progress:
+    """A long job run in slices on the GUI thread: a progress bar with Cancel, shown only once the job has taken
+    PROGRESS_AFTER_MS. Window-modal, so nothing else can change the document meanwhile; until it shows, the
+    window repaints and its timers run but user input waits (so no second command starts half-way)."""
+
+    def __init__(self, parent: QWidget, label: str):
+        self.dialog = QProgressDialog(label, "Cancel", 0, 0, parent)
+        self.dialog.setWindowTitle("Playground")
+        self.dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        self.dialog.setAutoReset(False)
+        self.dialog.setAutoClose(False)
+        self.dialog.setMinimumDuration(PROGRESS_AFTER_MS)
+        self.dialog.setValue(0)  # starts its clock: it shows itself after the minimum duration
+
+    def step(self, done: int = 0, total: int = 0) -> bool:
+        """Report progress (none known: total 0) and let the window breathe; False once Cancel was pressed."""
+        if total and done > 0:
+            if self.dialog.maximum() != total:
+                self.dialog.setMaximum(total)
+            self.dialog.setValue(min(done, total))
+        flags = QEventLoop.ProcessEventsFlag
+        QApplication.processEvents(flags.AllEvents if self.dialog.isVisible() else flags.ExcludeUserInputEvents)
+        return not self.dialog.wasCanceled()
+
+    def close(self) -> None:
+        self.dialog.reset()  # stops the timer that would show it
+        self.dialog.hide()
+        self.dialog.deleteLater()
 
 
 def error(parent: QWidget, title: str, text: str) -> None:

@@ -6,7 +6,10 @@ with the loader's own message and the current network stays as it was.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, wait
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -20,16 +23,34 @@ from .document import Document
 from .settings import AppSettings
 from .titles import DEFAULT_PRESET
 
-BIG_GRAPH_LAYERS = 1000  # from here a file takes over half a second to open: the wait cursor shows meanwhile
+BIG_GRAPH_LAYERS = 1000  # from here the status bar says how long a file took to open
+READ_POLL_S = 0.02  # how often the window looks up from waiting for a file to be read
+
+
+def _read_in_background(path: str) -> Future:
+    """`load_graph(path)` on a daemon thread: a read that hangs (a stuck network drive) cannot hold up quitting."""
+    future: Future = Future()
+
+    def read() -> None:
+        try:
+            future.set_result(load_graph(path))
+        except BaseException as exc:  # handed to the GUI thread, which reports it
+            future.set_exception(exc)
+
+    threading.Thread(target=read, name="graph-reader", daemon=True).start()
+    return future
 
 
 class FileController(QObject):
     recent_changed = Signal()
     message = Signal(str)  # for the status bar
 
-    def __init__(self, window: QWidget, doc: Document, settings: AppSettings, autosaver: Autosaver):
+    def __init__(self, window: QWidget, doc: Document, settings: AppSettings, autosaver: Autosaver,
+                 prepare_view: Callable[[Graph], Iterator[tuple[int, int]]] | None = None):
         super().__init__(window)
         self.window, self.doc, self.settings, self.autosaver = window, doc, settings, autosaver
+        # Makes the editor's items for a graph in slices, yielding (done, total): GraphScene.prepare.
+        self.prepare_view = prepare_view
 
     # -- start-up -----------------------------------------------------------------------------
     def start(self, path: str | None = None) -> None:
@@ -106,23 +127,40 @@ class FileController(QObject):
         return self.open_path(path)
 
     def _load_path(self, path: str) -> bool:
+        """Read the file on a worker thread, then make its editor items a slice at a time, then switch documents.
+
+        A big file (a few seconds at the limit, docs/performance.md) shows a progress bar with Cancel after half
+        a second and the window keeps repainting; Cancel, like an unreadable file, leaves the open network as it was.
+        """
+        name, start = Path(path).name, time.perf_counter()
+        progress = dialogs.Progress(self.window, f"Opening {name}…")
         try:
-            graph = load_graph(path)
-        except GraphFileError as exc:
-            dialogs.error(self.window, "Cannot open file", str(exc))
-            return False
-        big = len(graph.nodes) > BIG_GRAPH_LAYERS
-        if big:  # a few seconds at the limit (docs/performance.md): say the window is busy, not hung
-            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        start = time.perf_counter()
-        try:
-            self.doc.load(graph, str(Path(path).resolve()))
-        finally:
-            if big:
+            reading = _read_in_background(path)
+            while not reading.done():
+                if not progress.step():
+                    self.message.emit(f"Opening {name} cancelled; nothing changed")
+                    return False
+                wait([reading], timeout=READ_POLL_S)
+            try:
+                graph = reading.result()
+            except GraphFileError as exc:
+                progress.close()
+                dialogs.error(self.window, "Cannot open file", str(exc))
+                return False
+            if self.prepare_view is not None:
+                for done, total in self.prepare_view(graph):
+                    if not progress.step(done, total):
+                        self.message.emit(f"Opening {name} cancelled; nothing changed")
+                        return False
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # the last step, switching, is one block
+            try:
+                self.doc.load(graph, str(Path(path).resolve()))
+            finally:
                 QApplication.restoreOverrideCursor()
-        if big:
-            self.message.emit(f"Opened {Path(path).name}: {len(graph.nodes):,} layers in "
-                              f"{time.perf_counter() - start:.1f} s")
+        finally:
+            progress.close()
+        if len(graph.nodes) > BIG_GRAPH_LAYERS:
+            self.message.emit(f"Opened {name}: {len(graph.nodes):,} layers in {time.perf_counter() - start:.1f} s")
         self._remember(path)
         return True
 

@@ -33,7 +33,7 @@ class Workbench(QObject):
         self.shapes = ShapeInference(doc, self)
         self.editor = EditorController(doc, self.scene, self.view, self)
         self.autosaver = Autosaver(doc, settings.autosave_dir, parent=self)
-        self.files = FileController(window, doc, settings, self.autosaver)
+        self.files = FileController(window, doc, settings, self.autosaver, prepare_view=self.scene.prepare)
 
         self.shapes.updated.connect(self.scene.apply_analysis)
         self.shapes.updated.connect(self.inspector.set_analysis)

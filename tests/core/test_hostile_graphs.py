@@ -10,7 +10,9 @@ work (wires visited), not by timing it: the timing targets live in
 from __future__ import annotations
 
 import json
+import os
 import tracemalloc
+from pathlib import Path
 
 import pytest
 
@@ -87,6 +89,18 @@ def test_text_over_the_byte_limit_is_refused_before_parsing(monkeypatch):
     monkeypatch.setattr(graph_io.json, "loads", lambda *a, **k: pytest.fail("the text was parsed"))
     with pytest.raises(GraphFileError, match="up to 20 MB"):
         loads_graph(" " * (MAX_GRAPH_FILE_BYTES + 1))
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_pipe_or_a_device_is_refused_without_reading_it(tmp_path, kind):
+    """A named pipe blocks until someone writes; /dev/zero never ends. Neither is read."""
+    if kind == "fifo":
+        path = tmp_path / "pipe.json"
+        os.mkfifo(path)
+    else:
+        path = Path("/dev/zero")
+    with pytest.raises(GraphFileError, match="not a regular file"):
+        load_graph(path)
 
 
 def test_too_many_wires_are_refused():

@@ -58,10 +58,34 @@ def route(start: QPointF, end: QPointF, obstacles: ObstacleQuery, ends: list[QRe
     return path
 
 
+_fonts: dict[str, tuple[QFont, QFontMetricsF]] = {}  # by the application font's key
+
+
+def _label_font_and_metrics() -> tuple[QFont, QFontMetricsF]:
+    base = QApplication.font()
+    cached = _fonts.get(base.key())
+    if cached is None:
+        font = QFont(base)
+        font.setPointSizeF(font.pointSizeF() * 0.85)
+        cached = _fonts[base.key()] = (font, QFontMetricsF(font))
+    return cached
+
+
 def _label_font() -> QFont:
-    font = QFont(QApplication.font())
-    font.setPointSizeF(font.pointSizeF() * 0.85)
-    return font
+    return _label_font_and_metrics()[0]
+
+
+_sizes: dict[tuple[str, str], tuple[float, float]] = {}  # (font key, text): most wires of a network share a few
+
+
+def _label_size(text: str) -> tuple[float, float]:
+    font, metrics = _label_font_and_metrics()
+    size = _sizes.get((font.key(), text))
+    if size is None:
+        if len(_sizes) > 10_000:
+            _sizes.clear()
+        size = _sizes[font.key(), text] = (metrics.horizontalAdvance(text) + 10, metrics.height() + 2)
+    return size
 
 
 class EdgeItem(QGraphicsItem):
@@ -71,15 +95,20 @@ class EdgeItem(QGraphicsItem):
         self.label = ""
         self._path = QPainterPath()
         self._label_rect = QRectF()
+        self._bounds = QRectF()
+        self._middle = QPointF()
         self._hovered = False
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
         self.setZValue(-1)
-        self.setToolTip(str(edge))
+
+    def tooltip_text(self) -> str:
+        return f"{self.edge}\n{self.label}" if self.label else str(self.edge)
 
     def set_path(self, path: QPainterPath) -> None:
         self.prepareGeometryChange()
         self._path = path
+        self._middle = path.pointAtPercent(0.5) if not path.isEmpty() else QPointF()  # where a label goes
         self._place_label()
 
     def path(self) -> QPainterPath:
@@ -90,24 +119,25 @@ class EdgeItem(QGraphicsItem):
             self.prepareGeometryChange()
             self.label = text
             self._place_label()
-            self.setToolTip(f"{self.edge}\n{text}" if text else str(self.edge))
             self.update()
 
     def _place_label(self) -> None:
+        """Place the label at the path's middle, and measure the bounds once (the scene asks for them often)."""
+        self._bounds = self._path.boundingRect().adjusted(-HIT_WIDTH, -HIT_WIDTH, HIT_WIDTH, HIT_WIDTH)
         if not self.label or self._path.isEmpty():
             self._label_rect = QRectF()
             return
-        metrics = QFontMetricsF(_label_font())
-        w, h = metrics.horizontalAdvance(self.label) + 10, metrics.height() + 2
-        center = self._path.pointAtPercent(0.5)
+        w, h = _label_size(self.label)
+        center = self._middle
         self._label_rect = QRectF(center.x() - w / 2, center.y() - h / 2, w, h)
+        # (an empty label rect must not be united: adjusted, it would reach out to the scene's origin)
+        self._bounds = self._bounds.united(self._label_rect.adjusted(-1, -1, 1, 1))
 
     def label_rect(self) -> QRectF:
         return QRectF(self._label_rect)
 
     def boundingRect(self) -> QRectF:
-        return self._path.boundingRect().adjusted(-HIT_WIDTH, -HIT_WIDTH, HIT_WIDTH, HIT_WIDTH).united(
-            self._label_rect.adjusted(-1, -1, 1, 1))
+        return self._bounds
 
     def shape(self) -> QPainterPath:
         stroker = QPainterPathStroker()
@@ -118,6 +148,7 @@ class EdgeItem(QGraphicsItem):
         return shape
 
     def hoverEnterEvent(self, event) -> None:
+        self.setToolTip(self.tooltip_text())  # written on arrival: see NodeItem.hoverEnterEvent
         self._hovered = True
         self.update()
 

@@ -18,20 +18,32 @@ WIDTH = 184.0
 GRID = 10.0
 UNKNOWN = "→ ?"
 PAD_X, PAD_Y = 12.0, 5.0
+_POSITION_CHANGE = QGraphicsItem.GraphicsItemChange.ItemPositionChange
+_POSITION_CHANGED = QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged
+
+
+_font_cache: dict[str, tuple] = {}  # by the application font's key: made once, not per node or per paint
 
 
 def _fonts() -> tuple[QFont, QFont, QFont]:
+    return _font_set()[:3]
+
+
+def _font_set() -> tuple[QFont, QFont, QFont, float]:
     base = QApplication.font()
-    title = QFont(base)
-    title.setBold(True)
-    small = QFont(base)
-    small.setPointSizeF(base.pointSizeF() * 0.9)
-    return title, small, base
+    cached = _font_cache.get(base.key())
+    if cached is None:
+        title = QFont(base)
+        title.setBold(True)
+        small = QFont(base)
+        small.setPointSizeF(base.pointSizeF() * 0.9)
+        height = round(2 * PAD_Y + QFontMetricsF(title).height() + 2 * QFontMetricsF(small).height() + 4)
+        cached = _font_cache[base.key()] = (title, small, base, height)
+    return cached
 
 
 def node_height() -> float:
-    title, small, _ = _fonts()
-    return round(2 * PAD_Y + QFontMetricsF(title).height() + 2 * QFontMetricsF(small).height() + 4)
+    return _font_set()[3]
 
 
 _SHORT = {
@@ -74,6 +86,8 @@ class NodeItem(QGraphicsItem):
         self.kind = node.kind
         self.spec = CATALOG.get(node.kind)
         self.height = node_height()
+        self._bounds = self.rect().adjusted(-3, -3, 10, 3)  # selection outline; the badge overhangs right
+        self._hovered = False
         self.summary = ""
         self.shape_text = ""
         self.problems: list[str] = []
@@ -86,6 +100,17 @@ class NodeItem(QGraphicsItem):
         self._make_ports()
         self.sync(node)
         self.setPos(QPointF(*node.position))
+
+    def hoverEnterEvent(self, event) -> None:
+        # The tooltip is written when the pointer arrives, not on every change: at 10,000 layers, keeping
+        # every node's tooltip current cost a second of opening a file.
+        self._hovered = True
+        self.setToolTip(self.tooltip_text())
+        super().hoverEnterEvent(event)
+
+    def hoverLeaveEvent(self, event) -> None:
+        self._hovered = False
+        super().hoverLeaveEvent(event)
 
     @property
     def title(self) -> str:
@@ -115,7 +140,6 @@ class NodeItem(QGraphicsItem):
     def sync(self, node: Node) -> None:
         self.node_id = node.id
         self.summary = summary_text(self.spec, node)
-        self._update_tooltip()
         self.update()
 
     def set_result(self, shape: tuple | None, problems: list[Problem], param_count: int | None) -> None:
@@ -124,10 +148,11 @@ class NodeItem(QGraphicsItem):
         messages = [p.message for p in problems]
         if (shape_text, messages, param_count) != (self.shape_text, self.problems, self.param_count):
             self.shape_text, self.problems, self.param_count = shape_text, messages, param_count
-            self._update_tooltip()
+            if self._hovered:  # a tooltip on show follows the change
+                self.setToolTip(self.tooltip_text())
             self.update()
 
-    def _update_tooltip(self) -> None:
+    def tooltip_text(self) -> str:
         lines = [f"<b>{html.escape(self.title)}</b> &nbsp;<code>{html.escape(self.node_id)}</code>"]
         if self.spec:
             lines.append(html.escape(self.spec.help))
@@ -137,14 +162,14 @@ class NodeItem(QGraphicsItem):
             count = f", {self.param_count:,} parameters" if self.param_count else ""
             lines.append(f"Output {html.escape(self.shape_text[2:])}{count}")
         lines += [f"<span style='color:#d32f2f'>⚠ {html.escape(m)}</span>" for m in self.problems]
-        self.setToolTip("<p style='white-space:pre-wrap'>" + "<br>".join(lines) + "</p>")
+        return "<p style='white-space:pre-wrap'>" + "<br>".join(lines) + "</p>"
 
     # -- geometry and painting ------------------------------------------------------------
     def rect(self) -> QRectF:
         return QRectF(0, 0, WIDTH, self.height)
 
     def boundingRect(self) -> QRectF:
-        return self.rect().adjusted(-3, -3, 10, 3)  # selection outline; the badge overhangs right
+        return self._bounds
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
@@ -226,13 +251,17 @@ class NodeItem(QGraphicsItem):
 
     # -- interaction ----------------------------------------------------------------------
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
-        scene = self.scene()
-        dragged = scene is not None and scene.mouseGrabberItem() is not None
-        if change == QGraphicsItem.GraphicsItemChange.ItemPositionChange and dragged and isinstance(value, QPointF):
-            return QPointF(round(value.x() / GRID) * GRID, round(value.y() / GRID) * GRID)
-        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged and scene is not None:
-            scene.node_geometry_changed(self)
-        return super().itemChange(change, value)
+        # Called for every kind of change (a dozen while a node is made): the others return at once,
+        # as QGraphicsItem's own itemChange would.
+        if change == _POSITION_CHANGE:
+            scene = self.scene()
+            if scene is not None and scene.mouseGrabberItem() is not None and isinstance(value, QPointF):
+                return QPointF(round(value.x() / GRID) * GRID, round(value.y() / GRID) * GRID)
+        elif change == _POSITION_CHANGED:
+            scene = self.scene()
+            if scene is not None:
+                scene.node_geometry_changed(self)
+        return value
 
     def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         self.scene().node_activated.emit(self.node_id)

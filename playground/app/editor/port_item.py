@@ -29,14 +29,17 @@ class PortItem(QGraphicsItem):
         self.wires = 0
         self._hovered = self._candidate = self._snapped = False
         self.setAcceptHoverEvents(True)
-        self.setCursor(Qt.CursorShape.CrossCursor)
         self.setZValue(1)
-        if is_output:
-            self.setToolTip("Output — drag to an input port to connect")
-        elif multiple:
-            self.setToolTip(f"Input '{name}' — takes two or more wires")
-        else:
-            self.setToolTip(f"Input '{name}' — takes one wire; drag a connected wire off to move or remove it")
+        r = HIT_RADIUS + 2
+        w = max(r, self._half_width() + 4)
+        self._bounds = QRectF(-w, -r, 2 * w, 2 * r)
+
+    def tooltip_text(self) -> str:
+        if self.is_output:
+            return "Output — drag to an input port to connect"
+        if self.multiple:
+            return f"Input '{self.name}' — takes two or more wires"
+        return f"Input '{self.name}' — takes one wire; drag a connected wire off to move or remove it"
 
     @property
     def node_id(self) -> str:
@@ -67,9 +70,7 @@ class PortItem(QGraphicsItem):
         return 12.0 if self.multiple else RADIUS
 
     def boundingRect(self) -> QRectF:
-        r = HIT_RADIUS + 2
-        w = max(r, self._half_width() + 4)
-        return QRectF(-w, -r, 2 * w, 2 * r)
+        return self._bounds
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
@@ -96,6 +97,11 @@ class PortItem(QGraphicsItem):
 
     # -- interaction ----------------------------------------------------------------------
     def hoverEnterEvent(self, event: QGraphicsSceneHoverEvent) -> None:
+        # Tooltip and cursor are set on arrival (see NodeItem.hoverEnterEvent); the view shows the
+        # cursor of the item under the pointer after this event.
+        self.setToolTip(self.tooltip_text())
+        if not self.hasCursor():
+            self.setCursor(Qt.CursorShape.CrossCursor)
         self._hovered = True
         self.update()
 

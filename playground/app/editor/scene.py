@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Iterator
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QKeyEvent, QPainter, QPainterPath, QPainterPathStroker, QPolygonF
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
 
-from ...core.graph import Edge
+from ...core.graph import Edge, Graph
 from ...core.layers import fmt_shape
 from ..document import Document
 from . import commands
@@ -26,6 +27,7 @@ from .wiring import WireDrag
 GRID_DOT_SPACING = 20.0
 BIG_SCENE_WIRES = 1000  # from here, moving a node re-plans the other wires' detours only after a pause
 BIG_SCENE_REROUTE_MS = 250
+PREPARE_SLICE = 250  # items made between two looks at the event loop while a big file opens (~30 ms)
 
 
 class NodeGrid:
@@ -67,6 +69,7 @@ class GraphScene(QGraphicsScene):
         self.wire_drag: WireDrag | None = None
         self._press_positions: dict[str, QPointF] = {}
         self._grid: NodeGrid | None = None  # while every wire is rerouted
+        self._prepared: tuple[Graph, dict, dict] | None = None  # items made ahead of the next rebuild
         self._reroute = QTimer(self, singleShot=True, interval=0)
         self._reroute.timeout.connect(self.reroute_all)
         doc.reset.connect(self.rebuild)
@@ -124,19 +127,57 @@ class GraphScene(QGraphicsScene):
         return rect
 
     # -- document → items -----------------------------------------------------------------
+    def prepare(self, graph: Graph) -> Iterator[tuple[int, int]]:
+        """Make and route the items of `graph` off the scene, a slice at a time: yields (done, total).
+
+        The next rebuild for that same graph adopts them. A big file is thus drawn between event-loop
+        turns with a progress bar (the file controller drives this), and a cancelled open leaves the
+        scene as it was.
+        """
+        total = len(graph.nodes) + len(graph.edges)
+        nodes: dict[str, NodeItem] = {}
+        for done, node in enumerate(graph.nodes.values(), 1):
+            nodes[node.id] = NodeItem(node)
+            if done % PREPARE_SLICE == 0:
+                yield done, total
+        edges: dict[Edge, list[EdgeItem]] = defaultdict(list)
+        grid = NodeGrid(nodes.values())
+        for done, edge in enumerate(graph.edges, len(nodes) + 1):
+            if edge.source in nodes and edge.target in nodes:  # else: reported by the validator, nothing to draw
+                item = EdgeItem(edge)
+                edges[edge].append(item)
+                self._route(item, nodes, grid)
+            if done % PREPARE_SLICE == 0:
+                yield done, total
+        index = graph.edges.by_node()
+        for node_id, item in nodes.items():
+            if item.output is not None:
+                item.output.set_wires(len(index.outputs.get(node_id, ())))
+            for port_name, port in item.inputs.items():
+                port.set_wires(sum(e.target_port == port_name for e in index.inputs.get(node_id, ())))
+        self._prepared = (graph, nodes, edges)
+        yield total, total
+
     def rebuild(self) -> None:
         if self.wire_drag is not None:
             self.wire_drag.cancel()
+        prepared, self._prepared = self._prepared, None
+        if prepared is None or prepared[0] is not self.doc.graph:
+            for _ in self.prepare(self.doc.graph):
+                pass
+            prepared, self._prepared = self._prepared, None
         self.clear()
         self.nodes.clear()
         self.edges.clear()
-        for node in self.doc.graph.nodes.values():
-            self._add_node_item(node.id)
-        for edge in self.doc.graph.edges:
-            self._add_edge_item(edge, route=False)
-        self.reroute_all()
-        if self.analysis is not None:
-            self.apply_analysis(self.analysis)
+        _, nodes, edges = prepared
+        self.nodes.update(nodes)
+        self.edges.update(edges)
+        for item in nodes.values():
+            self.addItem(item)  # its ports come with it
+        for items in edges.values():
+            for item in items:
+                self.addItem(item)
+        # Shapes and problems follow from the new graph's analysis (ShapeInference runs on the change).
 
     def _add_node_item(self, node_id: str) -> NodeItem:
         item = NodeItem(self.doc.graph.nodes[node_id])
@@ -144,14 +185,13 @@ class GraphScene(QGraphicsScene):
         self.addItem(item)
         return item
 
-    def _add_edge_item(self, edge: Edge, route: bool = True) -> None:
+    def _add_edge_item(self, edge: Edge) -> None:
         if edge.source not in self.nodes or edge.target not in self.nodes:
             return  # a wire to a missing node: reported by the validator, nothing to draw
         item = EdgeItem(edge)
         self.edges[edge].append(item)
         self.addItem(item)
-        if route:  # a rebuild routes every wire once, when all are in the scene
-            self._route(item)
+        self._route(item)
         self._label(item)
         self._count_wires(edge)
 
@@ -219,8 +259,10 @@ class GraphScene(QGraphicsScene):
             item.set_label(fmt_shape(self.analysis.shapes[item.edge.source]))
 
     # -- wire geometry ------------------------------------------------------------------------
-    def _route(self, item: EdgeItem) -> None:
-        source, target = self.nodes[item.edge.source], self.nodes[item.edge.target]
+    def _route(self, item: EdgeItem, nodes: dict[str, NodeItem] | None = None, grid: NodeGrid | None = None) -> None:
+        nodes = self.nodes if nodes is None else nodes
+        grid = self._grid if grid is None else grid
+        source, target = nodes[item.edge.source], nodes[item.edge.target]
         ends = (source, target)
 
         def obstacles(path: QPainterPath) -> list[QRectF]:
@@ -229,8 +271,8 @@ class GraphScene(QGraphicsScene):
             stroker = QPainterPathStroker()
             stroker.setWidth(6)
             area = stroker.createStroke(path)
-            if self._grid is not None:
-                return [i.sceneBoundingRect() for i in self._grid.near(area.boundingRect())
+            if grid is not None:
+                return [i.sceneBoundingRect() for i in grid.near(area.boundingRect())
                         if i not in ends and area.intersects(i.mapToScene(i.shape()))]
             return [i.sceneBoundingRect() for i in self.items(area, Qt.ItemSelectionMode.IntersectsItemShape)
                     if isinstance(i, NodeItem) and i not in ends]

@@ -160,20 +160,21 @@ class GraphView(QGraphicsView):
         """Room to scroll around the nodes. It only grows while editing (shrinking would make the view jump).
 
         After a change, only the scene's changed regions can have grown it: measuring every item
-        instead cost a quarter of a second per edit at 10,000 layers.
+        instead cost a quarter of a second per edit at 10,000 layers. Otherwise the nodes' extent
+        stands for the scene's (wires stay within the margin of it), again far cheaper than every item.
         """
         if regions:
             rect = QRectF()
             for region in regions:
                 rect = rect.united(region)
         else:
-            rect = self.scene().itemsBoundingRect()
+            rect = self.scene().nodes_rect()
         rect = rect.adjusted(-SCENE_MARGIN, -SCENE_MARGIN, SCENE_MARGIN, SCENE_MARGIN)
         if not self.sceneRect().contains(rect):
             self.setSceneRect(self.sceneRect().united(rect))
 
     def reset_scene_rect(self) -> None:
-        rect = self.scene().itemsBoundingRect().adjusted(-SCENE_MARGIN, -SCENE_MARGIN, SCENE_MARGIN, SCENE_MARGIN)
+        rect = self.scene().nodes_rect().adjusted(-SCENE_MARGIN, -SCENE_MARGIN, SCENE_MARGIN, SCENE_MARGIN)
         self.setSceneRect(rect)
 
     # -- panning ------------------------------------------------------------------------------

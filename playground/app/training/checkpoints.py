@@ -55,7 +55,7 @@ class CheckpointDialogs:
         try:
             checkpoint = load_checkpoint(path)
         except CheckpointError as exc:
-            QMessageBox.critical(self.window, "Could not load the weights", str(exc))
+            dialogs.error(self.window, "Could not load the weights", str(exc))  # the file and why, in one line
             return False
         graph = self.document.graph.copy()
         try:

@@ -16,7 +16,7 @@ from ..build import GraphModule, build_module, resolved_params
 from ..errors import first_line
 from ..files import atomic_write
 from ..graph import Graph
-from ..layers import Shape, fmt_shape
+from ..layers import Shape
 
 EXAMPLE_BATCH = 2  # batch size of the example input the tracers see; the exported batch axis stays dynamic
 
@@ -65,32 +65,12 @@ def build_for_export(graph: Graph, path: Path, state_dict: Mapping[str, torch.Te
     return model.eval()
 
 
-def state_dict_mismatch(model: nn.Module, state_dict: Mapping[str, object], limit: int = 4) -> str | None:
-    """Plain words for missing or unexpected keys and wrong shapes, or None when the weights fit."""
-    expected = model.state_dict()
+def state_dict_mismatch(model: nn.Module, state_dict: Mapping[str, object]) -> str | None:
+    """Plain words for missing or unexpected keys, wrong shapes, kinds of number or non-finite values, or None when
+    the weights fit: the one check of weights against a network (core/train/checkpoint.py)."""
+    from ..train.checkpoint import weights_problem
 
-    def listing(names: list[str]) -> str:
-        more = f" and {len(names) - limit} more" if len(names) > limit else ""
-        return ", ".join(names[:limit]) + more
-
-    parts = []
-    missing = [k for k in expected if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in expected]
-    if missing:
-        parts.append(f"missing {listing(missing)}")
-    if unexpected:
-        parts.append(f"unexpected {listing(unexpected)}")
-    not_tensors = [k for k in expected if k in state_dict and not isinstance(state_dict[k], torch.Tensor)]
-    if not_tensors:
-        parts.append(f"not tensors: {listing(not_tensors)}")
-    wrong = [f"{k} is {fmt_shape(tuple(state_dict[k].shape))} in the weights but {fmt_shape(tuple(v.shape))} "
-             "in the graph"
-             for k, v in expected.items()
-             if isinstance(state_dict.get(k), torch.Tensor) and tuple(state_dict[k].shape) != tuple(v.shape)]
-    if wrong:
-        more = f"; {len(wrong) - 2} more tensors have other shapes" if len(wrong) > 2 else ""
-        parts.append("; ".join(wrong[:2]) + more)
-    return "; ".join(parts) or None
+    return weights_problem(model.state_dict(), state_dict)
 
 
 def input_shape(graph: Graph) -> Shape:

@@ -72,11 +72,16 @@ def load_graph(ref: str | os.PathLike) -> Graph:
         return load_graph(preset_path(name))
     path = Path(ref)
     try:
+        if path.exists() and not path.is_file() and not path.is_dir():
+            # /dev/zero, a named pipe, a socket: reading them could last for ever or never end
+            raise GraphFileError(f"{path}: not a regular file (a device, pipe or socket), so not a graph file")
         size = path.stat().st_size if path.is_file() else 0
         if size > MAX_GRAPH_FILE_BYTES:
             raise GraphFileError(f"{path}: the file is {_mib(size)}; Playground opens graph files of up to "
                                  f"{_mib(MAX_GRAPH_FILE_BYTES)} (and {MAX_GRAPH_LAYERS:,} layers)")
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:  # at most one byte over the limit, whatever the file does meanwhile
+            data = file.read(MAX_GRAPH_FILE_BYTES + 1)
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise GraphFileError(f"{path}: no such file") from None
     except IsADirectoryError:

@@ -95,13 +95,21 @@ class InferenceServer:
             self.model = None
             raise InferenceError(f"The network cannot be built: {one_line(exc)}") from None
         if state_dict is not None:
+            from ..train.checkpoint import weights_problem
+
             try:
-                tensors = {k: torch.as_tensor(v) for k, v in state_dict.items()}
-                with torch.no_grad():
-                    self.model.load_state_dict(tensors)  # strict: a mismatch is reported, never half-loaded
-            except Exception as exc:
+                tensors = {k: _as_tensor(v) for k, v in state_dict.items()}
+                # Checked before any is copied (the check every reader of weights uses): names, shapes, kinds of
+                # number, and finite values, as NaN weights would answer NaN for every drawing.
+                problem = weights_problem(self.model.state_dict(), tensors)
+                if problem is None:
+                    with torch.no_grad():
+                        self.model.load_state_dict(tensors)  # strict: a mismatch is reported, never half-loaded
+            except Exception as exc:  # e.g. a value that is no array of numbers
+                problem = one_line(exc)
+            if problem is not None:
                 self.model = self.fingerprint = None  # it may hold part of these weights: rebuild before use
-                raise InferenceError(f"The weights do not fit the network: {one_line(exc)}") from None
+                raise InferenceError(f"The weights do not fit the network: {problem}")
         try:
             self.normalization = normalization_for(dataset)
         except ValueError:
@@ -185,6 +193,16 @@ class LocalInference(InferenceServer):
 
     def keep_to(self, cores: frozenset[int] | None) -> None:
         """Nothing to do: it runs in its caller's thread, which the caller keeps where it wants."""
+
+
+def _as_tensor(value: Any) -> Any:
+    """A NumPy array of numbers (how the wire sends tensors) as a tensor; anything else as it is, for the check of
+    the weights to name."""
+    import torch
+
+    if isinstance(value, np.ndarray) and value.dtype != object:
+        return torch.from_numpy(value)
+    return value
 
 
 def warm_up() -> bool:

@@ -430,12 +430,18 @@ class Trainer:
                 trainer.optimizer.load_state_dict(ckpt.optimizer_state)
                 for group, kept in zip(trainer.optimizer.param_groups, impl, strict=True):
                     group.update(kept)
+                for param, state in trainer.optimizer.state.items():  # torch checks only the groups' sizes
+                    for name, value in state.items():
+                        if isinstance(value, torch.Tensor) and value.dim() and value.shape != param.shape:
+                            raise ValueError(f"the optimizer's {name} is {list(value.shape)} for a parameter of "
+                                             f"{list(param.shape)}")
             scaler_state = ckpt.extra.get("scaler")
             if scaler_state and trainer.scaler.is_enabled():
                 trainer.scaler.load_state_dict(scaler_state)
         except (RuntimeError, ValueError, KeyError, TypeError) as exc:
             detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise CheckpointError(f"{path}: the weights do not fit the graph stored with them ({detail})") from None
+            raise CheckpointError(f"{path}: the optimizer state does not fit the network stored with it ({detail})") \
+                from None
         trainer.history = History.from_dict(ckpt.history)
         trainer.epochs_completed = int(ckpt.extra.get("epochs_completed", 0))
         # The history keeps only finished epochs: drop the steps of a partial one.
