@@ -4,9 +4,9 @@
   vectors all run long), from `GanSamples` every few seconds and at each
   epoch's end, so the same cells turn from static into digits.
 - **The history**: every grid the run sent, kept for a slider (at most
-  MAX_GRIDS: beyond that the older half is thinned to every other grid, the
-  first kept, so the whole run stays in reach at an even resolution, ~50 KB a
-  grid). At the slider's right end the grid follows the run ("live").
+  MAX_GRIDS: beyond that every other grid goes, the first kept, so the whole
+  run stays in reach at an even resolution, ~50 KB a grid). At the slider's
+  right end the grid follows the run ("live").
 - **The latent walk**: a strip of WALK_STEPS images along the straight line
   between two noise vectors, asked of the generator in the inference process
   (`Predictor.want_generator`, as the Draw dock asks the network), with the
@@ -41,11 +41,16 @@ NO_RUN_MESSAGE = "Press Start (F5): every few seconds the grid shows what the ge
 
 
 class SampleHistory:
-    """A run's grids, oldest first, bounded: see the module docstring."""
+    """A run's grids, oldest first, bounded at an even resolution: the n-th grid of the run is kept when n is a
+    multiple of `stride` (the newest always, until the next one comes); when more than `limit` are kept, the
+    stride doubles and every other one goes. So the whole run stays in reach, the first grid included."""
 
     def __init__(self, limit: int = MAX_GRIDS):
         self.limit = max(4, limit)
         self.grids: list[GanSamples] = []
+        self._indices: list[int] = []  # each kept grid's number in the run (0-based)
+        self._count = 0
+        self.stride = 1
 
     def __len__(self) -> int:
         return len(self.grids)
@@ -59,13 +64,21 @@ class SampleHistory:
         if self.grids and samples.global_step == self.grids[-1].global_step:
             self.grids[-1] = samples  # the same step again (an epoch's end right after a timed grid)
             return
+        if self._indices and self._indices[-1] % self.stride:  # kept only as the newest: this one is newer
+            self.grids.pop()
+            self._indices.pop()
         self.grids.append(samples)
+        self._indices.append(self._count)
+        self._count += 1
         if len(self.grids) > self.limit:
-            half = len(self.grids) // 2
-            self.grids = self.grids[:half:2] + self.grids[half:]
+            self.stride *= 2
+            last = len(self.grids) - 1
+            keep = [i for i, n in enumerate(self._indices) if n % self.stride == 0 or i == last]
+            self.grids = [self.grids[i] for i in keep]
+            self._indices = [self._indices[i] for i in keep]
 
     def clear(self) -> None:
-        self.grids = []
+        self.grids, self._indices, self._count, self.stride = [], [], 0, 1
 
 
 def to_qimage(pixels: np.ndarray) -> QImage:
