@@ -217,6 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "fp32), publisher (the Trainer with and without the app's Publisher), malloc (glibc's "
                         "defaults against core/host_memory.py; two training processes taking turns)")
     p.add_argument("--ab-only", action="store_true", help="with --ab: only the A/B, not (a), (b) and (c)")
+    p.add_argument("--gan", action="store_true",
+                   help="the GAN trainer's step (dcgan-mnist) against a plain PyTorch GAN loop of the same networks, "
+                        "batch size and optimizers, taking turns in one run (--steps: measured steps each, default "
+                        "120; --batch-size)")
     p.add_argument("--shape-repeats", type=int, default=20, help=argparse.SUPPRESS)
     p.add_argument("--train-samples", type=int, default=0, help=argparse.SUPPRESS)  # fewer, for tests
     p.set_defaults(run=_cmd_bench)

@@ -172,6 +172,13 @@ def cmd_bench(args) -> int:
     device = resolve_device_or_fail(args.device or "auto")
     dataset = first_examples(load_data(args.dataset, "mnist-sample", args.data_dir, download=False),
                              args.train_samples)
+    if getattr(args, "gan", False):  # commands/bench_gan.py
+        from .bench_gan import cmd_gan_bench
+
+        report = cmd_gan_bench(args, dataset, device)
+        report["seconds"] = round(time.perf_counter() - started, 1)
+        print(json.dumps(report) if args.json else "\n".join(f"{k}: {v}" for k, v in report.items()))
+        return 0
     graph = load_graph(f"preset:{MODEL}")
     epochs = args.epochs + 1  # + the warm-up epoch
     report = {"model": MODEL, "batch_size": args.batch_size, "dataset": dataset.name, "device": str(device),

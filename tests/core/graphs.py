@@ -1,6 +1,8 @@
 """Small helpers to write graphs in tests."""
 
+from playground.core.gan.structure import is_gan_graph
 from playground.core.graph import Edge, Graph, Node, load_graph
+from playground.core.resources import preset_names
 
 
 def chain(*layers, dataset="mnist", shape=(1, 28, 28)) -> Graph:
@@ -27,3 +29,8 @@ def messages(analysis) -> dict:
     for p in analysis.problems:
         out.setdefault(p.node, []).append(p.message)
     return out
+
+
+def classifier_presets() -> list[str]:
+    """The presets that classify (the GAN presets hold two networks: tests/core/test_gan.py)."""
+    return [name for name in preset_names() if not is_gan_graph(preset(name))]

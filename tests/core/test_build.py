@@ -5,12 +5,11 @@ import torch
 
 from playground.core.build import GraphError, analyze, build_module
 from playground.core.graph import Edge, Node
-from playground.core.resources import preset_names
 
-from .graphs import chain, preset
+from .graphs import chain, classifier_presets, preset
 
 
-@pytest.mark.parametrize("name", preset_names())
+@pytest.mark.parametrize("name", classifier_presets())
 def test_real_forward_shapes_match_meta_inference(name):
     graph = preset(name)
     analysis = analyze(graph)

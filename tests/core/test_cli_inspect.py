@@ -11,7 +11,7 @@ from playground.cli import main
 from playground.core.graph import save_graph
 from playground.core.resources import preset_names
 
-from .graphs import chain
+from .graphs import chain, classifier_presets
 
 
 def run(capsys, *argv):
@@ -36,7 +36,7 @@ def test_inspect_table(capsys):
     assert "Total params: 93,322" in out
 
 
-@pytest.mark.parametrize("name", preset_names())
+@pytest.mark.parametrize("name", classifier_presets())
 def test_inspect_json_for_every_preset(capsys, name):
     code, out, _ = run(capsys, "inspect", f"preset:{name}", "--json")
     data = json.loads(out)

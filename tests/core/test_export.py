@@ -26,10 +26,11 @@ from playground.core.export import ExportError, export_graph
 from playground.core.export.python_source import class_name
 from playground.core.graph import Edge, Graph, Node, load_graph, save_graph
 from playground.core.layers import fmt_shape
-from playground.core.resources import preset_names
 from playground.core.train.checkpoint import Checkpoint, save_checkpoint
 
-PRESETS = preset_names()
+from .graphs import classifier_presets
+
+PRESETS = classifier_presets()  # GAN presets: tests/core/test_gan.py
 SUFFIX = {"python": ".py", "pt2": ".pt2", "onnx": ".onnx"}
 
 

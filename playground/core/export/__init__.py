@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from ..gan.structure import is_gan_graph
 from ..graph import Graph
 from .common import ExportError
 
@@ -30,6 +31,10 @@ def export_graph(graph: Graph, fmt: str, path: str | os.PathLike,
     the source (same name, suffix .pth) when `state_dict` is given.
     """
     path = Path(path)
+    if is_gan_graph(graph):  # both networks as source; the generator alone as ONNX or .pt2
+        from .gan import export_gan
+
+        return export_gan(graph, fmt, path, state_dict)
     if fmt == "python":
         from .python_source import export_python
 

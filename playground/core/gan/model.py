@@ -49,6 +49,12 @@ class GanModule(nn.Module):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.generator(z)
 
+    def train(self, mode: bool = True) -> GanModule:  # eval() too: the networks' own flags follow their layers'
+        super().train(mode)
+        for network in self._networks.values():
+            network.training = mode
+        return self
+
 
 def gan_analysis(graph: Graph) -> tuple[Analysis, GanParts]:
     """The analysis of a valid GAN graph and its two networks; raises GraphError otherwise."""
