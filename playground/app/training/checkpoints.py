@@ -35,7 +35,8 @@ class CheckpointDialogs:
         checkpoint = Checkpoint(graph=weights.graph, state_dict=weights.state_dict, config=dict(weights.config),
                                 history=dict(weights.history),
                                 extra={"dataset": weights.dataset, "classes": list(weights.classes),
-                                       "global_step": weights.global_step, "status": "saved from the app"})
+                                       "global_step": weights.global_step, "status": "saved from the app",
+                                       **({"task": "generation"} if is_gan_graph(weights.graph) else {})})
         try:
             save_checkpoint(path, checkpoint)  # atomic: a failed write leaves any old file as it was
         except (OSError, TypeError, CheckpointError) as exc:
