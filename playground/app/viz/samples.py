@@ -317,7 +317,7 @@ class SamplesView(HeldRepaints, QWidget):
             self.caption.setText(self._run_name)
         else:
             self.grid.set_pixels(None)
-            self.grid_title.setText("")
+            self.grid_title.setText(NO_RUN_MESSAGE if self._gan else "")
         if self._walk is not None and len(self._walk):
             self.walk.set_pixels(tile(self._walk, cols=len(self._walk)))
             self.walk_title.setToolTip(self._walk_note)
