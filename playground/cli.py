@@ -56,7 +56,10 @@ def _cmd_export(args) -> int:
         graph = load_graph(args.graph)
         state_dict = None
         if args.checkpoint:
-            state_dict = load_checkpoint(args.checkpoint).state_dict
+            checkpoint = load_checkpoint(args.checkpoint)
+            state_dict = checkpoint.state_dict
+            if isinstance(checkpoint.extra.get("generator_ema"), dict):  # a GAN: its averaged generator samples
+                state_dict = {**state_dict, **checkpoint.extra["generator_ema"]}
         written = export_graph(graph, args.format, args.output, state_dict=state_dict)
     except (GraphFileError, CheckpointError, ExportError) as exc:
         raise UserError(str(exc)) from None
@@ -165,6 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     gan.add_argument("--beta1", type=float, help="Adam's β1 for both networks (default 0.5)")
     gan.add_argument("--label-smoothing", type=float, metavar="S",
                      help="one-sided: the discriminator's target for real images is 1 - S (default 0: off)")
+    gan.add_argument("--judge-every", type=float, metavar="S",
+                     help="also judge every S seconds of training (a line each, and \"judged\" in the JSON)")
     gan.add_argument("--no-judge", action="store_true",
                      help="do not judge samples (the judge is a digit classifier trained once and cached)")
     p.set_defaults(run=_cmd_train)

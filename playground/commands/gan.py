@@ -90,7 +90,7 @@ def gan_config(args):
 
 def cmd_train_gan(args, graph) -> int:
     from ..core.build import GraphError
-    from ..core.gan.trainer import GanTrainer, TimeLimit
+    from ..core.gan.trainer import GanTrainer, JudgeEvery, TimeLimit
     from ..core.train import CheckpointError, ConfigError, JsonlLogger, TrainingError
     from .train import _StopOnInterrupt, _writable_file
 
@@ -124,6 +124,12 @@ def cmd_train_gan(args, graph) -> int:
     callbacks = gan_callbacks(None if args.seconds else config.epochs, progress_bar=sys.stderr.isatty())
     if args.seconds:
         callbacks.append(TimeLimit(args.seconds))
+    judged = None
+    if args.judge_every:
+        if not config.gan_judge:
+            raise UserError("--judge-every needs the judge; leave out --no-judge")
+        judged = JudgeEvery(args.judge_every, say=lambda text: print(text, flush=True))
+        callbacks.append(judged)
     if metrics_path is not None:
         callbacks.append(_gan_jsonl(metrics_path, every_steps=args.log_every, mode="w", base=JsonlLogger))
     precision = str(trainer.amp_dtype).removeprefix("torch.") if trainer.amp else "fp32"
@@ -146,7 +152,11 @@ def cmd_train_gan(args, graph) -> int:
     if result.checkpoint_path:
         say(f"checkpoint: {result.checkpoint_path} (draw samples: playground sample {result.checkpoint_path} -n 64 "
             "-o grid.png)")
-    print(json.dumps(result.summary()), flush=True)
+    summary = result.summary()
+    if judged is not None:
+        summary["judged"] = [{"train_seconds": round(t, 1), "steps": step, "recognisable": round(r.recognisable, 4),
+                              "classes_covered": r.classes_covered} for t, step, r in judged.verdicts]
+    print(json.dumps(summary), flush=True)
     return 0
 
 

@@ -47,6 +47,8 @@ def cmd_sample(args) -> int:
     try:
         gan = build_gan(ckpt.graph, device)
         gan.load_state_dict(ckpt.state_dict)
+        if isinstance(ckpt.extra.get("generator_ema"), dict):  # samples come from the averaged generator
+            gan.generator.load_state_dict(ckpt.extra["generator_ema"])
     except GraphError as exc:
         raise UserError(f"{args.checkpoint}: the GAN stored in the checkpoint is not valid: {exc}") from None
     except RuntimeError as exc:

@@ -231,6 +231,10 @@ def test_checkpoint_round_trips_both_networks_and_optimizers(sample_data, tmp_pa
     for mine, theirs in ((trainer.optimizer_g, again.optimizer_g), (trainer.optimizer_d, again.optimizer_d)):
         a, b = mine.state_dict()["state"], theirs.state_dict()["state"]
         assert a.keys() == b.keys() and all(torch.equal(a[k]["exp_avg"], b[k]["exp_avg"]) for k in a)
+    for key, value in trainer.generator_ema.state_dict().items():  # the averaged generator samples come from
+        assert torch.equal(again.generator_ema.state_dict()[key], value), key
+    assert not torch.equal(trainer.generator_ema.state_dict()["g_dense.weight"],
+                           trainer.generator.state_dict()["g_dense.weight"])
     assert again.epochs_completed == 1 and again.global_step == 4 and again.config.gan_loss == "least_squares"
     assert again.fit().global_step == 8  # continues
     # A GAN checkpoint is not a classifier's, nor the other way round.

@@ -34,14 +34,14 @@ from ..graph import load_graph
 from ..train import CheckpointError, TrainConfig, Trainer, load_checkpoint
 from ..train.inference import model_from_checkpoint
 
-JUDGE_VERSION = 2  # part of the cache key: a change of recipe retrains
+JUDGE_VERSION = 3  # part of the cache key: a change of recipe retrains
 CONFIDENCE = 0.9  # a sample is recognisable when the judge gives one class at least this probability
 COVERAGE_SHARE = 0.01  # a class is covered when at least this share of the samples is recognisably of it
 COLLAPSE_COVERAGE = 0.7  # fewer classes than this share covered, with samples recognisable: mode collapse
 COLLAPSE_MIN_RECOGNISABLE = 0.1
 JUDGED_SAMPLES = 1000
 JUNK_SHARE = 0.25  # junk images per training batch, as a share of the real ones
-JUNK_WEIGHT = 0.5  # weight of their loss (cross-entropy against the uniform distribution)
+JUNK_WEIGHT = 0.3  # weight of their loss (cross-entropy against the uniform distribution)
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class JudgeRecipe:
     """How the judge is trained; every field is part of its cache key."""
 
     preset: str = "mnist-cnn"
-    epochs: int = 3
+    epochs: int = 4
     batch_size: int = 128
     seed: int = 0
     max_train_images: int = 0  # 0: all of them (tests use fewer)

@@ -26,11 +26,20 @@ device and are copied once per epoch, or when a callback asks.
 
 An epoch is one pass of the real images through the discriminator:
 batches // k generator steps.
+
+Samples (the app's grid, the judge, `playground sample`) come from a moving
+average of the generator's weights (`gan_ema`, 0.999 with a warm-up: decay
+min(0.999, (1+t)/(10+t)) at step t), as in ProGAN/StyleGAN: the averaged
+generator makes steadier, cleaner images than the one the last step left,
+which a high learning rate keeps moving. It is a copy of the generator's
+layers (`generator_ema`), saved in checkpoints as `extra["generator_ema"]`,
+keyed by node id; training itself never reads it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import os
 import threading
@@ -236,6 +245,10 @@ class GanTrainer:
         self._judged_at = -1  # global step of last_judge
         self.judge = judge
         self.judge_recipe = judge_recipe or JudgeRecipe()
+        # The moving average of the generator that samples come from (None: samples come from the generator).
+        self.generator_ema = None
+        if config.gan_ema > 0:
+            self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False).eval()
         # The grid the app shows and `playground sample` draws: the same noise all run long, so the same cells
         # turn from static into digits.
         self.grid_noise = fixed_noise(GRID_SAMPLES, self.noise_dim, self.noise_distribution, config.seed, "grid",
@@ -308,9 +321,32 @@ class GanTrainer:
         """Both networks' weights as CPU copies, keyed by node id."""
         return state_dict_copy(self.model)
 
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator samples come from: the moving average when there is one."""
+        return self.generator_ema if self.generator_ema is not None else self.generator
+
     def grid_samples(self) -> np.ndarray:
-        """uint8 [64, H, W]: the generator's images of the fixed grid noise, now."""
-        return as_uint8(generate(self.generator, self.grid_noise, self.pixel_range))
+        """uint8 [64, H, W]: the images of the fixed grid noise, now."""
+        return as_uint8(generate(self.sampler, self.grid_noise, self.pixel_range))
+
+    def _ema_pairs(self):
+        return zip(self.generator_ema.state_dict().values(), self.generator.state_dict().values(), strict=True)
+
+    def _update_ema(self) -> None:
+        decay = min(self.config.gan_ema, (1 + self.global_step) / (10 + self.global_step))
+        with torch.no_grad():
+            for average, current in self._ema_pairs():
+                if average.dtype.is_floating_point:
+                    average.lerp_(current, 1 - decay)
+                else:  # BatchNorm's batch counter
+                    average.copy_(current)
+
+    def _reset_ema(self) -> None:
+        if self.generator_ema is not None:
+            with torch.no_grad():
+                for average, current in self._ema_pairs():
+                    average.copy_(current)
 
     def load_weights(self, source: Checkpoint | dict[str, torch.Tensor] | str | os.PathLike) -> TransferReport:
         """Copy the tensors of a checkpoint (or state_dict) whose node id and shape match, into either network."""
@@ -319,6 +355,7 @@ class GanTrainer:
         state_dict = source.state_dict if isinstance(source, Checkpoint) else source
         report = load_matching_weights(self.model, state_dict)
         self.model.to(memory_format=self.memory_format)
+        self._reset_ema()
         return report
 
     # -- the judge -------------------------------------------------------------------------------
@@ -337,9 +374,12 @@ class GanTrainer:
         """The judge's verdict on `samples` images of fixed noise (the same noise every time)."""
         if self.prepare_judge() is None:
             return None
+        start = time.perf_counter()
         noise = fixed_noise(samples, self.noise_dim, self.noise_distribution, self.config.seed, "judge", self.device)
-        report = self.judge.judge(generate(self.generator, noise, self.pixel_range))
+        report = self.judge.judge(generate(self.sampler, noise, self.pixel_range))
         self.last_judge, self._judged_at = report, self.global_step
+        if self._epoch_start is not None:  # judged mid-epoch (a callback asked): not training time
+            self._epoch_paused += time.perf_counter() - start
         return report
 
     # -- checkpoints -----------------------------------------------------------------------
@@ -354,6 +394,7 @@ class GanTrainer:
             extra={"task": GENERATION, "epochs_completed": self.epochs_completed, "global_step": self.global_step,
                    "status": status, "dataset": self.dataset.name, "classes": list(self.classes),
                    "judge": self.last_judge.to_dict() if self.last_judge else None,
+                   "generator_ema": state_dict_copy(self.generator_ema) if self.generator_ema is not None else None,
                    "scalers": {"generator": self.scaler_g.state_dict(), "discriminator": self.scaler_d.state_dict()}
                    if self.scaler_g.is_enabled() else None,
                    "torch_version": str(torch.__version__)},
@@ -392,6 +433,13 @@ class GanTrainer:
                     optimizer.load_state_dict(states[name])
                     for group, kept in zip(optimizer.param_groups, impl, strict=True):
                         group.update(kept)
+            ema = ckpt.extra.get("generator_ema")
+            if trainer.generator_ema is not None:
+                if isinstance(ema, dict):
+                    trainer.generator_ema.load_state_dict(ema)
+                    trainer.generator_ema.to(memory_format=trainer.memory_format)
+                else:  # a checkpoint of a run without the average: start it from the generator
+                    trainer._reset_ema()
             scalers = ckpt.extra.get("scalers")
             if scalers and trainer.scaler_g.is_enabled():
                 trainer.scaler_g.load_state_dict(scalers["generator"])
@@ -553,6 +601,8 @@ class GanTrainer:
                 for i in range(steps):
                     self._epoch_paused += self._between_steps()
                     row = self._train_step(batches)
+                    if self.generator_ema is not None:
+                        self._update_ema()
                     samples += config.batch_size * self.d_steps
                     self._step_metrics[i] = row
                     self._last = row
@@ -610,3 +660,25 @@ class TimeLimit(Callback):
             trainer.stop()
             if self.on_stop:
                 self.on_stop()
+
+
+class JudgeEvery(Callback):
+    """Asks for the judge's verdict every `seconds` of training (the judging itself is not counted as training);
+    `verdicts` holds (training seconds, global step, JudgeReport) of each, and `say` hears of each."""
+
+    def __init__(self, seconds: float, say: Callable[[str], None] | None = None):
+        self.seconds = seconds
+        self.next = seconds
+        self.say = say
+        self.verdicts: list[tuple[float, int, JudgeReport]] = []
+
+    def on_step_end(self, trainer, step):
+        elapsed = trainer.train_seconds()
+        if elapsed < self.next:
+            return
+        self.next += self.seconds * (1 + int((elapsed - self.next) // self.seconds))
+        report = trainer.judge_now()
+        if report is not None:
+            self.verdicts.append((elapsed, trainer.global_step, report))
+            if self.say:
+                self.say(f"after {elapsed:.0f} s of training ({trainer.global_step} steps): {report.verdict}")

@@ -56,6 +56,7 @@ class TrainConfig:
     gan_lr_d: float = 2e-4  # the discriminator's
     gan_beta1: float = 0.5  # Adam's β1 for both (0.5, as DCGAN: less momentum steadies the game)
     gan_label_smoothing: float = 0.0  # one-sided: the discriminator's target for real images is 1 - this
+    gan_ema: float = 0.999  # samples come from a moving average of the generator's weights with this decay (0: off)
     gan_judge: bool = True  # judge 1,000 samples after each epoch (recognisable share, class coverage)
 
     # -- derived values -------------------------------------------------------------------
@@ -119,6 +120,8 @@ class TrainConfig:
             bad("gan_beta1", "must be at least 0 and below 1")
         if not (isinstance(self.gan_label_smoothing, int | float) and 0 <= self.gan_label_smoothing <= 0.5):
             bad("gan_label_smoothing", "must be between 0 (off) and 0.5")
+        if not (isinstance(self.gan_ema, int | float) and 0 <= self.gan_ema < 1):
+            bad("gan_ema", "must be at least 0 (off) and below 1")
         if not isinstance(self.gan_judge, bool):
             bad("gan_judge", "must be true or false")
         resolve_device(self.device)  # raises ConfigError
