@@ -130,7 +130,8 @@ def test_gan_problems_show_on_their_node_and_start_is_refused_with_the_reason(wi
 # -- 2. the Training panel -----------------------------------------------------------------------------------------
 def test_the_training_panel_shows_the_gan_settings_for_a_gan(window, qtbot, dialogs):
     panel = window.training.panel
-    gan_only = ("gan_loss", "gan_d_steps", "gan_lr_g", "gan_lr_d", "gan_beta1", "gan_label_smoothing", "gan_judge")
+    gan_only = ("gan_loss", "gan_d_steps", "gan_lr_g", "gan_lr_d", "gan_beta1", "gan_label_smoothing", "gan_ema",
+                "gan_judge")
     classifier_only = ("optimizer", "lr", "weight_decay", "schedule", "warmup_epochs", "grad_clip", "augment")
     assert not panel.gan_group.isVisibleTo(panel)
     open_preset(window, "dcgan-mnist")
@@ -142,6 +143,7 @@ def test_the_training_panel_shows_the_gan_settings_for_a_gan(window, qtbot, dial
     for name in ("batch_size", "epochs", "seed", "device", "dataset"):
         assert panel.fields[name].container.isVisibleTo(panel), name
     assert panel.gan_beta1_spin.value() == 0.5  # Adam β1 0.5, as practitioners use
+    assert panel.gan_ema_spin.value() == TrainConfig().gan_ema
 
     # Set like a person: least squares, two D steps, rates typed, smoothing 0.1.
     panel.gan_loss_combo.setCurrentIndex(panel.gan_loss_combo.findData("least_squares"))

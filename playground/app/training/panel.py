@@ -45,13 +45,13 @@ from .status_box import StatusBox
 SETTINGS_KEY = "training/config"
 # When several fields have a problem, config() names (and Start shows) the first of them in this order.
 FIELD_ORDER = ("dataset", "optimizer", "lr", "weight_decay", "batch_size", "epochs", "gan_loss", "gan_d_steps",
-               "gan_lr_g", "gan_lr_d", "gan_beta1", "gan_label_smoothing", "gan_judge", "schedule", "warmup_epochs",
-               "grad_clip", "augment", "seed", "device")
+               "gan_lr_g", "gan_lr_d", "gan_beta1", "gan_label_smoothing", "gan_ema", "gan_judge", "schedule",
+               "warmup_epochs", "grad_clip", "augment", "seed", "device")
 # The settings each task does not use (TrainConfig: a GAN run trains each network with its own constant-rate Adam,
 # on the data as it is): hidden for that task, and their problems do not hold Start.
 CLASSIFIER_ONLY = frozenset({"optimizer", "lr", "weight_decay", "schedule", "warmup_epochs", "grad_clip", "augment"})
 GAN_ONLY = frozenset({"gan_loss", "gan_d_steps", "gan_lr_g", "gan_lr_d", "gan_beta1", "gan_label_smoothing",
-                      "gan_judge"})
+                      "gan_ema", "gan_judge"})
 
 
 class TrainingPanel(QWidget):
@@ -150,8 +150,8 @@ class TrainingPanel(QWidget):
         gan = self.gan_group
         self.gan_loss_combo, self.gan_d_steps_spin, self.gan_lr_g_edit, self.gan_lr_d_edit = (
             gan.loss_combo, gan.d_steps_spin, gan.lr_g_edit, gan.lr_d_edit)
-        self.gan_beta1_spin, self.gan_smoothing_spin, self.gan_judge_check = (
-            gan.beta1_spin, gan.smoothing_spin, gan.judge_check)
+        self.gan_beta1_spin, self.gan_smoothing_spin, self.gan_ema_spin, self.gan_judge_check = (
+            gan.beta1_spin, gan.smoothing_spin, gan.ema_spin, gan.judge_check)
 
     # -- wiring -----------------------------------------------------------------------------------------------------
     def _connect_edits(self) -> None:
@@ -164,7 +164,7 @@ class TrainingPanel(QWidget):
         for edit in (self.lr_edit, self.wd_edit, self.gan_lr_g_edit, self.gan_lr_d_edit):
             edit.textChanged.connect(self._on_edited)
         for spin in (self.batch_spin, self.epochs_spin, self.warmup_spin, self.clip_spin, self.seed_spin,
-                     self.gan_d_steps_spin, self.gan_beta1_spin, self.gan_smoothing_spin):
+                     self.gan_d_steps_spin, self.gan_beta1_spin, self.gan_smoothing_spin, self.gan_ema_spin):
             spin.valueChanged.connect(self._on_edited)
         for check in (self.augment_check, self.amp_check, self.gan_judge_check):
             check.toggled.connect(self._on_edited)
@@ -227,6 +227,7 @@ class TrainingPanel(QWidget):
             gan_lr_d=number(self.gan_lr_d_edit, "gan_lr_d", False, defaults.gan_lr_d),
             gan_beta1=self.gan_beta1_spin.value(),
             gan_label_smoothing=self.gan_smoothing_spin.value(),
+            gan_ema=self.gan_ema_spin.value(),
             gan_judge=self.gan_judge_check.isChecked(),
         )
         # The core's own checks; a field it rejects gets a valid stand-in, so that the next problem shows too.
@@ -295,6 +296,7 @@ class TrainingPanel(QWidget):
             self.gan_lr_d_edit.setText(format_number(config.gan_lr_d))
             self.gan_beta1_spin.setValue(float(config.gan_beta1))
             self.gan_smoothing_spin.setValue(float(config.gan_label_smoothing))
+            self.gan_ema_spin.setValue(float(config.gan_ema))
             self.gan_judge_check.setChecked(bool(config.gan_judge))
         finally:
             self._syncing = False

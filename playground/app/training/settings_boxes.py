@@ -218,6 +218,13 @@ class GanBox(FormGroup):
             "gan_label_smoothing", self.smoothing_spin,
             "One-sided label smoothing: the discriminator's target for real images is 1 minus this (0.1 gives "
             "0.9), which keeps it from growing over-confident. 0: off."))
+        self.ema_spin = DoubleSpinBox(0.0, 0.9999, 4, 0.001)
+        self.ema_spin.setSpecialValueText("Off")
+        self.add("Sample average", Field(
+            "gan_ema", self.ema_spin,
+            "The samples (the Samples dock's grid, the judge's) come from a moving average of the generator's "
+            "weights with this decay: steadier, cleaner images than the last step's generator. 0.999 averages "
+            "over about the last thousand steps; 0: off, the generator as it is."))
         self.judge_check = QCheckBox("Judge the samples after each epoch")
         self.add(None, Field(
             "gan_judge", self.judge_check,
