@@ -199,7 +199,7 @@ class GanCharts(HeldRepaints, QWidget):
         self.coverage_curve = _curve(COLOURS["coverage"], symbol="s")
         self.recognisable.addItem(self.recognisable_curve)
         self.coverage.addItem(self.coverage_curve)
-        self.collapse_label = pg.TextItem(COLLAPSE_WORDS, anchor=(0.5, 0.5))
+        self.collapse_label = pg.TextItem(COLLAPSE_WORDS, anchor=(1, 0))  # the plot's top right corner
         self.coverage.addItem(self.collapse_label, ignoreBounds=True)
         self.collapse_label.hide()
 
@@ -223,6 +223,7 @@ class GanCharts(HeldRepaints, QWidget):
         plot.hideButtons()
         plot.showGrid(x=True, y=True, alpha=0.15)
         plot.getAxis("left").setWidth(52)
+        plot.getAxis("left").enableAutoSIPrefix(False)  # no "(x0.001)" when D(x) hardly moves
         return plot
 
     def _apply_theme(self) -> None:
@@ -348,7 +349,7 @@ class GanCharts(HeldRepaints, QWidget):
         self.collapse_label.setVisible(collapsed)
         if collapsed:
             classes = max(1, latest.num_classes)
-            self.collapse_label.setPos((end + 1) / 2, classes * 0.8)
+            self.collapse_label.setPos(end + 0.45, classes * 1.02)
 
     # -- export --------------------------------------------------------------------------------------------------
     def export_png(self, path: str | os.PathLike) -> None:
