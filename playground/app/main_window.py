@@ -26,7 +26,8 @@ from .titles import APP_NAME, DEFAULT_PRESET, display_name, window_title
 # Predictions docks keep the ones they had under earlier names, so that a layout saved then still applies.
 VIEW_DOCKS = (("activations", "Activations", "activationsDock"), ("saliency", "Saliency", "saliencyDock"),
               ("weights", "Weights", "filtersDock"), ("histograms", "Histograms", "histogramsDock"),
-              ("confusion", "Confusion", "confusionDock"), ("predictions", "Predictions", "galleryDock"))
+              ("confusion", "Confusion", "confusionDock"), ("predictions", "Predictions", "galleryDock"),
+              ("samples", "Samples", "samplesDock"))
 
 
 DEFAULT_SIZE = QSize(1280, 800)
@@ -85,9 +86,11 @@ class MainWindow(QMainWindow):
         # Each view is fed only while it shows. (Tabbed in straight away: added to the area first, side by side,
         # they would widen the window.)
         self.view_docks = {name: self._dock(title, object_name) for name, title, object_name in VIEW_DOCKS}
-        for dock in self.view_docks.values():
-            self._tabify(self.charts_dock, dock)
+        for name, dock in self.view_docks.items():
+            # A GAN's samples go with the Draw dock (pictures beside pictures), in front of it for a GAN.
+            self._tabify(self.draw_dock if name == "samples" else self.charts_dock, dock)
         self.charts_dock.raise_()
+        self.draw_dock.raise_()
         self.resizeDocks([self.palette_dock, self.inspector_dock, self.draw_dock], [200, 225, 540],
                          Qt.Orientation.Horizontal)
         self.resizeDocks([self.draw_dock, self.charts_dock], [300, 400], Qt.Orientation.Vertical)
@@ -264,6 +267,7 @@ class MainWindow(QMainWindow):
     def _start_training(self, wb) -> None:
         """The Training panel, the charts and the Draw dock, and the controller that connects them."""
         from .charts import TrainingCharts
+        from .charts.gan import GanCharts, TaskCharts
         from .draw import DigitPanel
         from .editor.lock_banner import ModelLockView
         from .predictor import Predictor
@@ -271,13 +275,18 @@ class MainWindow(QMainWindow):
         from .training.panel import TrainingPanel
 
         a = self.acts
-        panel, charts = TrainingPanel(self.settings), TrainingCharts()
+        panel, charts, gan_charts = TrainingPanel(self.settings), TrainingCharts(), GanCharts()
         predictor = Predictor(self)
         digits = DigitPanel(predictor)
         self.training_dock.setWidget(panel)
-        self.charts_dock.setWidget(charts)
+        self.task_charts = TaskCharts(charts, gan_charts)  # the classifier's charts, or a GAN's
+        self.charts_dock.setWidget(self.task_charts)
         self.draw_dock.setWidget(digits)
-        self.training = t = TrainingController(self, wb, a, panel, charts, digits, predictor)
+        self.training = t = TrainingController(self, wb, a, panel, charts, digits, predictor, gan_charts=gan_charts)
+        for follow in (panel.set_task, self.task_charts.show_task):
+            follow(wb.task.task)
+            wb.task.changed.connect(follow)
+        wb.task.changed.connect(self._show_task_docks)
         a.start_training.triggered.connect(lambda: t.start())
         a.pause_training.triggered.connect(t.toggle_pause)
         a.stop_training.triggered.connect(t.stop)
@@ -291,7 +300,7 @@ class MainWindow(QMainWindow):
                                         self.preset_menu.menuAction(), a.tidy, a.add_layer], self)
 
     def _start_views(self, wb, training) -> None:
-        """Activations, saliency, weights, histograms, confusion matrix and predictions."""
+        """Activations, saliency, weights, histograms, confusion matrix, predictions and (a GAN's) samples."""
         from .drawing_first import HeldRepaints
         from .viz.activations import ActivationsView
         from .viz.confusion import ConfusionView
@@ -299,15 +308,24 @@ class MainWindow(QMainWindow):
         from .viz.histograms import HistogramsView
         from .viz.predictions import PredictionsView
         from .viz.saliency import SaliencyView
+        from .viz.samples import SamplesView
         from .viz.weights import WeightsView
 
         views = {"activations": ActivationsView(), "saliency": SaliencyView(), "weights": WeightsView(),
-                 "histograms": HistogramsView(), "confusion": ConfusionView(), "predictions": PredictionsView()}
+                 "histograms": HistogramsView(), "confusion": ConfusionView(), "predictions": PredictionsView(),
+                 "samples": SamplesView()}
         for name, view in views.items():
             self.view_docks[name].setWidget(view)
             if isinstance(view, HeldRepaints):
                 view.schedule_repaints_with(training.drawing_first.run)
         self.insight = InsightController(training, wb, views, self.view_docks, self)
+
+    def _show_task_docks(self, task: str) -> None:
+        """A network of another task was opened: bring its picture dock to the front (a GAN's samples, or the
+        Draw dock), where the two share a place."""
+        samples = self.view_docks["samples"]
+        if self.tabifiedDockWidgets(samples) and samples.toggleViewAction().isChecked():
+            (samples if task == "generation" else self.draw_dock).raise_()
 
     def _undo_text(self, text: str) -> None:
         self.acts.undo.setText(f"&Undo {text}".rstrip())

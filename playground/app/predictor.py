@@ -50,6 +50,9 @@ INSIGHT_INTERVAL = 0.25  # seconds between looks inside the network (activations
 # prediction: it waits until the drawing pauses this long, or at most INSIGHT_WHILE_DRAWING since the last one.
 DRAWING_PAUSE = 0.15
 INSIGHT_WHILE_DRAWING = 2.0
+# A GAN's generator (the Samples dock's latent walk, the Activations view's generator): asked again for new weights
+# at most this often. Four weights a second come while a run trains; the walk needs no more than one or two.
+GENERATOR_INTERVAL = 0.5
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,26 @@ class _ModelJob:
     dataset: str
     version: int
     submitted_at: float
+    options: dict | None = None  # for a GAN: {"gan_loss": ...}
+
+
+@dataclass(frozen=True)
+class GeneratorRequest:
+    """What to ask a GAN's generator: a latent walk of `steps` images between the noise vectors of two seeds, and
+    (`layers`) every layer of the generator for the first one."""
+    seed_a: int
+    seed_b: int
+    steps: int = 10
+    layers: bool = False
+
+
+@dataclass(frozen=True)
+class GeneratorLook:
+    """The generator's answer to a GeneratorRequest, with the weights of `weights_version`."""
+    request: GeneratorRequest
+    images: np.ndarray = field(repr=False)  # uint8 [steps, H, W]: the walk, from seed_a's noise to seed_b's
+    layers: tuple | None = field(repr=False)  # core.train.insight.LayerView of each generator layer (or None)
+    weights_version: int
 
 
 @dataclass
@@ -151,6 +174,7 @@ class Predictor(QObject):
     test_set_evaluated = Signal(object)  # TestSetResults
     failed = Signal(str)  # a plain message: the network cannot be built, the weights do not fit it, ...
     insight_ready = Signal(object)  # core.train.insight.Insight of the latest drawing (only while wanted)
+    generator_ready = Signal(object)  # GeneratorLook (a GAN's generator, only while wanted)
 
     def __init__(self, parent: QObject | None = None, in_process: bool = False):
         """`in_process`: run the model in the relay thread instead of a child process (for callers that train
@@ -166,6 +190,7 @@ class Predictor(QObject):
         self._evaluation: _TestSetJob | None = None
         self._stop = False
         self._insight_wanted = False
+        self._generator_wanted: GeneratorRequest | None = None
         self._thread: threading.Thread | None = None
         # Owned by the relay thread only.
         self._has_model = False  # the inference server holds a usable model
@@ -175,6 +200,8 @@ class Predictor(QObject):
         self._done: tuple[int, int] | None = None  # (request id, weights version) last classified
         self._insight_done: tuple[int, int] | None = None  # (request id, weights version) last looked inside
         self._insight_at = -INSIGHT_INTERVAL  # perf_counter() of the last look inside
+        self._generator_done: tuple[GeneratorRequest, int] | None = None  # (request, weights version) last answered
+        self._generator_at = -GENERATOR_INTERVAL  # perf_counter() of the last answer
         app = QCoreApplication.instance()
         if app is not None:  # never let the (non-daemon) thread outlive the application
             app.aboutToQuit.connect(self.shutdown)
@@ -182,11 +209,13 @@ class Predictor(QObject):
         self.destroyed.connect(functools.partial(_stop_orphan, self._lock, self._wake, self.__dict__))
 
     # -- GUI thread -------------------------------------------------------------------------------
-    def set_model(self, graph: Graph, state_dict: dict | None, dataset: str, version: int) -> None:
+    def set_model(self, graph: Graph, state_dict: dict | None, dataset: str, version: int,
+                  options: dict | None = None) -> None:
         """Use this network from now on (the latest call wins). `state_dict` None: the graph's initial weights.
         Neither the graph nor the tensors are copied here (a run publishes them four times a second): they go to
-        the server from the relay thread, so the caller must not change them afterwards."""
-        job = _ModelJob(graph, state_dict, dataset, version, time.perf_counter())
+        the server from the relay thread, so the caller must not change them afterwards. `options`: for a GAN,
+        {"gan_loss": ...} (how the discriminator's output reads)."""
+        job = _ModelJob(graph, state_dict, dataset, version, time.perf_counter(), options)
         self._post("_model_job", job)
 
     def request(self, image28: np.ndarray, request_id: int, submitted_at: float) -> None:
@@ -206,6 +235,11 @@ class Predictor(QObject):
         """Look inside the network for the latest drawing (`insight_ready`), at most every INSIGHT_INTERVAL and
         after its prediction, whenever the drawing or the weights change; off costs nothing."""
         self._post("_insight_wanted", bool(wanted))
+
+    def want_generator(self, request: GeneratorRequest | None) -> None:
+        """Ask a GAN's generator `request` (`generator_ready`), again whenever the weights change, at most every
+        GENERATOR_INTERVAL; None: nothing (costs nothing). A model that is no GAN answers nothing."""
+        self._post("_generator_wanted", request)
 
     def find_mistakes(self, images: np.ndarray, labels: np.ndarray) -> None:
         """Classify a test set with the current weights; answers with `mistakes_found`. Replaces a running search."""
@@ -259,7 +293,7 @@ class Predictor(QObject):
         if not self._has_model:  # requests and mistakes wait in the mailbox for a usable model
             return False
         return (self._mistakes is not None or self._evaluation is not None or self._classify_wait() == 0
-                or self._insight_wait() == 0)
+                or self._insight_wait() == 0 or self._generator_wait() == 0)
 
     def _classify_wait(self) -> float | None:
         """Seconds until the latest drawing is due to be classified (0: now), or None when it is up to date.
@@ -287,6 +321,15 @@ class Predictor(QObject):
             due = max(due, min(request.submitted_at + DRAWING_PAUSE, self._insight_at + INSIGHT_WHILE_DRAWING))
         return max(0.0, due - now)
 
+    def _generator_wait(self) -> float | None:
+        """Seconds until the generator is due to answer the wanted request (0: now), or None when none is due."""
+        request = self._generator_wanted
+        if request is None or not self._has_model or self._generator_done == (request, self._version):
+            return None
+        if self._generator_done is not None and self._generator_done[0] != request:
+            return 0.0  # asked for something else: at once
+        return max(0.0, self._generator_at + GENERATOR_INTERVAL - time.perf_counter())
+
     def _run(self) -> None:
         try:
             self._loop()
@@ -299,7 +342,8 @@ class Predictor(QObject):
             with self._lock:
                 idle = not self._has_work()
                 if idle:
-                    waits = [w for w in (self._classify_wait(), self._insight_wait()) if w is not None]
+                    waits = [w for w in (self._classify_wait(), self._insight_wait(), self._generator_wait())
+                             if w is not None]
             if idle:
                 self._wake.wait(min(waits) if waits else None)  # None: until woken
                 continue
@@ -307,6 +351,7 @@ class Predictor(QObject):
                 if self._stop:
                     return
                 request = self._request
+                generator_request = self._generator_wanted
                 test_set_slot = "_mistakes" if self._mistakes is not None else "_evaluation"
                 test_set_job = getattr(self, test_set_slot)
                 # A new stroke goes before new weights (four a second while training, each a few ms to send and
@@ -328,6 +373,8 @@ class Predictor(QObject):
                     self._classify(request)
                 elif self._insight_wait() == 0:
                     self._look_inside(request)
+                elif generator_request is not None and self._generator_wait() == 0:
+                    self._look_at_generator(generator_request)
                 elif test_set_job is not None:
                     self._test_set_step(test_set_job, test_set_slot)
             except InferenceError as exc:
@@ -340,6 +387,7 @@ class Predictor(QObject):
             log.warning("inference process restarted: %s", exc)
             self._has_model = False
             self._done = self._insight_done = None  # what was asked of the dead process is asked again
+            self._generator_done = None
             with self._lock:
                 if self._model_job is None and self._loaded is not None:
                     self._model_job = self._loaded
@@ -349,7 +397,7 @@ class Predictor(QObject):
         """The server rebuilds the module only when the graph's structure changed (or for initial weights)."""
         self._has_model = False
         try:
-            self._inference.call("load", job.graph, job.state_dict, job.dataset)
+            self._inference.call("load", job.graph, job.state_dict, job.dataset, job.options)
         except InferenceError as exc:
             if not exc.restarted:
                 self._loaded = None
@@ -386,6 +434,21 @@ class Predictor(QObject):
         self._emit(self.insight_ready, Insight(image=request.image, probabilities=probabilities, predicted=predicted,
                                                layers=layers, saliency=heat, weights_version=self._version,
                                                request_id=request.request_id))
+
+    def _look_at_generator(self, request: GeneratorRequest) -> None:
+        self._generator_done = (request, self._version)
+        self._generator_at = time.perf_counter()
+        try:
+            answer = self._inference.call("look_at_generator", request.seed_a, request.seed_b, request.steps,
+                                          request.layers)
+        except InferenceError as exc:
+            if exc.restarted:
+                raise
+            log.warning("the generator could not answer: %s", exc)  # the drawing's prediction says what is wrong
+            return
+        if answer is not None:  # None: the model is no GAN
+            images, layers = answer
+            self._emit(self.generator_ready, GeneratorLook(request, np.asarray(images), layers, self._version))
 
     def _test_set_step(self, job: _TestSetJob, slot: str) -> None:
         """Classify one chunk of the test-set job in mailbox `slot` ("_mistakes" or "_evaluation"); a drawing

@@ -20,6 +20,7 @@ from .editor.shapes import ShapeInference
 from .editor.view import GraphView
 from .file_controller import FileController
 from .settings import AppSettings
+from .task import TaskWatch
 
 
 class Workbench(QObject):
@@ -31,6 +32,7 @@ class Workbench(QObject):
         self.palette = PaletteWidget()
         self.inspector = Inspector(doc, self.scene)
         self.shapes = ShapeInference(doc, self)
+        self.task = TaskWatch(doc, self)  # classification or generation (a GAN): the parts that differ follow it
         self.editor = EditorController(doc, self.scene, self.view, self)
         self.autosaver = Autosaver(doc, settings.autosave_dir, parent=self)
         self.files = FileController(window, doc, settings, self.autosaver, prepare_view=self.scene.prepare)

@@ -110,18 +110,19 @@ def _shape_inference(repeats: int) -> dict:
 def cmd_gui_bench(args) -> int:
     from .bench_gui import meets_targets, run_gui_bench
 
-    say(f"bench --gui: mnist-cnn in the main window (offscreen), {args.steps} steps in turns of "
-        f"{args.turn_seconds:g} s: window live, then headless (the window blocked)")
+    gan = bool(getattr(args, "gan", False))  # --gui --gan: a GAN in the window (commands/bench_gui.py)
+    say(f"bench --gui: {'dcgan-mnist' if gan else 'mnist-cnn'} in the main window (offscreen), {args.steps} steps "
+        f"in turns of {args.turn_seconds:g} s: window live, then headless (the window blocked)")
     device = str(resolve_device_or_fail(args.device or "cpu"))
     report = run_gui_bench(args.steps, args.dataset or "mnist-sample", args.data_dir, args.batch_size, args.seed,
-                           show=args.show, turn_seconds=args.turn_seconds, device=device)
+                           show=args.show, turn_seconds=args.turn_seconds, device=device, gan=gan)
     report["meets_targets"] = meets_targets(report)
     if args.json:
         print(json.dumps(report))
         return 0
     ok = report["meets_targets"]
     mark = {True: "ok", False: "MISSED"}
-    print(f"mnist-cnn, batch {report['batch_size']}, {report['dataset']}, {report['steps']} steps, "
+    print(f"{report['model']}, batch {report['batch_size']}, {report['dataset']}, {report['steps']} steps, "
           f"{report['torch_threads']} torch thread(s) of {report['cpu_count']} cores")
     print(f"GUI       {report['gui_samples_per_second']:10,.0f} samples/s")
     print(f"headless  {report['headless_samples_per_second']:10,.0f} samples/s   GUI/headless "

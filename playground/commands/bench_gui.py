@@ -11,6 +11,11 @@ the Training panel's Start path with a fixed budget of steps, and meanwhile:
 - a 1 ms precise QTimer probes the GUI thread: its lateness is how long the
   event loop was unable to react (p99 is the figure a person feels).
 
+`--gan` does the same with a GAN (dcgan-mnist, judge off): the GAN charts,
+the Samples dock (its grid of fixed-noise samples updating every few seconds,
+its latent walk asked of the inference process with each new weights) and
+the Draw dock asking the discriminator how real the stroke looks.
+
 Headless is the same run with the window blocked. The run takes turns of
 TURN_SECONDS: in a window turn everything above is live; in a headless turn the
 GUI thread sleeps, so nothing of the window runs, and the run takes no
@@ -286,9 +291,14 @@ def _run_event_loop(app, seconds: float, until=lambda: False) -> None:
     check.stop()
 
 
+GAN_PRESET = "dcgan-mnist"
+
+
 def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_size: int, seed: int,
-                  show: bool = False, turn_seconds: float = TURN_SECONDS, device: str = "cpu") -> dict:
-    """`device`: where the run trains (cpu, cuda, cuda:N); the window's inference process stays on the CPU."""
+                  show: bool = False, turn_seconds: float = TURN_SECONDS, device: str = "cpu",
+                  gan: bool = False) -> dict:
+    """`device`: where the run trains (cpu, cuda, cuda:N); the window's inference process stays on the CPU.
+    `gan`: train dcgan-mnist (judge off) with the Samples dock live, instead of mnist-cnn."""
     if not show:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("PLAYGROUND_SETTINGS_DIR", tempfile.mkdtemp(prefix="playground-bench-"))
@@ -300,15 +310,16 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
     from ..app.training.session import RUNNING
     from ..core.data import load_dataset
     from ..core.run.job import training_threads
-    from ..core.run.messages import EpochEnded, ParamHistograms, Progress, RunFinished
+    from ..core.run.messages import EpochEnded, GanEpochEnded, GanSamples, ParamHistograms, Progress, RunFinished
     from ..core.train import TrainConfig
 
     started = time.perf_counter()
     app = application()
     dataset = load_dataset(dataset_name, fallback_to_sample=True)
-    steps_per_epoch = len(dataset.train_labels) // batch_size
+    steps_per_epoch = max(1, len(dataset.train_labels) // batch_size)
     epochs = max(1, math.ceil(steps / steps_per_epoch))
-    config = TrainConfig(epochs=epochs, batch_size=batch_size, seed=seed, device=device, augment="default")
+    config = TrainConfig(epochs=epochs, batch_size=batch_size, seed=seed, device=device, augment="default",
+                         gan_judge=False)  # a GAN's judge would first train a classifier, and judge each epoch
 
     dialogs = _DialogWatch()
     dialogs.timer.start()
@@ -317,6 +328,9 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
         window.resize(1400, 900)
         window.show()
         window.start(None)
+        if gan:
+            window.workbench.files.new_from_preset(GAN_PRESET)
+            window.workbench.shapes.run_now()
         t = window.training
         t.panel.set_config(config)
         for dock in (window.charts_dock, window.draw_dock, window.training_dock):
@@ -330,6 +344,9 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
         streamed = {name: 0 for name in window.view_docks}
         t.predictor.insight_ready.connect(lambda _: _count(streamed, "activations", "saliency"))
         t.weights_in_use.connect(lambda *_: _count(streamed, "weights"))
+        if gan:
+            streamed.update({"latent walk": 0, "charts (epochs)": 0})
+            t.predictor.generator_ready.connect(lambda _: _count(streamed, "latent walk"))
         ledger = _TurnLedger()
         finished = []
 
@@ -339,6 +356,10 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
                     _count(streamed, "histograms")
                 case EpochEnded():
                     _count(streamed, "confusion", "predictions")
+                case GanSamples():
+                    _count(streamed, "samples")
+                case GanEpochEnded():
+                    _count(streamed, "charts (epochs)")
                 case Progress():
                     ledger.on_progress(message)
                 case RunFinished():
@@ -419,7 +440,8 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
     core_steal_share = steal.shares()
     window_core_steal = core_steal_share.pop("window")
     return {
-        "model": "mnist-cnn", "dataset": dataset.name, "device": device, "torch_threads": training_threads(),
+        "model": GAN_PRESET if gan else "mnist-cnn", "dataset": dataset.name, "device": device,
+        "torch_threads": training_threads(),
         "cpu_count": os.cpu_count(), "batch_size": batch_size, "steps": steps,
         "gui_samples_per_second": round(gui_rate, 1), "headless_samples_per_second": round(headless_rate, 1),
         "gui_vs_headless": round(gui_rate / headless_rate, 3),

@@ -152,3 +152,18 @@ def test_core_steal_is_summed_per_kind_of_turn_and_core(monkeypatch):
     steal.count(("headless", None), steal.now())  # a headless turn: 1 of 100 (the window's core is not counted)
     assert steal.shares() == {"gui": 0.05, "headless": 0.01, "window": 0.2}
     assert bench_gui._CoreSteal(None).shares() == {"gui": None, "headless": None, "window": None}
+
+
+def test_bench_gui_gan_trains_a_gan_with_the_sample_grid_updating(tmp_path):
+    """`bench --gui --gan`: dcgan-mnist in the window, the Samples dock live (its grid and latent walk)."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PLAYGROUND_SETTINGS_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "playground", "bench", "--gui", "--gan", "--json", "--steps", "90",
+                           "--batch-size", "32", "--turn-seconds", "0.5"],
+                          capture_output=True, text=True, env=env, timeout=400)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["model"] == "dcgan-mnist" and report["steps"] == 90
+    assert report["event_loop_probes"] > 0 and report["event_loop_p99_ms"] is not None
+    assert "samples" in report["views_open"]
+    assert report["view_updates"]["samples"] >= 1 and report["view_updates"]["latent walk"] >= 1
+    assert report["dialogs_dismissed"] == []

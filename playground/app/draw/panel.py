@@ -1,5 +1,8 @@
 """The digit panel: the drawing canvas, what the network sees, and its live class probabilities.
 
+For a GAN (`set_gan_mode(True)`: the weights in use are a GAN's) the bars show one value instead of the classes:
+the discriminator's "real" probability for the drawing (how real it finds it), live as the strokes come.
+
 Throttling: a stroke movement sends the drawing to the predictor only when no
 request is in flight and the rate allows it; otherwise the panel only notes that
 the drawing changed, and sends the drawing as it is then when the answer arrives
@@ -48,6 +51,9 @@ from .drawing import MAX_BRUSH, MIN_BRUSH, DrawingCanvas
 from .preview import DigitPreview
 
 NO_TEST_SET = "Test digits become available once a dataset is loaded (start a training run)."
+REAL = "real"  # the one bar of a GAN's discriminator: P(real)
+GAN_HINT = ("The discriminator: how real does your digit look? 100% real: it takes it for a training image; "
+            "0%: for one the generator made.")
 MIN_INTERVAL = 0.016  # seconds per request, on average: about one prediction per frame of a 60 Hz display
 BURST = 2  # requests that may go in quicker succession (see the module docstring)
 
@@ -59,6 +65,7 @@ class DigitPanel(QWidget):
         super().__init__(parent)
         self.predictor = predictor
         self._classes: tuple[str, ...] = DIGITS
+        self.gan_mode = False
         self._test_images: np.ndarray | None = None
         self._test_labels: np.ndarray | None = None
         self._rng = np.random.default_rng()
@@ -148,6 +155,9 @@ class DigitPanel(QWidget):
         looks.setSpacing(8)
         looks.addLayout(preview_column)
         looks.addWidget(self.bars, 1)
+        self.gan_hint = self._dim_label(GAN_HINT)
+        self.gan_hint.setWordWrap(True)
+        self.gan_hint.hide()
         self.note = self._dim_label("")
         self.note.setWordWrap(True)
         self.note.setTextFormat(Qt.TextFormat.RichText)
@@ -180,6 +190,7 @@ class DigitPanel(QWidget):
         right = QVBoxLayout()
         right.setContentsMargins(0, 0, 0, 0)
         right.addLayout(looks, 1)
+        right.addWidget(self.gan_hint)
         right.addWidget(self.note)
         right.addLayout(buttons)
         right.addLayout(nav)
@@ -233,7 +244,28 @@ class DigitPanel(QWidget):
     # -- public API --------------------------------------------------------------------------------
     def set_classes(self, classes: tuple[str, ...]) -> None:
         self._classes = tuple(str(c) for c in classes) or DIGITS
-        self.bars.set_classes(self._classes)
+        if not self.gan_mode:  # a GAN's discriminator has one bar, whatever the dataset's classes
+            self.bars.set_classes(self._classes)
+
+    def set_gan_mode(self, on: bool) -> None:
+        """The network in use is a GAN: one bar, the discriminator's "real" probability (no mistakes to show)."""
+        on = bool(on)
+        if on == self.gan_mode:
+            return
+        self.gan_mode = on
+        self.bars.set_classes((REAL,) if on else self._classes)
+        self.gan_hint.setVisible(on)
+        self.mistakes_button.setVisible(not on)
+        if on:
+            self._set_nav_visible(False)
+        if not self.canvas.is_empty():  # asked again: the bars now mean something else
+            self._valid_from = self._next_id
+            self._on_canvas_changed(time.perf_counter())
+
+    def real_probability(self) -> float | None:
+        """In GAN mode, the discriminator's "real" probability shown for the drawing (None: none shown)."""
+        probabilities = self.bars.probabilities()
+        return float(probabilities[0]) if self.gan_mode and probabilities is not None else None
 
     def set_test_set(self, images: np.ndarray | None, labels: np.ndarray | None) -> None:
         """uint8 [N, 28, 28] (or [N, 1, 28, 28]) and int64 [N]; None (or empty) disables the test digit buttons."""

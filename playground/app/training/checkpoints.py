@@ -7,11 +7,13 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from ...core.build import GraphError, build_module
+from ...core.build import GraphError
+from ...core.gan.structure import is_gan_graph
 from ...core.run.messages import WeightsPublished
 from ...core.train import Checkpoint, CheckpointError, load_checkpoint, load_matching_weights
 from ...core.train.checkpoint import save_checkpoint
 from .. import dialogs
+from .weights import build_network
 
 CHECKPOINT_FILTER = "Playground weights (*.pt);;All files (*)"
 
@@ -33,7 +35,8 @@ class CheckpointDialogs:
         checkpoint = Checkpoint(graph=weights.graph, state_dict=weights.state_dict, config=dict(weights.config),
                                 history=dict(weights.history),
                                 extra={"dataset": weights.dataset, "classes": list(weights.classes),
-                                       "global_step": weights.global_step, "status": "saved from the app"})
+                                       "global_step": weights.global_step, "status": "saved from the app",
+                                       **({"task": "generation"} if is_gan_graph(weights.graph) else {})})
         try:
             save_checkpoint(path, checkpoint)  # atomic: a failed write leaves any old file as it was
         except (OSError, TypeError, CheckpointError) as exc:
@@ -59,7 +62,7 @@ class CheckpointDialogs:
             return False
         graph = self.document.graph.copy()
         try:
-            model = build_module(graph, "cpu")
+            model = build_network(graph)
         except GraphError as exc:
             QMessageBox.critical(self.window, "Could not load the weights",
                                  f"The network cannot be built, so nothing can be loaded into it: {exc}")
@@ -79,8 +82,9 @@ class CheckpointDialogs:
                          note=f"loaded from {Path(path).name}")
         if classes:
             self.digits.set_classes(classes)
-        self.evaluations.evaluate_loaded(f"loaded from {Path(path).name}",
-                                         trained_on=str(checkpoint.extra.get("dataset") or ""))
+        if not is_gan_graph(graph):  # a GAN has no classes to evaluate on a test set
+            self.evaluations.evaluate_loaded(f"loaded from {Path(path).name}",
+                                             trained_on=str(checkpoint.extra.get("dataset") or ""))
         self.panel.set_can_continue(True)
         if report.skipped or report.missing:
             QMessageBox.information(self.window, "Some weights did not fit",

@@ -35,9 +35,10 @@ class TrainingController(QObject):
     state_changed = Signal(str)
 
     def __init__(self, window: QWidget, workbench, actions, panel, charts, digits, predictor,
-                 threads: int | None = None):
+                 threads: int | None = None, gan_charts=None):
         super().__init__(window)
         self.panel, self.charts, self.digits, self.predictor = panel, charts, digits, predictor
+        self.gan_charts = gan_charts
         self.dispatcher = RunDispatcher(self)
         self.session = TrainingSession(self.dispatcher.dispatch, self)
         self.in_use = WeightsInUse(workbench, self.session, panel, digits, predictor, actions.save_weights, self)
@@ -45,7 +46,7 @@ class TrainingController(QObject):
         self.cores = core_split()  # None: one core, or an OS without thread affinity
         self.runs = RunLifecycle(window, workbench, self.session, TrainingActions(actions, self.in_use), panel, charts,
                                  digits, predictor, self.in_use, self.evaluations, self.message.emit,
-                                 training_threads() if threads is None else threads, self.cores)
+                                 training_threads() if threads is None else threads, self.cores, gan_charts)
         self.checkpoints = CheckpointDialogs(window, workbench.document, self.session, panel, digits, self.in_use,
                                              self.evaluations, self.message.emit)
         self.dispatcher.session, self.dispatcher.runs, self.dispatcher.weights = self.session, self.runs, self.in_use
@@ -60,6 +61,8 @@ class TrainingController(QObject):
         digits.canvas.changed.connect(self.drawing_first.stroke)
         digits.prediction_shown.connect(self.drawing_first.answered)
         charts.schedule_repaints_with(self.drawing_first.run)
+        if gan_charts is not None:
+            gan_charts.schedule_repaints_with(self.drawing_first.run)
         self._on_state(self.session.state)
 
     @property

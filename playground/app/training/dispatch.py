@@ -10,6 +10,10 @@ the session once the run's thread has ended), and goes to what shows it:
     WeightsPublished  the weights in use: the predictor, the Weights view, Save Weights
     ParamHistograms   the views (Histograms)
     Paused            the session (paused or running)
+    RunNote           the run's life: said in the status bar ("training the judge…")
+    GanProgress       the run's life: the GAN charts (losses of D and G, D(real), D(fake))
+    GanSamples        the views (Samples: the grid of fixed-noise samples, its history)
+    GanEpochEnded     the run's life: the GAN charts (recognisable share, class coverage, mode collapse)
     RunFinished       the run's life: unlock, say how it ended
 
 The views keep the latest of what they are given and repaint from a timer,
@@ -25,10 +29,14 @@ from PySide6.QtCore import QObject, Slot
 
 from ...core.run.messages import (
     EpochEnded,
+    GanEpochEnded,
+    GanProgress,
+    GanSamples,
     ParamHistograms,
     Paused,
     Progress,
     RunFinished,
+    RunNote,
     RunStarted,
     WeightsPublished,
 )
@@ -69,6 +77,15 @@ class RunDispatcher(QObject):
                     views.histograms_taken(message)
             case Paused(paused=paused):
                 self.session.run_paused(paused)
+            case RunNote():
+                self.runs.note(message)
+            case GanProgress():
+                self.runs.gan_progress(message)
+            case GanSamples():
+                if views is not None:
+                    views.gan_samples(message)
+            case GanEpochEnded():
+                self.runs.gan_epoch_ended(message)
             case RunFinished():
                 self.runs.finished(message)
             case _:

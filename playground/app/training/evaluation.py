@@ -56,8 +56,9 @@ class Evaluations(QObject):
     # -- the run's own evaluations ----------------------------------------------------------------------
     def run_started(self, started: RunStarted) -> None:
         self._evaluated_step = -1
-        self._run_test_set = TestSet(name=started.dataset, images=started.test_images, labels=started.test_labels,
-                                     classes=started.classes)
+        # A GAN's final weights have no classes to evaluate on a test set (its judge said how it did).
+        self._run_test_set = None if started.task == "generation" else TestSet(
+            name=started.dataset, images=started.test_images, labels=started.test_labels, classes=started.classes)
 
     def epoch_evaluated(self, global_step: int) -> None:
         self._evaluated_step = global_step

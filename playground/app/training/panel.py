@@ -1,5 +1,9 @@
 """The Training dock's settings panel: data source and download, optimizer, schedule, device, and the run status.
 
+A GAN document (`set_task("generation")`) shows the adversarial settings (loss, discriminator steps per generator
+step, each network's rate, Adam's β1, label smoothing, the judge) in place of the optimizer, rate, weight decay,
+schedule and augmentation, which a GAN run does not use; problems in fields that are hidden do not hold Start.
+
 Widgets → `TrainConfig` through one reader (`config()`), `TrainConfig` → widgets
 through one setter (`set_config()`), with the widgets' own signals ignored
 while it sets them. Every edit is checked in place (a red border and a line
@@ -28,19 +32,26 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.data import DATASET_NAMES
+from ...core.gan.structure import CLASSIFICATION, GENERATION
 from ...core.run.messages import Progress, RunFinished, RunStarted
 from ...core.train.config import ConfigError, TrainConfig
 from ..settings import AppSettings
 from .data_box import DataBox
 from .datasets import DatasetLocation
 from .fields import Field, format_number, parse_number, select_data
-from .settings_boxes import DeviceBox, OptimizerBox, ScheduleBox
+from .settings_boxes import DeviceBox, GanBox, OptimizerBox, ScheduleBox
 from .status_box import StatusBox
 
 SETTINGS_KEY = "training/config"
 # When several fields have a problem, config() names (and Start shows) the first of them in this order.
-FIELD_ORDER = ("dataset", "optimizer", "lr", "weight_decay", "batch_size", "epochs", "schedule", "warmup_epochs",
-               "grad_clip", "augment", "seed", "device")
+FIELD_ORDER = ("dataset", "optimizer", "lr", "weight_decay", "batch_size", "epochs", "gan_loss", "gan_d_steps",
+               "gan_lr_g", "gan_lr_d", "gan_beta1", "gan_label_smoothing", "gan_ema", "gan_judge", "schedule",
+               "warmup_epochs", "grad_clip", "augment", "seed", "device")
+# The settings each task does not use (TrainConfig: a GAN run trains each network with its own constant-rate Adam,
+# on the data as it is): hidden for that task, and their problems do not hold Start.
+CLASSIFIER_ONLY = frozenset({"optimizer", "lr", "weight_decay", "schedule", "warmup_epochs", "grad_clip", "augment"})
+GAN_ONLY = frozenset({"gan_loss", "gan_d_steps", "gan_lr_g", "gan_lr_d", "gan_beta1", "gan_label_smoothing",
+                      "gan_ema", "gan_judge"})
 
 
 class TrainingPanel(QWidget):
@@ -53,14 +64,16 @@ class TrainingPanel(QWidget):
         self.setObjectName("training_panel")
         self.settings = settings
         self._syncing = False
+        self.task = CLASSIFICATION
 
         self.status_box = StatusBox()
         self.data_group = DataBox()
         self.optimizer_group = OptimizerBox()
+        self.gan_group = GanBox()
         self.schedule_group = ScheduleBox()
         self.device_group = DeviceBox()
         # The groups fixed for the whole of a run (the Data group's download may go on while it trains).
-        self._run_settings = (self.optimizer_group, self.schedule_group, self.device_group)
+        self._run_settings = (self.optimizer_group, self.gan_group, self.schedule_group, self.device_group)
         groups = (self.data_group, *self._run_settings)
         self.fields: dict[str, Field] = {name: f for group in groups for name, f in group.fields.items()}
         self._forms = [group.form for group in groups]
@@ -108,6 +121,7 @@ class TrainingPanel(QWidget):
 
         self._connect_edits()
         self.set_config(self._stored_config())
+        self._show_task_fields()
         self.set_running("idle")
         app = QCoreApplication.instance()
         if app is not None:
@@ -133,6 +147,11 @@ class TrainingPanel(QWidget):
             schedule.schedule_combo, schedule.warmup_spin, schedule.clip_spin)
         self.device_combo, self.amp_check, self.seed_spin, self.cuda_names = (
             device.device_combo, device.amp_check, device.seed_spin, device.cuda_names)
+        gan = self.gan_group
+        self.gan_loss_combo, self.gan_d_steps_spin, self.gan_lr_g_edit, self.gan_lr_d_edit = (
+            gan.loss_combo, gan.d_steps_spin, gan.lr_g_edit, gan.lr_d_edit)
+        self.gan_beta1_spin, self.gan_smoothing_spin, self.gan_ema_spin, self.gan_judge_check = (
+            gan.beta1_spin, gan.smoothing_spin, gan.ema_spin, gan.judge_check)
 
     # -- wiring -----------------------------------------------------------------------------------------------------
     def _connect_edits(self) -> None:
@@ -141,11 +160,13 @@ class TrainingPanel(QWidget):
         self.optimizer_combo.currentIndexChanged.connect(self._on_edited)
         self.schedule_combo.currentIndexChanged.connect(self._on_edited)
         self.device_combo.currentIndexChanged.connect(self._on_edited)
-        for edit in (self.lr_edit, self.wd_edit):
+        self.gan_loss_combo.currentIndexChanged.connect(self._on_edited)
+        for edit in (self.lr_edit, self.wd_edit, self.gan_lr_g_edit, self.gan_lr_d_edit):
             edit.textChanged.connect(self._on_edited)
-        for spin in (self.batch_spin, self.epochs_spin, self.warmup_spin, self.clip_spin, self.seed_spin):
+        for spin in (self.batch_spin, self.epochs_spin, self.warmup_spin, self.clip_spin, self.seed_spin,
+                     self.gan_d_steps_spin, self.gan_beta1_spin, self.gan_smoothing_spin, self.gan_ema_spin):
             spin.valueChanged.connect(self._on_edited)
-        for check in (self.augment_check, self.amp_check):
+        for check in (self.augment_check, self.amp_check, self.gan_judge_check):
             check.toggled.connect(self._on_edited)
 
     def _on_edited(self, *_args) -> None:
@@ -200,6 +221,14 @@ class TrainingPanel(QWidget):
             device=self.device_combo.currentData() or "auto",
             amp=self.amp_check.isChecked(),
             dataset=None if choice == "graph" else choice,
+            gan_loss=self.gan_group.loss(),
+            gan_d_steps=self.gan_d_steps_spin.value(),
+            gan_lr_g=number(self.gan_lr_g_edit, "gan_lr_g", False, defaults.gan_lr_g),
+            gan_lr_d=number(self.gan_lr_d_edit, "gan_lr_d", False, defaults.gan_lr_d),
+            gan_beta1=self.gan_beta1_spin.value(),
+            gan_label_smoothing=self.gan_smoothing_spin.value(),
+            gan_ema=self.gan_ema_spin.value(),
+            gan_judge=self.gan_judge_check.isChecked(),
         )
         # The core's own checks; a field it rejects gets a valid stand-in, so that the next problem shows too.
         for _ in range(len(FIELD_ORDER)):
@@ -213,7 +242,8 @@ class TrainingPanel(QWidget):
                     break
                 errors[name] = why
                 setattr(config, name, getattr(defaults, name))
-        return config, errors
+        unused = CLASSIFIER_ONLY if self.task == GENERATION else GAN_ONLY
+        return config, {name: why for name, why in errors.items() if name not in unused}
 
     def _check(self, store: bool = False) -> tuple[TrainConfig, dict[str, str]]:
         config, errors = self._read()
@@ -237,6 +267,10 @@ class TrainingPanel(QWidget):
             raise ConfigError(f"{name}: {errors[name]}")
         return config
 
+    def config_dict(self) -> dict:
+        """The settings in the form as a dict, valid or not (fields with problems at their defaults)."""
+        return self._read()[0].to_dict()
+
     def set_config(self, config: TrainConfig) -> None:
         """Show `config` in the form. Values the form cannot show (a GPU this machine lacks) become the default."""
         defaults = TrainConfig()
@@ -256,6 +290,14 @@ class TrainingPanel(QWidget):
             self.seed_spin.setValue(int(config.seed))
             select_data(self.device_combo, self.device_group.device_item(config.device), "auto")
             self.amp_check.setChecked(bool(config.amp))
+            select_data(self.gan_loss_combo, config.gan_loss, defaults.gan_loss)
+            self.gan_d_steps_spin.setValue(int(config.gan_d_steps))
+            self.gan_lr_g_edit.setText(format_number(config.gan_lr_g))
+            self.gan_lr_d_edit.setText(format_number(config.gan_lr_d))
+            self.gan_beta1_spin.setValue(float(config.gan_beta1))
+            self.gan_smoothing_spin.setValue(float(config.gan_label_smoothing))
+            self.gan_ema_spin.setValue(float(config.gan_ema))
+            self.gan_judge_check.setChecked(bool(config.gan_judge))
         finally:
             self._syncing = False
         self._update_dependents()
@@ -264,6 +306,25 @@ class TrainingPanel(QWidget):
 
     def restore_defaults(self) -> None:
         self.set_config(TrainConfig())
+
+    # -- the task (app/task.py) --------------------------------------------------------------------------------------
+    def set_task(self, task: str) -> None:
+        """"classification" or "generation" (a GAN): show the settings that task trains with."""
+        if task == self.task:
+            return
+        self.task = task
+        self._show_task_fields()
+        self._check()
+
+    def _show_task_fields(self) -> None:
+        gan = self.task == GENERATION
+        for name, field in self.fields.items():
+            hidden = name in (CLASSIFIER_ONLY if gan else GAN_ONLY)
+            form = next(group.form for group in (self.data_group, *self._run_settings) if name in group.fields)
+            form.setRowVisible(field.container, not hidden)
+        self.gan_group.setVisible(gan)
+        self.schedule_group.setVisible(not gan)
+        self.optimizer_group.setTitle("Batches" if gan else "Optimizer")
 
     # -- persistence ------------------------------------------------------------------------------------------------
     def _qsettings(self):

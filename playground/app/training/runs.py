@@ -16,8 +16,9 @@ from collections.abc import Callable
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from ...core.gan.structure import GENERATION
 from ...core.run.job import TrainingJob
-from ...core.run.messages import EpochEnded, Progress, RunFinished, RunStarted
+from ...core.run.messages import EpochEnded, GanEpochEnded, GanProgress, Progress, RunFinished, RunNote, RunStarted
 from ...core.train import ConfigError
 from ...core.train.cores import CoreSplit, pin
 from .session import PAUSED, STOPPING
@@ -30,10 +31,12 @@ STATUS_WORDS = {"completed": "Training finished", "stopped": "Training stopped",
 
 class RunLifecycle:
     def __init__(self, window: QWidget, workbench, session, actions, panel, charts, digits, predictor, weights,
-                 evaluations, say: Callable[[str], None], threads: int, cores: CoreSplit | None):
+                 evaluations, say: Callable[[str], None], threads: int, cores: CoreSplit | None, gan_charts=None):
         self.window, self.workbench, self.document, self.session = window, workbench, workbench.document, session
         self.actions = actions
         self.panel, self.charts, self.digits, self.predictor = panel, charts, digits, predictor
+        self.gan_charts = gan_charts  # None: no GAN charts (a window built without them)
+        self._gan_runs: set[int] = set()  # session run ids of GAN runs
         self.weights, self.evaluations, self.say = weights, evaluations, say
         self.threads, self.cores = threads, cores
         self._window_confined = False
@@ -115,15 +118,20 @@ class RunLifecycle:
     def show_state(self, state: str) -> None:
         """The actions, the charts and the panel, as the session's state says."""
         self.actions.show(state)
-        if self.session.current is not None:
-            self.charts.set_paused(self._chart_runs.get(self.session.current.run_id, -1), state == PAUSED)
+        if self.session.current is not None and self.session.current.run_id in self._chart_runs:
+            self.charts.set_paused(self._chart_runs[self.session.current.run_id], state == PAUSED)
         self.panel.set_running(state)
 
     # -- the run's messages (from the dispatcher) -----------------------------------------------------
     def started(self, started: RunStarted) -> None:
         self._confine_window(started.device == "cpu")
-        self._chart_runs[started.run_id] = self.charts.begin_run(started.name, started.steps_per_epoch,
-                                                                   started.total_steps)
+        if started.task == GENERATION and self.gan_charts is not None:
+            self._gan_runs.add(started.run_id)
+            self.gan_charts.begin_run(started.name, started.steps_per_epoch, started.total_steps,
+                                      len(started.classes) or 10)
+        else:
+            self._chart_runs[started.run_id] = self.charts.begin_run(started.name, started.steps_per_epoch,
+                                                                       started.total_steps)
         self.panel.show_run_started(started)
         self.digits.set_classes(started.classes)
         self.digits.set_test_set(started.test_images, started.test_labels)
@@ -139,6 +147,23 @@ class RunLifecycle:
             self.charts.add_steps(run, progress.steps, progress.losses, progress.lrs)
         self.panel.show_progress(progress)
 
+    def note(self, note: RunNote) -> None:
+        if self.session.active:
+            self.say(note.text)
+
+    def gan_progress(self, progress: GanProgress) -> None:
+        if progress.run_id in self._gan_runs:
+            self.gan_charts.add_steps(progress)
+
+    def gan_epoch_ended(self, epoch: GanEpochEnded) -> None:
+        self.evaluations.epoch_evaluated(epoch.global_step)
+        if epoch.run_id in self._gan_runs:
+            self.gan_charts.add_epoch(epoch)
+            if epoch.recognisable is not None:
+                self.say(f"Epoch {epoch.epoch}: {epoch.verdict}" if epoch.verdict else
+                         f"Epoch {epoch.epoch}: {epoch.recognisable:.0%} of the samples are recognisable, covering "
+                         f"{epoch.classes_covered} of {epoch.num_classes} classes")
+
     def epoch_ended(self, epoch: EpochEnded) -> None:
         self.evaluations.epoch_evaluated(epoch.global_step)
         run = self._chart_runs.get(epoch.run_id)
@@ -153,6 +178,8 @@ class RunLifecycle:
         run = self._chart_runs.get(finished.run_id)
         if run is not None:
             self.charts.end_run(run, finished.status)
+        if finished.run_id in self._gan_runs:
+            self.gan_charts.end_run(finished.status)
         self.panel.show_finished(finished)
         weights = self.weights.current
         if weights is not None and weights.run_id == finished.run_id:

@@ -171,3 +171,69 @@ class DeviceBox(FormGroup):
         self.amp_check.setEnabled(cuda)
         help_text = self.fields["amp"].help
         self.amp_check.setToolTip(help_text if cuda else help_text + "\n\nOff here: the chosen device is the CPU.")
+
+
+GAN_LOSS_TITLES = {"non_saturating": "Non-saturating", "least_squares": "Least squares"}
+GAN_LOSS_TIPS = {
+    "non_saturating": "The discriminator learns real against fake with binary cross-entropy; the generator "
+                      "maximises log D(G(z)), which keeps its gradients alive while the discriminator wins easily "
+                      "(the DCGAN recipe).",
+    "least_squares": "LSGAN: the discriminator's score is pulled towards 1 for real images and 0 for generated "
+                     "ones by squared distance; the generator pulls its images' scores towards 1. Often steadier.",
+}
+
+
+class GanBox(FormGroup):
+    """A GAN's own settings: what it trains with instead of the classifier's optimizer, rate and schedule."""
+
+    def __init__(self, parent=None):
+        super().__init__("Adversarial training", "training_gan", parent)
+        self.loss_combo = choice_combo(GAN_LOSS_TITLES, GAN_LOSS_TIPS)
+        self.add("Loss", Field(
+            "gan_loss", self.loss_combo, "How the two networks score each other.\n\n"
+            + "\n".join(f"{GAN_LOSS_TITLES[k]}: {v}" for k, v in GAN_LOSS_TIPS.items())))
+        self.d_steps_spin = SpinBox(1, 10)
+        self.add("D steps per G step", Field(
+            "gan_d_steps", self.d_steps_spin,
+            "How many discriminator steps (each on a batch of its own) come before each generator step. 1 is the "
+            "usual choice; more lets the discriminator keep ahead of the generator."))
+        self.lr_g_edit = RateEdit(1e-6, False)
+        self.add("Generator rate", Field(
+            "gan_lr_g", self.lr_g_edit,
+            "The generator's learning rate (Adam, constant). 0.0002 is the DCGAN recipe. Write 0.0002 or 2e-4; "
+            "the Up and Down keys step through 1, 2, 5, 10…"))
+        self.lr_d_edit = RateEdit(1e-6, False)
+        self.add("Discriminator rate", Field(
+            "gan_lr_d", self.lr_d_edit,
+            "The discriminator's learning rate (Adam, constant). When the discriminator wins too easily (D(fake) "
+            "near 0 for long), lower it or raise the generator's."))
+        self.beta1_spin = DoubleSpinBox(0.0, 0.999, 3, 0.05)
+        self.add("Adam β1", Field(
+            "gan_beta1", self.beta1_spin,
+            "Adam's momentum for both networks. 0.5, as in DCGAN: less momentum steadies the two-player game "
+            "(the classifiers' 0.9 tends to make it oscillate)."))
+        self.smoothing_spin = DoubleSpinBox(0.0, 0.5, 2, 0.05)
+        self.smoothing_spin.setSpecialValueText("Off")
+        self.add("Label smoothing", Field(
+            "gan_label_smoothing", self.smoothing_spin,
+            "One-sided label smoothing: the discriminator's target for real images is 1 minus this (0.1 gives "
+            "0.9), which keeps it from growing over-confident. 0: off."))
+        self.ema_spin = DoubleSpinBox(0.0, 0.9999, 4, 0.001)
+        self.ema_spin.setSpecialValueText("Off")
+        self.add("Sample average", Field(
+            "gan_ema", self.ema_spin,
+            "The samples (the Samples dock's grid, the judge's) come from a moving average of the generator's "
+            "weights with this decay: steadier, cleaner images than the last step's generator. 0.999 averages "
+            "over about the last thousand steps; 0: off, the generator as it is."))
+        self.judge_check = QCheckBox("Judge the samples after each epoch")
+        self.add(None, Field(
+            "gan_judge", self.judge_check,
+            "After each epoch a frozen digit classifier looks at 1,000 samples: the share it recognises and how "
+            "many classes they cover (few classes: mode collapse), plotted on the Charts. The classifier is "
+            "trained once per dataset (a minute or two) and kept in the cache."))
+
+    def loss(self) -> str:
+        return self.loss_combo.currentData() or "non_saturating"
+
+    def update_dependents(self) -> None:
+        """Nothing depends on anything else here."""

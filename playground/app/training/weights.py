@@ -12,6 +12,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from ...core.build import GraphError, build_module
+from ...core.gan.structure import is_gan_graph
 from ...core.run.messages import WeightsPublished
 
 MODEL_REFRESH_MS = 300  # after an edit, how long to wait before rebuilding the Draw dock's untrained model
@@ -39,7 +40,10 @@ class WeightsInUse(QObject):
     def use(self, weights: WeightsPublished, note: str) -> None:
         self.current = weights
         self.version += 1
-        self.predictor.set_model(weights.graph, weights.state_dict, weights.dataset, self.version)
+        gan = is_gan_graph(weights.graph)
+        self.predictor.set_model(weights.graph, weights.state_dict, weights.dataset, self.version,
+                                 gan_options(weights.config) if gan else None)
+        self.digits.set_gan_mode(gan)
         self.digits.set_model_note(note)
         self.save_action.setEnabled(True)
         self.weights_in_use.emit(weights, note)
@@ -76,14 +80,32 @@ class WeightsInUse(QObject):
             return
         graph = self.document.graph.copy()
         self.version += 1
-        self.predictor.set_model(graph, None, graph.input_dataset(), self.version)
+        gan = is_gan_graph(graph)
+        self.predictor.set_model(graph, None, graph.input_dataset(), self.version,
+                                 gan_options(self.panel.config_dict()) if gan else None)
+        self.digits.set_gan_mode(gan)
         note = "untrained weights: press Start (F5) to train"
         self.digits.set_model_note(note)
         if len(graph.nodes) > UNTRAINED_WEIGHTS_MAX_LAYERS:
             return
         try:  # the initial weights, for the Weights view (no run is going: torch here races nothing)
-            state = build_module(graph, "cpu").state_dict()
+            state = build_network(graph).state_dict()
         except GraphError:
             return
         self.weights_in_use.emit(WeightsPublished(run_id=0, global_step=0, graph=graph, state_dict=state,
                                                   dataset=graph.input_dataset(), classes=()), note)
+
+
+def build_network(graph):
+    """The graph's module on the CPU with its initial weights: both networks of a GAN (one state_dict keyed by node
+    id), else the one network. Raises GraphError."""
+    if is_gan_graph(graph):
+        from ...core.gan.model import build_gan
+
+        return build_gan(graph, "cpu")
+    return build_module(graph, "cpu")
+
+
+def gan_options(config: dict | None) -> dict:
+    """What the inference server needs of a GAN run's settings: how its discriminator's output reads."""
+    return {"gan_loss": (config or {}).get("gan_loss") or "non_saturating"}

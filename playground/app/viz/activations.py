@@ -27,9 +27,10 @@ import time
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import (
+    QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -298,8 +299,15 @@ class LayerSection(QFrame):
             p.end()
 
 
+# A GAN's two networks, as the network selector offers them: the discriminator looks at the drawing on the canvas,
+# the generator makes an image from a noise vector (the first of the Samples dock's latent walk).
+GAN_NETWORKS = {"discriminator": "Discriminator: the drawing", "generator": "Generator: noise → image"}
+
+
 class ActivationsView(QWidget):
     """Inside the network for one image: a scrollable column of layer sections (see the module docstring)."""
+
+    network_changed = Signal(str)  # a GAN's network chosen: "discriminator" or "generator"
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -321,8 +329,15 @@ class ActivationsView(QWidget):
         self.note_label = QLabel(self)
         self.note_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.export_button = export_button("Save the activations as a PNG picture", self._export_dialog, self)
+        self.network_combo = QComboBox(self)
+        for key, title in GAN_NETWORKS.items():
+            self.network_combo.addItem(title, key)
+        self.network_combo.setToolTip("Which of the GAN's two networks to look inside")
+        self.network_combo.setVisible(False)  # a GAN's only
+        self.network_combo.currentIndexChanged.connect(lambda _i: self.network_changed.emit(self.network()))
         top = QHBoxLayout()
         top.setContentsMargins(6, 4, 6, 0)
+        top.addWidget(self.network_combo)
         top.addWidget(self.note_label, 1)
         top.addWidget(self.export_button)
 
@@ -379,6 +394,22 @@ class ActivationsView(QWidget):
         self._apply_focus()
         if node_id in self._sections:
             self._scroll_to(self._sections[node_id])
+
+    def set_gan(self, gan: bool) -> None:
+        """The network in use is a GAN (its network selector shows) or a classifier."""
+        self.network_combo.setVisible(gan)
+
+    def network(self) -> str:
+        """The GAN network looked inside ("discriminator" when the network is no GAN)."""
+        if not self.network_combo.isVisibleTo(self):
+            return "discriminator"
+        return self.network_combo.currentData() or "discriminator"
+
+    def set_network(self, network: str) -> bool:
+        index = self.network_combo.findData(network)
+        if index >= 0:
+            self.network_combo.setCurrentIndex(index)
+        return index >= 0
 
     # -- queries -----------------------------------------------------------------------------------
     def insight(self) -> Insight | None:

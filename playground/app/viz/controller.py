@@ -16,6 +16,16 @@ Where each view's data comes from (none of it is computed in the GUI thread):
   was stopped mid-epoch), the predictor's pass over a test split
   (`TrainingController.evaluated`).
 
+- Samples (a GAN's): the grids of fixed-noise samples the run sends
+  (`GanSamples`), and the latent walk the predictor's inference process makes
+  with the generator of the weights in use (`Predictor.want_generator`).
+
+For a GAN (the weights in use are of a GAN graph), Activations has a network
+selector: the discriminator looks at the drawing (as a classifier does), the
+generator makes an image from the latent walk's first noise vector. Weights and
+Histograms choose the network's layers; Confusion and Predictions say they are
+a classifier's.
+
 A view out of sight asks for nothing (the histograms' history excepted: it is
 kept while the dock is open); closing a dock turns its feed off.
 Messages of an earlier run are ignored, and each new run starts every view
@@ -24,13 +34,19 @@ afresh, so nothing leaks from one run into the next.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QPoint, QSize, Qt
 from PySide6.QtWidgets import QDockWidget, QLabel, QToolTip
 
-from ...core.run.messages import EpochEnded, ParamHistograms, RunStarted, WeightsPublished
+from ...core.gan.structure import GENERATION, gan_parts, is_gan_graph
+from ...core.run.messages import EpochEnded, GanSamples, ParamHistograms, RunStarted, WeightsPublished
+from ...core.train.insight import Insight
 
 PREVIEW_SIZE = QSize(220, 140)
+NOT_FOR_GAN = ("A GAN has no classes to predict: see the Samples dock for what its generator makes, and the Draw "
+               "dock for how real its discriminator finds a drawing.")
 
 
 class NodePreview(QLabel):
@@ -65,7 +81,10 @@ class InsightController(QObject):
         self.activations, self.saliency = views["activations"], views["saliency"]
         self.weights, self.histograms = views["weights"], views["histograms"]
         self.confusion, self.predictions = views["confusion"], views["predictions"]
+        self.samples = views.get("samples")
         self.docks = docks
+        self.gan = False  # the weights in use are a GAN's
+        self._networks: dict[str, str] | None = None  # ... and its layers by network
         self.run_id: int | None = None  # the run the views follow
         self.classes: tuple[str, ...] = tuple(str(i) for i in range(10))
         self._test: tuple[np.ndarray, np.ndarray] | None = None  # the live run's test images and labels
@@ -78,6 +97,10 @@ class InsightController(QObject):
         training.weights_in_use.connect(self._on_weights)
         training.evaluated.connect(self._on_evaluated)
         predictor.insight_ready.connect(self._on_insight)
+        predictor.generator_ready.connect(self._on_generator)
+        self.activations.network_changed.connect(self._on_network_chosen)
+        if self.samples is not None:
+            self.samples.walk_changed.connect(self._update_wanted)
         self.confusion.example_chosen.connect(self._put_on_canvas)
         self.predictions.example_chosen.connect(self._put_on_canvas)
         workbench.editor.selection_changed.connect(self._on_selection)
@@ -103,8 +126,19 @@ class InsightController(QObject):
         dock = self.docks.get(name)
         return dock is not None and dock.toggleViewAction().isChecked()
 
+    def _generator_wanted(self):
+        """What to ask the GAN's generator now: the walk while Samples shows, its layers while Activations shows
+        the generator; None: nothing."""
+        if not self.gan or self.samples is None:
+            return None
+        layers = self._showing("activations") and self.activations.network() == "generator"
+        if not (self._showing("samples") or layers):
+            return None
+        return replace(self.samples.walk_request(), layers=layers)
+
     def _update_wanted(self, *_args) -> None:
         self.training.predictor.want_insight(self._showing("activations") or self._showing("saliency"))
+        self.training.predictor.want_generator(self._generator_wanted())
         # Histograms are a history: collected while the view is open at all, so that it is complete when the
         # person turns to that tab mid-run.
         self.training.session.want_histograms(self._open("histograms"))
@@ -114,8 +148,9 @@ class InsightController(QObject):
         """The latest look inside, to the views that show now (hidden ones are not drawn for nothing)."""
         if self._insight is None:
             return
-        if self._showing("activations"):
-            self.activations.show_insight(self._insight, self._weights_note)
+        if self._showing("activations") and self.activations.network() == "discriminator":
+            note = f"discriminator: {self._weights_note}" if self.gan else self._weights_note
+            self.activations.show_insight(self._insight, note)
         if self._showing("saliency"):
             self.saliency.show_insight(self._insight, self.classes)
 
@@ -125,9 +160,20 @@ class InsightController(QObject):
         self.classes = started.classes
         self._test = (started.test_images, started.test_labels)
         self.histograms.begin_run(started.run_id)
+        if started.task == GENERATION:
+            self.confusion.clear(NOT_FOR_GAN)
+            self.predictions.clear(NOT_FOR_GAN)
+            if self.samples is not None:
+                self.samples.begin_run(started.name)
+            return
         self.confusion.clear(f"{started.name}: the confusion matrix on the test set appears after the first "
                              "epoch.")
         self.predictions.clear(f"{started.name}: test digits with their predictions appear after the first epoch.")
+
+    def gan_samples(self, samples: GanSamples) -> None:
+        """A grid of the GAN run's fixed-noise samples (the dispatcher)."""
+        if samples.run_id == self.run_id and self.samples is not None:
+            self.samples.add_samples(samples)
 
     def epoch_ended(self, epoch: EpochEnded) -> None:
         if epoch.run_id != self.run_id or self._test is None or epoch.confusion is None:
@@ -159,7 +205,46 @@ class InsightController(QObject):
         if weights.classes:
             self.classes = tuple(weights.classes)
         self._weights_note = note
+        self._set_gan(weights.graph)
         self.weights.set_weights(weights.graph, weights.state_dict, note)
+
+    def _set_gan(self, graph) -> None:
+        """The weights in use are a GAN's (or not): the views that differ follow."""
+        gan = is_gan_graph(graph)
+        parts = gan_parts(graph) if gan else None
+        networks = ({n: "generator" for n in parts.generator} | {n: "discriminator" for n in parts.discriminator}
+                    if parts is not None else None)
+        if networks != self._networks:
+            self._networks = networks
+            self.histograms.set_networks(networks)
+        if gan == self.gan:
+            return
+        self.gan = gan
+        self.activations.set_gan(gan)
+        if self.samples is not None:
+            self.samples.set_gan(gan)
+        if gan:
+            self.confusion.clear(NOT_FOR_GAN)
+            self.predictions.clear(NOT_FOR_GAN)
+        self._update_wanted()
+
+    def _on_network_chosen(self, network: str) -> None:
+        self.activations.clear("Looking inside the generator…" if network == "generator"
+                               else "Draw a digit on the canvas to see what the discriminator makes of it.")
+        self._update_wanted()
+
+    def _on_generator(self, look) -> None:
+        """The GAN's generator answered (the predictor): the latent walk, and its layers when asked."""
+        if not self.gan:
+            return
+        if self.samples is not None:
+            self.samples.set_walk(look.images, self._weights_note)
+        if look.layers is not None and self.activations.network() == "generator":
+            image = look.images[0] if len(look.images) else np.zeros((1, 1), np.uint8)
+            insight = Insight(image=image, probabilities=np.zeros(0, np.float32), predicted=-1, layers=look.layers,
+                              saliency=np.zeros(image.shape[:2], np.float32), weights_version=look.weights_version)
+            self.activations.show_insight(insight, f"generator, from noise vector #{look.request.seed_a}: "
+                                                   f"{self._weights_note}")
 
     def _on_insight(self, insight) -> None:
         self._insight = insight

@@ -21,6 +21,7 @@ import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import (
+    QComboBox,
     QHBoxLayout,
     QLabel,
     QScrollArea,
@@ -332,11 +333,19 @@ class HistogramsView(HeldRepaints, QWidget):
 
         self.export_button = export_button("Save every layer's histograms, the scale and the warnings as a PNG "
                                            "file", self._export_clicked, enabled=False)
+        self._networks: dict[str, str] = {}  # a GAN's: node id -> "generator" | "discriminator"
+        self.network_combo = QComboBox()
+        for key, title in (("", "Both networks"), ("generator", "Generator"), ("discriminator", "Discriminator")):
+            self.network_combo.addItem(title, key)
+        self.network_combo.setToolTip("Which of the GAN's two networks to show")
+        self.network_combo.setVisible(False)  # a GAN's only
+        self.network_combo.currentIndexChanged.connect(lambda _i: self._show_network())
         top = QHBoxLayout()
         heading = QLabel("Weights and gradients over training")
         heading.setStyleSheet("font-weight: bold")
         top.addWidget(heading)
         top.addStretch(1)
+        top.addWidget(self.network_combo)
         top.addWidget(self.export_button)
 
         self.message = message_label(DEFAULT_MESSAGE)
@@ -403,6 +412,32 @@ class HistogramsView(HeldRepaints, QWidget):
         self._dirty = True
         if not self._timer.isActive():
             self._timer.start()
+
+    def set_networks(self, networks: dict[str, str] | None) -> None:
+        """A GAN's layers by network (node id -> "generator" or "discriminator"), for the network selector; None: a
+        network of one piece (no selector)."""
+        self._networks = dict(networks or {})
+        self.network_combo.setVisible(bool(self._networks))
+        self._show_network()
+
+    def network(self) -> str:
+        """"" (both), "generator" or "discriminator"."""
+        return self.network_combo.currentData() or ""
+
+    def set_network(self, network: str) -> bool:
+        index = self.network_combo.findData(network)
+        if index >= 0:
+            self.network_combo.setCurrentIndex(index)
+        return index >= 0
+
+    def shown_layers(self) -> list[str]:
+        """The layers whose rows show (of the network chosen)."""
+        return [node_id for node_id, row in self.rows.items() if not row.isHidden()]
+
+    def _show_network(self) -> None:
+        network = self.network() if self._networks else ""
+        for node_id, row in self.rows.items():
+            row.setVisible(not network or self._networks.get(node_id) == network)
 
     def clear(self, message: str = DEFAULT_MESSAGE) -> None:
         """Forget everything and say `message` instead."""
@@ -502,8 +537,11 @@ class HistogramsView(HeldRepaints, QWidget):
         self.rows = {}
         for node_id in layers:
             row = LayerRow(node_id)
+            if node_id in self._networks:
+                row.name.setText(f"{self._networks[node_id].capitalize()} · {row.name.text()}")
             self.rows[node_id] = row
             self.rows_layout.addWidget(row)
+        self._show_network()
 
     # -- export --------------------------------------------------------------------------------------------------
     def export_png(self, path) -> None:

@@ -48,9 +48,12 @@ FILTER_GAP = 4  # ... between separate pictures
 BACKGROUND = (140, 140, 140)  # the gaps: a grey that is neither end nor the white middle of the diverging map
 
 # Layer kinds with a weight to show, and the state-dict key of that weight under the node id.
-WEIGHT_KEYS = {"conv2d": "weight", "patch_embedding": "proj.weight", "dense": "weight"}
-CONV_KINDS = ("conv2d", "patch_embedding")
-TITLES = {"conv2d": "Conv2d", "patch_embedding": "Patch embedding", "dense": "Dense"}
+WEIGHT_KEYS = {"conv2d": "weight", "patch_embedding": "proj.weight", "dense": "weight", "conv_transpose2d": "weight"}
+CONV_KINDS = ("conv2d", "patch_embedding", "conv_transpose2d")
+TITLES = {"conv2d": "Conv2d", "patch_embedding": "Patch embedding", "dense": "Dense",
+          "conv_transpose2d": "ConvTranspose2d"}
+# A GAN's two networks (core/gan/structure.py), as the view's network selector names them.
+NETWORKS = {"generator": "Generator", "discriminator": "Discriminator"}
 DEFAULT_MESSAGE = "No weights yet: they appear here when a network is built or trained."
 
 
@@ -179,16 +182,22 @@ class _Layer:
     shape: tuple[int, ...]
     rgb_input: bool = False  # a convolution fed straight from a 3-channel image
     image_shape: tuple[int, int, int] | None = None  # dense reading the image's pixels: that image's [C, H, W]
+    network: str | None = None  # a GAN's: "generator" or "discriminator"
 
     @property
     def label(self) -> str:
-        return f"{self.node_id}  ({TITLES[self.kind]} {'×'.join(map(str, self.shape))})"
+        text = f"{self.node_id}  ({TITLES[self.kind]} {'×'.join(map(str, self.shape))})"
+        return f"{NETWORKS[self.network]} · {text}" if self.network else text
 
 
 def weight_layers(graph, state_dict) -> list[_Layer]:
-    """The layers of `graph` with a weight to show (convolutions, patch embeddings, dense layers), in graph order."""
+    """The layers of `graph` with a weight to show (convolutions, transposed convolutions, patch embeddings, dense
+    layers), in graph order; a GAN's know their network."""
+    from ...core.gan.structure import gan_parts, is_gan_graph  # torch-free, loaded with the core
+
     order, _ = graph.topological_order()
     input_shape = _input_shape(graph)
+    parts = gan_parts(graph) if is_gan_graph(graph) else None
     sources = {}
     for e in graph.edges:
         sources.setdefault(e.target, e.source)
@@ -202,15 +211,16 @@ def weight_layers(graph, state_dict) -> list[_Layer]:
         if tensor is None:
             continue
         shape = tuple(int(s) for s in tensor.shape)
+        network = parts.network_of(node_id) if parts is not None else None
         if kind in CONV_KINDS and len(shape) == 4:
             from_image = sources.get(node_id) in graph.nodes and graph.nodes[sources[node_id]].kind == "input"
-            layers.append(_Layer(node_id, kind, key, shape, rgb_input=from_image and shape[1] == 3))
+            layers.append(_Layer(node_id, kind, key, shape, rgb_input=from_image and shape[1] == 3, network=network))
         elif kind == "dense" and len(shape) == 2:
             image_shape = None
             if (input_shape is not None and len(input_shape) == 3 and input_shape[0] in (1, 3)
-                    and shape[1] == math.prod(input_shape)):
+                    and shape[1] == math.prod(input_shape) and network != "generator"):
                 image_shape = tuple(input_shape)
-            layers.append(_Layer(node_id, kind, key, shape, image_shape=image_shape))
+            layers.append(_Layer(node_id, kind, key, shape, image_shape=image_shape, network=network))
     return layers
 
 
@@ -233,7 +243,8 @@ class WeightsView(HeldRepaints, QWidget):
         self._graph = None
         self._state: dict = {}
         self._note = ""
-        self._layers: list[_Layer] = []
+        self._layers: list[_Layer] = []  # those in the layer combo
+        self._all_layers: list[_Layer] = []  # ... of both networks of a GAN
         self._shapes_cache: tuple[object, list] | None = None  # (graph, state-dict shapes) -> layers, per snapshot
         self._picture: Picture | None = None
         self.render_count = 0  # redraws (for tests and the benchmark)
@@ -244,6 +255,12 @@ class WeightsView(HeldRepaints, QWidget):
         self._timer.setInterval(RENDER_DELAY_MS)
         self._timer.timeout.connect(lambda: self.when_free(self._deliver))  # drawing first: app/drawing_first.py
 
+        self.network_combo = QComboBox()
+        for key, title in NETWORKS.items():
+            self.network_combo.addItem(title, key)
+        self.network_combo.setToolTip("Which of the GAN's two networks to show")
+        self.network_combo.setVisible(False)  # a GAN's only
+        self.network_combo.currentIndexChanged.connect(self._network_chosen)
         self.combo = QComboBox()
         self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.combo.setToolTip("The layer whose weights are shown")
@@ -256,6 +273,7 @@ class WeightsView(HeldRepaints, QWidget):
                                            self._export_clicked, enabled=False)
 
         top = QHBoxLayout()
+        top.addWidget(self.network_combo)
         top.addWidget(QLabel("Layer:"))
         top.addWidget(self.combo)
         top.addWidget(self.as_images)
@@ -302,12 +320,13 @@ class WeightsView(HeldRepaints, QWidget):
         """Forget the weights and say `message` instead."""
         self._timer.stop()
         self._pending = None
-        self._graph, self._state, self._note, self._layers = None, {}, "", []
+        self._graph, self._state, self._note, self._layers, self._all_layers = None, {}, "", [], []
         self._picture, self._shapes_cache = None, None
         self.combo.blockSignals(True)
         self.combo.clear()
         self.combo.blockSignals(False)
         self.combo.setEnabled(False)
+        self.network_combo.setVisible(False)
         self.as_images.setVisible(False)
         self.export_button.setEnabled(False)
         self.message.setText(message)
@@ -335,8 +354,16 @@ class WeightsView(HeldRepaints, QWidget):
         if cache is not None and cache[0] is self._graph and cache[1] == shapes:
             return  # the same network as last time (every message of one run)
         self._shapes_cache = (self._graph, shapes)
+        self._all_layers = weight_layers(self._graph, self._state)
+        gan = any(layer.network for layer in self._all_layers)
+        self.network_combo.setVisible(gan)
+        self._fill_combo()
+
+    def _fill_combo(self) -> None:
+        """The layers of the network chosen (a GAN's), or all of them."""
         previous = self.current_layer()
-        self._layers = weight_layers(self._graph, self._state)
+        network = self.network() if self.network_combo.isVisible() else None
+        self._layers = [layer for layer in self._all_layers if network is None or layer.network == network]
         ids = [layer.node_id for layer in self._layers]
         if previous not in ids:
             convs = [layer.node_id for layer in self._layers if layer.kind in CONV_KINDS]
@@ -367,6 +394,23 @@ class WeightsView(HeldRepaints, QWidget):
     def _layer_chosen(self, _index: int) -> None:
         self._draw()
 
+    def network(self) -> str:
+        """The GAN network the layers are chosen from ("generator" or "discriminator")."""
+        return self.network_combo.currentData() or "generator"
+
+    def set_network(self, network: str) -> bool:
+        index = self.network_combo.findData(network)
+        if index < 0:
+            return False
+        self.network_combo.setCurrentIndex(index)
+        return True
+
+    def _network_chosen(self, _index: int) -> None:
+        if self._graph is None:
+            return
+        self._fill_combo()
+        self._draw()
+
     def _current(self) -> _Layer | None:
         node_id = self.current_layer()
         return next((layer for layer in self._layers if layer.node_id == node_id), None)
@@ -386,6 +430,8 @@ class WeightsView(HeldRepaints, QWidget):
             return
         start = time.perf_counter()
         weight = as_array(self._state[layer.key])
+        if layer.kind == "conv_transpose2d":  # stored [in, out, kh, kw]: shown as each output filter's kernels
+            weight = weight.transpose(1, 0, 2, 3)
         if layer.kind in CONV_KINDS:
             picture = render_conv(weight, layer.rgb_input)
         elif layer.image_shape is not None and self.as_images.isChecked():

@@ -13,6 +13,12 @@ answer comes back.
     image, probabilities = inference.call("classify_drawing", raster)  # probabilities None: a blank drawing
     inference.close()
 
+A GAN graph (core/gan) loads too, as both of its networks: then `classify` and
+`probabilities` answer the discriminator's "real" probability (one value per
+image), `look_inside` looks inside the discriminator, and `look_at_generator`
+makes images from noise (a latent walk) and, when asked, shows every layer of
+the generator for the walk's first noise vector.
+
 `InferenceServer` does the work, and serves in-process as well
 (`LocalInference`): both take the same `call(method, *args)`. Failures come back
 as `InferenceError` with a one-line message; the server keeps running. If the process
@@ -69,6 +75,7 @@ class InferenceServer:
         self.builds = 0  # modules built so far (a rebuild is the costly case)
         self.loss = "cross_entropy"
         self.normalization = None
+        self.gan_loss: str | None = None  # a GAN: "non_saturating" or "least_squares" (how D's output reads)
 
     def call(self, method: str, *args) -> Any:
         if method.startswith("_") or not callable(getattr(self, method, None)) or method == "call":
@@ -76,19 +83,27 @@ class InferenceServer:
         return getattr(self, method)(*args)
 
     # -- requests ------------------------------------------------------------------------------------
-    def load(self, graph, state_dict: dict[str, Any] | None, dataset: str) -> None:
+    def load(self, graph, state_dict: dict[str, Any] | None, dataset: str, options: dict | None = None) -> None:
+        """`options`: for a GAN graph, {"gan_loss": ...} (the run's loss says how to read the discriminator)."""
         import torch
 
         from ..build import build_module
         from ..data import normalization_for
+        from ..gan.structure import is_gan_graph
         from ..train.trainer import loss_function
 
+        gan = is_gan_graph(graph)
         try:
             fingerprint = graph_fingerprint(graph)
-            loss = loss_function(graph)
+            loss = "gan" if gan else loss_function(graph)
             if self.model is None or fingerprint != self.fingerprint or (state_dict is None and not self.initial):
                 self.model = self.fingerprint = None
-                self.model = build_module(graph, "cpu").eval()  # a fresh build carries the initial weights
+                if gan:
+                    from ..gan.model import build_gan
+
+                    self.model = build_gan(graph, "cpu").eval()
+                else:
+                    self.model = build_module(graph, "cpu").eval()  # a fresh build carries the initial weights
                 self.fingerprint = fingerprint
                 self.builds += 1
         except Exception as exc:  # GraphError names the problems; anything else is a bug worth showing too
@@ -110,10 +125,19 @@ class InferenceServer:
             if problem is not None:
                 self.model = self.fingerprint = None  # it may hold part of these weights: rebuild before use
                 raise InferenceError(f"The weights do not fit the network: {problem}")
-        try:
-            self.normalization = normalization_for(dataset)
-        except ValueError:
-            self.normalization = normalization_for("mnist")
+        if gan:  # real images are scaled to the generator's pixel range, as the GAN trainer scales them
+            from ..data import Normalization
+            from ..gan.model import pixel_range
+            from ..layers.generative import PIXEL_RANGES
+
+            self.normalization = Normalization(*PIXEL_RANGES[pixel_range(graph)])
+            self.gan_loss = str((options or {}).get("gan_loss") or "non_saturating")
+        else:
+            self.gan_loss = None
+            try:
+                self.normalization = normalization_for(dataset)
+            except ValueError:
+                self.normalization = normalization_for("mnist")
         self.graph, self.loss, self.initial = graph, loss, state_dict is None
 
     def preprocess(self, drawing: np.ndarray) -> np.ndarray:
@@ -129,6 +153,8 @@ class InferenceServer:
         self._need_model()
         try:
             with torch.inference_mode():
+                if self.gan_loss is not None:
+                    return self.probabilities(image[None])[0]
                 if self.loss == "cross_entropy":  # the model is in eval mode already: no eval_mode round
                     x = self.normalization(torch.from_numpy(np.ascontiguousarray(image)).view(1, 1, *image.shape))
                     return self.model(x).float().softmax(dim=1)[0].numpy().astype(np.float32)
@@ -156,6 +182,10 @@ class InferenceServer:
         self._need_model()
         with torch.inference_mode():
             images = torch.from_numpy(np.array(images, dtype=np.uint8))  # a writable copy
+            if self.gan_loss is not None:
+                x = images.unsqueeze(1) if images.dim() == 3 else images
+                return self._realness(self.model.discriminator(self.normalization(x)).float()).numpy().astype(
+                    np.float32)
             return predict_probabilities(self.model, images, self.normalization, self.loss).numpy().astype(
                 np.float32)
 
@@ -169,6 +199,11 @@ class InferenceServer:
         self._need_model()
         try:
             raw = torch.from_numpy(np.ascontiguousarray(image)).view(1, 1, *image.shape)
+            if self.gan_loss is not None:  # a GAN: inside its discriminator, and which pixels made it say "real"
+                discriminator = self.model.discriminator
+                logits, layers = look_inside(discriminator, self.graph, self.normalization(raw))
+                probabilities = self._realness(logits.float())[0].numpy().astype(np.float32)
+                return probabilities, 0, tuple(layers), saliency(discriminator, raw, self.normalization, 0)
             logits, layers = look_inside(self.model, self.graph, self.normalization(raw))
             probabilities = output_probabilities(logits, self.loss)[0].numpy().astype(np.float32)
             predicted = int(probabilities.argmax())
@@ -176,6 +211,39 @@ class InferenceServer:
         except Exception as exc:
             raise InferenceError(f"Could not look inside the network: {one_line(exc)}") from None
         return probabilities, predicted, tuple(layers), heat
+
+    def look_at_generator(self, seed_a: int, seed_b: int, steps: int, layers: bool = False):
+        """A GAN's generator, from two noise vectors drawn from `seed_a` and `seed_b`: (uint8 images [steps, H, W]
+        (or [steps, H, W, C]) along the straight line between them, and the generator's LayerViews for the first
+        vector when `layers`, else None). None when the model is no GAN (it has no generator)."""
+        import torch
+
+        from ..gan.model import noise_params, pixel_range
+        from ..gan.samples import draw_noise, latent_walk
+        from ..train.insight import look_inside
+
+        self._need_model()
+        if self.gan_loss is None:
+            return None
+        try:
+            noise = noise_params(self.graph)
+            ends = [draw_noise(1, noise["dim"], noise["distribution"], generator=int(seed))[0]
+                    for seed in (seed_a, seed_b)]
+            generator, pixels = self.model.generator, pixel_range(self.graph)
+            with torch.inference_mode():
+                images = latent_walk(generator, ends[0], ends[1], max(2, int(steps)), pixels)
+            views = None
+            if layers:
+                _, views = look_inside(generator, self.graph, ends[0][None])
+                views = tuple(views)
+        except Exception as exc:
+            raise InferenceError(f"Could not run the generator: {one_line(exc)}") from None
+        return images, views
+
+    def _realness(self, out):
+        """The discriminator's outputs [N, 1] as how real each image looks, 0..1 ([N, 1]): its probability for the
+        non-saturating loss (a logit), its score clipped to 0..1 for least squares (trained towards 1 for real)."""
+        return out.clamp(0, 1) if self.gan_loss == "least_squares" else out.sigmoid()
 
     def stats(self) -> dict[str, Any]:  # for tests: what the server has done
         return {"builds": self.builds, "has_model": self.model is not None}
