@@ -42,7 +42,6 @@ import contextlib
 import copy
 import math
 import os
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -60,6 +59,7 @@ from ..layers.generative import PIXEL_RANGES
 from ..train.callbacks import Callback
 from ..train.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from ..train.config import TrainConfig, resolve_device
+from ..train.controls import Controls, StopRequested
 from ..train.metrics import StepInfo
 from ..train.probes import state_dict_copy
 from ..train.trainer import TrainingError, _is_out_of_memory, _LossWatch, amp_settings, epoch_seed
@@ -149,10 +149,6 @@ class GanResult:
                 "dataset": self.dataset, "checkpoint": self.checkpoint_path}
 
 
-class _Stop(Exception):
-    """Internal: a stop request seen between steps."""
-
-
 def discriminator_loss(kind: str, real: torch.Tensor, fake: torch.Tensor, real_target: float) -> torch.Tensor:
     if kind == "least_squares":
         return 0.5 * ((real - real_target).square().mean() + fake.square().mean())
@@ -171,7 +167,7 @@ def _adam(params: list[nn.Parameter], lr: float, beta1: float, device: torch.dev
     return torch.optim.Adam(params, lr=lr, betas=(beta1, 0.999), fused=device.type in ("cpu", "cuda"))
 
 
-class GanTrainer:
+class GanTrainer(Controls):
     """Trains the two networks of one GAN graph. Build it in any thread; call `fit` in the thread that trains."""
 
     task = GENERATION
@@ -255,9 +251,7 @@ class GanTrainer:
                                       self.device)
 
         self._judge_trainer = None  # the Trainer of the judge while it trains (stop() reaches it)
-        self._stop = threading.Event()
-        self._paused = threading.Event()
-        self._wake = threading.Event()
+        self._init_controls()  # stop, pause, resume: from any thread
         self._step_metrics: torch.Tensor | None = None
         self._last: torch.Tensor | None = None  # the last step's row of METRICS, on the device
         self._epoch_step = 0
@@ -266,32 +260,14 @@ class GanTrainer:
         self._train_samples = 0
         self._epoch_start: float | None = None
         self._epoch_paused = 0.0
-        self._active_callbacks: list[Callback] = []
 
     # -- controls (any thread) ---------------------------------------------------------------
     def stop(self) -> None:
         """Finish the current step, then end the run (judging and saving a checkpoint if one is configured).
         While the judge is being trained, that stops too (the run then ends unjudged)."""
-        self._stop.set()
-        self._wake.set()
+        super().stop()
         if (judge_trainer := self._judge_trainer) is not None:
             judge_trainer.stop()
-
-    def pause(self) -> None:
-        self._paused.set()
-        self._wake.set()
-
-    def resume(self) -> None:
-        self._paused.clear()
-        self._wake.set()
-
-    @property
-    def paused(self) -> bool:
-        return self._paused.is_set()
-
-    @property
-    def stopping(self) -> bool:
-        return self._stop.is_set()
 
     # -- what callbacks read (training thread, between steps) ----------------------------------
     def latest_loss(self) -> float:
@@ -471,33 +447,6 @@ class GanTrainer:
         return trainer
 
     # -- the loop --------------------------------------------------------------------------
-    def _call(self, hook: str, *args) -> None:
-        for cb in self._active_callbacks:
-            getattr(cb, hook)(self, *args)
-
-    def _between_steps(self) -> float:
-        """Honour pause and stop. Returns the seconds spent paused."""
-        if self._stop.is_set():
-            raise _Stop
-        if not self._paused.is_set():
-            return 0.0
-        start = time.perf_counter()
-        self._call("on_pause")
-        while True:
-            self._wake.clear()
-            if self._stop.is_set():
-                raise _Stop
-            if not self._paused.is_set():
-                break
-            self._wake.wait()
-        self._call("on_resume")
-        return time.perf_counter() - start
-
-    def _set_train_mode(self) -> None:
-        self.model.train()
-        for node_id in self.frozen_nodes:
-            getattr(self.model, node_id).eval()
-
     def _noise(self, n: int) -> torch.Tensor:
         return draw_noise(n, self.noise_dim, self.noise_distribution, device=self.device)
 
@@ -553,7 +502,7 @@ class GanTrainer:
             try:
                 with on_device:
                     self._run_epochs()
-            except _Stop:
+            except StopRequested:
                 status = "stopped"
             if self.judge is not None and self._judged_at != self.global_step:
                 self.judge_now()  # the verdict on the generator as it ends
@@ -627,7 +576,7 @@ class GanTrainer:
                                                        config.gan_lr_g, row[1]))
                 if (bad := watch.flush()) is not None:
                     raise self._diverged(*bad)
-            except _Stop:
+            except StopRequested:
                 self.history.add_steps(self.step_metrics())
                 self._train_seconds += time.perf_counter() - self._epoch_start - self._epoch_paused
                 self._train_samples += samples

@@ -38,7 +38,6 @@ import functools
 import hashlib
 import math
 import os
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -56,6 +55,7 @@ from ..graph import Graph
 from .callbacks import Callback
 from .checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from .config import DEFAULT_LR, TrainConfig, resolve_device
+from .controls import Controls, StopRequested
 from .inference import output_probabilities
 from .metrics import EpochMetrics, EvalMetrics, History, StepInfo, confusion_to_metrics
 from .optim import lr_at, make_optimizer, set_lr
@@ -263,11 +263,7 @@ def _is_out_of_memory(exc: BaseException) -> bool:
                                               or "not enough memory" in text)
 
 
-class _Stop(Exception):
-    """Internal: a stop request seen between steps."""
-
-
-class Trainer:
+class Trainer(Controls):
     """Trains one graph on one dataset. Build it in any thread; call `fit` in the thread that trains."""
 
     def __init__(self, graph: Graph, config: TrainConfig | None = None, *, dataset: Dataset | None = None,
@@ -321,37 +317,11 @@ class Trainer:
         self.global_step = 0
         self.last_eval: EvalMetrics | None = None
 
-        # Controls, set from any thread.
-        self._stop = threading.Event()
-        self._paused = threading.Event()
-        self._wake = threading.Event()  # set on every control change, so a paused loop re-checks
+        self._init_controls()  # stop, pause, resume: from any thread
         self._last_loss: torch.Tensor | None = None
         self._step_losses: torch.Tensor | None = None
         self._epoch_step = 0
         self._epoch = 0
-
-    # -- controls (any thread) ---------------------------------------------------------------
-    def stop(self) -> None:
-        """Finish the current step, then end the run (saving a checkpoint if one is configured)."""
-        self._stop.set()
-        self._wake.set()
-
-    def pause(self) -> None:
-        """Block between steps until `resume` or `stop` (no busy waiting)."""
-        self._paused.set()
-        self._wake.set()
-
-    def resume(self) -> None:
-        self._paused.clear()
-        self._wake.set()
-
-    @property
-    def paused(self) -> bool:
-        return self._paused.is_set()
-
-    @property
-    def stopping(self) -> bool:
-        return self._stop.is_set()
 
     # -- what callbacks read (training thread, between steps: e.g. inside a hook) ---------------
     def latest_loss(self) -> float:
@@ -452,33 +422,6 @@ class Trainer:
         return trainer
 
     # -- the loop --------------------------------------------------------------------------
-    def _call(self, hook: str, *args) -> None:
-        for cb in self._active_callbacks:
-            getattr(cb, hook)(self, *args)
-
-    def _between_steps(self) -> float:
-        """Honour pause and stop. Returns the seconds spent paused."""
-        if self._stop.is_set():
-            raise _Stop
-        if not self._paused.is_set():
-            return 0.0
-        start = time.perf_counter()
-        self._call("on_pause")
-        while True:
-            self._wake.clear()
-            if self._stop.is_set():
-                raise _Stop
-            if not self._paused.is_set():
-                break
-            self._wake.wait()
-        self._call("on_resume")
-        return time.perf_counter() - start
-
-    def _set_train_mode(self) -> None:
-        self.model.train()
-        for node_id in self.frozen_nodes:
-            getattr(self.model, node_id).eval()
-
     def _train_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp):
             logits = self.model(x)
@@ -507,7 +450,7 @@ class Trainer:
             try:
                 with on_device:
                     self._run_epochs()
-            except _Stop:
+            except StopRequested:
                 status = "stopped"
             result = self._result(status, fit_start)
             if self.checkpoint_path is not None:
@@ -592,7 +535,7 @@ class Trainer:
                     self._call("on_step_end", StepInfo(epoch, i, self.global_step, steps, n, lr, loss))
                 if (bad := watch.flush()) is not None:
                     raise self._diverged(*bad, lr)
-            except _Stop:
+            except StopRequested:
                 # Keep what the partial epoch measured; the epoch itself is not counted.
                 self.history.step_loss += self.step_losses()
                 self._train_seconds += time.perf_counter() - start - paused
