@@ -59,19 +59,13 @@ def startup(runs: int = 5) -> None:
 
 
 def edit_latency(edits: int = 30) -> None:
-    os.environ["PLAYGROUND_SETTINGS_DIR"] = tempfile.mkdtemp(prefix="pg-bench-")
+    from app_window import open_window
     from PySide6.QtWidgets import QApplication
 
-    from playground.app.launch import application
-    from playground.app.main_window import MainWindow
     from playground.core.analysis import analyze
     from tests.app.helpers import big_graph
 
-    app = application()
-    window = MainWindow()
-    window.resize(1280, 800)
-    window.show()
-    window.start(None)
+    app, window = open_window()
     wb = window.workbench
     graph = big_graph()
     wb.document.load(graph)

@@ -51,17 +51,10 @@ def timed_inspect(path: Path) -> tuple[float, int, str]:
 
 
 def app_figures(path: Path, edits: int = 10) -> dict:
-    os.environ["PLAYGROUND_SETTINGS_DIR"] = tempfile.mkdtemp(prefix="pg-bench-")
+    from app_window import open_window
     from PySide6.QtWidgets import QApplication
 
-    from playground.app.launch import application
-    from playground.app.main_window import MainWindow
-
-    app = application()
-    window = MainWindow()
-    window.resize(1280, 800)
-    window.show()
-    window.start(None)
+    app, window = open_window()
     while window.workbench is None or window.workbench.shapes.analysis is None:
         app.processEvents()  # the core loaded and the default preset shown: the app is ready
     wb = window.workbench

@@ -25,7 +25,6 @@ import gc
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -95,17 +94,12 @@ class _Filter(QObject):
 
 def main() -> None:
     minutes = float(sys.argv[1]) if len(sys.argv) > 1 else 10.0
-    os.environ["PLAYGROUND_SETTINGS_DIR"] = tempfile.mkdtemp(prefix="pg-bench-")
-    from playground.app.launch import application
-    from playground.app.main_window import MainWindow
+    from app_window import open_window
+
     from playground.core.run.messages import Progress
     from playground.core.train import TrainConfig
 
-    app = application()
-    window = MainWindow()
-    window.resize(1280, 800)
-    window.show()
-    window.start(None)
+    app, window = open_window()
     window.workbench.files.new_from_preset("mlp")
     window.workbench.shapes.run_now()
     steps = [0]
