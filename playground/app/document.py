@@ -28,6 +28,7 @@ class Document(QObject):
     edge_added = Signal(object)
     edge_removed = Signal(object)
     info_changed = Signal()  # graph name / description
+    points_changed = Signal()  # the document's own 2-D points (graph.points)
     changed = Signal()  # after any change to the graph
     title_changed = Signal()
     modified_changed = Signal(bool)
@@ -197,6 +198,13 @@ class Document(QObject):
         ]
         self.node_renamed.emit(old, new)
         self.changed.emit()
+
+    def set_points(self, points):
+        """Replace the own points (core.data.points.Points, or None); returns the previous ones."""
+        old, self.graph.points = self.graph.points, points if points is not None and len(points) else None
+        self.points_changed.emit()
+        self.changed.emit()
+        return old
 
     def set_info(self, name: str, description: str) -> tuple[str, str]:
         old = self.graph.name, self.graph.description

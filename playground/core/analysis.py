@@ -247,11 +247,18 @@ def _dataset_problems(graph: Graph, analysis: Analysis, state: _State) -> list[P
     sample_shape, classes = DATASETS[params["dataset"]]
     problems = []
     if tuple(params["shape"]) != sample_shape:
-        problems.append(Problem(input_node.id, f"{params['dataset']} samples are {fmt_shape(sample_shape)}, "
-                                               f"not {fmt_shape(tuple(params['shape']))}"))
+        what = "points are x, y: 2" if sample_shape == (2,) else f"samples are {fmt_shape(sample_shape)}"
+        problems.append(Problem(input_node.id, f"{params['dataset']} {what}, not {fmt_shape(tuple(params['shape']))}"))
+    if classes is None:  # the document's own points: their classes, or one value for regression
+        classes = graph.points.num_classes if graph.points is not None and len(graph.points) else 2
     if state.output_id is not None and state.output_id in analysis.shapes:
         shape = analysis.shapes[state.output_id]
-        if shape != (classes,):
+        loss = resolved_params(graph.nodes[state.output_id]).get("loss")
+        if classes == 1 and (shape != (1,) or loss != "mse"):
+            problems.append(Problem(state.output_id, f"{params['dataset']} is a regression (one value per point), "
+                                    f"so the network must end in one value with the MSE loss, not "
+                                    f"{fmt_shape(shape)} with {loss} — end with Dense(1) and choose mse"))
+        elif classes != 1 and shape != (classes,):
             problems.append(Problem(state.output_id, f"{params['dataset']} has {classes} classes, so the "
                                     f"network must end in {classes} scores, not {fmt_shape(shape)} "
                                     f"— end with Dense({classes})"))

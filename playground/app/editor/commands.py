@@ -65,6 +65,10 @@ class Recorder:
         old = self.doc.set_info(name, description)
         self.inverse.append(lambda: self.doc.set_info(*old))
 
+    def set_points(self, points) -> None:
+        old = self.doc.set_points(points)
+        self.inverse.append(lambda: self.doc.set_points(old))
+
 
 class Edit(QUndoCommand):
     """One undoable step. Steps with the same `merge_key` merge while not `sealed` (spin box clicks)."""
@@ -176,5 +180,14 @@ def move(doc: Document, positions: dict[str, tuple[float, float]], text: str | N
 
 def set_info(doc: Document, name: str, description: str) -> Edit:
     edit = Edit(doc, "Edit network name", lambda r: r.set_info(name, description), merge_key=("info",))
+    edit.changes_model = False
+    return edit
+
+
+def set_points(doc: Document, points, text: str = "Edit points", merge_key: tuple | None = None) -> Edit:
+    """Replace the document's own 2-D points (core.data.points.Points or None). They are data, not the model:
+    allowed while a run trains (the run keeps the points it started with). `merge_key`: one spray stroke's
+    edits become one undo step."""
+    edit = Edit(doc, text, lambda r: r.set_points(points), merge_key=merge_key)
     edit.changes_model = False
     return edit

@@ -5,78 +5,66 @@ device-resident batching with augmentation, and the preprocessing of hand-drawn 
     print(dataset.source)
     train = DeviceData.from_dataset(dataset, "train", device)
     for x, y in train.batches(128, generator=seed, drop_last=True, augment=DEFAULT_AUGMENTATION): ...
+
+The names below load their module on first use (PEP 562), so that importing one torch-free module of
+this package (points.py, for the graph's checks) does not import torch.
 """
 
-from .catalog import (
-    DATASET_NAMES,
-    FASHION_CLASSES,
-    FASHION_NORMALIZATION,
-    IDX_FILES,
-    MNIST_NORMALIZATION,
-    SPECS,
-    DatasetSpec,
-    Normalization,
-    get_spec,
-    normalization_for,
-)
-from .device import DEFAULT_AUGMENTATION, Augmentation, DeviceData, affine_images, make_generator, to_device
-from .download import download_file
-from .errors import DatasetError, DatasetNotFound, DownloadCancelled
-from .idx import read_idx, read_images, read_labels, read_pair
-from .images import MAX_SIDE, ImageFileError, read_image
-from .preprocess import NO_INK, is_blank, preprocess_digit
-from .sources import (
-    CACHE_DIR_ENV,
-    DATA_DIR_ENV,
-    Dataset,
-    cache_root,
-    dataset_cache_dir,
-    find_files,
-    load_dataset,
-    load_sample_dataset,
-    requested_data_dir,
-    search_folder,
-)
+import importlib
 
-__all__ = [
-    "CACHE_DIR_ENV",
-    "DATASET_NAMES",
-    "DATA_DIR_ENV",
-    "DEFAULT_AUGMENTATION",
-    "FASHION_CLASSES",
-    "FASHION_NORMALIZATION",
-    "IDX_FILES",
-    "MAX_SIDE",
-    "MNIST_NORMALIZATION",
-    "NO_INK",
-    "SPECS",
-    "Augmentation",
-    "Dataset",
-    "DatasetError",
-    "DatasetNotFound",
-    "DatasetSpec",
-    "DeviceData",
-    "DownloadCancelled",
-    "ImageFileError",
-    "Normalization",
-    "affine_images",
-    "cache_root",
-    "dataset_cache_dir",
-    "download_file",
-    "find_files",
-    "get_spec",
-    "is_blank",
-    "load_dataset",
-    "load_sample_dataset",
-    "make_generator",
-    "normalization_for",
-    "preprocess_digit",
-    "read_idx",
-    "read_image",
-    "read_images",
-    "read_labels",
-    "read_pair",
-    "requested_data_dir",
-    "search_folder",
-    "to_device",
-]
+_WHERE = {
+    "Augmentation": "device",
+    "CACHE_DIR_ENV": "sources",
+    "DATASET_NAMES": "catalog",
+    "DATA_DIR_ENV": "sources",
+    "DEFAULT_AUGMENTATION": "device",
+    "Dataset": "sources",
+    "DatasetError": "errors",
+    "DatasetNotFound": "errors",
+    "DatasetSpec": "catalog",
+    "DeviceData": "device",
+    "DownloadCancelled": "errors",
+    "FASHION_CLASSES": "catalog",
+    "FASHION_NORMALIZATION": "catalog",
+    "IDX_FILES": "catalog",
+    "ImageFileError": "images",
+    "MAX_SIDE": "images",
+    "MNIST_NORMALIZATION": "catalog",
+    "NO_INK": "preprocess",
+    "Normalization": "catalog",
+    "SPECS": "catalog",
+    "affine_images": "device",
+    "cache_root": "sources",
+    "dataset_cache_dir": "sources",
+    "download_file": "download",
+    "find_files": "sources",
+    "get_spec": "catalog",
+    "is_blank": "preprocess",
+    "load_dataset": "sources",
+    "load_sample_dataset": "sources",
+    "make_generator": "device",
+    "normalization_for": "catalog",
+    "preprocess_digit": "preprocess",
+    "read_idx": "idx",
+    "read_image": "images",
+    "read_images": "idx",
+    "read_labels": "idx",
+    "read_pair": "idx",
+    "requested_data_dir": "sources",
+    "search_folder": "sources",
+    "to_device": "device",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_WHERE))

@@ -20,20 +20,10 @@ from ..graph.validate import Problem
 from ..layers import CATALOG, fmt_shape
 from ..layers.io import DATASETS
 
-GAN_KINDS = frozenset({"noise", "generated"})
+from ..task import CLASSIFICATION, GAN_KINDS, GENERATION, POINTS, is_gan_graph, task_of
 
-CLASSIFICATION = "classification"
-GENERATION = "generation"
-
-
-def is_gan_graph(graph: Graph) -> bool:
-    """A graph with a Noise or a Generated node: two networks, trained as a GAN."""
-    return any(node.kind in GAN_KINDS for node in graph.nodes.values())
-
-
-def task_of(graph: Graph) -> str:
-    """What a graph is trained to do: "generation" (a GAN) or "classification". The one place that decides."""
-    return GENERATION if is_gan_graph(graph) else CLASSIFICATION
+__all__ = ["CLASSIFICATION", "GAN_KINDS", "GENERATION", "POINTS", "GanParts", "gan_dataset_problems", "gan_parts",
+           "gan_structure_problems", "is_gan_graph", "task_of"]
 
 
 @dataclass(frozen=True)

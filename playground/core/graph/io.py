@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..data.errors import DatasetError
+from ..data.points import Points
 from ..files import atomic_write
 from ..resources import preset_names, preset_path
 from .model import OUT_PORT, Edge, Graph, Node
@@ -159,6 +161,13 @@ def graph_from_dict(data: Any, source: str = "<graph>") -> Graph:
         fail("edges", f"must be a list, not {_kind(edges)}")
     for i, raw in enumerate(edges):
         graph.edges.append(_edge(raw, f"edges[{i}]", fail))
+    if (rows := data.get("points")) is not None:
+        if not isinstance(rows, list):
+            fail("points", f"must be a list of [x, y, label], not {_kind(rows)}")
+        try:
+            graph.points = Points.from_rows(rows, "points") if rows else None
+        except DatasetError as exc:
+            raise GraphFileError(f"{source}: {exc}") from None
     return graph
 
 
@@ -220,13 +229,16 @@ def graph_to_dict(graph: Graph) -> dict:
         if not node.trainable:
             entry["trainable"] = False
         nodes.append(entry)
-    return {
+    data = {
         "schema_version": SCHEMA_VERSION,
         "name": graph.name,
         "description": graph.description,
         "nodes": nodes,
         "edges": [{"from": f"{e.source}.{e.source_port}", "to": f"{e.target}.{e.target_port}"} for e in graph.edges],
     }
+    if graph.points is not None and len(graph.points):
+        data["points"] = graph.points.to_rows()
+    return data
 
 
 def _coordinate(value: float) -> float | int:
@@ -244,10 +256,11 @@ def dumps_graph(graph: Graph) -> str:
     lines = ["{"]
     for key in ("schema_version", "name", "description"):
         lines.append(f"  {json.dumps(key)}: {json.dumps(data[key], ensure_ascii=False)},")
-    for key in ("nodes", "edges"):
+    keys = [key for key in ("nodes", "edges", "points") if key in data]
+    for key in keys:
         items = [f"    {json.dumps(item, ensure_ascii=False)}" for item in data[key]]
         body = ",\n".join(items)
-        comma = "," if key == "nodes" else ""
+        comma = "," if key != keys[-1] else ""
         lines.append(f"  {json.dumps(key)}: [\n{body}\n  ]{comma}" if items else f"  {json.dumps(key)}: []{comma}")
     lines.append("}")
     return "\n".join(lines) + "\n"

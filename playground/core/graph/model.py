@@ -11,6 +11,8 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..data.points import Points
+
 OUT_PORT = "out"  # every layer has exactly one output port
 
 
@@ -119,6 +121,9 @@ class Graph:
     # Ids that appeared more than once in a loaded file; kept so the validator
     # can name them instead of silently dropping a node.
     duplicate_ids: list[str] = field(default_factory=list)
+    # A person's own 2-D points (drawn on the Decision view or loaded from a CSV file): the data of the
+    # "own-points" dataset, saved with the network. Immutable, so copies share it.
+    points: Points | None = None
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name == "edges" and not isinstance(value, EdgeList):
@@ -163,7 +168,7 @@ class Graph:
         return Graph(nodes={k: Node(n.id, n.kind, _copy_plain(n.params), n.position, n.trainable)
                             for k, n in self.nodes.items()},
                      edges=EdgeList(self.edges), name=self.name, description=self.description,
-                     duplicate_ids=list(self.duplicate_ids))
+                     duplicate_ids=list(self.duplicate_ids), points=self.points)
 
     # -- queries --------------------------------------------------------------------------
     def inputs_of(self, node_id: str, port: str | None = None) -> list[Edge]:

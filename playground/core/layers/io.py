@@ -1,15 +1,20 @@
 """Input and Output: where data enters the network and where the loss is taken."""
 
+from ..data.points import CLASSIFICATION_SETS, OWN_POINTS, REGRESSION_SETS
 from .base import LayerSpec, Param, Port, describe, same_shape
 
-# Every dataset the trainer knows: the shape of one sample and the number of classes.
-DATASETS = {"mnist": ((1, 28, 28), 10), "fashion-mnist": ((1, 28, 28), 10), "mnist-sample": ((1, 28, 28), 10)}
+# Every dataset the trainer knows: the shape of one sample and the number of classes (1: a regression's value;
+# None: as many as the document's own points have).
+DATASETS = {"mnist": ((1, 28, 28), 10), "fashion-mnist": ((1, 28, 28), 10), "mnist-sample": ((1, 28, 28), 10),
+            **{name: ((2,), 2) for name in CLASSIFICATION_SETS}, **{name: ((2,), 1) for name in REGRESSION_SETS},
+            OWN_POINTS: ((2,), None)}
 
 INPUT = LayerSpec(
     kind="input",
     title="Input",
     group="Input/Output",
-    help="Where samples enter the network: their shape (channels×height×width) and the dataset they come from.",
+    help="Where samples enter the network: their shape (channels×height×width, or 2 for points on a plane) and "
+         "the dataset they come from.",
     params=(
         Param("shape", "shape", [1, 28, 28], "Shape of one sample, without the batch dimension.", max=4096),
         Param("dataset", "choice", "mnist", "Dataset to train on.", choices=tuple(DATASETS)),

@@ -148,6 +148,29 @@ class RunNote:
     text: str
 
 
+# -- 2-D points (task "points"): Progress and EpochEnded as for images, and this many times a second. --------
+
+
+@dataclass(frozen=True)
+class DecisionFrame:
+    """What the network computes over the input plane now: the Decision view's surface and every neuron's.
+
+    Grids cover [-extent, extent]² row by row from the top (y = +extent), as core/data/points.py's `grid`.
+    """
+
+    run_id: int
+    global_step: int
+    epoch: int  # 0-based epoch being trained
+    extent: float
+    output: np.ndarray = field(repr=False)  # float32 [K, R, R]: class probabilities (K classes), or [1, R, R] values
+    # node id -> float16 [u, r, r]: the first u (at most MAX_UNIT_MAPS) units of that node's output over the plane,
+    # for the Features node, each Dense and each activation after one; with `units_total` their full count.
+    units: dict[str, np.ndarray] = field(repr=False)
+    units_total: dict[str, int]
+    train_loss: float  # over every training point, now
+    test_loss: float | None  # over every test point (None when none is held out)
+
+
 # -- GAN runs (task "generation"). Progress still comes, for the run's position and speed (its `losses` are the
 # generator's); EpochEnded does not: GanEpochEnded takes its place. --------------------------------------------
 

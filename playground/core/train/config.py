@@ -59,6 +59,16 @@ class TrainConfig:
     gan_ema: float = 0.999  # samples come from a moving average of the generator's weights with this decay (0: off)
     gan_judge: bool = True  # judge 1,000 samples after each epoch (recognisable share, class coverage)
 
+    # -- 2-D points (graphs whose Input's dataset is one of core/data/points.py's) -------------
+    points: int = 500  # how many points a generated dataset has (your own points: as many as there are)
+    points_noise: float = 0.0  # 0..0.5, as TensorFlow Playground's noise slider (0-50 %)
+    points_test_share: float = 0.5  # the share held out for testing
+    points_seed: int = 0  # the generator's seed (Regenerate draws the next one)
+    # Regularisation of the loss, on weight matrices and kernels only (never biases or norms): rate × Σ|w| (L1)
+    # and rate × Σw² (L2), for every task that uses the optimizer above (not a GAN's).
+    l1: float = 0.0
+    l2: float = 0.0
+
     # -- derived values -------------------------------------------------------------------
     @property
     def effective_lr(self) -> float:
@@ -124,6 +134,19 @@ class TrainConfig:
             bad("gan_ema", "must be at least 0 (off) and below 1")
         if not isinstance(self.gan_judge, bool):
             bad("gan_judge", "must be true or false")
+        if not (isinstance(self.points, int) and not isinstance(self.points, bool) and 2 <= self.points <= 10_000):
+            bad("points", "must be a whole number from 2 to 10000")
+        if not (isinstance(self.points_noise, int | float) and 0 <= self.points_noise <= 0.5):
+            bad("points_noise", "must be between 0 and 0.5 (50 %)")
+        if not (isinstance(self.points_test_share, int | float) and 0 <= self.points_test_share <= 0.9):
+            bad("points_test_share", "must be between 0 and 0.9")
+        if not isinstance(self.points_seed, int) or isinstance(self.points_seed, bool) or self.points_seed < 0:
+            bad("points_seed", "must be a whole number, 0 or more")
+        for name in ("l1", "l2"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+                    and 0 <= value <= 1):
+                bad(name, "the regularisation rate must be between 0 (off) and 1")
         resolve_device(self.device)  # raises ConfigError
         return self
 
@@ -131,11 +154,16 @@ class TrainConfig:
 # A GAN's recipe differs from a classifier's in the shared fields too: small batches (more, cheaper steps: per step
 # the generator learns about as much from 16 images as from 64, in a quarter of the time) and more epochs of them.
 GAN_DEFAULTS = {"batch_size": 16, "epochs": 10}
+# 2-D points, as TensorFlow Playground: batches of 10, no augmentation (it is for images), a constant rate; an
+# epoch is one pass over the 250 training points, so many of them.
+POINTS_DEFAULTS = {"batch_size": 10, "epochs": 200, "optimizer": "adam", "lr": 0.01, "schedule": "constant",
+                   "augment": "none", "weight_decay": 0.0, "grad_clip": 0.0}
+TASK_DEFAULTS = {"generation": GAN_DEFAULTS, "points": POINTS_DEFAULTS}
 
 
 def default_config(task: str = "classification", **overrides) -> TrainConfig:
-    """The default settings of a task ("classification", or "generation": a GAN), with `overrides`."""
-    return TrainConfig(**{**(GAN_DEFAULTS if task == "generation" else {}), **overrides})
+    """The default settings of a task ("classification", "points", or "generation": a GAN), with `overrides`."""
+    return TrainConfig(**{**TASK_DEFAULTS.get(task, {}), **overrides})
 
 
 def resolve_device(name: str) -> torch.device:
