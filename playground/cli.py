@@ -130,16 +130,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     datasets = ("mnist", "fashion-mnist", "mnist-sample")  # = playground.core.data.DATASET_NAMES (not imported: torch)
 
-    def data_options(p, download=True):
-        p.add_argument("--dataset", choices=datasets, help="default: the dataset named by the graph's Input node")
-        p.add_argument("--data-dir", metavar="DIR", help="folder holding the dataset's IDX files")
+    def data_options(p, download=True, points=False):
+        from .core.data.points import POINT_SETS  # torch-free
+
+        p.add_argument("--dataset", choices=datasets + (tuple(POINT_SETS) if points else ()),
+                       help="default: the dataset named by the graph's Input node")
+        p.add_argument("--data-dir", metavar="DIR", help="folder holding the dataset's IDX files"
+                       + (" (for 2-D points: a CSV file of x,y,label, or a folder holding points.csv)" if points
+                          else ""))
         if download:
             p.add_argument("--download", action="store_true", help="allow downloading the dataset into the cache")
         p.add_argument("--device", default="auto", help="auto (CUDA if there is one), cpu, cuda or cuda:N")
 
     p = sub.add_parser("train", help="train a graph headless; the last line of output is a JSON summary")
     p.add_argument("graph", metavar="GRAPH", help="a graph file or preset:NAME")
-    data_options(p)
+    data_options(p, points=True)
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--optimizer", choices=("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop"))
@@ -160,6 +165,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics-jsonl", metavar="FILE", help="write one JSON object per epoch (and logged step)")
     p.add_argument("--log-every", type=int, default=50, metavar="N", help="log the loss every N steps to "
                                                                          "--metrics-jsonl (0: epochs only)")
+    pts = p.add_argument_group("2-D points (an Input node of shape [2]; see --dataset)")
+    pts.add_argument("--csv", metavar="FILE", help="train on the points of this CSV file of x,y,label (a header "
+                                                   "row optional; labels 0, 1, 2 are classes, values in -1..1 a "
+                                                   "regression)")
+    pts.add_argument("--points", type=int, metavar="N", help="points in a generated dataset (default 500)")
+    pts.add_argument("--noise", type=float, metavar="F", help="noise, 0 to 0.5 (default 0)")
+    pts.add_argument("--test-share", type=float, metavar="F", help="share held out for testing (default 0.5)")
+    pts.add_argument("--data-seed", type=int, metavar="N", help="the generator's seed (default 0)")
+    pts.add_argument("--l1", type=float, metavar="RATE", help="L1 regularisation of the weights (default 0)")
+    pts.add_argument("--l2", type=float, metavar="RATE", help="L2 regularisation of the weights (default 0)")
     gan = p.add_argument_group("GANs (graphs with a Noise node)")
     gan.add_argument("--threads", type=int, metavar="N", help="torch threads on a CPU (default for a GAN: 1, see "
                                                               "docs/performance.md; 0: torch's choice)")

@@ -53,17 +53,23 @@ def _writable_file(path: str, what: str) -> Path:
 
 
 def _epoch_line(m, epochs: int) -> str:
-    return (f"epoch {m.epoch + 1}/{epochs}  train loss {m.train_loss:.4f} acc {m.train_accuracy:6.2%}  "
-            f"test loss {m.val_loss:.4f} acc {m.val_accuracy:6.2%}  {m.samples_per_second:,.0f} samples/s  "
-            f"{m.seconds:.1f} s")
+    def accuracy(value):
+        return "" if value is None or value != value else f" acc {value:6.2%}"  # none for a regression
+
+    return (f"epoch {m.epoch + 1}/{epochs}  train loss {m.train_loss:.4f}{accuracy(m.train_accuracy)}  "
+            f"test loss {m.val_loss:.4f}{accuracy(m.val_accuracy)}  {m.samples_per_second:,.0f} samples/s  "
+            f"{m.seconds:.2f} s")
 
 
 def _callbacks(epochs: int, progress_bar: bool):
     from ..core.train import Callback
 
+    every = max(1, epochs // 20)  # 2-D points run hundreds of short epochs: about 20 lines, and the last
+
     class EpochLines(Callback):
         def on_epoch_end(self, trainer, metrics):
-            print(_epoch_line(metrics, epochs), flush=True)
+            if (metrics.epoch + 1) % every == 0 or metrics.epoch + 1 == epochs:
+                print(_epoch_line(metrics, epochs), flush=True)
 
     class ProgressBar(Callback):
         """A live line on the terminal (stderr), redrawn at most 10 times a second."""
@@ -126,7 +132,11 @@ class _StopOnInterrupt:
 def cmd_train(args) -> int:
     from ..core.analysis import GraphError, analyze
     from ..core.gan.structure import is_gan_graph
-    from ..core.train import ConfigError, JsonlLogger, TrainConfig, Trainer, TrainingError
+    from ..core.data.points import is_points_dataset
+    from ..core.run.job import POINTS_CPU_THREADS
+    from ..core.task import CLASSIFICATION, POINTS
+    from ..core.train import ConfigError, JsonlLogger, Trainer, TrainingError
+    from ..core.train.config import default_config
 
     graph = _graph_or_fail(args.graph)
     analysis = analyze(graph)  # milliseconds: report an invalid graph before loading any data
@@ -138,11 +148,16 @@ def cmd_train(args) -> int:
         return cmd_train_gan(args, graph)
     if getattr(args, "seconds", None) is not None:
         raise UserError("--seconds limits GAN runs only; give a classifier --epochs")
-    config = TrainConfig(seed=args.seed, device=args.device)
+    csv = _points_csv(args)
+    points = csv is not None or is_points_dataset(args.dataset or graph.input_dataset())
+    config = default_config(POINTS if points else CLASSIFICATION, seed=args.seed, device=args.device)
     for name in ("epochs", "batch_size", "optimizer", "lr", "schedule", "augment", "weight_decay", "warmup_epochs",
-                 "grad_clip"):
+                 "grad_clip", "points", "l1", "l2"):
         if getattr(args, name, None) is not None:
             setattr(config, name, getattr(args, name))
+    for name, field in (("noise", "points_noise"), ("test_share", "points_test_share"), ("data_seed", "points_seed")):
+        if getattr(args, name, None) is not None:
+            setattr(config, field, getattr(args, name))
     if getattr(args, "amp", None) is not None:
         config.amp = {"on": True, "off": False}.get(args.amp, args.amp)
     try:
@@ -153,13 +168,21 @@ def cmd_train(args) -> int:
     metrics_path = _writable_file(args.metrics_jsonl, "--metrics-jsonl") if args.metrics_jsonl else None
     init_from = _checkpoint_or_fail(args.init_from) if args.init_from else None  # before the data: fail fast
 
-    dataset = load_data(args.dataset, graph.input_dataset(), args.data_dir, args.download)
+    if points:
+        dataset = _load_points(args, graph, config, csv)
+        threads = POINTS_CPU_THREADS if args.threads is None else args.threads
+        if threads > 0 and resolve_device_or_fail(config.device).type == "cpu":
+            import torch
+
+            torch.set_num_threads(threads)
+    else:
+        dataset = load_data(args.dataset, graph.input_dataset(), args.data_dir, args.download)
     config.dataset = dataset.name
     try:
         trainer = Trainer(graph, config, dataset=dataset, checkpoint_path=checkpoint)
     except GraphError as exc:
         raise graph_problems(args.graph, exc) from None
-    except ValueError as exc:  # e.g. every layer frozen
+    except ValueError as exc:  # e.g. every layer frozen; a network that does not fit the points (ConfigError)
         raise UserError(f"{args.graph}: {exc}") from None
     if init_from is not None:
         report = trainer.load_weights(init_from)
@@ -172,9 +195,12 @@ def cmd_train(args) -> int:
         say(f"note: --amp bf16: {trainer.device} does not compute in bf16 (on a CPU that takes AMX-BF16 or "
             "AVX512-BF16), where it would be slower than fp32: training in fp32")
     precision = str(trainer.amp_dtype).removeprefix("torch.") if trainer.amp else "fp32"
+    augment = "" if points else f", augment {config.augment_name}"
+    regularised = "".join(f", {name.upper()} {getattr(config, name):g}" for name in ("l1", "l2")
+                          if getattr(config, name))
     say(f"training {graph.name or args.graph} on {trainer.device} for {config.epochs} epoch(s): "
         f"{trainer.steps_per_epoch} steps of {config.batch_size} per epoch, {config.optimizer} "
-        f"lr {config.effective_lr:g}, {config.schedule} schedule, augment {config.augment_name}, {precision}")
+        f"lr {config.effective_lr:g}, {config.schedule} schedule{augment}{regularised}, {precision}")
     try:
         with _StopOnInterrupt(trainer):
             result = trainer.fit(callbacks)
@@ -192,6 +218,38 @@ def cmd_train(args) -> int:
         say(f"checkpoint: {result.checkpoint_path}")
     print(json.dumps(result.summary()), flush=True)
     return 0
+
+
+def _points_csv(args) -> Path | None:
+    """The CSV file of points asked for: --csv FILE, or --data-dir naming a .csv file or a folder with
+    points.csv (a folder of IDX files is for images)."""
+    if getattr(args, "csv", None):
+        return Path(args.csv)
+    if args.data_dir is None:
+        return None
+    folder = Path(args.data_dir)
+    if folder.is_file() and folder.suffix.lower() == ".csv":
+        return folder
+    if folder.is_dir() and (folder / "points.csv").is_file():
+        return folder / "points.csv"
+    return None
+
+
+def _load_points(args, graph, config, csv: Path | None):
+    from ..core.data import DatasetError
+    from ..core.data.points import OWN_POINTS
+    from ..core.data.points_dataset import load_points_dataset
+
+    name = OWN_POINTS if csv is not None else args.dataset or graph.input_dataset()
+    if csv is None and args.data_dir is not None:
+        raise UserError(f"--data-dir {args.data_dir}: for 2-D points give a CSV file of x,y,label (or a folder "
+                        "holding points.csv)")
+    try:
+        dataset = load_points_dataset(name, config, own=graph.points, csv=csv)
+    except DatasetError as exc:
+        raise UserError(str(exc)) from None
+    say(f"data: {dataset.source}")
+    return dataset
 
 
 # -- evaluate -----------------------------------------------------------------------------

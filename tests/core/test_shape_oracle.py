@@ -29,6 +29,8 @@ FEWER_CASES = {"rnn": 40, "lstm": 40, "gru": 40}
 # Small sizes, so that sequences are short (see FEWER_CASES).
 DIMS = (1, 1, 2, 3, 4, 5, 6, 7, 8, 12, 16)
 PLAUSIBLE = ((1, 12, 12), (8, 7, 7), (3, 16, 16), (16, 6, 6), (64,), (10,), (16, 64), (9, 16), (4, 5), (12, 12))
+# Kinds that take one shape only (Features: 2-D points), given it in half the cases.
+ONLY = {"features": (2,)}
 
 
 def _int(rng: random.Random, p: Param) -> int:
@@ -84,7 +86,7 @@ def _param(rng: random.Random, p: Param, shapes: list[Shape]):
 def _inputs(rng: random.Random, spec: LayerSpec) -> list[Shape]:
     shapes = []
     for port in spec.inputs:
-        first = _shape(rng)
+        first = ONLY[spec.kind] if spec.kind in ONLY and rng.random() < 0.5 else _shape(rng)
         shapes.append(first)
         if port.multiple:
             for _ in range(rng.randint(1, 2)):

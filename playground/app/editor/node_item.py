@@ -73,7 +73,10 @@ def format_value(name: str, value: Any) -> str:
 def summary_text(spec: LayerSpec | None, node: Node) -> str:
     if spec is None:
         return node.kind
-    parts = [format_value(name, node.params.get(name, spec.param(name).default)) for name in spec.summary]
+    if spec.face is not None and not spec.param_errors(node.params):
+        parts = [spec.face(spec.resolve(node.params))]
+    else:
+        parts = [format_value(name, node.params.get(name, spec.param(name).default)) for name in spec.summary]
     if not node.trainable:
         parts.append("frozen")
     return " · ".join(parts)

@@ -58,6 +58,12 @@ class Dataset:
             raise ValueError(f"split must be 'train' or 'test', not {which!r}")
         return getattr(self, f"{which}_images"), getattr(self, f"{which}_labels")
 
+    def on_device(self, which: str, device: str | torch.device):
+        """The split resident on `device`, served in normalized batches (a DeviceData)."""
+        from .device import DeviceData
+
+        return DeviceData.from_dataset(self, which, device)
+
 
 def cache_root() -> Path:
     """The user's cache folder for the app ($PLAYGROUND_CACHE_DIR overrides the platform's default)."""

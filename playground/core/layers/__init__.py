@@ -1,6 +1,6 @@
 """The layer catalog: every kind a graph node can be, grouped as the editor's palette shows them."""
 
-from . import activation, attention, conv, dense, generative, io, merge, norm, pooling, recurrent, reshape
+from . import activation, attention, conv, dense, features, generative, io, merge, norm, pooling, recurrent, reshape
 from .base import Ctor, LayerSpec, Param, Port, Shape, fmt_shape
 
 GROUPS = ("Input/Output", "Dense", "Convolution", "Pooling", "Normalization", "Recurrent", "Attention", "Merge",
@@ -8,7 +8,7 @@ GROUPS = ("Input/Output", "Dense", "Convolution", "Pooling", "Normalization", "R
 
 CATALOG: dict[str, LayerSpec] = {
     spec.kind: spec
-    for family in (io, dense, reshape, conv, generative, pooling, norm, recurrent, attention, merge, activation)
+    for family in (io, features, dense, reshape, conv, generative, pooling, norm, recurrent, attention, merge, activation)
     for spec in family.SPECS
 }
 

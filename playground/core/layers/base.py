@@ -169,6 +169,8 @@ class LayerSpec:
     infer: ShapeInfer | None = None
     # Parameters worth showing on the node face in the editor.
     summary: tuple[str, ...] = ()
+    # Or, where the names of `summary` say too little, what the face says of the (valid, resolved) parameters.
+    face: Callable[[dict], str] | None = None
 
     def param(self, name: str) -> Param:
         for p in self.params:

@@ -156,3 +156,22 @@ class TokenPool(nn.Module):
 
     def forward(self, x):
         return x.mean(dim=1) if self.mode == "mean" else x[:, 0]
+
+
+class Features(nn.Module):
+    """Features of 2-D points (x, y) -> the chosen ones of x, y, x², y², xy, sin x, sin y, in that order."""
+
+    FORMULAS = ("x", "y", "x_squared", "y_squared", "x_times_y", "sin_x", "sin_y")
+
+    def __init__(self, chosen):
+        super().__init__()
+        unknown = set(chosen) - set(self.FORMULAS)
+        if unknown or not chosen:
+            raise ValueError(f"choose one or more of {self.FORMULAS}, not {chosen}")
+        self.chosen = tuple(name for name in self.FORMULAS if name in chosen)
+
+    def forward(self, points):
+        x, y = points[:, 0:1], points[:, 1:2]
+        made = {"x": lambda: x, "y": lambda: y, "x_squared": lambda: x * x, "y_squared": lambda: y * y,
+                "x_times_y": lambda: x * y, "sin_x": lambda: torch.sin(x), "sin_y": lambda: torch.sin(y)}
+        return torch.cat([made[name]() for name in self.chosen], dim=1)

@@ -20,10 +20,13 @@ from typing import Any
 from ...core.run.messages import RunControls, RunFinished, RunStarted, arrays_of_test_split
 from ..build import GraphError
 from ..data import DatasetError, load_dataset
+from ..data.points import is_points_dataset
+from ..data.points_dataset import load_points_dataset
 from ..gan.structure import is_gan_graph
 from ..gan.trainer import GanTrainer
 from ..graph import Graph
 from ..train import CheckpointError, ConfigError, TrainConfig, Trainer, TrainingError, resolve_device
+from .decision_publisher import DecisionPublisher
 from .gan_publisher import GanPublisher
 from .publisher import Publisher, Send
 
@@ -32,6 +35,12 @@ log = logging.getLogger(__name__)
 METRICS_INTERVAL = 0.1  # seconds between Progress messages (10 Hz: smooth enough for charts)
 WEIGHTS_INTERVAL = 0.25  # seconds between weight copies for live prediction
 HISTOGRAM_INTERVAL = 2.0  # seconds between weight/gradient histograms (4-9 ms each on a CPU), while the view is open
+
+
+# Torch threads of a run on 2-D points on a CPU, wherever it starts: its operations are tiny (batches of 10 through
+# a few dozen units), so a second thread only adds waiting, and when another process shares the cores each operation
+# waits for the slower thread (the spiral took 22 s with two threads on a shared 2-core machine, 4.5 s with one).
+POINTS_CPU_THREADS = 1
 
 
 def training_threads() -> int:
@@ -108,13 +117,16 @@ def run_job(job: TrainingJob, control: RunControl, send: Send) -> None:
     start = time.perf_counter()
     trainer: Trainer | None = None
     try:
-        if job.threads and resolve_device(job.config.device).type == "cpu":
+        name = job.dataset or job.config.dataset or job.graph.input_dataset()
+        points = is_points_dataset(name)
+        threads = POINTS_CPU_THREADS if points else job.threads
+        if threads and resolve_device(job.config.device).type == "cpu":
             import torch
 
-            torch.set_num_threads(job.threads)
-        name = job.dataset or job.config.dataset or job.graph.input_dataset()
+            torch.set_num_threads(threads)
         # A missing dataset falls back to the offline sample (the panel said so before Start).
-        dataset = load_dataset(name, fallback_to_sample=True)
+        dataset = (load_points_dataset(name, job.config, own=job.graph.points) if points
+                   else load_dataset(name, fallback_to_sample=True))
         if control.stop_requested:
             send(_finished(job, "stopped", "", start))
             return
@@ -126,7 +138,10 @@ def run_job(job: TrainingJob, control: RunControl, send: Send) -> None:
             note = _transfer_note(report)
         control.attach(trainer)
         send(_run_started(job, trainer, dataset, note))
-        result = trainer.fit(callbacks=[(GanPublisher if gan else Publisher)(send, job, lambda: control.histograms)])
+        callbacks = [(GanPublisher if gan else Publisher)(send, job, lambda: control.histograms)]
+        if points and not gan:  # the decision surface and every neuron's picture, many times a second
+            callbacks.append(DecisionPublisher(send, job))
+        result = trainer.fit(callbacks=callbacks)
         test = getattr(result, "test", None)
         send(RunFinished(
             run_id=job.run_id, status=result.status, message="", epochs_completed=result.epochs_completed,

@@ -246,6 +246,9 @@ class StartRun:
 
 def arrays_of_test_split(dataset) -> tuple[np.ndarray, np.ndarray]:
     """A dataset's test split as the canvas and the evaluations take it: images uint8 [N, H, W], labels int64 [N].
-    NumPy views of the dataset's CPU tensors, which are never written to: a safe, free hand-over."""
+    NumPy views of the dataset's CPU tensors, which are never written to: a safe, free hand-over. Points have no
+    images: none (their views draw the points themselves)."""
+    if getattr(dataset, "points", None) is not None:
+        return np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64)
     images, labels = dataset.split("test")
     return images[:, 0].numpy(), labels.numpy()

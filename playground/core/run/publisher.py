@@ -91,7 +91,11 @@ class Publisher(Callback):
             val_accuracy=metrics.val_accuracy, lr=metrics.lr, samples_per_second=metrics.samples_per_second,
             confusion=last.confusion if last else None, predictions=last.predicted if last else None,
             confidences=last.confidence if last else None))
-        self._publish_weights(trainer)
+        # Each epoch's weights, unless epochs are shorter than the interval (2-D points: dozens a second).
+        now = time.perf_counter()
+        if now - self._last_weights >= self.job.weights_interval:
+            self._last_weights = now
+            self._publish_weights(trainer)
 
     def on_fit_end(self, trainer, result):
         # A stopped run: the steps of its partial epoch that were not published yet.

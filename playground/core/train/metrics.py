@@ -30,7 +30,7 @@ class StepInfo:
 @dataclass
 class EvalMetrics:
     loss: float
-    accuracy: float
+    accuracy: float | None  # None for a regression (points with values)
     confusion: list[list[int]]  # confusion[true][predicted]
     per_class_accuracy: list[float]  # NaN-free: a class with no samples gets 0.0
     samples: int

@@ -50,11 +50,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..build import build_module
-from ..data import DEFAULT_AUGMENTATION, Dataset, DeviceData, load_dataset
+from ..data import DEFAULT_AUGMENTATION, Dataset, load_dataset
+from ..data.points import is_points_dataset
+from ..data.points_dataset import load_points_dataset, points_of
 from ..graph import Graph
+from ..task import CLASSIFICATION, POINTS
 from .callbacks import Callback
 from .checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
-from .config import DEFAULT_LR, TrainConfig, resolve_device
+from .config import DEFAULT_LR, ConfigError, TrainConfig, resolve_device
 from .controls import Controls, StopRequested
 from .inference import output_probabilities
 from .metrics import EpochMetrics, EvalMetrics, History, StepInfo, confusion_to_metrics
@@ -116,6 +119,8 @@ def loss_function(graph: Graph) -> str:
 
 
 def compute_loss(kind: str, logits: torch.Tensor, labels: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    if labels.is_floating_point():  # regression (2-D points): one value per sample, squared error
+        return F.mse_loss(logits[:, 0], labels, reduction=reduction)
     if kind == "mse":  # regression onto one-hot targets; still scored by argmax
         target = F.one_hot(labels, logits.shape[-1]).to(logits.dtype)
         per_sample = F.mse_loss(logits, target, reduction="none").mean(dim=-1)
@@ -159,7 +164,7 @@ def amp_settings(device: torch.device, amp: bool | str) -> tuple[bool, torch.dty
     return False, torch.float32
 
 
-def evaluate(model: nn.Module, data: DeviceData, *, loss: str = "cross_entropy", num_classes: int = 10,
+def evaluate(model: nn.Module, data, *, loss: str = "cross_entropy", num_classes: int = 10,
              batch_size: int | None = None, amp: bool = False, amp_dtype: torch.dtype = torch.float32,
              memory_format: torch.memory_format = torch.contiguous_format,
              keep_predictions: bool = False) -> EvalMetrics:
@@ -198,6 +203,18 @@ def evaluate(model: nn.Module, data: DeviceData, *, loss: str = "cross_entropy",
         metrics.confidence = host[k2 + 1 + n:].astype(np.float32)
     return metrics
 
+
+
+def evaluate_regression(model: nn.Module, data) -> EvalMetrics:
+    """The mean squared error over a whole split of points with values (no classes: accuracy is None)."""
+    start = time.perf_counter()
+    loss_sum = torch.zeros((), dtype=torch.float64, device=data.device)
+    with torch.no_grad(), eval_mode(model):
+        for x, y in data.batches(EVAL_BATCH_SIZE["cuda"], shuffle=False):
+            loss_sum += compute_loss("mse", model(x).float(), y, reduction="sum")
+    n = len(data)
+    return EvalMetrics(loss=float(loss_sum) / max(1, n), accuracy=None, confusion=[], per_class_accuracy=[],
+                       samples=n, seconds=time.perf_counter() - start)
 
 
 class _LossWatch:
@@ -280,14 +297,18 @@ class Trainer(Controls):
         self.model = build_module(self.graph, self.device, seed=self.config.seed)
         self.dataset_name = self.config.dataset or self.graph.input_dataset()
         if dataset is None:
-            dataset = load_dataset(self.dataset_name, data_dir)
+            dataset = (load_points_dataset(self.dataset_name, self.config, own=self.graph.points)
+                       if is_points_dataset(self.dataset_name) else load_dataset(self.dataset_name, data_dir))
         self.dataset = dataset
         self.dataset_name = dataset.name
         self.classes = tuple(dataset.classes)
         self.num_classes = len(self.classes)
+        self.task = POINTS if points_of(dataset) is not None else CLASSIFICATION
+        self.regression = bool(getattr(dataset, "regression", False))  # 2-D points with a value each
         self.loss_kind = loss_function(self.graph)
-        self.train_data = DeviceData.from_dataset(dataset, "train", self.device)
-        self.test_data = DeviceData.from_dataset(dataset, "test", self.device)
+        self._check_fit(dataset)
+        self.train_data = dataset.on_device("train", self.device)
+        self.test_data = dataset.on_device("test", self.device)
         self.normalization = dataset.normalization
         self.callbacks: list[Callback] = list(callbacks)
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
@@ -298,6 +319,8 @@ class Trainer(Controls):
                              and any(True for _ in getattr(self.model, n.id).state_dict())]
         self.optimizer = make_optimizer(self.model, self.config)
         self._clip_params = [p for p in self.model.parameters() if p.requires_grad]
+        # L1/L2 regularisation: weight matrices and kernels (2 or more dimensions), never biases or norms.
+        self._penalised = [p for p in self._clip_params if p.dim() > 1] if self.config.l1 or self.config.l2 else []
         self.amp, self.amp_dtype = amp_settings(self.device, self.config.amp)
         # fp16 needs loss scaling so that small gradients do not flush to zero; bf16 and fp32 do not.
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp and self.amp_dtype == torch.float16)
@@ -322,6 +345,25 @@ class Trainer(Controls):
         self._step_losses: torch.Tensor | None = None
         self._epoch_step = 0
         self._epoch = 0
+
+    def _check_fit(self, dataset) -> None:
+        """Points datasets carry their own class count (a CSV file, drawn points): the network must fit it."""
+        if points_of(dataset) is None:
+            return
+        (input_node,) = self.graph.nodes_of_kind("input")
+        takes = tuple(input_node.params.get("shape", ()))
+        if takes != (2,):
+            raise ConfigError(f"{dataset.name} holds 2-D points (x, y), but the network's Input takes "
+                              f"{'×'.join(map(str, takes))}: give the Input the shape [2]")
+        with torch.no_grad():
+            width = self.model(torch.zeros(1, 2, device=self.device)).shape[-1]
+        if self.regression and width != 1:
+            raise ConfigError(f"{dataset.name} is a regression (one value per point); the network ends in {width} "
+                              "values — end it with Dense(1) and the MSE loss")
+        if not self.regression and width != self.num_classes:
+            raise ConfigError(f"{dataset.name} has {self.num_classes} classes "
+                              f"({', '.join(self.classes)}); the network ends in {width} scores — "
+                              f"end it with Dense({self.num_classes})")
 
     # -- what callbacks read (training thread, between steps: e.g. inside a hook) ---------------
     def latest_loss(self) -> float:
@@ -350,6 +392,8 @@ class Trainer(Controls):
 
     def evaluate(self, split: str = "test", keep_predictions: bool = False) -> EvalMetrics:
         data = self.test_data if split == "test" else self.train_data
+        if self.regression:
+            return evaluate_regression(self.model, data)
         return evaluate(self.model, data, loss=self.loss_kind, num_classes=self.num_classes, amp=self.amp,
                         amp_dtype=self.amp_dtype, memory_format=self.memory_format,
                         keep_predictions=keep_predictions)
@@ -426,8 +470,14 @@ class Trainer(Controls):
         with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp):
             logits = self.model(x)
             loss = compute_loss(self.loss_kind, logits.float(), y)
+        objective = loss
+        if self._penalised:  # the step's loss is reported without the penalty, as TensorFlow Playground does
+            if self.config.l1:
+                objective = objective + self.config.l1 * sum(p.abs().sum() for p in self._penalised)
+            if self.config.l2:
+                objective = objective + self.config.l2 * sum(p.square().sum() for p in self._penalised)
         self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
+        self.scaler.scale(objective).backward()
         if self.config.grad_clip:
             # Keeps recurrent nets from blowing up on a steep step; no host sync (the norm stays on the device).
             self.scaler.unscale_(self.optimizer)
@@ -525,7 +575,8 @@ class Trainer(Controls):
                     n = y.shape[0]
                     samples += n
                     sizes.append(n)
-                    correct += (logits.argmax(dim=1) == y).sum()
+                    if not self.regression:
+                        correct += (logits.argmax(dim=1) == y).sum()
                     self._step_losses[i] = loss
                     self._last_loss = loss
                     self.global_step += 1
@@ -556,7 +607,8 @@ class Trainer(Controls):
             self.history.last_eval = val.to_dict()
             self._call("on_validation_end", val)
             metrics = EpochMetrics(epoch=epoch, train_loss=loss_sum / max(1, samples),
-                                   train_accuracy=correct_count / max(1, samples), val_loss=val.loss,
+                                   train_accuracy=math.nan if self.regression else correct_count / max(1, samples),
+                                   val_loss=val.loss,
                                    val_accuracy=val.accuracy, lr=lr, seconds=seconds,
                                    samples_per_second=samples / seconds if seconds > 0 else 0.0, steps=steps,
                                    step_losses=step_losses)
