@@ -131,8 +131,8 @@ class _StopOnInterrupt:
 
 def cmd_train(args) -> int:
     from ..core.analysis import GraphError, analyze
-    from ..core.gan.structure import is_gan_graph
     from ..core.data.points import is_points_dataset
+    from ..core.gan.structure import is_gan_graph
     from ..core.run.job import POINTS_CPU_THREADS
     from ..core.task import CLASSIFICATION, POINTS
     from ..core.train import ConfigError, JsonlLogger, Trainer, TrainingError

@@ -268,7 +268,7 @@ def test_a_network_that_does_not_fit_the_points_is_refused_in_words(tmp_path):
     csv.write_text("1,1,0\n2,2,1\n3,3,2\n-1,-1,0\n")
     config = default_config("points")
     dataset = load_points_dataset(OWN_POINTS, config, csv=csv)
-    with pytest.raises(ConfigError, match="has 3 classes .* Dense\\(3\\)"):
+    with pytest.raises(ConfigError, match=r"has 3 classes .* Dense\(3\)"):
         Trainer(load_graph("preset:points-tfp"), config, dataset=dataset)
     with pytest.raises(ConfigError, match="Input takes 1×28×28"):
         Trainer(load_graph("preset:mlp"), config, dataset=load_points_dataset("spiral", config))

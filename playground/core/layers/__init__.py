@@ -8,7 +8,8 @@ GROUPS = ("Input/Output", "Dense", "Convolution", "Pooling", "Normalization", "R
 
 CATALOG: dict[str, LayerSpec] = {
     spec.kind: spec
-    for family in (io, features, dense, reshape, conv, generative, pooling, norm, recurrent, attention, merge, activation)
+    for family in (io, features, dense, reshape, conv, generative, pooling, norm, recurrent, attention, merge,
+                   activation)
     for spec in family.SPECS
 }
 
