@@ -22,6 +22,7 @@ from .edge_item import EdgeItem, route
 from .node_item import NodeItem
 from .port_item import PortItem
 from .theme import theme
+from .unit_maps import UnitMaps
 from .wiring import WireDrag
 
 GRID_DOT_SPACING = 20.0
@@ -58,6 +59,7 @@ class NodeGrid:
 
 class GraphScene(QGraphicsScene):
     node_activated = Signal(str)  # a node was double-clicked
+    unit_hovered = Signal(str, int)  # (node id, unit index) of the unit thumbnail under the pointer; ("", -1) off them
 
     def __init__(self, doc: Document, parent=None):
         super().__init__(parent)
@@ -72,6 +74,7 @@ class GraphScene(QGraphicsScene):
         self._prepared: tuple[Graph, dict, dict] | None = None  # items made ahead of the next rebuild
         self._reroute = QTimer(self, singleShot=True, interval=0)
         self._reroute.timeout.connect(self.reroute_all)
+        self._unit_maps = UnitMaps(self)
         doc.reset.connect(self.rebuild)
         doc.node_added.connect(self._on_node_added)
         doc.node_removed.connect(self._on_node_removed)
@@ -161,6 +164,7 @@ class GraphScene(QGraphicsScene):
     def rebuild(self) -> None:
         if self.wire_drag is not None:
             self.wire_drag.cancel()
+        self._unit_maps.forget_all()  # clear() below deletes the strips with their nodes
         prepared, self._prepared = self._prepared, None
         if prepared is None or prepared[0] is not self.doc.graph:
             for _ in self.prepare(self.doc.graph):
@@ -208,6 +212,7 @@ class GraphScene(QGraphicsScene):
         self._reroute.start()
 
     def _on_node_removed(self, node_id: str) -> None:
+        self._unit_maps.forget(node_id)
         item = self.nodes.pop(node_id)
         self.removeItem(item)
         self._reroute.start()
@@ -219,6 +224,7 @@ class GraphScene(QGraphicsScene):
         self.nodes[node_id].setPos(QPointF(*self.doc.graph.nodes[node_id].position))
 
     def _on_node_renamed(self, old: str, new: str) -> None:
+        self._unit_maps.forget(old)
         item = self.nodes.pop(old)
         self.nodes[new] = item
         item.sync(self.doc.graph.nodes[new])
@@ -275,6 +281,20 @@ class GraphScene(QGraphicsScene):
     def _label(self, item: EdgeItem) -> None:
         if self.analysis is not None and item.edge.source in self.analysis.shapes:
             item.set_label(fmt_shape(self.analysis.shapes[item.edge.source]))
+
+    # -- unit maps (2-D points: each neuron's output over the input plane) ---------------------------
+    def set_unit_maps(self, units: dict, totals: dict[str, int]) -> None:
+        """The latest maps, node id -> [u, r, r] (u ≤ 8), and each node's unit count; shown from a timer, only for
+        the nodes named (the others lose their strips)."""
+        self._unit_maps.set(units, totals)
+
+    def clear_unit_maps(self) -> None:
+        self._unit_maps.clear()
+
+    @property
+    def unit_map_refreshes(self) -> int:
+        """How many times the strips were redrawn (however many frames came)."""
+        return self._unit_maps.refreshes
 
     # -- wire geometry ------------------------------------------------------------------------
     def _route(self, item: EdgeItem, nodes: dict[str, NodeItem] | None = None, grid: NodeGrid | None = None) -> None:
