@@ -17,8 +17,10 @@ def test_real_forward_shapes_match_meta_inference(name):
     seen = {}
     for node_id, module in model.named_children():
         module.register_forward_hook(lambda m, i, out, node_id=node_id: seen.__setitem__(node_id, out.shape[1:]))
-    out = model(torch.randn(3, 1, 28, 28))
-    assert out.shape == (3, 10)
+    (input_node,) = graph.nodes_of_kind("input")
+    (output_node,) = graph.nodes_of_kind("output")
+    out = model(torch.randn(3, *analysis.shapes[input_node.id]))  # digits, or 2-D points
+    assert out.shape == (3, *analysis.shapes[output_node.id])
     assert seen == {nid: analysis.shapes[nid] for nid in seen}
     assert set(seen) == set(analysis.shapes) - {"input", "output"}
     assert sum(p.numel() for p in model.parameters()) == analysis.total_params

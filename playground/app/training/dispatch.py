@@ -28,6 +28,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Slot
 
 from ...core.run.messages import (
+    DecisionFrame,
     EpochEnded,
     GanEpochEnded,
     GanProgress,
@@ -49,6 +50,7 @@ class RunDispatcher(QObject):
         super().__init__(parent)
         self.session = self.runs = self.weights = None  # set by the TrainingController that owns all three
         self.views = None  # the InsightController, once the views exist
+        self.points = None  # the PointsController (the Decision dock and the neuron thumbnails), likewise
         self._observers: list[Callable[[object], None]] = []
 
     def observe(self, observer: Callable[[object], None]) -> None:
@@ -64,6 +66,11 @@ class RunDispatcher(QObject):
                 self.runs.started(message)
                 if views is not None:
                     views.run_started(message)
+                if self.points is not None:
+                    self.points.run_started(message.run_id)
+            case DecisionFrame():
+                if self.points is not None:
+                    self.points.frame(message)
             case Progress():
                 self.runs.progress(message)
             case EpochEnded():

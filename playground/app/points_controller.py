@@ -1,0 +1,107 @@
+"""What the window does for a network on 2-D points (task "points"): the Decision dock and the neuron thumbnails.
+
+- The points: whenever the dataset, its settings (the Training panel) or the
+  document's own points change, the Decision view shows the points a run would
+  train and test on, made by the core's own `make_points` (so they are exactly
+  the run's: same settings, same seed).
+- A run's `DecisionFrame`s (through the dispatcher) go to the Decision view (the
+  output's surface) and to the editor's scene (a thumbnail per unit); both keep
+  only the latest and repaint from their own timers.
+- Hovering a thumbnail shows that unit in the Decision view.
+- Points drawn or loaded in the Decision view become one undoable edit of the
+  document; loading a CSV file picks "Your own points" as the dataset.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject
+
+from ..core.data.errors import DatasetError
+from ..core.data.points import OWN_POINTS, is_points_dataset, make_points
+from ..core.run.messages import DecisionFrame
+from ..core.task import POINTS
+from .editor import commands
+
+
+class PointsController(QObject):
+    def __init__(self, workbench, panel, view, parent: QObject | None = None):
+        super().__init__(parent)
+        self.document, self.scene, self.task = workbench.document, workbench.scene, workbench.task
+        self.panel, self.view = panel, view
+        self.run_id: int | None = None  # the run whose frames are shown
+        self.frames = 0  # frames received (a benchmark reads it)
+
+        self.view.points_edited.connect(self._edit_points)
+        self.view.own_points_wanted.connect(lambda: self.panel.select_dataset(OWN_POINTS))
+        self.scene.unit_hovered.connect(self._on_hovered)
+        self.panel.points_changed.connect(self.refresh_points)
+        self.task.changed.connect(self._on_task)
+        doc = self.document
+        doc.points_changed.connect(self.refresh_points)
+        doc.reset.connect(self._network_replaced)
+        for signal in (doc.node_added, doc.node_removed, doc.node_changed):
+            signal.connect(self._network_edited)
+        self._on_task(self.task.task)
+
+    # -- the points ----------------------------------------------------------------------------
+    def dataset_name(self) -> str | None:
+        """The points dataset a run would use now (the panel's choice, else the Input node's), or None."""
+        choice, *_ = self.panel.points_settings()
+        name = choice or self.document.graph.input_dataset()
+        return name if is_points_dataset(name) else None
+
+    def refresh_points(self, *_args) -> None:
+        if self.task.task != POINTS:
+            return
+        name = self.dataset_name()
+        own = self.document.graph.points
+        self.view.set_editable(name == OWN_POINTS)
+        self.view.set_own_points(own)
+        if name is None:
+            self.view.set_points(None)
+            return
+        _, count, noise, test_share, seed = self.panel.points_settings()
+        try:
+            split = make_points(name, count, noise, test_share, seed, own=own)
+        except DatasetError:  # too few own points yet, or settings being typed: show what there is
+            split = None
+        self.view.set_points(split)
+
+    def _edit_points(self, points, text: str, merge_key) -> None:
+        self.document.push(commands.set_points(self.document, points, text, merge_key))
+
+    # -- the run's pictures ----------------------------------------------------------------------
+    def run_started(self, run_id: int) -> None:
+        self.run_id = run_id
+
+    def frame(self, frame: DecisionFrame) -> None:
+        if frame.run_id != self.run_id or self.task.task != POINTS:
+            return
+        self.frames += 1
+        self.view.set_frame(frame)
+        self.scene.set_unit_maps(frame.units, frame.units_total)
+
+    def _on_hovered(self, node_id: str, index: int) -> None:
+        self.view.show_unit(node_id or None, index)
+
+    # -- when the network changes ------------------------------------------------------------------
+    def _clear_pictures(self) -> None:
+        self.scene.clear_unit_maps()
+        self.view.set_frame(None)
+
+    def _network_edited(self, *_args) -> None:
+        """The pictures showed the network as it was: gone with an edit (a run locks the model meanwhile)."""
+        if not self.document.locked:
+            self._clear_pictures()
+
+    def _network_replaced(self) -> None:
+        self.run_id = None
+        self._clear_pictures()
+        self.refresh_points()
+
+    def _on_task(self, task: str) -> None:
+        if task != POINTS:
+            self._clear_pictures()
+            self.view.set_points(None)
+            return
+        self.refresh_points()
