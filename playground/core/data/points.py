@@ -226,7 +226,7 @@ def generate(name: str, count: int, noise: float = 0.0, seed: int = 0) -> Points
 def split_points(points: Points, test_share: float, seed: int = 0) -> tuple[Points, Points]:
     """(train, test): a seeded shuffle, then the last `test_share` of it held out."""
     order = np.random.default_rng(seed + 1).permutation(len(points))
-    n_test = int(round(len(points) * test_share))
+    n_test = round(len(points) * test_share)
     if len(points) - n_test < 1:
         n_test = len(points) - 1
     train, test = order[: len(points) - n_test], order[len(points) - n_test:]

@@ -19,7 +19,6 @@ from ..graph.model import Graph
 from ..graph.validate import Problem
 from ..layers import CATALOG, fmt_shape
 from ..layers.io import DATASETS
-
 from ..task import CLASSIFICATION, GAN_KINDS, GENERATION, POINTS, is_gan_graph, task_of
 
 __all__ = ["CLASSIFICATION", "GAN_KINDS", "GENERATION", "POINTS", "GanParts", "gan_dataset_problems", "gan_parts",
