@@ -1,5 +1,8 @@
 """The Training panel's Data group: which dataset, where its files would come from, and their download.
 
+The datasets listed follow the task (`set_points`): the image datasets for an image network, the 2-D points
+sets for a points network (which have no files, so no source line, no download and no augmentation).
+
 Nothing here blocks the GUI thread: where the dataset would come from is looked
 up on a short-lived thread (`DatasetProbe`), and the download, only ever started
 by the Download button, runs on another (`DatasetDownload`).
@@ -16,6 +19,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from ...core.data import DEFAULT_AUGMENTATION, get_spec
+from ...core.data.points import POINT_SETS, is_points_dataset
 from ..icons import icon
 from .datasets import DatasetDownload, DatasetLocation, DatasetProbe
 from .fields import (
@@ -38,9 +42,19 @@ DATASET_TITLES = {
 }
 
 
+POINTS_CHOICES = ("graph", *POINT_SETS)
+DATASET_TIP = ("What to train on. MNIST: 70,000 handwritten digits. Fashion-MNIST: 70,000 small photos of clothes "
+               "in 10 kinds. The sample: 5,000 MNIST digits that ship with the app, so training works offline.")
+POINTS_TIP = ("Which points to train on: one of TensorFlow Playground's shapes (classes: circle, XOR, two "
+              "Gaussians, spiral, moons; values: plane, Gaussian), or your own points, drawn on the Decision view "
+              "or loaded from a CSV file.")
+
+
 def dataset_title(name: str) -> str:
     """A dataset's name for a person, short enough for a status line: "MNIST", "Fashion-MNIST", "MNIST sample"."""
-    return "MNIST sample" if name == "mnist-sample" else DATASET_TITLES.get(name, name)
+    if name == "mnist-sample":
+        return "MNIST sample"
+    return DATASET_TITLES.get(name) or POINT_SETS.get(name, name)
 
 
 INDENT = 22  # the download controls line up with the source line's text, right of its 16 px icon
@@ -89,15 +103,13 @@ class DataBox(FormGroup):
         self._download_title = ""
         self._probe = DatasetProbe(self)
         self._probe.located.connect(self._on_located)
+        self.points = False  # listing the 2-D points sets (a points network) instead of the image datasets
 
-        self.dataset_combo = choice_combo({"graph": "From the network (MNIST)", **DATASET_TITLES})
-        self.dataset_combo.setItemData(0, "Train on the dataset the graph's Input node names.",
-                                       Qt.ItemDataRole.ToolTipRole)
-        self.add(None, Field(  # the whole row: the group's title is its label
-            "dataset", self.dataset_combo,
-            "What to train on. MNIST: 70,000 handwritten digits. Fashion-MNIST: 70,000 small photos of clothes "
-            "in 10 kinds. The sample: 5,000 MNIST digits that ship with the app, so training works offline."))
-        self.form.addRow(self._build_source())
+        self.dataset_combo = choice_combo({})
+        self._fill_choices()
+        self.add(None, Field("dataset", self.dataset_combo, DATASET_TIP))  # the whole row: the title is its label
+        self.source = self._build_source()
+        self.form.addRow(self.source)
         aug = DEFAULT_AUGMENTATION
         self.augment_check = QCheckBox("Shift, turn, zoom")
         self.add("Augment", Field(
@@ -159,15 +171,49 @@ class DataBox(FormGroup):
         return source
 
     # -- the choice -------------------------------------------------------------------------------------------------
+    def _fill_choices(self) -> None:
+        """The items for the task: "From the network (...)" and the image datasets, or the points sets."""
+        combo = self.dataset_combo
+        combo.blockSignals(True)  # the panel sets the choice for the new task itself (TrainingPanel.set_task)
+        try:
+            combo.clear()
+            titles = POINT_SETS if self.points else DATASET_TITLES
+            combo.addItem(f"From the network ({dataset_title(self._graph_dataset)})", "graph")
+            combo.setItemData(0, "Train on the dataset the graph's Input node names.", Qt.ItemDataRole.ToolTipRole)
+            for key, title in titles.items():
+                combo.addItem(title, key)
+        finally:
+            combo.blockSignals(False)
+
+    def set_points(self, points: bool) -> None:
+        """List the 2-D points sets (a points network) or the image datasets; the choice goes back to "graph"."""
+        if points == self.points:
+            return
+        self.points = points
+        self._fill_choices()
+        field = self.fields["dataset"]
+        field.help = POINTS_TIP if points else DATASET_TIP
+        self.dataset_combo.setToolTip(field.help)
+        self.form.setRowVisible(self.source, not points)  # no files to find or download (augment: the panel)
+        self.refresh_source()
+
+    def choices(self) -> tuple[str, ...]:
+        return POINTS_CHOICES if self.points else DATASET_CHOICES
+
     def dataset_choice(self) -> str:
-        """"graph" (what the graph's Input node says), "mnist", "fashion-mnist" or "mnist-sample"."""
+        """"graph" (what the graph's Input node says), or a dataset of the task's: "mnist", "spiral", ..."""
         return self.dataset_combo.currentData() or "graph"
 
     def select_dataset(self, choice: str) -> None:
-        """Choose "graph", "mnist", "fashion-mnist" or "mnist-sample" in the dataset box (as a person would)."""
+        """Choose "graph" or a dataset in the box, as a person would: an image dataset for an image network,
+        a points set ("spiral", "own-points", ...) for a points network."""
         index = self.dataset_combo.findData(choice)
         if index < 0:
-            raise ValueError(f"unknown dataset choice {choice!r}; one of {', '.join(DATASET_CHOICES)}")
+            if choice in (*DATASET_CHOICES, *POINTS_CHOICES):
+                kind = "2-D points" if is_points_dataset(choice) else "images"
+                raise ValueError(f"dataset choice {choice!r} is for a network on {kind}, not this one; "
+                                 f"one of {', '.join(self.choices())}")
+            raise ValueError(f"unknown dataset choice {choice!r}; one of {', '.join(self.choices())}")
         self.dataset_combo.setCurrentIndex(index)
 
     def effective_dataset(self) -> str:
@@ -178,8 +224,7 @@ class DataBox(FormGroup):
     def set_graph_dataset(self, name: str) -> None:
         """The current graph's Input dataset: named in the "From the network" item; the source is looked up again."""
         self._graph_dataset = name
-        title = dataset_title(name)
-        self.dataset_combo.setItemText(0, f"From the network ({title})")
+        self.dataset_combo.setItemText(0, f"From the network ({dataset_title(name)})")
         self.refresh_source()
 
     def set_data_dir(self, folder: str | os.PathLike | None) -> None:
@@ -192,6 +237,11 @@ class DataBox(FormGroup):
         """Look again where the data would come from (after the person has copied files, say)."""
         name = self.effective_dataset()
         self._probe_token += 1
+        if self.points or is_points_dataset(name):
+            # Points have no files. (An image network's graph may still name points for a moment: the task
+            # follows the Input's dataset before the panel hears of the new one; set_graph_dataset looks again.)
+            self._location = None
+            return
         try:
             title = get_spec(name).title
         except ValueError:

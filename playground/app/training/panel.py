@@ -1,8 +1,15 @@
 """The Training dock's settings panel: data source and download, optimizer, schedule, device, and the run status.
 
-A GAN document (`set_task("generation")`) shows the adversarial settings (loss, discriminator steps per generator
-step, each network's rate, Adam's β1, label smoothing, the judge) in place of the optimizer, rate, weight decay,
-schedule and augmentation, which a GAN run does not use; problems in fields that are hidden do not hold Start.
+The fields follow the task (`set_task`, from app/task.py). A GAN document ("generation") shows the adversarial
+settings (loss, discriminator steps per generator step, each network's rate, Adam's β1, label smoothing, the
+judge) in place of the optimizer, rate, weight decay, regularization, schedule and augmentation, which a GAN run
+does not use. A points document ("points") lists the 2-D datasets instead of the image ones and shows the Points
+group (count, noise, test share, their seed) instead of the images' source line, download and augmentation.
+Problems in fields that are hidden do not hold Start.
+
+Each task has its own recipe (`core.train.config.default_config(task)`: a GAN's small batches, the points'
+batches of 10 at a constant rate, ...). The fields a recipe sets are kept per task: switching to a task shows
+the values the person last had for it, or its recipe's where they had none (`_task_values`).
 
 Widgets → `TrainConfig` through one reader (`config()`), `TrainConfig` → widgets
 through one setter (`set_config()`), with the widgets' own signals ignored
@@ -31,33 +38,55 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...core.data import DATASET_NAMES
-from ...core.gan.structure import CLASSIFICATION, GENERATION
+from ...core.data.points import OWN_POINTS, is_points_dataset
 from ...core.run.messages import Progress, RunFinished, RunStarted
-from ...core.train.config import ConfigError, TrainConfig
+from ...core.task import CLASSIFICATION, GENERATION, POINTS
+from ...core.train.config import TASK_DEFAULTS, ConfigError, TrainConfig, default_config
 from ..settings import AppSettings
 from .data_box import DataBox
 from .datasets import DatasetLocation
 from .fields import Field, format_number, parse_number, select_data
+from .points_box import PointsBox
 from .settings_boxes import DeviceBox, GanBox, OptimizerBox, ScheduleBox
 from .status_box import StatusBox
 
-SETTINGS_KEY = "training/config"
+SETTINGS_KEY = "training/config"  # the form as last valid, whatever its task
+TASKS_KEY = "training/task_settings"  # per task, the person's values of the fields a task's recipe sets
 # When several fields have a problem, config() names (and Start shows) the first of them in this order.
-FIELD_ORDER = ("dataset", "optimizer", "lr", "weight_decay", "batch_size", "epochs", "gan_loss", "gan_d_steps",
-               "gan_lr_g", "gan_lr_d", "gan_beta1", "gan_label_smoothing", "gan_ema", "gan_judge", "schedule",
-               "warmup_epochs", "grad_clip", "augment", "seed", "device")
-# The settings each task does not use (TrainConfig: a GAN run trains each network with its own constant-rate Adam,
-# on the data as it is): hidden for that task, and their problems do not hold Start.
-CLASSIFIER_ONLY = frozenset({"optimizer", "lr", "weight_decay", "schedule", "warmup_epochs", "grad_clip", "augment"})
+FIELD_ORDER = ("dataset", "points", "points_noise", "points_test_share", "points_seed", "optimizer", "lr",
+               "weight_decay", "l1", "l2", "batch_size", "epochs", "gan_loss", "gan_d_steps", "gan_lr_g", "gan_lr_d",
+               "gan_beta1", "gan_label_smoothing", "gan_ema", "gan_judge", "schedule", "warmup_epochs", "grad_clip",
+               "augment", "seed", "device")
+# The settings each task does not use: hidden for that task, and their problems do not hold Start. (TrainConfig: a
+# GAN run trains each network with its own constant-rate Adam, on the data as it is; augmentation is for images.)
+OPTIMIZER_ONLY = frozenset({"optimizer", "lr", "weight_decay", "l1", "l2", "schedule", "warmup_epochs", "grad_clip",
+                            "augment"})
 GAN_ONLY = frozenset({"gan_loss", "gan_d_steps", "gan_lr_g", "gan_lr_d", "gan_beta1", "gan_label_smoothing",
                       "gan_ema", "gan_judge"})
+POINTS_ONLY = frozenset({"points", "points_noise", "points_test_share", "points_seed"})
+UNUSED = {CLASSIFICATION: GAN_ONLY | POINTS_ONLY, GENERATION: OPTIMIZER_ONLY | POINTS_ONLY,
+          POINTS: GAN_ONLY | {"augment"}}
+# The fields some task's recipe sets its own way (core/train/config.py TASK_DEFAULTS), and the dataset, whose
+# choices differ between points and images: the panel keeps the person's values of these per task.
+TASK_FIELDS = frozenset({"dataset", *(name for recipe in TASK_DEFAULTS.values() for name in recipe)})
+
+
+def switched_fields(old: str, new: str) -> frozenset[str]:
+    """The fields that take the new task's values when the task changes: those either task's recipe sets (a GAN's
+    and a classifier's differ in batch size and epochs only), and the dataset between points and images."""
+    names = set(TASK_DEFAULTS.get(old, {})) | set(TASK_DEFAULTS.get(new, {}))
+    if (old == POINTS) != (new == POINTS):
+        names.add("dataset")
+    return frozenset(names)
 
 
 class TrainingPanel(QWidget):
     """Training settings, dataset source and download, and the run's status, for a dock about 300 px wide."""
 
     start_requested = Signal()
+    # The points a run would use may have changed: the dataset choice, count, noise, test share or seed (see
+    # points_settings); the Decision view draws a preview of them.
+    points_changed = Signal()
 
     def __init__(self, settings: AppSettings | None = None, parent=None):
         super().__init__(parent)
@@ -65,15 +94,19 @@ class TrainingPanel(QWidget):
         self.settings = settings
         self._syncing = False
         self.task = CLASSIFICATION
+        self._task_records = self._stored_task_records()
+        self._points_shown: tuple | None = None  # points_settings() as last announced by points_changed
 
         self.status_box = StatusBox()
         self.data_group = DataBox()
+        self.points_group = PointsBox()
         self.optimizer_group = OptimizerBox()
         self.gan_group = GanBox()
         self.schedule_group = ScheduleBox()
         self.device_group = DeviceBox()
         # The groups fixed for the whole of a run (the Data group's download may go on while it trains).
-        self._run_settings = (self.optimizer_group, self.gan_group, self.schedule_group, self.device_group)
+        self._run_settings = (self.points_group, self.optimizer_group, self.gan_group, self.schedule_group,
+                              self.device_group)
         groups = (self.data_group, *self._run_settings)
         self.fields: dict[str, Field] = {name: f for group in groups for name, f in group.fields.items()}
         self._forms = [group.form for group in groups]
@@ -107,7 +140,8 @@ class TrainingPanel(QWidget):
         for label in labels:
             label.setMinimumWidth(width)
         self.defaults_button = QPushButton("Restore defaults")
-        self.defaults_button.setToolTip("Put every training setting back to its default (the dataset choice too).")
+        self.defaults_button.setToolTip("Put every training setting back to its default for this kind of network "
+                                        "(the dataset choice too).")
         self.defaults_button.clicked.connect(self.restore_defaults)
         row = QHBoxLayout()
         row.addStretch(1)
@@ -143,6 +177,10 @@ class TrainingPanel(QWidget):
         self.optimizer_combo, self.lr_edit, self.wd_edit, self.batch_spin, self.epochs_spin = (
             optimizer.optimizer_combo, optimizer.lr_edit, optimizer.wd_edit, optimizer.batch_spin,
             optimizer.epochs_spin)
+        self.l1_edit, self.l2_edit = optimizer.l1_edit, optimizer.l2_edit
+        points = self.points_group
+        self.points_spin, self.noise_spin, self.test_share_spin, self.points_seed_spin, self.regenerate_button = (
+            points.count_spin, points.noise_spin, points.test_spin, points.seed_spin, points.regenerate_button)
         self.schedule_combo, self.warmup_spin, self.clip_spin = (
             schedule.schedule_combo, schedule.warmup_spin, schedule.clip_spin)
         self.device_combo, self.amp_check, self.seed_spin, self.cuda_names = (
@@ -161,10 +199,11 @@ class TrainingPanel(QWidget):
         self.schedule_combo.currentIndexChanged.connect(self._on_edited)
         self.device_combo.currentIndexChanged.connect(self._on_edited)
         self.gan_loss_combo.currentIndexChanged.connect(self._on_edited)
-        for edit in (self.lr_edit, self.wd_edit, self.gan_lr_g_edit, self.gan_lr_d_edit):
+        for edit in (self.lr_edit, self.wd_edit, self.l1_edit, self.l2_edit, self.gan_lr_g_edit, self.gan_lr_d_edit):
             edit.textChanged.connect(self._on_edited)
         for spin in (self.batch_spin, self.epochs_spin, self.warmup_spin, self.clip_spin, self.seed_spin,
-                     self.gan_d_steps_spin, self.gan_beta1_spin, self.gan_smoothing_spin, self.gan_ema_spin):
+                     self.gan_d_steps_spin, self.gan_beta1_spin, self.gan_smoothing_spin, self.gan_ema_spin,
+                     self.points_spin, self.noise_spin, self.test_share_spin, self.points_seed_spin):
             spin.valueChanged.connect(self._on_edited)
         for check in (self.augment_check, self.amp_check, self.gan_judge_check):
             check.toggled.connect(self._on_edited)
@@ -174,17 +213,29 @@ class TrainingPanel(QWidget):
             return
         self._update_dependents()
         self._check(store=True)
+        self._announce_points()
 
     def _on_dataset_changed(self, *_args) -> None:
         if self._syncing:
             return
+        self._update_dependents()
         self._check(store=True)
         self.data_group.refresh_source()
+        self._announce_points()
 
     def _update_dependents(self) -> None:
-        """What one setting says about another: the auto rate, the warm-up's 0, mixed precision's device."""
+        """What one setting says about another: the auto rate, the warm-up's 0, mixed precision's device, the
+        count of your own points."""
         for group in self._run_settings:
             group.update_dependents()
+        self.points_group.set_own_points(self.effective_dataset() == OWN_POINTS)
+
+    def _announce_points(self) -> None:
+        """points_changed, when the points a run would use are not those last announced."""
+        settings = self.points_settings()
+        if settings != self._points_shown:
+            self._points_shown = settings
+            self.points_changed.emit()
 
     # -- reading and writing the form -------------------------------------------------------------------------------
     def _read(self) -> tuple[TrainConfig, dict[str, str]]:
@@ -211,6 +262,8 @@ class TrainingPanel(QWidget):
             optimizer=self.optimizer_group.optimizer(),
             lr=number(self.lr_edit, "lr", True, None),
             weight_decay=number(self.wd_edit, "weight_decay", False, defaults.weight_decay),
+            l1=number(self.l1_edit, "l1", False, defaults.l1),
+            l2=number(self.l2_edit, "l2", False, defaults.l2),
             batch_size=self.batch_spin.value(),
             epochs=self.epochs_spin.value(),
             schedule=self.schedule_group.schedule(),
@@ -229,6 +282,10 @@ class TrainingPanel(QWidget):
             gan_label_smoothing=self.gan_smoothing_spin.value(),
             gan_ema=self.gan_ema_spin.value(),
             gan_judge=self.gan_judge_check.isChecked(),
+            points=self.points_spin.value(),
+            points_noise=self.points_group.noise(),
+            points_test_share=self.points_group.test_share(),
+            points_seed=self.points_seed_spin.value(),
         )
         # The core's own checks; a field it rejects gets a valid stand-in, so that the next problem shows too.
         for _ in range(len(FIELD_ORDER)):
@@ -242,7 +299,7 @@ class TrainingPanel(QWidget):
                     break
                 errors[name] = why
                 setattr(config, name, getattr(defaults, name))
-        unused = CLASSIFIER_ONLY if self.task == GENERATION else GAN_ONLY
+        unused = UNUSED.get(self.task, UNUSED[CLASSIFICATION])
         return config, {name: why for name, why in errors.items() if name not in unused}
 
     def _check(self, store: bool = False) -> tuple[TrainConfig, dict[str, str]]:
@@ -272,85 +329,157 @@ class TrainingPanel(QWidget):
         return self._read()[0].to_dict()
 
     def set_config(self, config: TrainConfig) -> None:
-        """Show `config` in the form. Values the form cannot show (a GPU this machine lacks) become the default."""
+        """Show `config` in the form. Values the form cannot show (a GPU this machine lacks, a dataset the task does
+        not list) become the default."""
+        self._write(config.to_dict())
+
+    def _write(self, values: dict) -> None:
+        """Show `values` (TrainConfig's field -> value; all of them or some) with the widgets' own signals
+        ignored, then check (and keep) the form and say what follows from it."""
         defaults = TrainConfig()
+        points = self.points_group
+        setters = {
+            "dataset": lambda v: select_data(self.dataset_combo, v if v in self.data_group.choices() else "graph",
+                                             "graph"),
+            "optimizer": lambda v: select_data(self.optimizer_combo, v, defaults.optimizer),
+            "lr": lambda v: self.lr_edit.setText("" if v is None else format_number(v)),
+            "weight_decay": lambda v: self.wd_edit.setText(format_number(v)),
+            "l1": lambda v: self.l1_edit.setText(format_number(v)),
+            "l2": lambda v: self.l2_edit.setText(format_number(v)),
+            "batch_size": lambda v: self.batch_spin.setValue(int(v)),
+            "epochs": lambda v: self.epochs_spin.setValue(int(v)),
+            "schedule": lambda v: select_data(self.schedule_combo, v, defaults.schedule),
+            "warmup_epochs": lambda v: self.warmup_spin.setValue(float(v)),
+            "augment": lambda v: self.augment_check.setChecked(v not in (False, "none")),
+            "grad_clip": lambda v: self.clip_spin.setValue(float(v)),
+            "seed": lambda v: self.seed_spin.setValue(int(v)),
+            "device": lambda v: select_data(self.device_combo, self.device_group.device_item(v), "auto"),
+            "amp": lambda v: self.amp_check.setChecked(bool(v)),
+            "gan_loss": lambda v: select_data(self.gan_loss_combo, v, defaults.gan_loss),
+            "gan_d_steps": lambda v: self.gan_d_steps_spin.setValue(int(v)),
+            "gan_lr_g": lambda v: self.gan_lr_g_edit.setText(format_number(v)),
+            "gan_lr_d": lambda v: self.gan_lr_d_edit.setText(format_number(v)),
+            "gan_beta1": lambda v: self.gan_beta1_spin.setValue(float(v)),
+            "gan_label_smoothing": lambda v: self.gan_smoothing_spin.setValue(float(v)),
+            "gan_ema": lambda v: self.gan_ema_spin.setValue(float(v)),
+            "gan_judge": lambda v: self.gan_judge_check.setChecked(bool(v)),
+            "points": lambda v: self.points_spin.setValue(int(v)),
+            "points_noise": points.set_noise,
+            "points_test_share": points.set_test_share,
+            "points_seed": lambda v: self.points_seed_spin.setValue(int(v)),
+        }
         self._syncing = True
         try:
-            dataset = config.dataset if config.dataset in DATASET_NAMES else "graph"
-            select_data(self.dataset_combo, dataset, "graph")
-            select_data(self.optimizer_combo, config.optimizer, defaults.optimizer)
-            self.lr_edit.setText("" if config.lr is None else format_number(config.lr))
-            self.wd_edit.setText(format_number(config.weight_decay))
-            self.batch_spin.setValue(int(config.batch_size))
-            self.epochs_spin.setValue(int(config.epochs))
-            select_data(self.schedule_combo, config.schedule, defaults.schedule)
-            self.warmup_spin.setValue(float(config.warmup_epochs))
-            self.augment_check.setChecked(config.augment_name != "none")
-            self.clip_spin.setValue(float(config.grad_clip))
-            self.seed_spin.setValue(int(config.seed))
-            select_data(self.device_combo, self.device_group.device_item(config.device), "auto")
-            self.amp_check.setChecked(bool(config.amp))
-            select_data(self.gan_loss_combo, config.gan_loss, defaults.gan_loss)
-            self.gan_d_steps_spin.setValue(int(config.gan_d_steps))
-            self.gan_lr_g_edit.setText(format_number(config.gan_lr_g))
-            self.gan_lr_d_edit.setText(format_number(config.gan_lr_d))
-            self.gan_beta1_spin.setValue(float(config.gan_beta1))
-            self.gan_smoothing_spin.setValue(float(config.gan_label_smoothing))
-            self.gan_ema_spin.setValue(float(config.gan_ema))
-            self.gan_judge_check.setChecked(bool(config.gan_judge))
+            for name, value in values.items():
+                setters[name](value)
         finally:
             self._syncing = False
         self._update_dependents()
         self._check(store=True)
         self.data_group.refresh_source()
+        self._announce_points()
 
     def restore_defaults(self) -> None:
-        self.set_config(TrainConfig())
+        """The task's recipe (`default_config(task)`), the dataset choice "graph"."""
+        self.set_config(default_config(self.task))
 
     # -- the task (app/task.py) --------------------------------------------------------------------------------------
     def set_task(self, task: str) -> None:
-        """"classification" or "generation" (a GAN): show the settings that task trains with."""
+        """"classification", "generation" (a GAN) or "points": show the settings that task trains with, the fields
+        its recipe sets at the person's values for it (or the recipe's)."""
         if task == self.task:
             return
-        self.task = task
+        old, self.task = self.task, task
+        self._syncing = True
+        try:
+            self.data_group.set_points(task == POINTS)  # the datasets it lists (the choice is written below)
+        finally:
+            self._syncing = False
         self._show_task_fields()
-        self._check()
+        values = self._task_values(task)
+        self._write({name: values[name] for name in switched_fields(old, task)})
 
     def _show_task_fields(self) -> None:
-        gan = self.task == GENERATION
+        hidden = UNUSED.get(self.task, UNUSED[CLASSIFICATION])
+        groups = (self.data_group, *self._run_settings)
         for name, field in self.fields.items():
-            hidden = name in (CLASSIFIER_ONLY if gan else GAN_ONLY)
-            form = next(group.form for group in (self.data_group, *self._run_settings) if name in group.fields)
-            form.setRowVisible(field.container, not hidden)
+            form = next(group.form for group in groups if name in group.fields)
+            form.setRowVisible(field.container, name not in hidden)
+        gan = self.task == GENERATION
         self.gan_group.setVisible(gan)
         self.schedule_group.setVisible(not gan)
+        self.points_group.setVisible(self.task == POINTS)
         self.optimizer_group.setTitle("Batches" if gan else "Optimizer")
+
+    def _task_values(self, task: str) -> dict:
+        """TASK_FIELDS for `task`: the person's last values for it, or its recipe's where it has none."""
+        recipe = default_config(task).to_dict()
+        return {name: self._task_records.get(task, {}).get(name, recipe[name]) for name in TASK_FIELDS}
 
     # -- persistence ------------------------------------------------------------------------------------------------
     def _qsettings(self):
         return getattr(self.settings, "qsettings", None) if self.settings is not None else None
 
     def _stored_config(self) -> TrainConfig:
+        """The form as last kept, with the panel's task's own fields (a run of another task may have kept it)."""
         qs = self._qsettings()
         raw = qs.value(SETTINGS_KEY, "") if qs is not None else ""
-        if not raw or not isinstance(raw, str):
-            return TrainConfig()
-        try:
-            data = json.loads(raw)
+        config = TrainConfig()
+        if raw and isinstance(raw, str):
             try:
-                return TrainConfig.from_dict(data)
-            except ConfigError:  # most likely a GPU that this machine lacks: keep the rest
-                return TrainConfig.from_dict({**data, "device": "auto"})
-        except (ValueError, TypeError, AttributeError):
-            return TrainConfig()
+                data = json.loads(raw)
+                try:
+                    config = TrainConfig.from_dict(data)
+                except ConfigError:  # most likely a GPU that this machine lacks: keep the rest
+                    config = TrainConfig.from_dict({**data, "device": "auto"})
+            except (ValueError, TypeError, AttributeError):
+                return TrainConfig()
+        if qs is not None and not qs.contains(TASKS_KEY):
+            return config  # settings from before tasks were kept apart: the form as it was, a classifier's
+        values = self._task_values(self.task)
+        # The warm-up is not kept per task: it may be longer than this task's epochs, and then it goes.
+        for also in ({}, {"warmup_epochs": 0.0}):
+            try:
+                return TrainConfig.from_dict({**config.to_dict(), **values, **also})
+            except ConfigError:
+                pass
+        return config
+
+    def _stored_task_records(self) -> dict[str, dict]:
+        """TASKS_KEY's records, each checked against its task's recipe: one that does not fit is dropped whole."""
+        qs = self._qsettings()
+        raw = qs.value(TASKS_KEY, "") if qs is not None else ""
+        try:
+            data = json.loads(raw) if raw and isinstance(raw, str) else {}
+        except ValueError:
+            return {}
+        records = {}
+        for task, record in (data.items() if isinstance(data, dict) else ()):
+            if not isinstance(record, dict):
+                continue
+            record = {name: value for name, value in record.items() if name in TASK_FIELDS}
+            try:
+                TrainConfig.from_dict({**default_config(task).to_dict(), **record})
+            except (ConfigError, TypeError):
+                continue
+            records[task] = record
+        return records
 
     def _store(self, config: TrainConfig) -> None:
+        # The task's own fields where they differ from its recipe: what the person set for it.
+        values, recipe = config.to_dict(), default_config(self.task).to_dict()
+        self._task_records[self.task] = {name: values[name] for name in sorted(TASK_FIELDS)
+                                         if values[name] != recipe[name]}
         qs = self._qsettings()
         if qs is None:
             return
-        text = json.dumps(config.to_dict(), sort_keys=True)
-        if qs.value(SETTINGS_KEY, "") != text:
-            qs.setValue(SETTINGS_KEY, text)
+        changed = False
+        for key, data in ((SETTINGS_KEY, values), (TASKS_KEY, self._task_records)):
+            text = json.dumps(data, sort_keys=True)
+            if qs.value(key, "") != text:
+                qs.setValue(key, text)
+                changed = True
+        if changed:
             qs.sync()
 
     # -- the dataset (see DataBox) ----------------------------------------------------------------------------------
@@ -358,6 +487,8 @@ class TrainingPanel(QWidget):
         return self.data_group.dataset_choice()
 
     def select_dataset(self, choice: str) -> None:
+        """"graph" or a dataset the task lists (an image one, or a points set such as "own-points" for a points
+        network), as a person would choose it; ValueError for one it does not list."""
         self.data_group.select_dataset(choice)
 
     def effective_dataset(self) -> str:
@@ -365,6 +496,15 @@ class TrainingPanel(QWidget):
 
     def set_graph_dataset(self, name: str) -> None:
         self.data_group.set_graph_dataset(name)
+        self._update_dependents()  # "From the network" may now mean your own points, or no longer
+
+    def points_settings(self) -> tuple[str | None, int, float, float, int]:
+        """The points a run would use: (the dataset chosen, None for the graph's; count, noise 0..0.5, test share
+        0..0.9, seed), as the form shows them (points_changed says when they change)."""
+        choice = self.dataset_choice()
+        group = self.points_group
+        return (choice if is_points_dataset(choice) else None, self.points_spin.value(), group.noise(),
+                group.test_share(), self.points_seed_spin.value())
 
     def set_data_dir(self, folder: str | os.PathLike | None) -> None:
         self.data_group.set_data_dir(folder)

@@ -69,6 +69,18 @@ class OptimizerBox(FormGroup):
             "weight_decay", self.wd_edit,
             "Pulls the weights towards 0 a little at each step, which fights overfitting (0: none). "
             "Applied to weight matrices and kernels, never to biases or normalization layers."))
+        # Regularisation in the loss, as TensorFlow Playground's (its L1 makes weights exactly 0, which its
+        # pictures of the network show well); both may be on at once.
+        self.l1_edit = RateEdit(1e-6, True)
+        self.add("L1 regularization", Field(
+            "l1", self.l1_edit,
+            "Adds this rate × the sum of the weights' sizes (|w|) to the loss: it pushes weights that matter "
+            "little to exactly 0, leaving a sparser network (0: off). Weight matrices and kernels only."))
+        self.l2_edit = RateEdit(1e-6, True)
+        self.add("L2 regularization", Field(
+            "l2", self.l2_edit,
+            "Adds this rate × the sum of the squared weights (w²) to the loss: it keeps every weight small, "
+            "which smooths what the network learns (0: off). Weight matrices and kernels only."))
         self.batch_spin = PowerOfTwoSpinBox(1, 65536)
         self.add("Batch size", Field(
             "batch_size", self.batch_spin,
