@@ -1,0 +1,210 @@
+"""The Decision view's picture of the plane: the colours of its surface and its points, and the plot showing them.
+
+The colours are NumPy only: a DecisionFrame's grids in, uint8 RGB pictures out (`output_surface`, `unit_surface`).
+
+Two classes and regression share one picture of a value in [-1, 1] through the diverging map: p(red) − p(blue)
+for classes, so that blue (class 0) is the map's blue end and red (class 1) its red end, and the points wear the
+same hues. Three classes have no single scale: each pixel is the probability-weighted blend of the three
+class colours, faded towards the map's white middle as the network grows unsure (a three-way tie is white, as an
+even split is on the diverging map), so the borders between classes read the same way with 2 or 3 classes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QPoint, QPointF, QRectF
+from PySide6.QtGui import QBrush, QColor, QPainter
+from PySide6.QtWidgets import QGraphicsItem, QSizePolicy
+
+# isort: split
+import pyqtgraph as pg  # after PySide6: pyqtgraph takes the Qt binding already imported
+
+from ...core.data.points import EXTENT, Points
+from ..charts.style import ChartTheme
+from ..editor.theme import blend
+from .colormap import DIVERGING, colorize, lut, symmetric_levels
+
+OUTPUT_LABEL = "p(red) − p(blue)"
+VALUE_LABEL = "value"
+UNIT_LABEL = "unit output"
+THREE_CLASS_TEXT = "blue · red · green: the likeliest class, paler where the network is unsure"
+THREE_CLASS_DISCRETE = "blue · red · green: the likeliest class"
+VALUE_LEVELS = (-1.0, 1.0)
+
+
+def class_colours() -> np.ndarray:
+    """uint8 [3, 3]: blue, red, green (classes 0, 1, 2), on the surface and on the points. Blue and red are
+    the diverging map's own, an eighth in from its ends: the ends themselves are nearly navy and maroon, where a
+    point's fill would vanish. The green is chosen to sit with them (about as dark and as strong)."""
+    table = lut(DIVERGING)
+    return np.array([table[24], table[231], (28, 140, 62)], np.uint8)
+
+
+def neutral() -> np.ndarray:
+    """uint8 [3]: the diverging map's middle, the colour of "no opinion" (a three-way tie)."""
+    return lut(DIVERGING)[128].copy()
+
+
+@dataclass(frozen=True)
+class Surface:
+    """One picture of the plane: rgb uint8 [R, R, 3] (row 0 = the top, y = +extent) and how to read it."""
+
+    rgb: np.ndarray
+    levels: tuple[float, float] | None  # None: no single scale (three classes' blend)
+    label: str
+
+
+def scale_for(classes: int, discrete: bool = False) -> tuple[tuple[float, float] | None, str]:
+    """(levels, label) of the output's scale for 1 (regression), 2 or 3 classes; levels None: no single scale."""
+    surface = output_surface(np.full((classes, 1, 1), 1.0 / classes, np.float32), discrete)
+    return surface.levels, surface.label
+
+
+def output_surface(output: np.ndarray, discrete: bool = False) -> Surface:
+    """A frame's output [K, R, R]: class probabilities (K = 2 or 3) or regression values (K = 1)."""
+    output = np.asarray(output, np.float32)
+    k = output.shape[0]
+    if k == 1 or k == 2:
+        value = output[0] if k == 1 else output[1] - output[0]
+        label = VALUE_LABEL if k == 1 else OUTPUT_LABEL
+        if discrete:  # only which side of zero: the network's decision, not how sure it is
+            value = np.where(value >= 0, 1.0, -1.0).astype(np.float32)
+            label = f"{label}, sign only"
+        return Surface(colorize(value, VALUE_LEVELS, DIVERGING), VALUE_LEVELS, label)
+    return Surface(blend_classes(output, discrete), None, THREE_CLASS_DISCRETE if discrete else THREE_CLASS_TEXT)
+
+
+def blend_classes(probabilities: np.ndarray, discrete: bool = False) -> np.ndarray:
+    """uint8 [R, R, 3] of probabilities [K, R, R] (K <= 3): see the module's docstring."""
+    k = probabilities.shape[0]
+    colours = class_colours()[:k].astype(np.float32)
+    p = np.clip(np.nan_to_num(probabilities, nan=1.0 / k), 0.0, 1.0)
+    if discrete:
+        return class_colours()[:k][np.argmax(p, axis=0)]
+    total = p.sum(axis=0, keepdims=True)
+    p = p / np.maximum(total, 1e-6)
+    mix = np.einsum("khw,kc->hwc", p, colours)
+    # How sure: 0 at a k-way tie, 1 when one class has it all.
+    sure = ((p.max(axis=0) - 1.0 / k) / (1.0 - 1.0 / k))[..., None]
+    rgb = neutral().astype(np.float32) * (1.0 - sure) + mix * sure
+    return np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
+
+
+def unit_surface(maps: np.ndarray, index: int) -> Surface:
+    """One unit's map of a node's maps [u, r, r], with levels symmetric over all of that node's maps, so
+    that two of its units can be compared by eye."""
+    maps = np.asarray(maps, np.float32)
+    levels = symmetric_levels(maps)
+    return Surface(colorize(maps[index], levels, DIVERGING), levels, UNIT_LABEL)
+
+
+def legend_html(text: str) -> str:
+    """A three-class legend ("blue · red · green: ...") with each class name after a dot of its colour."""
+    names, _, rest = text.partition(":")
+    dots = " ".join(f'<span style="color:#{r:02x}{g:02x}{b:02x}">&#11044;</span>&nbsp;{name.strip()}'
+                    for (r, g, b), name in zip(class_colours().tolist(), names.split("·"), strict=True))
+    return f"{dots}:{rest}"
+
+
+def point_colours(labels: np.ndarray, regression: bool) -> np.ndarray:
+    """uint8 [N, 3]: class colours, or a regression value's colour on the diverging map (levels -1…1)."""
+    if regression:
+        return colorize(np.asarray(labels, np.float32)[None, :], VALUE_LEVELS, DIVERGING)[0]
+    return class_colours()[np.clip(np.asarray(labels, np.int64), 0, 2)]
+
+
+def loss_line(train_loss: float, test_loss: float | None) -> str:
+    return f"Training loss {_loss(train_loss)} · " + (
+        "no test points" if test_loss is None else f"Test loss {_loss(test_loss)}")
+
+
+def _loss(value: float) -> str:
+    value = float(value)
+    if not np.isfinite(value):
+        return f"{value}"
+    return f"{value:.3f}" if value == 0 or abs(value) >= 0.001 else f"{value:.1e}"
+
+
+# -- the plot ----------------------------------------------------------------------------------------------------
+
+POINT_SIZE = 7  # px: a point's diameter, readable in a ~420 px dock without hiding the surface
+# Training points: filled, a thin white edge (grey for regression, whose values near 0 are white);
+# test points: the same fill in a strong dark ring, as in TensorFlow Playground.
+TRAIN_PEN = pg.mkPen(255, 255, 255, 230, width=1)
+REGRESSION_PEN = pg.mkPen(80, 80, 80, 200, width=1)
+TEST_PEN = pg.mkPen(25, 25, 25, width=1.6)
+
+
+def _brushes(rgb: np.ndarray) -> list[QBrush]:
+    return [QBrush(QColor(int(r), int(g), int(b))) for r, g, b in rgb]
+
+
+class PlanePlot(pg.PlotWidget):
+    """The plane [-EXTENT, EXTENT]², fixed (no pan, no zoom, no menu), square, with ticks every 3: one image for
+    the surface, and scatters for the training points, the test points and the stroke being drawn."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(200, 200)
+        # A 64×64 grid (32×32 for a unit) stretched over ~350 px: smoothed, as TensorFlow Playground's canvas is.
+        self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        item = self.getPlotItem()
+        item.setMenuEnabled(False)
+        item.hideButtons()
+        self.vb = item.getViewBox()
+        self.vb.setMouseEnabled(False, False)  # the plane is fixed: a click draws, it does not pan
+        self.vb.setAspectLocked(True)
+        self.vb.disableAutoRange()
+        self.vb.setRange(xRange=(-EXTENT, EXTENT), yRange=(-EXTENT, EXTENT), padding=0.02)
+        ticks = [[(float(v), f"{v:g}") for v in np.linspace(-EXTENT, EXTENT, 5)]]
+        for name in ("left", "bottom"):
+            item.getAxis(name).setTicks(ticks)
+            # Drawn from a pixmap: the axes never change, yet would be laid out again at each of ~30 repaints/s.
+            item.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.addItem(self.image)
+        self.train_points = pg.ScatterPlotItem(size=POINT_SIZE, pen=TRAIN_PEN)
+        self.test_points = pg.ScatterPlotItem(size=POINT_SIZE, pen=TEST_PEN)
+        self.stroke_points = pg.ScatterPlotItem(size=POINT_SIZE, pen=TRAIN_PEN)
+        for scatter in (self.train_points, self.test_points, self.stroke_points):
+            self.addItem(scatter)
+        self.plain = neutral()
+
+    def apply_theme(self, theme: ChartTheme) -> None:
+        self.setBackground(theme.background)
+        plain = blend(theme.background, theme.text, 0.08)  # the plane before a run: no colour, no opinion
+        self.plain = np.array([plain.red(), plain.green(), plain.blue()], np.uint8)
+        for name in ("left", "bottom"):
+            axis = self.getPlotItem().getAxis(name)
+            axis.setPen(pg.mkPen(theme.axis))
+            axis.setTextPen(pg.mkPen(theme.dim_text))
+
+    def show_surface(self, rgb: np.ndarray | None, extent: float = EXTENT) -> None:
+        """A picture of the plane (row 0 = the top), or None: the plain plane. Levels are fixed (the colours are
+        final), so pyqtgraph only wraps the pixels in a QImage."""
+        if rgb is None:
+            rgb, extent = self.plain[None, None, :], EXTENT
+        # The image's row 0 is drawn at its rect's lowest y, the plane's bottom: flip the rows.
+        self.image.setImage(rgb[::-1], autoLevels=False, levels=(0, 255))
+        self.image.setRect(QRectF(-extent, -extent, 2 * extent, 2 * extent))
+
+    def show_points(self, scatter: pg.ScatterPlotItem, points: Points, regression: bool) -> None:
+        colours = point_colours(points.labels, regression) if len(points) else np.zeros((0, 3), np.uint8)
+        scatter.setData(pos=np.asarray(points.xy, np.float64), brush=_brushes(colours))
+        if scatter is not self.test_points:
+            scatter.setPen(REGRESSION_PEN if regression else TRAIN_PEN)
+
+    def plane_at(self, pos: QPoint, anywhere: bool = False) -> np.ndarray | None:
+        """The plane's (x, y) under a viewport position, clipped to the plane; None off the plot's box (unless
+        `anywhere`: a drag past the edge still sprays along it)."""
+        scene = self.mapToScene(pos)
+        if not anywhere and not self.vb.sceneBoundingRect().contains(scene):
+            return None
+        p = self.vb.mapSceneToView(scene)
+        return np.clip(np.array([p.x(), p.y()], np.float32), -EXTENT, EXTENT)
+
+    def plane_to_viewport(self, x: float, y: float) -> QPoint:
+        return self.mapFromScene(self.vb.mapViewToScene(QPointF(x, y)))
