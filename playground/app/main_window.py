@@ -27,7 +27,9 @@ from .titles import APP_NAME, DEFAULT_PRESET, display_name, window_title
 VIEW_DOCKS = (("activations", "Activations", "activationsDock"), ("saliency", "Saliency", "saliencyDock"),
               ("weights", "Weights", "filtersDock"), ("histograms", "Histograms", "histogramsDock"),
               ("confusion", "Confusion", "confusionDock"), ("predictions", "Predictions", "galleryDock"),
-              ("samples", "Samples", "samplesDock"))
+              ("samples", "Samples", "samplesDock"), ("decision", "Decision", "decisionDock"))
+# The docks that share the Draw dock's place (pictures beside pictures): a GAN's samples, 2-D points' decision surface.
+BESIDE_DRAW = ("samples", "decision")
 
 
 DEFAULT_SIZE = QSize(1280, 800)
@@ -58,6 +60,7 @@ class MainWindow(QMainWindow):
         self.workbench = None
         self.training = None  # the TrainingController, once the core has loaded
         self.insight = None  # the InsightController of the views, likewise
+        self.points = None  # the PointsController (the Decision dock, the neuron thumbnails), likewise
         self.setObjectName("mainWindow")
         self.setWindowIcon(icon("app"))
         self.setWindowTitle(window_title(display_name(path, None if path else DEFAULT_PRESET)))
@@ -87,8 +90,8 @@ class MainWindow(QMainWindow):
         # they would widen the window.)
         self.view_docks = {name: self._dock(title, object_name) for name, title, object_name in VIEW_DOCKS}
         for name, dock in self.view_docks.items():
-            # A GAN's samples go with the Draw dock (pictures beside pictures), in front of it for a GAN.
-            self._tabify(self.draw_dock if name == "samples" else self.charts_dock, dock)
+            # A GAN's samples and the points' Decision view go with the Draw dock, in front of it for their task.
+            self._tabify(self.draw_dock if name in BESIDE_DRAW else self.charts_dock, dock)
         self.charts_dock.raise_()
         self.draw_dock.raise_()
         self.resizeDocks([self.palette_dock, self.inspector_dock, self.draw_dock], [200, 225, 540],
@@ -302,9 +305,11 @@ class MainWindow(QMainWindow):
     def _start_views(self, wb, training) -> None:
         """Activations, saliency, weights, histograms, confusion matrix, predictions and (a GAN's) samples."""
         from .drawing_first import HeldRepaints
+        from .points_controller import PointsController
         from .viz.activations import ActivationsView
         from .viz.confusion import ConfusionView
         from .viz.controller import InsightController
+        from .viz.decision import DecisionView
         from .viz.histograms import HistogramsView
         from .viz.predictions import PredictionsView
         from .viz.saliency import SaliencyView
@@ -313,19 +318,22 @@ class MainWindow(QMainWindow):
 
         views = {"activations": ActivationsView(), "saliency": SaliencyView(), "weights": WeightsView(),
                  "histograms": HistogramsView(), "confusion": ConfusionView(), "predictions": PredictionsView(),
-                 "samples": SamplesView()}
+                 "samples": SamplesView(), "decision": DecisionView()}
         for name, view in views.items():
             self.view_docks[name].setWidget(view)
             if isinstance(view, HeldRepaints):
                 view.schedule_repaints_with(training.drawing_first.run)
         self.insight = InsightController(training, wb, views, self.view_docks, self)
+        self.points = PointsController(wb, training.panel, views["decision"], self)
+        training.dispatcher.points = self.points
 
     def _show_task_docks(self, task: str) -> None:
-        """A network of another task was opened: bring its picture dock to the front (a GAN's samples, or the
-        Draw dock), where the two share a place."""
-        samples = self.view_docks["samples"]
-        if self.tabifiedDockWidgets(samples) and samples.toggleViewAction().isChecked():
-            (samples if task == "generation" else self.draw_dock).raise_()
+        """A network of another task was opened: bring its picture dock to the front (a GAN's samples, 2-D points'
+        Decision view, or the Draw dock), where they share a place."""
+        dock = {"generation": self.view_docks["samples"], "points": self.view_docks["decision"]}.get(task,
+                                                                                                    self.draw_dock)
+        if dock is self.draw_dock or (self.tabifiedDockWidgets(dock) and dock.toggleViewAction().isChecked()):
+            dock.raise_()
 
     def _undo_text(self, text: str) -> None:
         self.acts.undo.setText(f"&Undo {text}".rstrip())

@@ -9,7 +9,8 @@
   only the latest and repaint from their own timers.
 - Hovering a thumbnail shows that unit in the Decision view.
 - Points drawn or loaded in the Decision view become one undoable edit of the
-  document; loading a CSV file picks "Your own points" as the dataset.
+  document (the view pushes it); loading a CSV file picks "Your own points" as
+  the dataset.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from ..core.data.errors import DatasetError
 from ..core.data.points import OWN_POINTS, is_points_dataset, make_points
 from ..core.run.messages import DecisionFrame
 from ..core.task import POINTS
-from .editor import commands
 
 
 class PointsController(QObject):
@@ -31,8 +31,8 @@ class PointsController(QObject):
         self.run_id: int | None = None  # the run whose frames are shown
         self.frames = 0  # frames received (a benchmark reads it)
 
-        self.view.points_edited.connect(self._edit_points)
-        self.view.own_points_wanted.connect(lambda: self.panel.select_dataset(OWN_POINTS))
+        self.view.attach(self.document)  # drawing, Clear and Load CSV: one undoable edit of the document each
+        self.view.own_points_wanted.connect(self._choose_own_points)
         self.scene.unit_hovered.connect(self._on_hovered)
         self.panel.points_changed.connect(self.refresh_points)
         self.task.changed.connect(self._on_task)
@@ -67,8 +67,10 @@ class PointsController(QObject):
             split = None
         self.view.set_points(split)
 
-    def _edit_points(self, points, text: str, merge_key) -> None:
-        self.document.push(commands.set_points(self.document, points, text, merge_key))
+    def _choose_own_points(self) -> None:
+        """A CSV file was loaded into the document's own points: train on them."""
+        if self.task.task == POINTS:
+            self.panel.select_dataset(OWN_POINTS)
 
     # -- the run's pictures ----------------------------------------------------------------------
     def run_started(self, run_id: int) -> None:

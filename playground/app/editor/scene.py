@@ -124,9 +124,12 @@ class GraphScene(QGraphicsScene):
         return node.output if node else None
 
     def nodes_rect(self) -> QRectF:
+        """What fitting the view shows: every node, with the neuron thumbnails beside them."""
         rect = QRectF()
         for item in self.nodes.values():
             rect = rect.united(item.sceneBoundingRect())
+        for strip in self._unit_maps.strips.values():
+            rect = rect.united(strip.sceneBoundingRect())
         return rect
 
     # -- document → items -----------------------------------------------------------------
