@@ -267,12 +267,51 @@ def cmd_evaluate(args) -> int:
         model = model_from_checkpoint(ckpt, device, source=args.checkpoint)
     except CheckpointError as exc:
         raise UserError(str(exc)) from None
+    if _points_checkpoint(ckpt):
+        return _evaluate_points(args, ckpt, model, device)
     dataset = load_data(args.dataset, ckpt.graph.input_dataset(), args.data_dir, args.download)
     _check_fits(args.checkpoint, ckpt, dataset)
     data = DeviceData.from_dataset(dataset, "test", device)
     metrics = evaluate(model, data, loss=loss_function(ckpt.graph), num_classes=dataset.num_classes)
     print(f"{dataset.name} test: accuracy {metrics.accuracy:.2%}, loss {metrics.loss:.4f} "
           f"({metrics.samples:,} images, {metrics.seconds:.1f} s)")
+    print(json.dumps({"test_accuracy": metrics.accuracy, "test_loss": metrics.loss, "samples": metrics.samples,
+                      "dataset": dataset.name, "device": str(device),
+                      "per_class_accuracy": metrics.per_class_accuracy}), flush=True)
+    return 0
+
+
+def _points_checkpoint(ckpt) -> bool:
+    from ..core.data.points import is_points_dataset
+    from ..core.train.inference import checkpoint_dataset
+
+    return is_points_dataset(checkpoint_dataset(ckpt))
+
+
+def _evaluate_points(args, ckpt, model, device) -> int:
+    """A network on 2-D points: its test points again, made from the run's own settings (or --csv)."""
+    from ..core.data import DatasetError
+    from ..core.data.points_dataset import load_points_dataset
+    from ..core.train import TrainConfig, evaluate
+    from ..core.train.inference import checkpoint_dataset
+    from ..core.train.trainer import evaluate_regression, loss_function
+
+    if args.dataset is not None or args.data_dir is not None:
+        raise UserError(f"{args.checkpoint}: a network on 2-D points is evaluated on the points it was trained "
+                        "with (its settings are in the checkpoint); --dataset and --data-dir are for images")
+    config = TrainConfig.from_dict(ckpt.config)
+    try:
+        dataset = load_points_dataset(checkpoint_dataset(ckpt), config, own=ckpt.graph.points)
+    except DatasetError as exc:
+        raise UserError(f"{args.checkpoint}: {exc}") from None
+    data = dataset.on_device("test", device)
+    if dataset.regression:
+        metrics = evaluate_regression(model, data)
+        print(f"{dataset.source}: test loss (mean squared error) {metrics.loss:.4f} ({metrics.samples:,} points)")
+    else:
+        metrics = evaluate(model, data, loss=loss_function(ckpt.graph), num_classes=dataset.num_classes)
+        print(f"{dataset.source}: test accuracy {metrics.accuracy:.2%}, loss {metrics.loss:.4f} "
+              f"({metrics.samples:,} points)")
     print(json.dumps({"test_accuracy": metrics.accuracy, "test_loss": metrics.loss, "samples": metrics.samples,
                       "dataset": dataset.name, "device": str(device),
                       "per_class_accuracy": metrics.per_class_accuracy}), flush=True)
@@ -311,6 +350,9 @@ def cmd_predict(args) -> int:
     from ..core.train.trainer import loss_function
 
     ckpt = _checkpoint_or_fail(args.checkpoint, classifier=True)
+    if _points_checkpoint(ckpt):
+        raise UserError(f"{args.checkpoint}: holds a network on 2-D points, and predict classifies images; see "
+                        f"its test points with: playground evaluate {args.checkpoint}")
     try:
         model = model_from_checkpoint(ckpt, "cpu", source=args.checkpoint)
     except CheckpointError as exc:

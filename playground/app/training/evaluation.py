@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal
 
+from ...core.data.points import is_points_dataset
 from ...core.run.messages import RunFinished, RunStarted
 from ..predictor import TestSetResults
 from .data_box import dataset_title
@@ -57,7 +58,8 @@ class Evaluations(QObject):
     def run_started(self, started: RunStarted) -> None:
         self._evaluated_step = -1
         # A GAN's final weights have no classes to evaluate on a test set (its judge said how it did).
-        self._run_test_set = None if started.task == "generation" else TestSet(
+        # A GAN has no classes to score; points have no images (the Decision view shows how they are classified).
+        self._run_test_set = None if started.task in ("generation", "points") else TestSet(
             name=started.dataset, images=started.test_images, labels=started.test_labels, classes=started.classes)
 
     def epoch_evaluated(self, global_step: int) -> None:
@@ -73,7 +75,11 @@ class Evaluations(QObject):
         self.evaluate_if_waiting()
 
     def evaluate_loaded(self, name: str, trained_on: str) -> None:
-        """The weights just loaded (from a file), on the test set loaded in the background."""
+        """The weights just loaded (from a file), on the test set loaded in the background (images only: the
+        Decision view shows a network on 2-D points at work once it trains)."""
+        if is_points_dataset(trained_on):
+            self._waiting = None
+            return
         self._waiting = _Evaluation(self.weights.version, name, None, trained_on=trained_on)
         self.evaluate_if_waiting()
 

@@ -40,13 +40,15 @@ import numpy as np
 from PySide6.QtCore import QEvent, QObject, QPoint, QSize, Qt
 from PySide6.QtWidgets import QDockWidget, QLabel, QToolTip
 
-from ...core.gan.structure import GENERATION, gan_parts, is_gan_graph
+from ...core.gan.structure import GENERATION, POINTS, gan_parts, is_gan_graph
 from ...core.run.messages import EpochEnded, GanSamples, ParamHistograms, RunStarted, WeightsPublished
 from ...core.train.insight import Insight
 
 PREVIEW_SIZE = QSize(220, 140)
 NOT_FOR_GAN = ("A GAN has no classes to predict: see the Samples dock for what its generator makes, and the Draw "
                "dock for how real its discriminator finds a drawing.")
+NOT_FOR_POINTS = ("A network on 2-D points: the Decision dock shows how it classifies the whole plane, with the "
+                  "training and test points, and the editor shows what each neuron computes.")
 
 
 class NodePreview(QLabel):
@@ -160,6 +162,10 @@ class InsightController(QObject):
         self.classes = started.classes
         self._test = (started.test_images, started.test_labels)
         self.histograms.begin_run(started.run_id)
+        if started.task == POINTS:
+            for view in (self.confusion, self.predictions, self.activations, self.saliency):
+                view.clear(NOT_FOR_POINTS)
+            return
         if started.task == GENERATION:
             self.confusion.clear(NOT_FOR_GAN)
             self.predictions.clear(NOT_FOR_GAN)
