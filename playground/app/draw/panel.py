@@ -54,6 +54,8 @@ NO_TEST_SET = "Test digits become available once a dataset is loaded (start a tr
 REAL = "real"  # the one bar of a GAN's discriminator: P(real)
 GAN_HINT = ("The discriminator: how real does your digit look? 100% real: it takes it for a training image; "
             "0%: for one the generator made.")
+POINTS_HINT = ("This network takes 2-D points, not drawings: the Decision dock shows what it makes of the whole "
+               "plane, and draws your own points.")
 MIN_INTERVAL = 0.016  # seconds per request, on average: about one prediction per frame of a 60 Hz display
 BURST = 2  # requests that may go in quicker succession (see the module docstring)
 
@@ -158,6 +160,7 @@ class DigitPanel(QWidget):
         self.gan_hint = self._dim_label(GAN_HINT)
         self.gan_hint.setWordWrap(True)
         self.gan_hint.hide()
+        self.points_mode = False
         self.note = self._dim_label("")
         self.note.setWordWrap(True)
         self.note.setTextFormat(Qt.TextFormat.RichText)
@@ -254,13 +257,26 @@ class DigitPanel(QWidget):
             return
         self.gan_mode = on
         self.bars.set_classes((REAL,) if on else self._classes)
-        self.gan_hint.setVisible(on)
+        self.gan_hint.setVisible(on or self.points_mode)
         self.mistakes_button.setVisible(not on)
         if on:
             self._set_nav_visible(False)
         if not self.canvas.is_empty():  # asked again: the bars now mean something else
             self._valid_from = self._next_id
             self._on_canvas_changed(time.perf_counter())
+
+    def set_points_mode(self, on: bool) -> None:
+        """The network in use takes 2-D points: nothing to draw for it; say where to look instead."""
+        on = bool(on)
+        if on == self.points_mode:
+            return
+        self.points_mode = on
+        if on:
+            self.canvas.clear()
+        for widget in (self.canvas, self.random_button, self.mistakes_button, self.bars):
+            widget.setEnabled(not on)
+        self.gan_hint.setText(POINTS_HINT if on else GAN_HINT)
+        self.gan_hint.setVisible(on or self.gan_mode)
 
     def real_probability(self) -> float | None:
         """In GAN mode, the discriminator's "real" probability shown for the drawing (None: none shown)."""

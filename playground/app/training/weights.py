@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from ...core.build import GraphError, build_module
 from ...core.gan.structure import is_gan_graph
 from ...core.run.messages import WeightsPublished
+from ...core.task import POINTS, task_of
 
 MODEL_REFRESH_MS = 300  # after an edit, how long to wait before rebuilding the Draw dock's untrained model
 # The Weights view's untrained weights are built here, on the GUI thread: about 0.4 ms a layer, so a
@@ -44,6 +45,7 @@ class WeightsInUse(QObject):
         self.predictor.set_model(weights.graph, weights.state_dict, weights.dataset, self.version,
                                  gan_options(weights.config) if gan else None)
         self.digits.set_gan_mode(gan)
+        self.digits.set_points_mode(task_of(weights.graph) == POINTS)
         self.digits.set_model_note(note)
         self.save_action.setEnabled(True)
         self.weights_in_use.emit(weights, note)
@@ -84,6 +86,7 @@ class WeightsInUse(QObject):
         self.predictor.set_model(graph, None, graph.input_dataset(), self.version,
                                  gan_options(self.panel.config_dict()) if gan else None)
         self.digits.set_gan_mode(gan)
+        self.digits.set_points_mode(task_of(graph) == POINTS)
         note = "untrained weights: press Start (F5) to train"
         self.digits.set_model_note(note)
         if len(graph.nodes) > UNTRAINED_WEIGHTS_MAX_LAYERS:
