@@ -275,6 +275,11 @@ def cmd_evaluate(args) -> int:
     metrics = evaluate(model, data, loss=loss_function(ckpt.graph), num_classes=dataset.num_classes)
     print(f"{dataset.name} test: accuracy {metrics.accuracy:.2%}, loss {metrics.loss:.4f} "
           f"({metrics.samples:,} images, {metrics.seconds:.1f} s)")
+    return _evaluation_json(metrics, dataset, device)
+
+
+def _evaluation_json(metrics, dataset, device) -> int:
+    """The evaluation's last line, for scripts (test_accuracy is null for a regression)."""
     print(json.dumps({"test_accuracy": metrics.accuracy, "test_loss": metrics.loss, "samples": metrics.samples,
                       "dataset": dataset.name, "device": str(device),
                       "per_class_accuracy": metrics.per_class_accuracy}), flush=True)
@@ -312,10 +317,7 @@ def _evaluate_points(args, ckpt, model, device) -> int:
         metrics = evaluate(model, data, loss=loss_function(ckpt.graph), num_classes=dataset.num_classes)
         print(f"{dataset.source}: test accuracy {metrics.accuracy:.2%}, loss {metrics.loss:.4f} "
               f"({metrics.samples:,} points)")
-    print(json.dumps({"test_accuracy": metrics.accuracy, "test_loss": metrics.loss, "samples": metrics.samples,
-                      "dataset": dataset.name, "device": str(device),
-                      "per_class_accuracy": metrics.per_class_accuracy}), flush=True)
-    return 0
+    return _evaluation_json(metrics, dataset, device)
 
 
 def _check_fits(source: str, ckpt, dataset) -> None:

@@ -338,3 +338,16 @@ def test_playground_train_takes_a_csv_of_points_and_names_a_bad_line(capsys, tmp
     assert code == 2 and "bad.csv, line 3: y is 'oops', not a number" in err
     code, _, err = run_cli(capsys, "train", "preset:mlp", "--dataset", "spiral")
     assert code == 2 and "give the Input the shape [2]" in err
+
+
+def test_a_points_checkpoint_is_evaluated_on_its_own_points_and_refused_by_predict(capsys, tmp_path):
+    ckpt = tmp_path / "xor.pt"
+    code, lines, _ = run_cli(capsys, "train", "preset:points-tfp", "--epochs", "4", "--data-seed", "5",
+                             "--checkpoint", ckpt)
+    trained = json.loads(lines[-1])
+    code, lines, _ = run_cli(capsys, "evaluate", ckpt)
+    again = json.loads(lines[-1])
+    assert code == 0 and again["dataset"] == "xor" and again["samples"] == 250
+    assert again["test_accuracy"] == pytest.approx(trained["test_accuracy"])  # the same points: the run's seed
+    code, _, err = run_cli(capsys, "predict", ckpt, tmp_path / "digit.png")
+    assert code == 2 and "holds a network on 2-D points" in err
