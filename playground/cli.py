@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     datasets = ("mnist", "fashion-mnist", "mnist-sample")  # = playground.core.data.DATASET_NAMES (not imported: torch)
 
     def data_options(p, download=True, points=False):
-        from .core.data.points import POINT_SETS  # torch-free
+        from .core.data.point_sets import POINT_SETS  # no torch, no NumPy
 
         p.add_argument("--dataset", choices=datasets + (tuple(POINT_SETS) if points else ()),
                        help="default: the dataset named by the graph's Input node")

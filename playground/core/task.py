@@ -10,7 +10,7 @@ The window follows the answer (app/task.py) instead of testing graphs itself.
 
 from __future__ import annotations
 
-from .data.points import is_points_dataset
+from .data.point_sets import is_points_dataset
 from .graph.model import Graph
 
 CLASSIFICATION = "classification"

@@ -265,9 +265,13 @@ def test_unknown_dataset_name():
 
 
 def test_dataset_names_agree_with_the_input_layer():
-    assert set(SPECS) == set(DATASETS)
+    from playground.core.data.points import POINT_SETS, REGRESSION_SETS
+
+    assert set(SPECS) | set(POINT_SETS) == set(DATASETS) and not set(SPECS) & set(POINT_SETS)
     for name, spec in SPECS.items():
         assert DATASETS[name] == ((1, 28, 28), spec.num_classes)
+    for name in POINT_SETS:  # 2-D points: two classes, one value (regression), or as the own points have
+        assert DATASETS[name] == ((2,), 1 if name in REGRESSION_SETS else 2 if name != "own-points" else None)
 
 
 @needs_fashion

@@ -236,8 +236,12 @@ def test_python_export_is_standalone_and_readable(exports, name):
     graph = exports.graphs[name]
     analysis = analyze(graph)
     docstring = " ".join(ast.get_docstring(tree).split())
-    assert graph.name in docstring and "N×1×28×28" in docstring
-    assert ("N×10 class probabilities" if name == "mixed" else "N×10 class scores") in docstring
+    (input_node,) = graph.nodes_of_kind("input")
+    (output_node,) = graph.nodes_of_kind("output")
+    takes, classes = fmt_shape(analysis.shapes[input_node.id]), analysis.shapes[output_node.id][0]
+    assert graph.name in docstring and f"N×{takes}" in docstring  # digits, or 2-D points
+    said = {"mixed": "class probabilities", "points-regression": "values"}.get(name, "class scores")
+    assert f"N×{classes} {said}" in docstring
     assert " ".join(graph.description.replace("\x00", " ").split()) in docstring
     # One constructor per layer, in execution order, each commented with its output shape.
     commented = re.findall(r"^        self\.(\w+) = .+  # -> (\S+)$", source, flags=re.MULTILINE)
@@ -492,7 +496,8 @@ def test_python_export_runs_as_a_script_with_its_weights(exports, name):
     code, out, err = exports.script_run(name)
     assert code == 0, err
     assert f"loaded the weights from {path.with_suffix('.pth')}" in out
-    assert "output shape: (2, 10)" in out
+    (output_node,) = exports.graphs[name].nodes_of_kind("output")
+    assert f"output shape: (2, {analyze(exports.graphs[name]).shapes[output_node.id][0]})" in out
     assert err == ""
 
 

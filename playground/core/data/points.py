@@ -24,6 +24,14 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DatasetError
+from .point_sets import (  # noqa: F401 (the names of the sets, here too)
+    CLASSIFICATION_SETS,
+    OWN_POINTS,
+    POINT_SETS,
+    REGRESSION_SETS,
+    is_points_dataset,
+    is_regression_set,
+)
 
 EXTENT = 6.0  # the input plane is [-EXTENT, EXTENT]² (TensorFlow Playground's)
 MAX_POINTS = 10_000  # what a document, a CSV file or the generators may hold
@@ -33,19 +41,6 @@ OUTPUT_RESOLUTION = 64  # the Decision view's surface: a 64×64 grid over the pl
 UNIT_RESOLUTION = 32  # each neuron's thumbnail: 32×32
 MAX_UNIT_MAPS = 8  # thumbnails per node (the rest: "+N more")
 
-CLASSIFICATION_SETS = {"circle": "Circle", "xor": "XOR", "gaussians": "Two Gaussians", "spiral": "Spiral",
-                       "moons": "Moons"}
-REGRESSION_SETS = {"plane": "Plane (regression)", "gaussian": "Gaussian (regression)"}
-OWN_POINTS = "own-points"  # the document's points: drawn on the Decision view or loaded from a CSV file
-POINT_SETS = {**CLASSIFICATION_SETS, **REGRESSION_SETS, OWN_POINTS: "Your own points"}
-
-
-def is_points_dataset(name: str) -> bool:
-    return name in POINT_SETS
-
-
-def is_regression_set(name: str) -> bool:
-    return name in REGRESSION_SETS
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from ..data.errors import DatasetError
-from ..data.points import Points
 from ..files import atomic_write
 from ..resources import preset_names, preset_path
 from .model import OUT_PORT, Edge, Graph, Node
@@ -164,6 +163,8 @@ def graph_from_dict(data: Any, source: str = "<graph>") -> Graph:
     if (rows := data.get("points")) is not None:
         if not isinstance(rows, list):
             fail("points", f"must be a list of [x, y, label], not {_kind(rows)}")
+        from ..data.points import Points  # NumPy: only for a graph that has points
+
         try:
             graph.points = Points.from_rows(rows, "points") if rows else None
         except DatasetError as exc:

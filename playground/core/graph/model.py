@@ -9,9 +9,10 @@ from __future__ import annotations
 import copy
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..data.points import Points
+if TYPE_CHECKING:  # NumPy is not imported to read a graph without points (`playground inspect`)
+    from ..data.points import Points
 
 OUT_PORT = "out"  # every layer has exactly one output port
 

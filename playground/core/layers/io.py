@@ -1,6 +1,6 @@
 """Input and Output: where data enters the network and where the loss is taken."""
 
-from ..data.points import CLASSIFICATION_SETS, OWN_POINTS, REGRESSION_SETS
+from ..data.point_sets import CLASSIFICATION_SETS, OWN_POINTS, REGRESSION_SETS
 from .base import LayerSpec, Param, Port, describe, same_shape
 
 # Every dataset the trainer knows: the shape of one sample and the number of classes (1: a regression's value;
