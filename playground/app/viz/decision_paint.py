@@ -148,7 +148,7 @@ class PlanePlot(pg.PlotWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMinimumSize(200, 200)
+        self.setMinimumSize(160, 160)  # in the Draw dock's place: no taller than it needs (1024×720 windows)
         # A 64×64 grid (32×32 for a unit) stretched over ~350 px: smoothed, as TensorFlow Playground's canvas is.
         self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         item = self.getPlotItem()
