@@ -119,3 +119,18 @@ def test_own_points_are_drawn_undone_saved_and_trained_on(qtbot, points_window, 
     assert len(view.shown_points()) == 4  # while drawing is on, all one's own points show
     frames = train(qtbot, window, epochs=3)
     assert frames and frames[-1].output.shape[0] == 2
+
+
+def test_ticking_a_feature_in_the_inspector_widens_the_features_output(qtbot, points_window):
+    wb = points_window.workbench
+    wb.scene.nodes["features"].setSelected(True)
+    QApplication.processEvents()
+    box = wb.inspector.editors["x_squared"]
+    assert not box.isChecked()
+    box.click()
+    wb.shapes.run_now()
+    assert wb.document.graph.nodes["features"].params["x_squared"] is True
+    assert wb.shapes.analysis.shapes["features"] == (3,) and wb.shapes.analysis.ok
+    wb.document.undo()
+    wb.shapes.run_now()
+    assert wb.shapes.analysis.shapes["features"] == (2,)

@@ -164,7 +164,7 @@ class Inspector(QScrollArea):
             editor.setObjectName(f"param_{param.name}")
             editor.committed.connect(lambda value, name=param.name: self._commit_param(name, value))
             editor.finished.connect(self.doc.seal_merging)
-            label = QLabel(param.name.replace("_", " ").capitalize())
+            label = QLabel(param.label or param.name.replace("_", " ").capitalize())
             label.setToolTip(param.help)
             label.setBuddy(editor)
             form.addRow(label, editor)

@@ -60,6 +60,7 @@ class Param:
     min_len: int = 1
     max_len: int = 4
     allow_infer: bool = False
+    label: str = ""  # what the inspector calls it, where the name written out would not do ("x²")
 
     def error(self, value: Any) -> str | None:
         """Plain-words reason why `value` is not acceptable, or None."""

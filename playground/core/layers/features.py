@@ -32,7 +32,8 @@ FEATURES_SPEC = LayerSpec(
     group="Input/Output",
     help="Features of 2-D points for the next layer: tick any of x, y, x², y², xy, sin x and sin y "
          "(TensorFlow Playground's inputs). The output has one value per ticked feature.",
-    params=tuple(Param(name, "bool", name in ("x", "y"), f"Feed {label} to the network.") for name, label in FEATURES),
+    params=tuple(Param(name, "bool", name in ("x", "y"), f"Feed {label} to the network.", label=label)
+                 for name, label in FEATURES),
     make=lambda p, s: Ctor(modules.Features, (list(chosen(p)),)),
     check=_check,
     infer=lambda p, s: ((len(chosen(p)),), 0),
