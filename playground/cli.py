@@ -230,7 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="measure the main window while it trains (offscreen): GUI vs headless samples/s, "
                         "event-loop lateness and live-prediction latency")
     p.add_argument("--steps", type=int, default=800,
-                   help="with --gui: training steps of the run (window and headless turns together)")
+                   help="with --gui: training steps of the run (window and headless turns together); with "
+                        "--points: each run's steps (default: each preset's whole default run)")
     p.add_argument("--turn-seconds", type=float, default=2.0, metavar="S",
                    help="with --gui: how long each turn lasts (window live, then headless)")
     p.add_argument("--show", action="store_true", help="with --gui: show the window instead of offscreen")
@@ -245,6 +246,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the GAN trainer's step (dcgan-mnist) against a plain PyTorch GAN loop of the same networks, "
                         "batch size and optimizers, taking turns in one run (--steps: measured steps each, default "
                         "120; --batch-size)")
+    p.add_argument("--points", action="store_true",
+                   help="2-D points (points-tfp, batch 10 as TensorFlow Playground): training steps/s headless (a "
+                        "bare Trainer, and the run's path with its publishers) and with the window live (offscreen), "
+                        "how often the neuron heatmaps and the Decision view were refreshed, event-loop lateness; "
+                        "and points-spiral's time and test accuracy with 10%% noise")
     p.add_argument("--shape-repeats", type=int, default=20, help=argparse.SUPPRESS)
     p.add_argument("--train-samples", type=int, default=0, help=argparse.SUPPRESS)  # fewer, for tests
     p.set_defaults(run=_cmd_bench)

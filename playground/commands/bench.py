@@ -9,7 +9,8 @@
     training figures are samples per second of training steps (no
     evaluation), the first epoch of each being a warm-up that is not counted.
 
-`--ab NAME` adds a paired A/B of one choice the training step makes (bench_ab.py).
+`--ab NAME` adds a paired A/B of one choice the training step makes (bench_ab.py). `--gui` measures the window
+(bench_gui.py), `--gan` a GAN (bench_gan.py), `--points` 2-D points headless and in the window (bench_points.py).
 """
 
 from __future__ import annotations
@@ -161,6 +162,10 @@ def _ab_line(ab: dict) -> str:
 def cmd_bench(args) -> int:
     from ..core.graph import load_graph
 
+    if getattr(args, "points", False):  # 2-D points, headless and in the window: commands/bench_points.py
+        from .bench_points import cmd_points_bench
+
+        return cmd_points_bench(args)
     if args.batch_size is None:
         args.batch_size = 16 if getattr(args, "gan", False) else 128  # 16: core/train/config.py GAN_DEFAULTS
 

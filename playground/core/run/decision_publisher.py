@@ -48,5 +48,7 @@ class DecisionPublisher(Callback):
                                 output=output, units=units, units_total=totals, train_loss=train_loss,
                                 test_loss=test_loss))
         self.frames += 1
-        now = time.perf_counter()
-        self._next = now + max(self.interval, (now - start) * (1 - COST_SHARE) / COST_SHARE)
+        # The next one `interval` after this one began, not after it ended (that made 1/(interval + cost) frames a
+        # second: 27 instead of 30 headless; docs/performance.md, issue 21), and never sooner than keeps the frames'
+        # cost within COST_SHARE of the run's time.
+        self._next = start + max(self.interval, (time.perf_counter() - start) / COST_SHARE)
