@@ -7,7 +7,8 @@ id), ParamHistograms (both networks' layers). Then, for GANs:
 - GanProgress with each Progress: every step's loss_D, loss_G, D(real), D(fake) since the last one;
 - GanSamples every `samples_interval` seconds and at every epoch's end: the
   generator's images of the run's fixed noise, as uint8 (one forward pass of 64
-  samples; time-based, never per step);
+  samples; time-based, never per step). A GAN on 2-D points has no images: its
+  GanPointsFrames come from a GanPointsPublisher beside this (decision_publisher.py);
 - GanEpochEnded at each epoch's end, with the judge's verdict (instead of EpochEnded);
 - RunNote for what the trainer says while it prepares (training the judge).
 As for classifiers, only the run's last WeightsPublished carries the history.
@@ -74,6 +75,8 @@ class GanPublisher(Publisher):
 
     def _publish_samples(self, trainer) -> None:
         self._last_samples = time.perf_counter()
+        if trainer.points is not None:
+            return  # points, not images: GanPointsPublisher
         self.send(GanSamples(run_id=self.job.run_id, global_step=trainer.global_step,
                              epoch=min(trainer.epochs_completed, trainer.config.epochs - 1), elapsed=self._now(),
                              images=trainer.grid_samples()))

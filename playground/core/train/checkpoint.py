@@ -452,6 +452,7 @@ class _MetadataBudget:
 def _check_settings(config: dict, history: dict, extra: dict, outputs: int | None, fail) -> None:
     """The fields that the readers use have the types they expect (they would fail later, far from the file)."""
     from ..data import DATASET_NAMES
+    from ..data.points import POINT_SETS
     from .config import TrainConfig
     from .metrics import EvalMetrics, History
 
@@ -473,9 +474,9 @@ def _check_settings(config: dict, history: dict, extra: dict, outputs: int | Non
         if extra.get(key) is not None and not isinstance(extra[key], str):
             raise fail(f"the checkpoint's {key} is damaged ({_shown(extra[key])})")
     dataset = extra.get("dataset")
-    if dataset is not None and dataset != "" and dataset not in DATASET_NAMES:
+    if dataset is not None and dataset != "" and dataset not in DATASET_NAMES and dataset not in POINT_SETS:
         raise fail(f"trained on {_shown(dataset)}, a dataset this Playground does not know "
-                   f"({', '.join(DATASET_NAMES)})")
+                   f"({', '.join((*DATASET_NAMES, *POINT_SETS))})")
     classes = extra.get("classes")
     if classes is not None:
         if not isinstance(classes, list | tuple) or not all(isinstance(c, str) for c in classes) \
