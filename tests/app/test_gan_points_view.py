@@ -187,6 +187,8 @@ def test_the_gan_lab_preset_trains_in_the_decision_view(qtbot, window, dialogs):
     qtbot.waitUntil(lambda: view.title_text().startswith("Discriminator and generator · epoch"), timeout=5000)
     assert started[0].task == "generation" and points.frames >= 2
     assert view.loss_text().startswith("Loss D ")
+    charts = window.training.gan_charts  # the GAN's charts, without the judge's (no judge sees points)
+    assert not charts.judge_charts_shown() and "generated points" in charts.verdict_text()
     window.acts.stop_training.trigger()
     qtbot.waitUntil(lambda: bool(finished), timeout=RUN_TIMEOUT)
     assert finished[0].ok, finished[0]

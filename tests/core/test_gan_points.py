@@ -196,6 +196,7 @@ def test_a_points_gan_run_sends_frames_of_the_plane_instead_of_samples():
     assert steps.tolist() == list(range(1, 404))
     epoch = next(m for m in sent if isinstance(m, GanEpochEnded))
     assert epoch.recognisable is None and epoch.global_step == 403
+    assert epoch.verdict.startswith("the generated points lie ")
     assert not any(isinstance(m, GanSamples) for m in sent)
 
 
@@ -262,3 +263,27 @@ def test_the_smallest_points_gan_is_valid():
     for a, b in (("z", "g"), ("g", "gen"), ("real", "d"), ("d", "out")):
         graph.connect(Edge(a, b))
     assert analyze(graph).ok and is_points_gan(graph)
+
+
+def test_the_python_export_of_a_points_gan_makes_points(tmp_path):
+    import importlib.util
+
+    from playground.core.export import export_graph
+
+    graph = preset("gan-points")
+    gan = build_gan(graph, seed=2).eval()
+    export_graph(graph, "python", tmp_path / "gan_lab.py", state_dict=gan.state_dict())
+    source = (tmp_path / "gan_lab.py").read_text()
+    assert "POINT_SHAPE = (2,)" in source and "to_pixels" not in source
+    spec = importlib.util.spec_from_file_location("exported_gan_lab", tmp_path / "gan_lab.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    generator, discriminator = module.Generator().eval(), module.Discriminator().eval()
+    weights = torch.load(tmp_path / "gan_lab.pth", weights_only=True)
+    for network in (generator, discriminator):
+        names = dict(network.named_children())
+        network.load_state_dict({k: v for k, v in weights.items() if k.split(".")[0] in names})
+    z = module.noise(4)
+    with torch.no_grad():
+        assert torch.equal(generator(z), gan.generator(z)) and generator(z).shape == (4, 2)
+        assert torch.equal(discriminator(generator(z)), gan.discriminator(gan.generator(z)))

@@ -39,7 +39,7 @@ VALUE_LEVELS = (-1.0, 1.0)
 REALNESS_LEVELS = (0.0, 1.0)
 REALNESS_LABEL = "D(x): how real it looks"  # the non-saturating loss's D: P(real)
 SCORE_LABEL = "D(x) score: 1 real, 0 generated"  # least squares: the raw score, clipped
-ARROW_LENGTH = 1.2  # plane units: the longest arrow (of the frame's usual ones; longer ones are cut to it)
+ARROW_LENGTH = 1.0  # plane units: the longest arrow (of the frame's usual ones; longer ones are cut to it)
 ARROW_HEAD = 0.22  # plane units: the length of an arrow head's strokes (less on short arrows)
 
 
