@@ -196,7 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sample", help="draw a grid of samples from a GAN checkpoint into a PNG file")
     p.add_argument("checkpoint", metavar="CKPT", help="a checkpoint of a GAN (playground train … --checkpoint)")
     p.add_argument("-n", "--samples", type=int, default=64, metavar="N", help="how many samples (default 64)")
-    p.add_argument("-o", "--output", required=True, metavar="PNG", help="the PNG file to write")
+    p.add_argument("-o", "--output", required=True, metavar="PNG", help="the PNG file to write (a GAN on 2-D "
+                                                                         "points: a CSV file of x,y,label)")
     p.add_argument("--cols", type=int, metavar="C", help="columns of the grid (default: as square as fits)")
     p.add_argument("--scale", type=int, default=2, metavar="K", help="enlarge each pixel K times (default 2)")
     p.add_argument("--seed", type=int, help="noise seed (default: the run's, so 64 samples are the grid the app "

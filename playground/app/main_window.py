@@ -290,6 +290,7 @@ class MainWindow(QMainWindow):
             follow(wb.task.task)
             wb.task.changed.connect(follow)
         wb.task.changed.connect(self._show_task_docks)
+        wb.task.plane_changed.connect(self._show_task_docks)
         a.start_training.triggered.connect(lambda: t.start())
         a.pause_training.triggered.connect(t.toggle_pause)
         a.stop_training.triggered.connect(t.stop)
@@ -327,11 +328,12 @@ class MainWindow(QMainWindow):
         self.points = PointsController(wb, training.panel, views["decision"], self)
         training.dispatcher.points = self.points
 
-    def _show_task_docks(self, task: str) -> None:
-        """A network of another task was opened: bring its picture dock to the front (a GAN's samples, 2-D points'
-        Decision view, or the Draw dock), where they share a place."""
-        dock = {"generation": self.view_docks["samples"], "points": self.view_docks["decision"]}.get(task,
-                                                                                                    self.draw_dock)
+    def _show_task_docks(self, *_args) -> None:
+        """A network of another task was opened: bring its picture dock to the front (a GAN's samples; the Decision
+        view for 2-D points, a GAN's on points included; or the Draw dock), where they share a place."""
+        watch = self.workbench.task
+        dock = (self.view_docks["decision"] if watch.plane else
+                self.view_docks["samples"] if watch.task == "generation" else self.draw_dock)
         if dock is self.draw_dock or (self.tabifiedDockWidgets(dock) and dock.toggleViewAction().isChecked()):
             dock.raise_()
 

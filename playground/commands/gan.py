@@ -3,6 +3,12 @@
 Lines for a person go to stdout as the run goes (notes to stderr); the last
 line of stdout is one JSON object: recognisable, classes_covered, steps,
 seconds, steps_per_second and more (GanResult.summary()).
+
+A GAN on 2-D points (its Input names a points set, or --csv gives one) trains
+on every point of the set (--points, --noise, --data-seed; --test-share does
+not apply: a GAN is not tested) and is not judged (the judge knows digits):
+each epoch says instead how near the generated points lie to the real ones,
+and the JSON has fake_to_real, real_to_fake and real_spacing (core/gan/plane.py).
 """
 
 from __future__ import annotations
@@ -31,6 +37,9 @@ def _epoch_line(m, epochs: int | None) -> str:
             f"D(fake) {m.d_fake:.2f}  {m.steps_per_second:.1f} steps/s  {m.seconds:.1f} s")
     if m.judge:
         line += f"  judge: {m.judge['verdict']}"
+    if m.points:
+        line += (f"  generated → real {m.points['fake_to_real']:.3f}, real → generated "
+                 f"{m.points['real_to_fake']:.3f}")
     return line
 
 
@@ -83,7 +92,8 @@ def gan_config(args):
     if getattr(args, "amp", None) is not None:
         config.amp = {"on": True, "off": False}.get(args.amp, args.amp)
     for option, name in (("gan_loss", "gan_loss"), ("d_steps", "gan_d_steps"), ("lr_g", "gan_lr_g"),
-                         ("lr_d", "gan_lr_d"), ("beta1", "gan_beta1"), ("label_smoothing", "gan_label_smoothing")):
+                         ("lr_d", "gan_lr_d"), ("beta1", "gan_beta1"), ("label_smoothing", "gan_label_smoothing"),
+                         ("points", "points"), ("noise", "points_noise"), ("data_seed", "points_seed")):
         if getattr(args, option, None) is not None:
             setattr(config, name, getattr(args, option))
     if getattr(args, "no_judge", False):
@@ -95,9 +105,10 @@ def gan_config(args):
 
 def cmd_train_gan(args, graph) -> int:
     from ..core.analysis import GraphError
+    from ..core.data.points import is_points_dataset
     from ..core.gan.trainer import GanTrainer, JudgeEvery, TimeLimit
     from ..core.train import ConfigError, JsonlLogger, TrainingError
-    from .train import _checkpoint_or_fail, _StopOnInterrupt, _writable_file
+    from .train import _checkpoint_or_fail, _points_csv, _StopOnInterrupt, _writable_file
 
     for name, instead in _CLASSIFIER_ONLY.items():
         if getattr(args, name, None) is not None:
@@ -115,7 +126,18 @@ def cmd_train_gan(args, graph) -> int:
     checkpoint = _writable_file(args.checkpoint, "--checkpoint") if args.checkpoint else None
     metrics_path = _writable_file(args.metrics_jsonl, "--metrics-jsonl") if args.metrics_jsonl else None
     init_from = _checkpoint_or_fail(args.init_from) if args.init_from else None  # before the data: fail fast
-    dataset = load_data(args.dataset, graph.input_dataset(), args.data_dir, args.download)
+    csv = _points_csv(args)
+    if csv is not None or is_points_dataset(args.dataset or graph.input_dataset()):
+        dataset = _load_gan_points(args, graph, config, csv)
+        if getattr(args, "test_share", None) is not None:
+            say("note: --test-share does not apply to a GAN: every point is a real point (a GAN is not tested)")
+        if args.judge_every:
+            raise UserError("--judge-every: a GAN on 2-D points has no judge (the judge knows digits); each epoch "
+                            "reports how near the generated points lie to the real ones instead")
+        say("note: the judge is off for a GAN on 2-D points (it is a digit classifier); each epoch reports how "
+            "near the generated points lie to the real ones instead")
+    else:
+        dataset = load_data(args.dataset, graph.input_dataset(), args.data_dir, args.download)
     config.dataset = dataset.name
     if threads and resolve_device_or_fail(config.device).type == "cpu":
         import torch
@@ -125,7 +147,7 @@ def cmd_train_gan(args, graph) -> int:
         trainer = GanTrainer(graph, config, dataset=dataset, checkpoint_path=checkpoint)
     except GraphError as exc:
         raise graph_problems(args.graph, exc) from None
-    except ValueError as exc:  # e.g. every layer of one network frozen
+    except ValueError as exc:  # e.g. every layer of one network frozen, a generator that does not fit the data
         raise UserError(f"{args.graph}: {exc}") from None
     if init_from is not None:
         report = trainer.load_weights(init_from)
@@ -159,15 +181,40 @@ def cmd_train_gan(args, graph) -> int:
     if result.judge is not None:
         print(f"after {result.global_step} steps ({result.train_seconds:.0f} s of training): {result.judge.verdict}",
               flush=True)
+    if result.points is not None:
+        print(f"after {result.global_step} steps ({result.train_seconds:.0f} s of training): "
+              f"{result.points.verdict}", flush=True)
     if result.checkpoint_path:
-        say(f"checkpoint: {result.checkpoint_path} (draw samples: playground sample {result.checkpoint_path} -n 64 "
-            "-o grid.png)")
+        drawn = "-n 500 -o points.csv" if result.points is not None else "-n 64 -o grid.png"
+        say(f"checkpoint: {result.checkpoint_path} (draw samples: playground sample {result.checkpoint_path} "
+            f"{drawn})")
     summary = result.summary()
+    if result.points is not None:
+        summary["judge"] = "off: a GAN on 2-D points (the judge knows digits)"
+        summary["verdict"] = result.points.verdict
     if judged is not None:
         summary["judged"] = [{"train_seconds": round(t, 1), "steps": step, "recognisable": round(r.recognisable, 4),
                               "classes_covered": r.classes_covered} for t, step, r in judged.verdicts]
     print(json.dumps(summary), flush=True)
     return 0
+
+
+def _load_gan_points(args, graph, config, csv):
+    """The real points of a GAN on 2-D points: every point of the set (load_points_dataset(gan=True))."""
+    from ..core.data import DatasetError
+    from ..core.data.points import OWN_POINTS
+    from ..core.data.points_dataset import load_points_dataset
+
+    if csv is None and args.data_dir is not None:
+        raise UserError(f"--data-dir {args.data_dir}: for 2-D points give a CSV file of x,y,label (or a folder "
+                        "holding points.csv)")
+    name = OWN_POINTS if csv is not None else args.dataset or graph.input_dataset()
+    try:
+        dataset = load_points_dataset(name, config, own=graph.points, csv=csv, gan=True)
+    except DatasetError as exc:
+        raise UserError(str(exc)) from None
+    say(f"data: {dataset.source}")
+    return dataset
 
 
 def _gan_jsonl(path, every_steps: int, mode: str, base):  # a class made on demand: no torch at import
@@ -181,7 +228,8 @@ def _gan_jsonl(path, every_steps: int, mode: str, base):  # a class made on dema
 
         def on_fit_end(self, trainer, result):
             self._write({"type": "end", "status": result.status, "epochs_completed": result.epochs_completed,
-                         "judge": result.judge.to_dict() if result.judge else None})
+                         "judge": result.judge.to_dict() if result.judge else None,
+                         **({"points": result.points.to_dict()} if result.points is not None else {})})
             self._close()
 
     return GanJsonlLogger(path, every_steps=every_steps, mode=mode)

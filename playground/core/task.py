@@ -1,6 +1,7 @@
 """What a graph is trained to do: the one place that decides (torch-free).
 
-- "generation": a GAN (a graph with a Noise or a Generated node: two networks, core/gan);
+- "generation": a GAN (a graph with a Noise or a Generated node: two networks, core/gan), on images or, when its
+  Input's dataset is a points set (`is_points_gan`), on 2-D points (GAN Lab's lesson);
 - "points": a network on 2-D points (its Input's dataset is one of core/data/points.py's), classification or
   regression, whose every neuron can be drawn over the input plane;
 - "classification": any other graph (images).
@@ -32,3 +33,15 @@ def task_of(graph: Graph) -> str:
     if is_points_dataset(graph.input_dataset()):
         return POINTS
     return CLASSIFICATION
+
+
+def is_points_gan(graph: Graph) -> bool:
+    """A GAN on 2-D points: its Input's dataset is one of core/data/points.py's (the generator makes points, the
+    discriminator judges them, and the Decision view shows both over the plane). Its task is still "generation"."""
+    return is_gan_graph(graph) and is_points_dataset(graph.input_dataset())
+
+
+def on_plane(graph: Graph) -> bool:
+    """What the network computes is drawn over the input plane (the Decision view): task "points", or a GAN on
+    points."""
+    return is_points_dataset(graph.input_dataset())

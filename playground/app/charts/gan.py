@@ -109,9 +109,9 @@ def collapse_text(epoch: GanEpochEnded | None) -> str:
     """The verdict on the latest epoch, with "mode collapse" in it when the judge saw few classes."""
     if epoch is None:
         return ""
-    if epoch.recognisable is None:
-        return (f"Epoch {epoch.epoch}: D(real) {epoch.d_real:.2f}, D(fake) {epoch.d_fake:.2f} "
-                "(the judge is off: no recognisable share or class coverage)")
+    if epoch.recognisable is None:  # no judge; a GAN on points says how near its points lie instead
+        said = epoch.verdict or "the judge is off: no recognisable share or class coverage"
+        return f"Epoch {epoch.epoch}: D(real) {epoch.d_real:.2f}, D(fake) {epoch.d_fake:.2f} ({said})"
     verdict = epoch.verdict or (f"{epoch.recognisable:.0%} of the samples are recognisable, covering "
                                 f"{epoch.classes_covered} of {epoch.num_classes} classes")
     if epoch.mode_collapse and COLLAPSE_WORDS not in verdict.lower():
@@ -249,13 +249,16 @@ class GanCharts(HeldRepaints, QWidget):
 
     # -- the run's life (RunLifecycle) ---------------------------------------------------------------------------
     def begin_run(self, name: str, steps_per_epoch: int, total_steps: int | None = None,
-                  num_classes: int = 10) -> None:
-        """A new GAN run: it replaces the one shown."""
+                  num_classes: int = 10, points: bool = False) -> None:
+        """A new GAN run: it replaces the one shown. `points`: a GAN on 2-D points, which no judge sees (its
+        epochs say how near the generated points lie to the real ones): no judge's charts."""
         self.run = GanSeries(name, steps_per_epoch)
         self._drawn_steps = self._drawn_epochs = -1
         self._drawn_thinned = 0
         self.title.setText(name)
-        self.verdict.setText("Training: the judge's verdict comes after each epoch.")
+        self._show_judge_charts(not points)
+        self.verdict.setText("Training: how near the generated points lie comes after each epoch." if points else
+                             "Training: the judge's verdict comes after each epoch.")
         self.verdict.setStyleSheet("")
         self.coverage.setYRange(0, max(1, num_classes), padding=0.02)
         self.collapse_label.hide()
@@ -265,6 +268,15 @@ class GanCharts(HeldRepaints, QWidget):
         self.dx.enableAutoRange(axis="y")
         self._show_hint(False)
         self._mark_dirty()
+
+    def _show_judge_charts(self, on: bool) -> None:
+        for plot in (self.recognisable, self.coverage):
+            plot.setVisible(on)
+            plot.setMaximumHeight(1e6 if on else 0)  # a hidden plot would still keep its row's height
+        self.plots.ci.layout.setRowStretchFactor(2, 3 if on else 0)
+
+    def judge_charts_shown(self) -> bool:
+        return self.recognisable.isVisible()
 
     def add_steps(self, progress: GanProgress) -> None:
         if self.run is not None and len(progress.steps):

@@ -221,6 +221,11 @@ class DataBox(FormGroup):
         choice = self.dataset_choice()
         return self._graph_dataset if choice == "graph" else choice
 
+    @property
+    def graph_dataset(self) -> str:
+        """The dataset the graph's Input node names (what "From the network" means)."""
+        return self._graph_dataset
+
     def set_graph_dataset(self, name: str) -> None:
         """The current graph's Input dataset: named in the "From the network" item; the source is looked up again."""
         self._graph_dataset = name

@@ -14,6 +14,8 @@ the session once the run's thread has ended), and goes to what shows it:
     GanProgress       the run's life: the GAN charts (losses of D and G, D(real), D(fake))
     GanSamples        the views (Samples: the grid of fixed-noise samples, its history)
     GanEpochEnded     the run's life: the GAN charts (recognisable share, class coverage, mode collapse)
+    DecisionFrame     the points controller: the Decision view, the editor's neuron thumbnails
+    GanPointsFrame    the points controller: the Decision view (a GAN on 2-D points)
     RunFinished       the run's life: unlock, say how it ended
 
 The views keep the latest of what they are given and repaint from a timer,
@@ -31,6 +33,7 @@ from ...core.run.messages import (
     DecisionFrame,
     EpochEnded,
     GanEpochEnded,
+    GanPointsFrame,
     GanProgress,
     GanSamples,
     ParamHistograms,
@@ -71,6 +74,9 @@ class RunDispatcher(QObject):
             case DecisionFrame():
                 if self.points is not None:
                     self.points.frame(message)
+            case GanPointsFrame():
+                if self.points is not None:
+                    self.points.gan_frame(message)
             case Progress():
                 self.runs.progress(message)
             case EpochEnded():

@@ -4,8 +4,10 @@ The fields follow the task (`set_task`, from app/task.py). A GAN document ("gene
 settings (loss, discriminator steps per generator step, each network's rate, Adam's β1, label smoothing, the
 judge) in place of the optimizer, rate, weight decay, regularization, schedule and augmentation, which a GAN run
 does not use. A points document ("points") lists the 2-D datasets instead of the image ones and shows the Points
-group (count, noise, test share, their seed) instead of the images' source line, download and augmentation.
-Problems in fields that are hidden do not hold Start.
+group (count, noise, test share, their seed) instead of the images' source line, download and augmentation. A GAN
+on 2-D points (a GAN whose Input names a points set) shows both: the adversarial settings and the points' (but
+no test share, and no judge: a GAN on points is neither tested nor judged). Problems in fields that are hidden do
+not hold Start.
 
 Each task has its own recipe (`core.train.config.default_config(task)`: a GAN's small batches, the points'
 batches of 10 at a constant rate, ...). The fields a recipe sets are kept per task: switching to a task shows
@@ -66,6 +68,9 @@ GAN_ONLY = frozenset({"gan_loss", "gan_d_steps", "gan_lr_g", "gan_lr_d", "gan_be
 POINTS_ONLY = frozenset({"points", "points_noise", "points_test_share", "points_seed"})
 UNUSED = {CLASSIFICATION: GAN_ONLY | POINTS_ONLY, GENERATION: OPTIMIZER_ONLY | POINTS_ONLY,
           POINTS: GAN_ONLY | {"augment"}}
+# A GAN on 2-D points: its real points are all of the set (none held out) and nothing judges them (the judge knows
+# digits).
+POINTS_GAN_UNUSED = OPTIMIZER_ONLY | {"points_test_share", "gan_judge"}
 # The fields some task's recipe sets its own way (core/train/config.py TASK_DEFAULTS), and the dataset, whose
 # choices differ between points and images: the panel keeps the person's values of these per task.
 TASK_FIELDS = frozenset({"dataset", *(name for recipe in TASK_DEFAULTS.values() for name in recipe)})
@@ -299,7 +304,7 @@ class TrainingPanel(QWidget):
                     break
                 errors[name] = why
                 setattr(config, name, getattr(defaults, name))
-        unused = UNUSED.get(self.task, UNUSED[CLASSIFICATION])
+        unused = self._unused()
         return config, {name: why for name, why in errors.items() if name not in unused}
 
     def _check(self, store: bool = False) -> tuple[TrainConfig, dict[str, str]]:
@@ -392,15 +397,41 @@ class TrainingPanel(QWidget):
         old, self.task = self.task, task
         self._syncing = True
         try:
-            self.data_group.set_points(task == POINTS)  # the datasets it lists (the choice is written below)
+            self.data_group.set_points(self._lists_points())  # the datasets it lists (the choice is written below)
         finally:
             self._syncing = False
         self._show_task_fields()
         values = self._task_values(task)
         self._write({name: values[name] for name in switched_fields(old, task)})
 
+    def _points_gan(self) -> bool:
+        """A GAN on 2-D points: the graph's Input names a points set (core.task.is_points_gan, from the panel's
+        view of the graph)."""
+        return self.task == GENERATION and is_points_dataset(self.data_group.graph_dataset)
+
+    def _lists_points(self) -> bool:
+        return self.task == POINTS or self._points_gan()
+
+    def _unused(self) -> frozenset[str]:
+        """The fields the task does not use: hidden, and their problems do not hold Start."""
+        return POINTS_GAN_UNUSED if self._points_gan() else UNUSED.get(self.task, UNUSED[CLASSIFICATION])
+
+    def _follow_graph_dataset(self) -> None:
+        """A GAN's Input now names points, or images again: list those datasets and show their settings."""
+        lists = self._lists_points()
+        if lists == self.data_group.points:
+            return
+        self._syncing = True
+        try:
+            self.data_group.set_points(lists)
+        finally:
+            self._syncing = False
+        self._show_task_fields()
+        self._check(store=True)
+        self._announce_points()
+
     def _show_task_fields(self) -> None:
-        hidden = UNUSED.get(self.task, UNUSED[CLASSIFICATION])
+        hidden = self._unused()
         groups = (self.data_group, *self._run_settings)
         for name, field in self.fields.items():
             form = next(group.form for group in groups if name in group.fields)
@@ -408,7 +439,7 @@ class TrainingPanel(QWidget):
         gan = self.task == GENERATION
         self.gan_group.setVisible(gan)
         self.schedule_group.setVisible(not gan)
-        self.points_group.setVisible(self.task == POINTS)
+        self.points_group.setVisible(self._lists_points())
         self.optimizer_group.setTitle("Batches" if gan else "Optimizer")
 
     def _task_values(self, task: str) -> dict:
@@ -496,6 +527,7 @@ class TrainingPanel(QWidget):
 
     def set_graph_dataset(self, name: str) -> None:
         self.data_group.set_graph_dataset(name)
+        self._follow_graph_dataset()
         self._update_dependents()  # "From the network" may now mean your own points, or no longer
 
     def points_settings(self) -> tuple[str | None, int, float, float, int]:

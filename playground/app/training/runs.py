@@ -16,6 +16,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from ...core.data.points import is_points_dataset
 from ...core.gan.structure import GENERATION
 from ...core.run.job import TrainingJob
 from ...core.run.messages import EpochEnded, GanEpochEnded, GanProgress, Progress, RunFinished, RunNote, RunStarted
@@ -128,7 +129,7 @@ class RunLifecycle:
         if started.task == GENERATION and self.gan_charts is not None:
             self._gan_runs.add(started.run_id)
             self.gan_charts.begin_run(started.name, started.steps_per_epoch, started.total_steps,
-                                      len(started.classes) or 10)
+                                      len(started.classes) or 10, points=is_points_dataset(started.dataset))
         else:
             self._chart_runs[started.run_id] = self.charts.begin_run(started.name, started.steps_per_epoch,
                                                                        started.total_steps)

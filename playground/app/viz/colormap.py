@@ -3,7 +3,9 @@
 Only perceptually uniform maps (equal steps in value look like equal steps in
 colour): viridis for magnitudes (activations, counts, probabilities) and CET-D1A,
 a blue-white-red diverging map, for signed values centred on zero (weights,
-saliency). The look-up tables come from pyqtgraph's bundled map files, so
+saliency); and for a GAN's discriminator on 2-D points, GAN Lab's colours:
+CET-D2 reversed, violet (looks generated) through white (can't tell) to green
+(looks real). The look-up tables come from pyqtgraph's bundled map files, so
 nothing is fetched.
 
 `colorize` turns a 2-D float array into colours with explicit levels (never
@@ -24,6 +26,8 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 SEQUENTIAL = "viridis"
 DIVERGING = "CET-D1A"
+REVERSED = ":reversed"  # a map's name with this after it: the map from its other end
+REALNESS = "CET-D2" + REVERSED  # violet-white-green: a GAN discriminator's 0 (generated) … 1 (real)
 
 
 @functools.cache
@@ -31,7 +35,10 @@ def lut(name: str = SEQUENTIAL) -> np.ndarray:
     """uint8 [256, 3]: the map sampled at 256 points (read-only)."""
     import pyqtgraph as pg
 
-    table = pg.colormap.get(name).getLookupTable(0.0, 1.0, 256, alpha=False).astype(np.uint8)
+    if name.endswith(REVERSED):
+        table = lut(name.removesuffix(REVERSED))[::-1].copy()
+    else:
+        table = pg.colormap.get(name).getLookupTable(0.0, 1.0, 256, alpha=False).astype(np.uint8)
     table.setflags(write=False)
     return table
 

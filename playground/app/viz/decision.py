@@ -15,6 +15,12 @@ set only when the points change. "Discretize" is for the output only: a unit's m
 A person's own points are drawn here while the dataset is "Your own points" (`set_editable`): left click blue,
 right click red, shift+left click green, dragging sprays. One press-drag-release is one edit, `points_edited`
 (to the document's undo stack through `attach`); Load CSV… and Save CSV… read and write x,y,label files.
+
+A GAN on 2-D points (`set_gan`; GAN Lab's lesson) shows its run's GanPointsFrames (`set_gan_frame`, the same
+mailbox): the discriminator's verdict over the plane (violet: looks generated, white: can't tell, green: looks
+real), the real points in green (whatever their class: a GAN learns where points lie), the generated points in
+violet, and on each an arrow: where the generator's loss pushes it (decision_paint.arrow_segments; one line item
+for all). Own points drawn for it are real points, whichever the button.
 """
 
 from __future__ import annotations
@@ -27,13 +33,25 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBox
 
 from ...core.data.errors import DatasetError
 from ...core.data.points import EXTENT, MAX_POINTS, Points, PointsSplit, read_points_csv, write_points_csv
-from ...core.run.messages import DecisionFrame
+from ...core.run.messages import DecisionFrame, GanPointsFrame
 from .. import dialogs as app_dialogs
 from ..charts.style import chart_theme
 from ..drawing_first import HeldRepaints
 from ..editor import commands
-from .colormap import DIVERGING, ColorScale
-from .decision_paint import PlanePlot, Surface, legend_html, loss_line, output_surface, scale_for, unit_surface
+from .colormap import DIVERGING, REALNESS, ColorScale
+from .decision_paint import (
+    REALNESS_LABEL,
+    REALNESS_LEVELS,
+    PlanePlot,
+    Surface,
+    gan_legend_html,
+    gan_surface,
+    legend_html,
+    loss_line,
+    output_surface,
+    scale_for,
+    unit_surface,
+)
 
 REPAINT_MS = 33  # at most ~30 repaints a second, however often frames come
 SPRAY_PER_MOVE = 3  # points added at each mouse move of a drag
@@ -42,6 +60,9 @@ CSV_FILTER = "CSV files (*.csv);;All files (*)"
 NO_RUN_HINT = "Train to see the decision surface"
 DRAW_HINT = "Left click: blue · right click: red · shift+click: green · drag to spray"
 NOT_EDITABLE_HINT = "To draw your own points, choose “Your own points” as the dataset"
+GAN_NO_RUN_HINT = "Train to see the discriminator's verdict over the plane and the generator's points"
+GAN_DRAW_HINT = "Click or drag to add real points (a GAN does not use their colour)"
+GAN_NOT_EDITABLE_HINT = "To draw the real points yourself, choose “Your own points” as the dataset"
 CLASS_WORDS = ("blue", "red", "green")
 REGRESSION_VALUES = (-1.0, 1.0, 0.0)  # what a blue, red or green click adds to regression points
 
@@ -54,7 +75,9 @@ class DecisionView(HeldRepaints, QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self._frame: DecisionFrame | None = None
+        self._frame: DecisionFrame | GanPointsFrame | None = None
+        self._gan = False  # a GAN on points: its frames, and the points as real ones
+        self._real_shown: np.ndarray | None = None  # the real points a GAN frame last put on the plot
         self._unit: tuple[str, int] | None = None
         self._split: PointsSplit | None = None
         self._own: Points | None = None
@@ -133,6 +156,28 @@ class DecisionView(HeldRepaints, QWidget):
         """The newest frame (None: no run, the plain plane). Only the latest before the next repaint is drawn."""
         self._frame = frame
         self._mark_dirty()
+
+    def set_gan_frame(self, frame: GanPointsFrame | None) -> None:
+        """A GAN on points: the newest frame (None: no run). The same mailbox as `set_frame`."""
+        self._frame = frame
+        self._mark_dirty()
+
+    def set_gan(self, on: bool) -> None:
+        """A GAN on points (True) or a network on points: how the points are shown and which frames are drawn."""
+        on = bool(on)
+        if on == self._gan:
+            return
+        self._gan = on
+        self._frame = None  # a frame of the other kind does not belong here any more
+        self._unit = None
+        self.discretize.setVisible(not on)
+        self.plot.show_generated(None)
+        self._show_points()
+        self._mark_dirty()
+
+    def gan_mode(self) -> bool:
+        """Showing a GAN on points (`set_gan`)."""
+        return self._gan
 
     def show_unit(self, node_id: str | None, index: int = 0) -> None:
         """Show a unit's map from the latest frame in the output's place; None: the output again."""
@@ -221,7 +266,11 @@ class DecisionView(HeldRepaints, QWidget):
         if not self._dirty or not self.isVisible():
             return  # a hidden dock repaints when shown (showEvent)
         self._dirty = False
-        frame, title = self._frame, "Output"
+        if self._gan:
+            self._repaint_gan()
+            return
+        frame = self._frame if isinstance(self._frame, DecisionFrame) else None
+        title = "Output"
         surface = None
         if frame is not None:
             surface = self._unit_picture(frame)
@@ -238,6 +287,27 @@ class DecisionView(HeldRepaints, QWidget):
         self._update_texts()
         self.refreshes += 1
 
+    def _repaint_gan(self) -> None:
+        frame = self._frame if isinstance(self._frame, GanPointsFrame) else None
+        surface = None if frame is None else gan_surface(frame.surface, frame.gan_loss)
+        self.plot.show_surface(None if surface is None else surface.rgb, EXTENT if frame is None else frame.extent)
+        self._surface = surface
+        if frame is not None and not self._editable:
+            self._show_real(frame.real)  # what the discriminator is shown (a seeded choice of a big set)
+        self.plot.show_generated(None if frame is None else frame.fake, None if frame is None else frame.gradient)
+        self._show_scale(surface)
+        self.title.setText("Discriminator and generator" if frame is None else
+                           f"Discriminator and generator · epoch {frame.epoch + 1}")
+        self.loss_label.setText("" if frame is None else f"Loss D {frame.loss_d:.3f} · G {frame.loss_g:.3f}")
+        self._update_texts()
+        self.refreshes += 1
+
+    def _show_real(self, xy: np.ndarray) -> None:
+        if self._real_shown is not None and np.array_equal(self._real_shown, xy):
+            return  # the same points (each frame carries them): no new scatter
+        self._real_shown = np.array(xy, np.float32)
+        self.plot.show_real_points(self._real_shown)
+
     def _unit_picture(self, frame: DecisionFrame) -> Surface | None:
         if self._unit is None:
             return None
@@ -247,6 +317,15 @@ class DecisionView(HeldRepaints, QWidget):
         return unit_surface(maps, self._unit[1])
 
     def _show_scale(self, surface: Surface | None) -> None:
+        if self._gan:  # the discriminator's scale, and what the points and arrows are
+            self.scale.setVisible(True)
+            self.legend.setVisible(True)
+            self.scale.set_scale(REALNESS_LEVELS, REALNESS,
+                                 label=REALNESS_LABEL if surface is None else surface.label)
+            self._legend_text = "real · generated · where the generator pushes each"
+            self.legend.setText(gan_legend_html())
+            return
+        self.scale.set_scale(self.scale.levels(), DIVERGING)
         if surface is None:  # no frame: say how the points are coloured
             levels, label = scale_for(1 if self._regression_now() else self._classes_now())
         else:
@@ -260,8 +339,12 @@ class DecisionView(HeldRepaints, QWidget):
             self.scale.set_scale(levels, label=label)
 
     def _update_texts(self) -> None:
-        lines = [NO_RUN_HINT] if self._frame is None else []
-        lines.append(DRAW_HINT if self._editable else NOT_EDITABLE_HINT)
+        if self._gan:
+            lines = [GAN_NO_RUN_HINT] if self._frame is None else []
+            lines.append(GAN_DRAW_HINT if self._editable else GAN_NOT_EDITABLE_HINT)
+        else:
+            lines = [NO_RUN_HINT] if self._frame is None else []
+            lines.append(DRAW_HINT if self._editable else NOT_EDITABLE_HINT)
         self.hint.setText("\n".join(lines))
         self.clear_button.setEnabled(self._editable and self._own is not None and len(self._own) > 0)
         self.save_button.setEnabled(self._split is not None or len(self._own_now()) > 0)
@@ -286,6 +369,13 @@ class DecisionView(HeldRepaints, QWidget):
         train = self.shown_points()
         test = Points.empty() if self._editable or self._split is None else self._split.test
         regression = self._regression_now()
+        self._real_shown = None
+        if self._gan:  # all real points, one colour (and no test points: a GAN has none)
+            self.plot.show_real_points(train.xy)
+            self.plot.show_points(self.plot.test_points, Points.empty(), False)
+            self.plot.show_points(self.plot.stroke_points, Points.empty(), False)
+            self._update_texts()
+            return
         self.plot.show_points(self.plot.train_points, train, regression)
         self.plot.show_points(self.plot.test_points, test, regression)
         self.plot.show_points(self.plot.stroke_points, Points.empty(), regression)
@@ -348,6 +438,8 @@ class DecisionView(HeldRepaints, QWidget):
     def _show_stroke(self) -> None:
         points = self._stroke_points()
         self.plot.show_points(self.plot.stroke_points, points, points.regression)
+        if self._gan:  # real points, whichever the button
+            self.plot.stroke_points.setBrush(self.plot.real_brush())
 
     def _finish_stroke(self) -> None:
         added = self._stroke_points()

@@ -7,6 +7,10 @@ for classes, so that blue (class 0) is the map's blue end and red (class 1) its 
 same hues. Three classes have no single scale: each pixel is the probability-weighted blend of the three
 class colours, faded towards the map's white middle as the network grows unsure (a three-way tie is white, as an
 even split is on the diverging map), so the borders between classes read the same way with 2 or 3 classes.
+
+A GAN on 2-D points (GAN Lab's picture, `gan_surface`, `arrow_segments`): the discriminator's verdict over the plane
+on violet (looks generated) – white (can't tell) – green (looks real), the real points green, the generated ones
+violet, and on each generated point an arrow: where the generator's loss pushes it.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import pyqtgraph as pg  # after PySide6: pyqtgraph takes the Qt binding already 
 from ...core.data.points import EXTENT, Points
 from ..charts.style import ChartTheme
 from ..editor.theme import blend
-from .colormap import DIVERGING, colorize, lut, symmetric_levels
+from .colormap import DIVERGING, REALNESS, colorize, lut, symmetric_levels
 
 OUTPUT_LABEL = "p(red) − p(blue)"
 VALUE_LABEL = "value"
@@ -32,6 +36,11 @@ UNIT_LABEL = "unit output"
 THREE_CLASS_TEXT = "blue · red · green: the likeliest class, paler where the network is unsure"
 THREE_CLASS_DISCRETE = "blue · red · green: the likeliest class"
 VALUE_LEVELS = (-1.0, 1.0)
+REALNESS_LEVELS = (0.0, 1.0)
+REALNESS_LABEL = "D(x): how real it looks"  # the non-saturating loss's D: P(real)
+SCORE_LABEL = "D(x) score: 1 real, 0 generated"  # least squares: the raw score, clipped
+ARROW_LENGTH = 1.0  # plane units: the longest arrow (of the frame's usual ones; longer ones are cut to it)
+ARROW_HEAD = 0.22  # plane units: the length of an arrow head's strokes (less on short arrows)
 
 
 def class_colours() -> np.ndarray:
@@ -92,6 +101,56 @@ def blend_classes(probabilities: np.ndarray, discrete: bool = False) -> np.ndarr
     return np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
 
 
+def gan_surface(surface: np.ndarray, gan_loss: str = "non_saturating") -> Surface:
+    """A GAN discriminator's verdict over the plane [R, R] (P(real), or least squares' score) on violet-white-green."""
+    label = SCORE_LABEL if gan_loss == "least_squares" else REALNESS_LABEL
+    return Surface(colorize(np.asarray(surface, np.float32), REALNESS_LEVELS, REALNESS), REALNESS_LEVELS, label)
+
+
+def gan_colours() -> tuple[np.ndarray, np.ndarray]:
+    """uint8 [3] each: the real points' green and the generated points' violet, the realness map's own ends made a
+    little darker, so that a point stands out where the surface has its colour."""
+    table = lut(REALNESS).astype(np.float32)
+    return (table[255] * 0.72).astype(np.uint8), (table[0] * 0.72).astype(np.uint8)
+
+
+def gan_legend_html() -> str:
+    real, fake = (f"#{r:02x}{g:02x}{b:02x}" for r, g, b in (c.tolist() for c in gan_colours()))
+    return (f'<span style="color:{real}">&#11044;</span>&nbsp;real · '
+            f'<span style="color:{fake}">&#11044;</span>&nbsp;generated · '
+            "&#10138;&nbsp;where the generator pushes each")
+
+
+def arrow_segments(start: np.ndarray, vector: np.ndarray, longest: float = ARROW_LENGTH,
+                   head: float = ARROW_HEAD) -> np.ndarray:
+    """float64 [6·n, 2]: for each of n arrows from `start` [n, 2] along `vector` [n, 2] (a gradient), its shaft and
+    the two strokes of its head, as pairs of points (a line item with connect="pairs": one item for all of them).
+
+    Gradients differ by orders of magnitude over a run, so lengths are relative to the frame: the 90th percentile
+    of the lengths becomes `longest` (longer ones are cut to it), so most arrows stay readable and none crosses
+    the plane. A zero vector is an arrow of no length (its segments collapse onto its start)."""
+    start = np.asarray(start, np.float64).reshape(-1, 2)
+    vector = np.asarray(vector, np.float64).reshape(-1, 2)
+    vector = np.where(np.isfinite(vector), vector, 0.0)
+    n = len(start)
+    if n == 0:
+        return np.zeros((0, 2))
+    length = np.hypot(vector[:, 0], vector[:, 1])
+    usual = float(np.percentile(length, 90))
+    if usual <= 0:
+        return np.repeat(start, 6, axis=0)
+    scaled = np.minimum(length / usual, 1.0) * longest  # [n]
+    direction = vector / np.maximum(length, 1e-30)[:, None]
+    tip = start + direction * scaled[:, None]
+    h = np.minimum(head, scaled * 0.45)[:, None]
+    cos, sin = np.cos(np.radians(28)), np.sin(np.radians(28))
+    back = -direction
+    left = np.stack([back[:, 0] * cos - back[:, 1] * sin, back[:, 0] * sin + back[:, 1] * cos], axis=1)
+    right = np.stack([back[:, 0] * cos + back[:, 1] * sin, -back[:, 0] * sin + back[:, 1] * cos], axis=1)
+    segments = np.stack([start, tip, tip, tip + left * h, tip, tip + right * h], axis=1)  # [n, 6, 2]
+    return segments.reshape(-1, 2)
+
+
 def unit_surface(maps: np.ndarray, index: int) -> Surface:
     """One unit's map of a node's maps [u, r, r], with levels symmetric over all of that node's maps, so
     that two of its units can be compared by eye."""
@@ -135,6 +194,9 @@ POINT_SIZE = 7  # px: a point's diameter, readable in a ~420 px dock without hid
 TRAIN_PEN = pg.mkPen(255, 255, 255, 230, width=1)
 REGRESSION_PEN = pg.mkPen(80, 80, 80, 200, width=1)
 TEST_PEN = pg.mkPen(25, 25, 25, width=1.6)
+GAN_POINT_SIZE = 6  # px: a GAN's points, real and generated (more of them, and they gather on each other)
+FAKE_PEN = pg.mkPen(255, 255, 255, 230, width=1)
+ARROW_PEN = pg.mkPen(25, 25, 25, 175, width=1.2)
 
 
 def _brushes(rgb: np.ndarray) -> list[QBrush]:
@@ -171,6 +233,14 @@ class PlanePlot(pg.PlotWidget):
         self.stroke_points = pg.ScatterPlotItem(size=POINT_SIZE, pen=TRAIN_PEN)
         for scatter in (self.train_points, self.test_points, self.stroke_points):
             self.addItem(scatter)
+        # A GAN on points: the generated points over the real ones, each with its arrow (all arrows one item).
+        self.arrows = pg.PlotCurveItem(pen=ARROW_PEN, connect="pairs", antialias=True)
+        self.fake_points = pg.ScatterPlotItem(size=GAN_POINT_SIZE, pen=FAKE_PEN,
+                                              brush=QBrush(QColor(*gan_colours()[1].tolist())))
+        for z, item in enumerate((self.arrows, self.fake_points, self.stroke_points), start=1):
+            item.setZValue(z)
+        self.addItem(self.arrows)
+        self.addItem(self.fake_points)
         self.plain = neutral()
 
     def apply_theme(self, theme: ChartTheme) -> None:
@@ -193,9 +263,29 @@ class PlanePlot(pg.PlotWidget):
 
     def show_points(self, scatter: pg.ScatterPlotItem, points: Points, regression: bool) -> None:
         colours = point_colours(points.labels, regression) if len(points) else np.zeros((0, 3), np.uint8)
-        scatter.setData(pos=np.asarray(points.xy, np.float64), brush=_brushes(colours))
+        scatter.setData(pos=np.asarray(points.xy, np.float64), brush=_brushes(colours), size=POINT_SIZE)
         if scatter is not self.test_points:
             scatter.setPen(REGRESSION_PEN if regression else TRAIN_PEN)
+
+    def show_real_points(self, xy: np.ndarray) -> None:
+        """A GAN's real points, all in one colour, on the training points' scatter."""
+        xy = np.asarray(xy, np.float64).reshape(-1, 2)
+        self.train_points.setData(pos=xy, brush=self.real_brush(), size=GAN_POINT_SIZE)
+        self.train_points.setPen(TRAIN_PEN)
+
+    @staticmethod
+    def real_brush() -> QBrush:
+        return QBrush(QColor(*gan_colours()[0].tolist()))
+
+    def show_generated(self, fake: np.ndarray | None, gradient: np.ndarray | None = None) -> None:
+        """A GAN's generated points and the arrows of their gradients (None: neither)."""
+        if fake is None or not len(fake):
+            self.fake_points.setData(pos=np.zeros((0, 2)))
+            self.arrows.setData(x=np.zeros(0), y=np.zeros(0))
+            return
+        self.fake_points.setData(pos=np.asarray(fake, np.float64))
+        segments = arrow_segments(fake, gradient if gradient is not None else np.zeros_like(fake))
+        self.arrows.setData(x=segments[:, 0], y=segments[:, 1])
 
     def plane_at(self, pos: QPoint, anywhere: bool = False) -> np.ndarray | None:
         """The plane's (x, y) under a viewport position, clipped to the plane; None off the plot's box (unless

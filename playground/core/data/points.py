@@ -229,14 +229,19 @@ def split_points(points: Points, test_share: float, seed: int = 0) -> tuple[Poin
 
 
 def make_points(name: str, count: int = 500, noise: float = 0.0, test_share: float = 0.5, seed: int = 0,
-                own: Points | None = None) -> PointsSplit:
-    """A run's points: a generated dataset, or (`name` OWN_POINTS) `own`, the document's points, split."""
+                own: Points | None = None, *, gan: bool = False) -> PointsSplit:
+    """A run's points: a generated dataset, or (`name` OWN_POINTS) `own`, the document's points, split.
+
+    `gan`: the real points of a GAN, which learns where points lie, not their labels: every point is a training
+    point (a GAN is not tested: `test_share` is ignored) and own points may all be of one class."""
     _check_settings(count, noise, test_share)
+    if gan:
+        test_share = 0.0
     if name == OWN_POINTS:
         if own is None or len(own) < 2:
             raise DatasetError("your own points: there are fewer than 2 — draw some on the Decision view "
                                "(left click: blue, right click: red) or load a CSV file of x,y,label")
-        if not own.regression and len(np.unique(own.labels)) < 2:
+        if not gan and not own.regression and len(np.unique(own.labels)) < 2:
             raise DatasetError("your own points: they are all of one class — add points of another class "
                                "(left click: blue, right click: red, shift-click: green)")
         points = own

@@ -56,17 +56,18 @@ class PointsDataset:
         return PointsData(*self.split(which), device)
 
 
-def load_points_dataset(name: str, config, own: Points | None = None, csv: str | os.PathLike | None = None
-                        ) -> PointsDataset:
+def load_points_dataset(name: str, config, own: Points | None = None, csv: str | os.PathLike | None = None,
+                        gan: bool = False) -> PointsDataset:
     """The points a run with `config` (a TrainConfig: points, points_noise, points_test_share, points_seed)
     trains on: a generated set, or the document's own points (`own`), or those of a CSV file (`csv`, which
-    stands in for the own points). Raises DatasetError in words."""
+    stands in for the own points). `gan`: a GAN's real points (all of them, labels unused: make_points). Raises
+    DatasetError in words."""
     if csv is not None:
         own, name = read_points_csv(csv), OWN_POINTS
     if name not in POINT_SETS:
         raise DatasetError(f"unknown 2-D dataset {name!r}; choose one of {', '.join(POINT_SETS)}")
     split = make_points(name, config.points, config.points_noise, config.points_test_share, config.points_seed,
-                        own=own)
+                        own=own, gan=gan)
     total = len(split.train) + len(split.test)
     if name == OWN_POINTS:
         where = f"from {csv}" if csv is not None else "drawn or loaded into the document"
@@ -74,7 +75,8 @@ def load_points_dataset(name: str, config, own: Points | None = None, csv: str |
     else:
         source = (f"{POINT_SETS[name]}: {total:,} points, noise {config.points_noise:.0%}, "
                   f"seed {config.points_seed}")
-    return PointsDataset(name, f"{source}; {len(split.test):,} held out for testing", split)
+    held_out = "all of them real points for the GAN" if gan else f"{len(split.test):,} held out for testing"
+    return PointsDataset(name, f"{source}; {held_out}", split)
 
 
 class PointsData:

@@ -24,6 +24,7 @@ from ..errors import first_line
 from ..gan.model import GanModule, build_gan, gan_analysis, network_steps, noise_params, pixel_range
 from ..graph import Graph
 from ..layers import fmt_shape
+from ..layers.generative import NO_RANGE
 from .common import ExportError, batch_dim, check_destination, quiet_tracing, state_dict_mismatch, write_files
 from .python_source import (
     INDENT,
@@ -149,21 +150,27 @@ def gan_python_source(graph: Graph, weights_file: str = "gan.pth", script_suffix
     noise = noise_params(graph)
     image_shape = analysis.shapes[parts.generated]
     pixels = pixel_range(graph)
+    points = pixels == NO_RANGE  # a GAN on 2-D points: x, y on the plane, as they are
+    made = (f"points N×{fmt_shape(image_shape)} (x, y on the plane, as they are)" if points else
+            f"images N×{fmt_shape(image_shape)} ({'-1..1' if pixels == 'tanh' else '0..1'})")
     title = _one_line(graph.name) or "Untitled GAN"
     generator, g_ctors = _network_class(
-        graph, analysis, "Generator", f"Noise N×{noise['dim']} -> images N×{fmt_shape(image_shape)} "
-        f"({'-1..1' if pixels == 'tanh' else '0..1'}).", parts.generator, parts.noise, parts.generated, "z")
+        graph, analysis, "Generator", f"Noise N×{noise['dim']} -> {made}.", parts.generator, parts.noise,
+        parts.generated, "z")
     discriminator, d_ctors = _network_class(
-        graph, analysis, "Discriminator", f"Images N×{fmt_shape(image_shape)} -> N×1 logits (above 0: looks real).",
-        parts.discriminator, parts.input, parts.output, "x")
+        graph, analysis, "Discriminator", f"{'Points' if points else 'Images'} N×{fmt_shape(image_shape)} -> N×1 "
+        "logits (above 0: looks real).", parts.discriminator, parts.input, parts.output, "x")
     needed = _custom_classes_needed([*g_ctors, *d_ctors])
     paragraphs = [f"{title} — a GAN exported from Playground: a generator and a discriminator."]
     if graph.description.strip():
         paragraphs.append(_one_line(graph.description))
     paragraphs += [
+        f"Generator: noise (N×{noise['dim']}, {noise['distribution']}) in, 2-D points N×2 out (x and y on the plane, "
+        "-6 to 6)." if points else
         f"Generator: noise (N×{noise['dim']}, {noise['distribution']}) in, images N×{fmt_shape(image_shape)} out, "
         f"pixels {'from -1 to 1 (a tanh)' if pixels == 'tanh' else 'from 0 to 1'}.",
-        "Discriminator: images in the same range in, one logit each out (sigmoid: the probability of real).",
+        f"Discriminator: {'points' if points else 'images in the same range'} in, one logit each out (sigmoid: the "
+        "probability of real).",
         f"The file needs only PyTorch. Run it to build both networks, load the weights from {weights_file} next to "
         "it if that file exists, and draw a few samples.",
     ]
@@ -173,8 +180,9 @@ def gan_python_source(graph: Graph, weights_file: str = "gan.pth", script_suffix
               else "torch.rand(n, NOISE_DIM) * 2 - 1")
     to_pixels = "(images + 1) * 127.5" if pixels == "tanh" else "images * 255"
     parts_src = [doc + "\nimport torch\nfrom torch import nn\n\n"
-                 + f"NOISE_DIM = {noise['dim']}  # the random numbers each image is made from\n"
-                 + f"IMAGE_SHAPE = {_literal(tuple(image_shape))}  # channels×height×width\n"]
+                 + f"NOISE_DIM = {noise['dim']}  # the random numbers each {made.split()[0][:-1]} is made from\n"
+                 + (f"POINT_SHAPE = {_literal(tuple(image_shape))}  # x, y\n" if points else
+                    f"IMAGE_SHAPE = {_literal(tuple(image_shape))}  # channels×height×width\n")]
     if needed:
         parts_src.append("# -- layers that torch.nn does not offer as such, copied from Playground " + "-" * 20 + "\n")
         parts_src += [inspect.getsource(cls).rstrip("\n") + "\n" for cls in needed]
@@ -183,12 +191,19 @@ def gan_python_source(graph: Graph, weights_file: str = "gan.pth", script_suffix
         def noise(n):
             \"\"\"A batch of the noise the generator was trained on.\"\"\"
             return {sample}
+        """) + ("" if points else textwrap.dedent(f"""\
 
 
         def to_pixels(images):
             \"\"\"Generated images as 0..255 pixel values.\"\"\"
             return ({to_pixels}).clamp(0, 255).round()
-        """))
+        """)))
+    shown = (['print(f"4 points {[[round(v, 2) for v in p] for p in images.tolist()]}; the discriminator finds "',
+              '      f"them real with probability {realness}")'] if points else
+             ["pixels = to_pixels(images)",
+              'print(f"4 samples {tuple(images.shape)}, pixels {pixels.min():.0f}..{pixels.max():.0f}; the "',
+              '      f"discriminator finds them real with probability {realness}")'])
+    shown = ("\n" + " " * 12).join(shown)  # in the block below, before it is dedented
     weights = f"__file__.removesuffix({_literal(script_suffix)}) + \".pth\"" if script_suffix else '__file__ + ".pth"'
     parts_src.append(textwrap.dedent(f"""\
         if __name__ == "__main__":
@@ -205,9 +220,7 @@ def gan_python_source(graph: Graph, weights_file: str = "gan.pth", script_suffix
             with torch.no_grad():
                 images = generator(noise(4))
                 realness = [round(p, 2) for p in discriminator(images).sigmoid().flatten().tolist()]
-            pixels = to_pixels(images)
-            print(f"4 samples {{tuple(images.shape)}}, pixels {{pixels.min():.0f}}..{{pixels.max():.0f}}; the "
-                  f"discriminator finds them real with probability {{realness}}")
+            {shown}
         """))
     source = "\n\n".join(parts_src)
     ast.parse(source)

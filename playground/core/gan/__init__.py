@@ -8,6 +8,8 @@
   classifier `Trainer`).
 - `judge.py`: the frozen digit classifier that says how many samples are recognisable, and of how many classes.
 - `samples.py`: fixed noise, pixels from generator outputs, sample grids and latent walks.
+- `plane.py`: a GAN on 2-D points over the plane (the discriminator's verdict, the generated points and where the
+  generator pushes them: GAN Lab's picture), and how near its points lie to the real ones (its judge, in effect).
 
 Kept light: importing this package imports none of them (the graph validator imports `structure` alone).
 """

@@ -5,6 +5,8 @@ One document holds both networks, as two separate groups of nodes:
     Noise → … → Generated          the generator: random numbers in, an image out
     Input → … → Output             the discriminator: an image in, one value out (how real it looks)
 
+(or, when the Input's dataset is a set of 2-D points, `is_points_gan`: a point out, a point in).
+
 The trainer wires them together itself (generated images go into the
 discriminator), so no wire may join the two groups. A graph with a Noise or a
 Generated node is a GAN graph; any other graph is a classifier and is checked
@@ -15,14 +17,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..data.points import EXTENT, is_points_dataset
 from ..graph.model import Graph
 from ..graph.validate import Problem
 from ..layers import CATALOG, fmt_shape
+from ..layers.base import describe
+from ..layers.generative import NO_RANGE
 from ..layers.io import DATASETS
-from ..task import CLASSIFICATION, GAN_KINDS, GENERATION, POINTS, is_gan_graph, task_of
+from ..task import CLASSIFICATION, GAN_KINDS, GENERATION, POINTS, is_gan_graph, is_points_gan, task_of
 
 __all__ = ["CLASSIFICATION", "GAN_KINDS", "GENERATION", "POINTS", "GanParts", "gan_dataset_problems", "gan_parts",
-           "gan_structure_problems", "is_gan_graph", "task_of"]
+           "gan_structure_problems", "is_gan_graph", "is_points_gan", "task_of"]
 
 
 @dataclass(frozen=True)
@@ -110,8 +115,8 @@ def gan_structure_problems(graph: Graph) -> list[Problem]:
 
 
 def gan_dataset_problems(graph: Graph, analysis) -> list[Problem]:
-    """With shapes known (`analysis`: build.Analysis): the generator must make the dataset's images, and the
-    discriminator must end in one value."""
+    """With shapes known (`analysis`: build.Analysis): the generator must make the dataset's images (or its 2-D
+    points, left as they are: range "none"), and the discriminator must end in one value."""
     problems: list[Problem] = []
     inputs, outputs = graph.nodes_of_kind("input"), graph.nodes_of_kind("output")
     generateds = graph.nodes_of_kind("generated")
@@ -121,18 +126,36 @@ def gan_dataset_problems(graph: Graph, analysis) -> list[Problem]:
         else None
     if params is None:
         return problems
-    sample_shape, _ = DATASETS[params["dataset"]]
+    dataset = params["dataset"]
+    sample_shape, _ = DATASETS[dataset]
+    points = is_points_dataset(dataset)
+    what = "point" if points else "image"
     if tuple(params["shape"]) != sample_shape:
-        problems.append(Problem(inputs[0].id, f"{params['dataset']} samples are {fmt_shape(sample_shape)}, "
-                                              f"not {fmt_shape(tuple(params['shape']))}"))
+        samples = "points are x, y: 2" if points else f"samples are {fmt_shape(sample_shape)}"
+        problems.append(Problem(inputs[0].id, f"{dataset} {samples}, not {fmt_shape(tuple(params['shape']))}"))
     if len(generateds) == 1 and generateds[0].id in analysis.shapes:
-        made = analysis.shapes[generateds[0].id]
+        node = generateds[0]
+        made = analysis.shapes[node.id]
+        spec = CATALOG["generated"]
+        value_range = spec.resolve(node.params)["range"] if not spec.param_errors(node.params) else None
         if made != sample_shape:
-            problems.append(Problem(generateds[0].id, f"generator makes {fmt_shape(made)}, the data is "
-                                                      f"{fmt_shape(sample_shape)}"))
+            if points:
+                problems.append(Problem(node.id, f"the generator must make 2-D points like {dataset}'s (x, y: 2 "
+                                                 f"values), not {describe(made)} — end it with Dense(2)"))
+            else:
+                problems.append(Problem(node.id, f"generator makes {fmt_shape(made)}, the data is "
+                                                 f"{fmt_shape(sample_shape)}"))
+        elif points and value_range not in (None, NO_RANGE):
+            problems.append(Problem(node.id, f"range {value_range} would squash the generated points into "
+                                             f"{'-1…1' if value_range == 'tanh' else '0…1'}, while {dataset}'s lie "
+                                             f"between -{EXTENT:g} and {EXTENT:g}: choose range none (the points as "
+                                             "they are)"))
+        elif not points and value_range == NO_RANGE:
+            problems.append(Problem(node.id, "images need a pixel range: choose tanh (after a Tanh: -1…1) or "
+                                             "sigmoid (after a Sigmoid: 0…1); range none is for 2-D points"))
     if len(outputs) == 1 and outputs[0].id in analysis.shapes:
         shape = analysis.shapes[outputs[0].id]
         if shape != (1,):
             problems.append(Problem(outputs[0].id, f"the discriminator must end in one value (how real the "
-                                                   f"image looks), not {fmt_shape(shape)} — end with Dense(1)"))
+                                                   f"{what} looks), not {fmt_shape(shape)} — end with Dense(1)"))
     return problems

@@ -27,6 +27,17 @@ device and are copied once per epoch, or when a callback asks.
 An epoch is one pass of the real images through the discriminator:
 batches // k generator steps.
 
+2-D points (GAN Lab's lesson: a graph whose Input's dataset is a points set,
+`structure.is_points_gan`): the generator makes points (x, y, range "none"),
+the real data is every point of the set (`make_points(gan=True)`: a GAN is
+not tested, and labels mean nothing to it), nothing is judged (the judge
+knows digits), and an epoch is as many passes over those few hundred points
+as show the discriminator POINTS_EPOCH_SAMPLES of them, so that the default
+10 epochs are a run long enough to watch (about 10,000 steps of 16). Each
+epoch ends with `points_report`: how near the generated points lie to the
+real ones, and the real ones to the generated (core/gan/plane.py, which also
+makes the pictures of the plane the app shows).
+
 Samples (the app's grid, the judge, `playground sample`) come from a moving
 average of the generator's weights (`gan_ema`, 0.999 with a warm-up: decay
 min(0.999, (1+t)/(10+t)) at step t), as in ProGAN/StyleGAN: the averaged
@@ -40,6 +51,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import itertools
 import math
 import os
 import time
@@ -53,12 +65,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..analysis import analyze
 from ..data import Dataset, DeviceData, Normalization, load_dataset
+from ..data.device import make_generator
+from ..data.points import is_points_dataset
+from ..data.points_dataset import load_points_dataset, points_of
 from ..graph import Graph
-from ..layers.generative import PIXEL_RANGES
+from ..layers.base import describe
+from ..layers.generative import NO_RANGE, PIXEL_RANGES, POINT_SHAPE
 from ..train.callbacks import Callback
 from ..train.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
-from ..train.config import TrainConfig, resolve_device
+from ..train.config import ConfigError, TrainConfig, resolve_device
 from ..train.controls import Controls, StopRequested
 from ..train.metrics import StepInfo
 from ..train.probes import state_dict_copy
@@ -67,9 +84,12 @@ from ..train.transfer import TransferReport, load_matching_weights
 from .judge import JUDGED_SAMPLES, Judge, JudgeRecipe, JudgeReport
 from .model import GanModule, build_gan, ema_weights, noise_params, pixel_range
 from .samples import GRID_SAMPLES, as_uint8, draw_noise, fixed_noise, generate
-from .structure import GENERATION, is_gan_graph
+from .structure import GENERATION, gan_parts, is_gan_graph
 
 METRICS = ("loss_d", "loss_g", "d_real", "d_fake")  # one row per step, in this order
+# A points GAN's epoch: passes over its real points until the discriminator has seen at least this many (a pass
+# over 500 points is 31 steps of 16; the default 10 epochs would be over in a second).
+POINTS_EPOCH_SAMPLES = 16_000
 
 
 @dataclass
@@ -84,6 +104,7 @@ class GanEpochMetrics:
     steps_per_second: float
     samples_per_second: float  # real images through the discriminator per second
     judge: dict | None = None  # JudgeReport.to_dict() of this epoch's samples
+    points: dict | None = None  # a points GAN: plane.PointsReport.to_dict() of this epoch's generator
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -125,7 +146,7 @@ class GanResult:
     epochs_completed: int
     global_step: int  # generator steps
     history: GanHistory
-    judge: JudgeReport | None  # the verdict on the final generator (None: judging is off)
+    judge: JudgeReport | None  # the verdict on the final generator (None: judging is off, or points)
     seconds: float  # wall time of fit()
     train_seconds: float  # training steps only
     steps_per_second: float
@@ -134,12 +155,16 @@ class GanResult:
     dataset: str
     checkpoint_path: str | None = None
     message: str = ""
+    points: Any = None  # a points GAN: the plane.PointsReport of the final generator (None for images)
 
     def summary(self) -> dict[str, Any]:
-        """The flat JSON `playground train` prints last."""
+        """The flat JSON `playground train` prints last (a points GAN's adds its PointsReport)."""
         judge = self.judge
         last = {k: (self.history.steps[k][-1] if self.history.steps[k] else None) for k in METRICS}
-        return {"status": self.status, "task": GENERATION,
+        points = ({"fake_to_real": round(self.points.fake_to_real, 4),
+                   "real_to_fake": round(self.points.real_to_fake, 4), "real_spacing": round(self.points.spacing, 4)}
+                  if self.points is not None else {})
+        return {"status": self.status, "task": GENERATION, **points,
                 "recognisable": round(judge.recognisable, 4) if judge else None,
                 "classes_covered": judge.classes_covered if judge else None,
                 "mode_collapse": judge.mode_collapse if judge else None, "verdict": judge.verdict if judge else None,
@@ -189,18 +214,26 @@ class GanTrainer(Controls):
         self.generator, self.discriminator = self.model.generator, self.model.discriminator
         self.dataset_name = self.config.dataset or self.graph.input_dataset()
         if dataset is None:
-            dataset = load_dataset(self.dataset_name, data_dir)
+            dataset = (load_points_dataset(self.dataset_name, self.config, own=self.graph.points, gan=True)
+                       if is_points_dataset(self.dataset_name) else load_dataset(self.dataset_name, data_dir))
         self.dataset = dataset
         self.dataset_name = dataset.name
+        self.points = points_of(dataset)  # the real points of a GAN on 2-D points (None: images)
         self.classes = tuple(dataset.classes)
         self.num_classes = len(self.classes)
         noise = noise_params(self.graph)
         self.noise_dim, self.noise_distribution = noise["dim"], noise["distribution"]
         self.pixel_range = pixel_range(self.graph)
-        # Real images are scaled to the generator's pixel range (-1..1 after a tanh), not the classifiers' mean/std.
-        self.normalization = Normalization(*PIXEL_RANGES[self.pixel_range])
-        images, labels = dataset.split("train")
-        self.train_data = DeviceData(images, labels, self.device, self.normalization)
+        self._check_fit(dataset)
+        if self.points is not None:  # coordinates go in as they are, real and generated alike
+            self.normalization = None
+            self.train_data = dataset.on_device("train", self.device)
+        else:
+            # Real images are scaled to the generator's pixel range (-1..1 after a tanh), not the classifiers'
+            # mean/std.
+            self.normalization = Normalization(*PIXEL_RANGES[self.pixel_range])
+            images, labels = dataset.split("train")
+            self.train_data = DeviceData(images, labels, self.device, self.normalization)
         self.callbacks: list[Callback] = list(callbacks)
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
 
@@ -231,7 +264,10 @@ class GanTrainer(Controls):
         self.d_steps = config.gan_d_steps
         self.real_target = 1.0 - config.gan_label_smoothing
         self.drop_last = len(self.train_data) >= config.batch_size
-        self.steps_per_epoch = max(1, self.train_data.num_batches(config.batch_size, self.drop_last) // self.d_steps)
+        batches = self.train_data.num_batches(config.batch_size, self.drop_last)
+        self.passes = 1 if self.points is None else max(1, math.ceil(POINTS_EPOCH_SAMPLES / (batches
+                                                                                            * config.batch_size)))
+        self.steps_per_epoch = max(1, self.passes * batches // self.d_steps)
         self.total_steps = self.steps_per_epoch * config.epochs
         self.history = GanHistory()
         self.epochs_completed = 0
@@ -239,6 +275,8 @@ class GanTrainer(Controls):
         self.last_eval = None  # what the run protocol reads of a classifier; a GAN has no test accuracy
         self.last_judge: JudgeReport | None = None
         self._judged_at = -1  # global step of last_judge
+        self.last_points = None  # a points GAN: the last plane.PointsReport
+        self._plane = None  # its plane.Plane, made when first asked
         self.judge = judge
         self.judge_recipe = judge_recipe or JudgeRecipe()
         # The moving average of the generator that samples come from (None: samples come from the generator).
@@ -260,6 +298,26 @@ class GanTrainer(Controls):
         self._train_samples = 0
         self._epoch_start: float | None = None
         self._epoch_paused = 0.0
+
+    def _check_fit(self, dataset) -> None:
+        """The generator must make what the dataset holds (the analysis checks the graph's own dataset; a run may
+        be given another): 2-D points left as they are, or images of its shape with a pixel range."""
+        parts = gan_parts(self.graph)
+        made = analyze(self.graph).shapes[parts.generated]
+        if self.points is not None:
+            if made != POINT_SHAPE:
+                raise ConfigError(f"{dataset.name} holds 2-D points (x, y), but the generator makes {describe(made)}: "
+                                 "end it with Dense(2) → Generated (range none)")
+            if self.pixel_range != NO_RANGE:
+                raise ConfigError(f"{dataset.name} holds 2-D points on the plane, but the Generated node's range "
+                                 f"{self.pixel_range} would squash them: choose range none")
+            (input_node,) = self.graph.nodes_of_kind("input")
+            if tuple(input_node.params.get("shape", ())) != POINT_SHAPE:
+                raise ConfigError(f"{dataset.name} holds 2-D points (x, y), but the discriminator's Input takes "
+                                 f"{'×'.join(map(str, input_node.params.get('shape', ())))}: give it the shape [2]")
+        elif made == POINT_SHAPE or self.pixel_range == NO_RANGE:
+            raise ConfigError(f"{dataset.name} holds images, but this GAN's generator makes 2-D points: train it on a "
+                             "points set (moons, gaussians, …), or give it an image generator")
 
     # -- controls (any thread) ---------------------------------------------------------------
     def stop(self) -> None:
@@ -345,8 +403,9 @@ class GanTrainer(Controls):
                 hook(self, text)
 
     def prepare_judge(self) -> Judge | None:
-        """The judge (loaded from the cache, or trained now and cached); None when judging is off."""
-        if self.judge is None and self.config.gan_judge and not self._stop.is_set():
+        """The judge (loaded from the cache, or trained now and cached); None when judging is off (always for
+        points: the judge is a digit classifier)."""
+        if self.points is None and self.judge is None and self.config.gan_judge and not self._stop.is_set():
             def started(trainer):
                 self._judge_trainer = trainer
                 if self._stop.is_set():  # a stop that came before the judge's trainer did
@@ -371,6 +430,26 @@ class GanTrainer(Controls):
             self._epoch_paused += time.perf_counter() - start
         return report
 
+    # -- 2-D points ------------------------------------------------------------------------------
+    @property
+    def plane(self):
+        """A points GAN's plane.Plane: its pictures of the plane and its report (None for images)."""
+        if self._plane is None and self.points is not None:
+            from .plane import Plane
+
+            self._plane = Plane(self)
+        return self._plane
+
+    def points_report_now(self):
+        """How near the generated points lie to the real ones now (plane.PointsReport); None for images."""
+        if self.points is None:
+            return None
+        start = time.perf_counter()
+        self.last_points = self.plane.report()
+        if self._epoch_start is not None:  # measured mid-epoch (a callback asked): not training time
+            self._epoch_paused += time.perf_counter() - start
+        return self.last_points
+
     # -- checkpoints -----------------------------------------------------------------------
     def checkpoint(self, status: str = "running") -> Checkpoint:
         return Checkpoint(
@@ -383,6 +462,7 @@ class GanTrainer(Controls):
             extra={"task": GENERATION, "epochs_completed": self.epochs_completed, "global_step": self.global_step,
                    "status": status, "dataset": self.dataset.name, "classes": list(self.classes),
                    "judge": self.last_judge.to_dict() if self.last_judge else None,
+                   "points": self.last_points.to_dict() if self.last_points else None,
                    "generator_ema": state_dict_copy(self.generator_ema) if self.generator_ema is not None else None,
                    "scalers": {"generator": self.scaler_g.state_dict(), "discriminator": self.scaler_d.state_dict()}
                    if self.scaler_g.is_enabled() else None,
@@ -506,6 +586,9 @@ class GanTrainer(Controls):
                 status = "stopped"
             if self.judge is not None and self._judged_at != self.global_step:
                 self.judge_now()  # the verdict on the generator as it ends
+            if self.points is not None and (self.last_points is None
+                                            or self.last_points.global_step != self.global_step):
+                self.points_report_now()
             result = self._result(status, fit_start)
             if self.checkpoint_path is not None:
                 self.save_checkpoint(status=status)
@@ -541,7 +624,7 @@ class GanTrainer(Controls):
             history=self.history, judge=self.last_judge, seconds=time.perf_counter() - fit_start,
             train_seconds=seconds, steps_per_second=steps / seconds if seconds > 0 else 0.0,
             samples_per_second=self._train_samples / seconds if seconds > 0 else 0.0, device=str(self.device),
-            dataset=self.dataset.name, message=message)
+            dataset=self.dataset.name, message=message, points=self.last_points)
 
     def _run_epochs(self) -> None:
         config = self.config
@@ -552,8 +635,7 @@ class GanTrainer(Controls):
             self._epoch, self._epoch_step = epoch, 0
             seed = epoch_seed(config.seed, epoch)
             torch.manual_seed(seed)  # the noise, and dropout
-            batches = self.train_data.batches(config.batch_size, shuffle=True, generator=seed,
-                                              drop_last=self.drop_last)
+            batches = self._epoch_batches(seed)
             self._set_train_mode()
             samples = 0
             if self.device.type == "cuda":
@@ -590,17 +672,29 @@ class GanTrainer(Controls):
             self.history.add_steps(rows)
             self.epochs_completed = epoch + 1
             report = self.judge_now() if self.judge is not None else None
+            points = self.points_report_now()
             self._call("on_validation_end", report)
             means = rows.mean(axis=0).tolist() if len(rows) else [math.nan] * len(METRICS)
             metrics = GanEpochMetrics(epoch, *means, seconds=seconds, steps=steps,
                                       steps_per_second=steps / seconds if seconds > 0 else 0.0,
                                       samples_per_second=samples / seconds if seconds > 0 else 0.0,
-                                      judge=report.to_dict() if report else None)
+                                      judge=report.to_dict() if report else None,
+                                      points=points.to_dict() if points else None)
             self.history.epochs.append(metrics.to_dict())
             if self.checkpoint_path is not None and epoch + 1 < config.epochs:
                 self.save_checkpoint(status="running")
             self._call("on_epoch_end", metrics)
         self._epoch_step = 0
+
+    def _epoch_batches(self, seed: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """One epoch's real batches: one shuffled pass (images), or `passes` of them (points), each shuffled anew."""
+        size = self.config.batch_size
+        if self.passes == 1:
+            return self.train_data.batches(size, shuffle=True, generator=seed, drop_last=self.drop_last)
+        order = make_generator(seed)  # one generator for every pass: each draws the next shuffle
+        return itertools.chain.from_iterable(
+            self.train_data.batches(size, shuffle=True, generator=order, drop_last=self.drop_last)
+            for _ in range(self.passes))
 
     def _diverged(self, epoch: int, step: int, global_step: int, value: float) -> TrainingError:
         what = "NaN (not a number)" if math.isnan(value) else "infinite"

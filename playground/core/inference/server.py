@@ -130,7 +130,8 @@ class InferenceServer:
             from ..gan.model import pixel_range
             from ..layers.generative import PIXEL_RANGES
 
-            self.normalization = Normalization(*PIXEL_RANGES[pixel_range(graph)])
+            # (A GAN on 2-D points, range "none", takes points as they are: no drawing is scaled for it.)
+            self.normalization = Normalization(*PIXEL_RANGES.get(pixel_range(graph), (0.0, 1.0)))
             self.gan_loss = str((options or {}).get("gan_loss") or "non_saturating")
         else:
             self.gan_loss = None
@@ -220,11 +221,12 @@ class InferenceServer:
 
         from ..gan.model import noise_params, pixel_range
         from ..gan.samples import draw_noise, latent_walk
+        from ..layers.generative import PIXEL_RANGES
         from ..train.insight import look_inside
 
         self._need_model()
-        if self.gan_loss is None:
-            return None
+        if self.gan_loss is None or pixel_range(self.graph) not in PIXEL_RANGES:
+            return None  # no GAN, or a GAN on 2-D points (no images: the Decision view shows its points)
         try:
             noise = noise_params(self.graph)
             ends = [draw_noise(1, noise["dim"], noise["distribution"], generator=int(seed))[0]

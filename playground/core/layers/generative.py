@@ -3,9 +3,10 @@
 A graph with a Noise node is a GAN graph (core/gan/structure.py): Noise → … →
 Generated is the generator, Input → … → Output (one logit) the discriminator.
 Noise and Generated are not layers of their own: Noise says what the trainer
-feeds the generator (its size and distribution), Generated marks the image the
-generator makes and the range of its pixels (which sets how real images are
-scaled for the discriminator).
+feeds the generator (its size and distribution), Generated marks what the
+generator makes and its range: images, whose pixel range sets how real images
+are scaled for the discriminator, or 2-D points (range "none": coordinates on
+the plane, as they are, as real points reach the discriminator).
 
 Noise is a source, like Input: its `infer` takes no input shapes.
 """
@@ -45,6 +46,10 @@ NOISE = LayerSpec(
 
 # The pixel range a generator's last activation gives, and the (mean, std) that maps 0..1 pixels onto it.
 PIXEL_RANGES = {"tanh": (0.5, 0.5), "sigmoid": (0.0, 1.0)}
+# "none": no squashing, for a generator of 2-D points (x, y on the plane [-6, 6]², as the real points are).
+NO_RANGE = "none"
+GENERATED_RANGES = (*PIXEL_RANGES, NO_RANGE)
+POINT_SHAPE = (2,)  # what a generator of 2-D points makes: x and y
 
 
 def infer_generated(params: dict, shapes: list[Shape]) -> tuple[Shape, int]:
@@ -54,22 +59,27 @@ def infer_generated(params: dict, shapes: list[Shape]) -> tuple[Shape, int]:
 
 def _check_generated(params, shapes):
     (shape,) = shapes
-    if len(shape) != 3:
-        hint = " — add a Reshape to channels×height×width" if len(shape) < 3 else ""
-        return f"a generator must make images (channels×height×width) but this gets {describe(shape)}{hint}"
-    return None
+    if len(shape) == 3 or tuple(shape) == POINT_SHAPE:
+        return None
+    if len(shape) == 1:
+        return (f"a generator must make images (channels×height×width) or 2-D points (x, y: 2 values), but this "
+                f"gets {describe(shape)} — add a Reshape to channels×height×width for images, or end with "
+                "Dense(2) for points")
+    hint = " — add a Reshape to channels×height×width" if len(shape) < 3 else ""
+    return f"a generator must make images (channels×height×width) but this gets {describe(shape)}{hint}"
 
 
 GENERATED = LayerSpec(
     kind="generated",
     title="Generated",
     group="Input/Output",
-    help="The generator's output: the images it makes, which the discriminator then judges against real ones. "
-         "Their shape must be the dataset's.",
+    help="The generator's output: the images (or 2-D points) it makes, which the discriminator then judges "
+         "against real ones. Their shape must be the dataset's.",
     params=(
-        Param("range", "choice", "tanh", "The range of the generated pixels, after the generator's last "
-              "activation: tanh gives -1 to 1, sigmoid 0 to 1. Real images are scaled the same way.",
-              choices=tuple(PIXEL_RANGES)),
+        Param("range", "choice", "tanh", "The range of the generated values, after the generator's last "
+              "activation: tanh gives pixels from -1 to 1, sigmoid from 0 to 1 (real images are scaled the same "
+              "way); none leaves them as they are, for 2-D points (x, y on the plane, -6 to 6).",
+              choices=GENERATED_RANGES),
     ),
     inputs=(Port(),),
     check=_check_generated,

@@ -7,8 +7,10 @@ id), ParamHistograms (both networks' layers). Then, for GANs:
 - GanProgress with each Progress: every step's loss_D, loss_G, D(real), D(fake) since the last one;
 - GanSamples every `samples_interval` seconds and at every epoch's end: the
   generator's images of the run's fixed noise, as uint8 (one forward pass of 64
-  samples; time-based, never per step);
-- GanEpochEnded at each epoch's end, with the judge's verdict (instead of EpochEnded);
+  samples; time-based, never per step). A GAN on 2-D points has no images: its
+  GanPointsFrames come from a GanPointsPublisher beside this (decision_publisher.py);
+- GanEpochEnded at each epoch's end, with the judge's verdict (instead of EpochEnded; a GAN on points has no
+  judge: its verdict says how near the generated points lie to the real ones, core/gan/plane.py);
 - RunNote for what the trainer says while it prepares (training the judge).
 As for classifiers, only the run's last WeightsPublished carries the history.
 """
@@ -19,6 +21,7 @@ import time
 
 import numpy as np
 
+from ..gan.plane import PointsReport
 from .messages import GanEpochEnded, GanProgress, GanSamples, RunNote
 from .publisher import Publisher
 
@@ -48,13 +51,14 @@ class GanPublisher(Publisher):
         self._publish_progress(trainer, trainer.global_step, metrics.epoch)
         self._sent_in_epoch = 0
         judge = metrics.judge or {}
+        verdict = PointsReport(**metrics.points).verdict if metrics.points else str(judge.get("verdict", ""))
         self.send(GanEpochEnded(
             run_id=self.job.run_id, epoch=metrics.epoch + 1, global_step=trainer.global_step,
             loss_d=metrics.loss_d, loss_g=metrics.loss_g, d_real=metrics.d_real, d_fake=metrics.d_fake,
             steps_per_second=metrics.steps_per_second, samples_per_second=metrics.samples_per_second,
             recognisable=judge.get("recognisable"), classes_covered=judge.get("classes_covered"),
             num_classes=trainer.num_classes, class_counts=tuple(judge.get("class_counts", ())),
-            mode_collapse=bool(judge.get("mode_collapse", False)), verdict=str(judge.get("verdict", ""))))
+            mode_collapse=bool(judge.get("mode_collapse", False)), verdict=verdict))
         self._publish_samples(trainer)
         self._publish_weights(trainer)
 
@@ -74,6 +78,8 @@ class GanPublisher(Publisher):
 
     def _publish_samples(self, trainer) -> None:
         self._last_samples = time.perf_counter()
+        if trainer.points is not None:
+            return  # points, not images: GanPointsPublisher
         self.send(GanSamples(run_id=self.job.run_id, global_step=trainer.global_step,
                              epoch=min(trainer.epochs_completed, trainer.config.epochs - 1), elapsed=self._now(),
                              images=trainer.grid_samples()))

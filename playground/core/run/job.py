@@ -26,7 +26,7 @@ from ..gan.structure import is_gan_graph
 from ..gan.trainer import GanTrainer
 from ..graph import Graph
 from ..train import CheckpointError, ConfigError, TrainConfig, Trainer, TrainingError, resolve_device
-from .decision_publisher import DecisionPublisher
+from .decision_publisher import DecisionPublisher, GanPointsPublisher
 from .gan_publisher import GanPublisher
 from .publisher import Publisher, Send
 
@@ -124,13 +124,13 @@ def run_job(job: TrainingJob, control: RunControl, send: Send) -> None:
             import torch
 
             torch.set_num_threads(threads)
+        gan = is_gan_graph(job.graph)  # a GAN: its own trainer and publisher, the same messages around them
         # A missing dataset falls back to the offline sample (the panel said so before Start).
-        dataset = (load_points_dataset(name, job.config, own=job.graph.points) if points
+        dataset = (load_points_dataset(name, job.config, own=job.graph.points, gan=gan) if points
                    else load_dataset(name, fallback_to_sample=True))
         if control.stop_requested:
             send(_finished(job, "stopped", "", start))
             return
-        gan = is_gan_graph(job.graph)  # a GAN: its own trainer and publisher, the same messages around them
         trainer = (GanTrainer if gan else Trainer)(job.graph, job.config, dataset=dataset)
         note = ""
         if job.initial_weights is not None:
@@ -139,8 +139,8 @@ def run_job(job: TrainingJob, control: RunControl, send: Send) -> None:
         control.attach(trainer)
         send(_run_started(job, trainer, dataset, note))
         callbacks = [(GanPublisher if gan else Publisher)(send, job, lambda: control.histograms)]
-        if points and not gan:  # the decision surface and every neuron's picture, many times a second
-            callbacks.append(DecisionPublisher(send, job))
+        if points:  # the decision surface and every neuron's picture (a GAN: GAN Lab's), many times a second
+            callbacks.append((GanPointsPublisher if gan else DecisionPublisher)(send, job))
         result = trainer.fit(callbacks=callbacks)
         test = getattr(result, "test", None)
         send(RunFinished(

@@ -1,12 +1,14 @@
 """The run protocol's messages: plain, immutable data (NumPy arrays and CPU tensors), both ways.
 
 From the training process to the app: RunStarted, then Progress, EpochEnded,
-WeightsPublished, ParamHistograms, Paused and RunNote in any order (a GAN run:
-GanProgress, GanSamples and GanEpochEnded instead of EpochEnded), and
-RunFinished always last. Each is built in the training process from *copies*, crosses the
-pipe through the one codec (wire.py) and reaches the GUI thread in one queued
-signal. Nothing here refers to the Trainer or to a device tensor, so the app
-can keep a message as long as it likes.
+WeightsPublished, ParamHistograms, Paused and RunNote in any order (a network
+on 2-D points: DecisionFrame too; a GAN run: GanProgress, GanSamples and
+GanEpochEnded instead of EpochEnded; a GAN on 2-D points: GanPointsFrame
+instead of GanSamples), and RunFinished always last. Each is built in the
+training process from *copies*, crosses the pipe through the one codec
+(wire.py) and reaches the GUI thread in one queued signal. Nothing here
+refers to the Trainer or to a device tensor, so the app can keep a message as
+long as it likes.
 
 From the app to the training process: StartRun once, then RunControls (the
 whole wish: paused, stop, histograms) whenever one of them changes.
@@ -218,6 +220,24 @@ class GanEpochEnded:
     class_counts: tuple[int, ...] = ()  # recognisable samples per class
     mode_collapse: bool = False
     verdict: str = ""  # a plain sentence, "mode collapse: the recognisable samples cover only 3 of 10 classes …"
+
+
+@dataclass(frozen=True)
+class GanPointsFrame:
+    """A GAN on 2-D points over the plane now (GAN Lab's picture; core/gan/plane.py), many times a second in place
+    of GanSamples. Grids cover [-extent, extent]² row by row from the top (y = +extent), as DecisionFrame's."""
+
+    run_id: int
+    global_step: int
+    epoch: int  # 0-based epoch being trained
+    extent: float
+    gan_loss: str  # "non_saturating": `surface` is P(real); "least_squares": D's raw score (1 = real, 0 = fake)
+    real: np.ndarray = field(repr=False)  # float32 [n, 2]: the real points (at most plane.REAL_SHOWN of them)
+    fake: np.ndarray = field(repr=False)  # float32 [m, 2]: the generator's points of the run's fixed noise
+    gradient: np.ndarray = field(repr=False)  # float32 [m, 2]: -∂loss_G/∂fake, where the generator pushes each
+    surface: np.ndarray = field(repr=False)  # float32 [R, R]: the discriminator's verdict over the plane
+    loss_d: float  # the last step's
+    loss_g: float
 
 
 @dataclass(frozen=True)
