@@ -7,8 +7,8 @@ only the decision (the sign, or the likeliest class). While a neuron's thumbnail
 `show_unit` puts that unit's map in the output's place.
 
 Frames come often (a DecisionFrame several times a second): `set_frame` only keeps the newest (a latest-value
-mailbox) and a single-shot timer repaints at most REPAINT_MS after it, once however many came meanwhile
-(DESIGN.md); a hidden view waits until it is shown. A repaint colours a 64×64 grid and hands it to one ImageItem
+mailbox) and a single-shot timer repaints once REPAINT_MS have passed since the last repaint, once however many
+came meanwhile (DESIGN.md); a hidden view waits until it is shown. A repaint colours a 64×64 grid and hands it to one ImageItem
 (well under a millisecond; the plot's own paint, 500 points included, about 2 ms). The points are scatter items,
 set only when the points change. "Discretize" is for the output only: a unit's map always shows its values.
 
@@ -25,6 +25,7 @@ for all). Own points drawn for it are real points, whichever the button.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +88,7 @@ class DecisionView(HeldRepaints, QWidget):
         self._document = None
         self._folder = ""
         self._dirty = False
+        self._last_repaint = 0.0  # time.monotonic() of the last repaint
         self._surface: Surface | None = None
         self.refreshes = 0  # surface repaints done (tests, the benchmark)
 
@@ -255,7 +257,10 @@ class DecisionView(HeldRepaints, QWidget):
     def _mark_dirty(self) -> None:
         self._dirty = True
         if not self._timer.isActive():
-            self._timer.start()
+            # What is left of REPAINT_MS since the last repaint: a full wait from each new frame merged every
+            # other frame at 30 frames a second (19 repaints a second; docs/performance.md, issue 21).
+            wait = self._last_repaint + REPAINT_MS / 1000 - time.monotonic()
+            self._timer.start(max(0, round(wait * 1000)))
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -266,6 +271,7 @@ class DecisionView(HeldRepaints, QWidget):
         if not self._dirty or not self.isVisible():
             return  # a hidden dock repaints when shown (showEvent)
         self._dirty = False
+        self._last_repaint = time.monotonic()
         if self._gan:
             self._repaint_gan()
             return
