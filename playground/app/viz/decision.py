@@ -10,7 +10,8 @@ Frames come often (a DecisionFrame several times a second): `set_frame` only kee
 mailbox) and a single-shot timer repaints once REPAINT_MS have passed since the last repaint, once however many
 came meanwhile (DESIGN.md); a hidden view waits until it is shown. A repaint colours a 64×64 grid and hands it
 to one ImageItem (well under a millisecond; the plot's own paint, 500 points included, about 2 ms). The points
-are scatter items, set only when the points change. "Discretize" is for the output only: a unit's map always shows its values.
+are scatter items, set only when the points change. "Discretize" is for the output only: a unit's map always
+shows its values.
 
 A person's own points are drawn here while the dataset is "Your own points" (`set_editable`): left click blue,
 right click red, shift+left click green, dragging sprays. One press-drag-release is one edit, `points_edited`
