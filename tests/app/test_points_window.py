@@ -75,17 +75,18 @@ def test_a_run_paints_the_decision_surface_and_every_neurons_thumbnail(qtbot, po
     assert set(scene._unit_maps.strips) == {"features", "dense1", "tanh1", "dense2", "tanh2", "scores"}
 
     # Hovering a thumbnail shows that unit in the Decision view; leaving shows the output again.
-    window.workbench.view.fit_to_window()
-    QApplication.processEvents()
     strip = scene._unit_maps.strips["dense1"]
     editor = window.workbench.view
-    target = editor.mapFromScene(strip.mapToScene(strip.boundingRect().topLeft() + QPoint(8, 8).toPointF()))
-    away = target + QPoint(0, -40)
-    for pos in (away, target):
+    editor.ensureVisible(strip, 20, 20)
+    QApplication.processEvents()
+    target = editor.mapFromScene(strip.mapToScene(strip.thumb_rect(2).center()))
+    away = target - QPoint(150, 0)  # left of the strip: on the node or beside it
+    for pos in (away, target):  # through the window, as a mouse moves
         QTest.mouseMove(window.windowHandle(), editor.viewport().mapTo(window, pos))
-    qtbot.waitUntil(lambda: "dense1" in view.title_text(), timeout=3000)
+        QApplication.processEvents()
+    qtbot.waitUntil(lambda: "dense1 · unit 3" in view.title_text(), timeout=3000)
     QTest.mouseMove(window.windowHandle(), editor.viewport().mapTo(window, away))
-    qtbot.waitUntil(lambda: "dense1" not in view.title_text(), timeout=3000)
+    qtbot.waitUntil(lambda: view.title_text().startswith("Output"), timeout=3000)
 
     # An edit of the network: the pictures were of the network before it.
     window.workbench.editor.select_all()

@@ -1,8 +1,10 @@
-"""The names of the 2-D points datasets (no NumPy: the graph's checks and `playground inspect` read them).
+"""The names of the 2-D points datasets and their plane (no NumPy: the graph's checks and `playground inspect` read
+them).
 
 The points themselves, their generators and CSV files are points.py's.
 """
 
+EXTENT = 6.0  # the input plane is [-EXTENT, EXTENT]² (TensorFlow Playground's)
 CLASSIFICATION_SETS = {"circle": "Circle", "xor": "XOR", "gaussians": "Two Gaussians", "spiral": "Spiral",
                        "moons": "Moons"}
 REGRESSION_SETS = {"plane": "Plane (regression)", "gaussian": "Gaussian (regression)"}

@@ -26,6 +26,7 @@ import numpy as np
 from .errors import DatasetError
 from .point_sets import (  # noqa: F401 (the names of the sets, here too)
     CLASSIFICATION_SETS,
+    EXTENT,
     OWN_POINTS,
     POINT_SETS,
     REGRESSION_SETS,
@@ -33,7 +34,6 @@ from .point_sets import (  # noqa: F401 (the names of the sets, here too)
     is_regression_set,
 )
 
-EXTENT = 6.0  # the input plane is [-EXTENT, EXTENT]² (TensorFlow Playground's)
 MAX_POINTS = 10_000  # what a document, a CSV file or the generators may hold
 MAX_CSV_BYTES = 2 * 1024 * 1024
 CLASS_NAMES = ("blue", "red", "green")  # class 0, 1, 2: the colours the Decision view paints them

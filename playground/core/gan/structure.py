@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..data.points import EXTENT, is_points_dataset
+from ..data.point_sets import EXTENT, is_points_dataset
 from ..graph.model import Graph
 from ..graph.validate import Problem
 from ..layers import CATALOG, fmt_shape
