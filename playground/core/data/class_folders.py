@@ -44,7 +44,7 @@ class ClassFolder:
     def fingerprint(self) -> list[tuple[str, int, int]]:
         """(relative path, size, modification time in ns) of every file, in order: what a cache is keyed by."""
         rows = []
-        for split, by_class in self.files.items():
+        for by_class in self.files.values():
             for name in self.classes:
                 for path in by_class.get(name, []):
                     st = path.stat()
