@@ -47,8 +47,9 @@ def _too_large(path: Path, size: tuple[int, int] | None) -> ImageFileError:
                           f"(at most {MAX_SIDE:,} × {MAX_SIDE:,})")
 
 
-def read_image(path: str | os.PathLike) -> np.ndarray:
-    """An image file as a 2-D uint8 grayscale array, at most about `WORK_SIDE` pixels on its longer side.
+def read_image(path: str | os.PathLike, color: bool = False) -> np.ndarray:
+    """An image file as a 2-D uint8 grayscale array (`color`: uint8 [H, W, 3] RGB), at most about `WORK_SIDE`
+    pixels on its longer side.
 
     Transparent images are composited on white — or on black when the visible
     ink is itself light, so white strokes on a transparent background survive.
@@ -77,12 +78,13 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
                     raise ImageFileError(f"{path}: the image is empty (0 pixels)")
                 factor = math.ceil(max(size) / WORK_SIDE)
                 if factor > 1:
-                    img.draft("L", (math.ceil(size[0] / factor), math.ceil(size[1] / factor)))  # JPEG only
+                    reduced = (math.ceil(size[0] / factor), math.ceil(size[1] / factor))
+                    img.draft("RGB" if color else "L", reduced)  # JPEG only
                 img.load()
                 sixteen = img.mode.startswith("I;16")
                 img = _reduce(img, math.ceil(max(img.size) / WORK_SIDE))
                 img = ImageOps.exif_transpose(img)
-                image = _grayscale(img, sixteen)
+                image = _rgb(img, sixteen) if color else _grayscale(img, sixteen)
         # Pillow warns of a bomb above ~89 megapixels, far beyond MAX_SIDE: should that ever change, still refuse.
         if any(issubclass(w.category, Image.DecompressionBombWarning) for w in caught):
             raise _too_large(path, size)
@@ -103,6 +105,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
             raise ImageFileError(f"{path}: not an image file that can be read ({text})") from None
         detail = "" if not text or "truncated" in text else f" ({text})"
         raise ImageFileError(f"{path}: the image file is damaged or truncated{detail}") from None
+
 
 def _reduce(img, factor: int):
     """`img` box-averaged by `factor` (1: as it is); modes that averaging would garble are converted first."""
@@ -139,3 +142,21 @@ def _grayscale(img, sixteen: bool) -> np.ndarray:
     light_ink = visible > 0 and (gray * alpha).sum() / visible > 127.5
     background = 0.0 if light_ink else 255.0
     return np.clip(np.rint(gray * alpha + background * (1 - alpha)), 0, 255).astype(np.uint8)
+
+
+def _rgb(img, sixteen: bool) -> np.ndarray:
+    """uint8 [H, W, 3]; grayscale files give three equal channels, transparency is composited as `_grayscale` does."""
+    if img.mode in ("I", "I;16", "I;16B", "I;16L", "F", "L", "1"):
+        gray = _grayscale(img, sixteen)
+        return np.repeat(gray[:, :, None], 3, axis=2)
+    has_alpha = img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (img.mode == "P" and "transparency" in img.info)
+    if not has_alpha:
+        return np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
+    rgba = np.asarray(img.convert("RGBA"), dtype=np.float64)
+    alpha = rgba[:, :, 3:] / 255.0
+    rgb = rgba[:, :, :3]
+    gray = rgb @ np.array([0.299, 0.587, 0.114])
+    visible = alpha.sum()
+    light_ink = visible > 0 and (gray * alpha[:, :, 0]).sum() / visible > 127.5
+    background = 0.0 if light_ink else 255.0
+    return np.clip(np.rint(rgb * alpha + background * (1 - alpha)), 0, 255).astype(np.uint8)

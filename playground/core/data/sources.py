@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,15 +26,18 @@ CACHE_DIR_ENV = "PLAYGROUND_CACHE_DIR"
 
 @dataclass
 class Dataset:
-    name: str  # "mnist" | "fashion-mnist" | "mnist-sample"
+    name: str  # "mnist" | "fashion-mnist" | "mnist-sample" | "folder" (an image folder, core/data/folders.py)
     source: str  # where it came from, in words, e.g. "MNIST from folder /data/mnist"
-    train_images: torch.Tensor  # uint8 [N, 1, 28, 28], CPU
+    train_images: torch.Tensor  # uint8 [N, 1, 28, 28] (a folder: [N, C, S, S]), CPU
     train_labels: torch.Tensor  # int64 [N]
     test_images: torch.Tensor  # uint8 [M, 1, 28, 28]
     test_labels: torch.Tensor  # int64 [M]
     classes: tuple[str, ...]
     fallback_from: str | None = None  # the dataset asked for, when this is the offline sample standing in for it
     fallback_reason: str | None = None  # and the full message of why it was not found
+    own_normalization: Normalization | None = None  # a dataset that is not in the catalog (an image folder)
+    skipped: list[str] = field(default_factory=list)  # "file (why)" of each file that could not be read
+    folder: str | None = None  # an image folder's path
 
     @property
     def spec(self) -> DatasetSpec:
@@ -42,7 +45,14 @@ class Dataset:
 
     @property
     def normalization(self) -> Normalization:
-        return self.spec.normalization
+        return self.own_normalization if self.own_normalization is not None else self.spec.normalization
+
+    @property
+    def skipped_summary(self) -> str:
+        """'3 files skipped: a.png (truncated), b.jpg (not an image), …' ('' when none)."""
+        from .folders import skipped_summary
+
+        return skipped_summary(self.skipped)
 
     @property
     def num_classes(self) -> int:
@@ -231,11 +241,23 @@ def load_sample_dataset() -> Dataset:
                    classes=SPECS["mnist-sample"].classes)
 
 
+def folder_options(config) -> dict:
+    """The image-folder settings of a TrainConfig as `load_dataset`'s keywords (the one place that maps them)."""
+    return {"image_size": getattr(config, "folder_size", None), "channels": getattr(config, "folder_channels", "auto"),
+            "test_share": getattr(config, "folder_test_share", 0.2)}
+
+
 def load_dataset(name: str = "mnist", data_dir: str | os.PathLike | None = None, allow_download: bool = False,
                  progress: Progress | None = None, cancel: CancelFlag | None = None,
                  fallback_to_sample: bool = False, *, mirrors: Sequence[str] | None = None,
-                 checksums: dict[str, str] | None = None, timeout: float = DEFAULT_TIMEOUT) -> Dataset:
+                 checksums: dict[str, str] | None = None, timeout: float = DEFAULT_TIMEOUT,
+                 image_size: int | None = None, channels: str = "auto", test_share: float = 0.2,
+                 split_seed: int = 0) -> Dataset:
     """Load a dataset whole, as CPU uint8 tensors.
+
+    "folder": the image folder `data_dir` (one sub-folder per class; see core/data/folders.py), resized to
+    `image_size` (None: automatic), `channels` "auto", "gray" or "rgb", and split `test_share` per class with
+    `split_seed` unless it has train/ and test/ of its own. It never falls back to the sample.
 
     For "mnist" and "fashion-mnist" the sources are tried in order: `data_dir`
     (or $PLAYGROUND_DATA_DIR) — the folder itself or its mnist/ (fashion-mnist/)
@@ -250,6 +272,12 @@ def load_dataset(name: str = "mnist", data_dir: str | os.PathLike | None = None,
     with `fallback_from` set and the reason in `source`. Corrupt files always
     raise DatasetError, naming the file: a broken dataset is not silently replaced.
     """
+    if name == "folder":
+        from .folders import load_image_folder
+
+        if data_dir is None:
+            raise DatasetError("an image folder dataset needs its folder (--data-dir DIR): one sub-folder per class")
+        return load_image_folder(data_dir, image_size, channels, test_share, split_seed, progress, cancel)
     spec = get_spec(name)
     if name == "mnist-sample":
         return load_sample_dataset()
