@@ -128,23 +128,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", metavar="CKPT", help="take the weights from this training checkpoint")
     p.set_defaults(run=_cmd_export)
 
-    datasets = ("mnist", "fashion-mnist", "mnist-sample")  # = playground.core.data.DATASET_NAMES (not imported: torch)
+    # = playground.core.data.DATASET_NAMES (not imported: torch), and "folder": an image folder
+    datasets = ("mnist", "fashion-mnist", "mnist-sample", "folder")
 
-    def data_options(p, download=True, points=False):
+    def data_options(p, download=True, points=False, folder_settings=False):
         from .core.data.point_sets import POINT_SETS  # no torch, no NumPy
 
         p.add_argument("--dataset", choices=datasets + (tuple(POINT_SETS) if points else ()),
-                       help="default: the dataset named by the graph's Input node")
-        p.add_argument("--data-dir", metavar="DIR", help="folder holding the dataset's IDX files"
+                       help="default: the dataset named by the graph's Input node; folder: the image folder "
+                            "--data-dir DIR (one sub-folder per class of PNG/JPEG/BMP/GIF files, optionally in "
+                            "train/ and test/)")
+        p.add_argument("--data-dir", metavar="DIR", help="folder holding the dataset's IDX files (--dataset folder: "
+                       "the image folder; evaluate: default the one the checkpoint was trained on)"
                        + (" (for 2-D points: a CSV file of x,y,label, or a folder holding points.csv)" if points
                           else ""))
+        if folder_settings:
+            img = p.add_argument_group("image folders (--dataset folder)")
+            img.add_argument("--image-size", type=int, metavar="N", help="resize to N×N (each image's centre "
+                             "square; default: the smallest side, rounded down to a multiple of 4, at most 64)")
+            img.add_argument("--channels", choices=("auto", "gray", "rgb"),
+                             help="auto (default): RGB when any image has colour, else grayscale")
         if download:
             p.add_argument("--download", action="store_true", help="allow downloading the dataset into the cache")
         p.add_argument("--device", default="auto", help="auto (CUDA if there is one), cpu, cuda or cuda:N")
 
     p = sub.add_parser("train", help="train a graph headless; the last line of output is a JSON summary")
     p.add_argument("graph", metavar="GRAPH", help="a graph file or preset:NAME")
-    data_options(p, points=True)
+    data_options(p, points=True, folder_settings=True)
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--optimizer", choices=("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop"))
@@ -171,7 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                    "regression)")
     pts.add_argument("--points", type=int, metavar="N", help="points in a generated dataset (default 500)")
     pts.add_argument("--noise", type=float, metavar="F", help="noise, 0 to 0.5 (default 0)")
-    pts.add_argument("--test-share", type=float, metavar="F", help="share held out for testing (default 0.5)")
+    pts.add_argument("--test-share", type=float, metavar="F", help="share held out for testing (default 0.5; an "
+                                                                  "image folder without train/ and test/: 0.2)")
     pts.add_argument("--data-seed", type=int, metavar="N", help="the generator's seed (default 0)")
     pts.add_argument("--l1", type=float, metavar="RATE", help="L1 regularisation of the weights (default 0)")
     pts.add_argument("--l2", type=float, metavar="RATE", help="L2 regularisation of the weights (default 0)")
@@ -220,8 +231,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="training speed against a plain PyTorch loop, and shape-inference time")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--dataset", choices=datasets, help="default: mnist-sample (always there)")
+    p.add_argument("--dataset", choices=datasets, help="default: mnist-sample (always there); folder: the image "
+                                                       "folder --data-dir DIR, with the preset fitted to its images")
     p.add_argument("--data-dir", metavar="DIR")
+    p.add_argument("--folder", action="store_true",
+                   help="image folders: draw 10,000 small PNGs in 10 classes and time their first load and the "
+                        "load from the cache (targets: 10 s and 1 s)")
+    p.add_argument("--folder-files", type=int, default=10_000, help=argparse.SUPPRESS)
     p.add_argument("--device", help="auto (CUDA if there is one), cpu, cuda or cuda:N; default: auto, and cpu with "
                                     "--gui (its figures compare across machines)")
     p.add_argument("--batch-size", type=int, help="default 128 (with --gan: 16, a GAN run's default)")

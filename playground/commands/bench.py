@@ -162,6 +162,10 @@ def _ab_line(ab: dict) -> str:
 def cmd_bench(args) -> int:
     from ..core.graph import load_graph
 
+    if getattr(args, "folder", False):  # image folders: first and cached load, commands/bench_folders.py
+        from .bench_folders import cmd_bench_folders
+
+        return cmd_bench_folders(args)
     if getattr(args, "points", False):  # 2-D points, headless and in the window: commands/bench_points.py
         from .bench_points import cmd_points_bench
 
@@ -194,6 +198,10 @@ def cmd_bench(args) -> int:
         print(json.dumps(report) if args.json else "\n".join(f"{k}: {v}" for k, v in report.items()))
         return 0
     graph = load_graph(f"preset:{MODEL}")
+    if dataset.name == "folder":  # the preset fitted to the folder's images and classes
+        from .common import fit_graph_to_folder
+
+        graph = fit_graph_to_folder(graph, dataset)
     epochs = args.epochs + 1  # + the warm-up epoch
     report = {"model": MODEL, "batch_size": args.batch_size, "dataset": dataset.name, "device": str(device),
               "torch_threads": torch.get_num_threads(), "measured_epochs": args.epochs,

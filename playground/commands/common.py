@@ -27,18 +27,22 @@ def resolve_device_or_fail(name: str):
         raise UserError(str(exc)) from None
 
 
-def load_data(asked: str | None, default: str, data_dir: str | None, download: bool):
+def load_data(asked: str | None, default: str, data_dir: str | None, download: bool, config=None):
     """The dataset `asked` for (an error if it is missing), else `default` — which, if it is MNIST and
-    is not found, falls back to the offline mnist-sample with a note: the app must work offline."""
-    from ..core.data import DatasetError, DownloadCancelled, load_dataset
+    is not found, falls back to the offline mnist-sample with a note: the app must work offline.
+    An image folder ("folder") is `data_dir`, read with `config`'s folder settings (a TrainConfig)."""
+    from ..core.data import DatasetError, DownloadCancelled, folder_options, load_dataset
 
     name = asked or default
+    if name == "folder" and data_dir is None:
+        raise UserError("--dataset folder: give the image folder with --data-dir DIR (one sub-folder per class)")
     if data_dir is not None and not Path(data_dir).is_dir():
         raise UserError(f"--data-dir {data_dir}: no such folder")
-    progress = _DownloadProgress() if download else None
+    progress = _DownloadProgress(in_bytes=name != "folder") if download or name == "folder" else None
     try:
         dataset = load_dataset(name, data_dir=data_dir, allow_download=download, progress=progress,
-                               fallback_to_sample=asked is None and name == "mnist")
+                               fallback_to_sample=asked is None and name == "mnist",
+                               **(folder_options(config) if config is not None else {}))
     except (DatasetError, DownloadCancelled) as exc:
         raise UserError(str(exc)) from None
     except ValueError as exc:  # an unknown dataset name
@@ -54,18 +58,37 @@ def load_data(asked: str | None, default: str, data_dir: str | None, download: b
     return dataset
 
 
+def fit_graph_to_folder(graph, dataset):
+    """A copy of `graph` that takes `dataset`'s images (an image folder's shape) and ends in its class count:
+    the Input's shape and dataset, and the units of the Dense that feeds the Output (`playground bench`)."""
+    graph = graph.copy()
+    (input_node,) = graph.nodes_of_kind("input")
+    input_node.params["shape"] = list(dataset.sample_shape)
+    input_node.params["dataset"] = "folder"
+    for output in graph.nodes_of_kind("output"):
+        for edge in graph.inputs_of(output.id):
+            last = graph.nodes[edge.source]
+            if last.kind == "dense":
+                last.params["units"] = dataset.num_classes
+    return graph
+
+
 class _DownloadProgress:
     """Download progress on stderr: a live line on a terminal, the messages alone otherwise."""
 
-    def __init__(self):
+    def __init__(self, in_bytes: bool = True):
+        self.in_bytes = in_bytes  # False: counts of files (an image folder's decoding)
         self.tty = sys.stderr.isatty()
         self.last = None
         self.live = False
 
     def __call__(self, done: int, total: int, message: str) -> None:
         if total and self.tty:
-            print(f"\r{message}: {done / 2**20:.1f} of {total / 2**20:.1f} MB", end="", file=sys.stderr, flush=True)
+            text = f"{message}: {done / 2**20:.1f} of {total / 2**20:.1f} MB" if self.in_bytes else message
+            print(f"\r{text}\033[K", end="", file=sys.stderr, flush=True)
             self.live = True
+        elif total and not self.in_bytes and done < total:
+            return  # not a terminal: no line per step of the count
         elif message != self.last:
             self.done()
             say(message)

@@ -155,9 +155,16 @@ def cmd_train(args) -> int:
                  "grad_clip", "points", "l1", "l2"):
         if getattr(args, name, None) is not None:
             setattr(config, name, getattr(args, name))
-    for name, field in (("noise", "points_noise"), ("test_share", "points_test_share"), ("data_seed", "points_seed")):
+    folder = not points and (args.dataset or graph.input_dataset()) == "folder"
+    for name, field in (("noise", "points_noise"), ("test_share", "folder_test_share" if folder else
+                                                    "points_test_share"), ("data_seed", "points_seed"),
+                        ("image_size", "folder_size"), ("channels", "folder_channels")):
         if getattr(args, name, None) is not None:
+            if field.startswith("folder_") and not folder:
+                raise UserError(f"--{name.replace('_', '-')} is for image folders (--dataset folder --data-dir DIR)")
             setattr(config, field, getattr(args, name))
+    if folder and args.augment is None:
+        config.augment = "none"  # the shifts and turns are for digits; --augment default asks for them
     if getattr(args, "amp", None) is not None:
         config.amp = {"on": True, "off": False}.get(args.amp, args.amp)
     try:
@@ -176,7 +183,9 @@ def cmd_train(args) -> int:
 
             torch.set_num_threads(threads)
     else:
-        dataset = load_data(args.dataset, graph.input_dataset(), args.data_dir, args.download)
+        dataset = load_data(args.dataset, graph.input_dataset(), args.data_dir, args.download, config)
+        if dataset.skipped:
+            say(f"note: {dataset.skipped_summary}")
     config.dataset = dataset.name
     try:
         trainer = Trainer(graph, config, dataset=dataset, checkpoint_path=checkpoint)
@@ -269,13 +278,46 @@ def cmd_evaluate(args) -> int:
         raise UserError(str(exc)) from None
     if _points_checkpoint(ckpt):
         return _evaluate_points(args, ckpt, model, device)
-    dataset = load_data(args.dataset, ckpt.graph.input_dataset(), args.data_dir, args.download)
+    dataset = _load_for_checkpoint(args, ckpt)
     _check_fits(args.checkpoint, ckpt, dataset)
-    data = DeviceData.from_dataset(dataset, "test", device)
+    if dataset.name == "folder":  # scaled as the network was trained (its own folder's training pixels)
+        from ..core.train.inference import checkpoint_normalization
+
+        data = DeviceData(*dataset.split("test"), device, checkpoint_normalization(ckpt))
+    else:
+        data = DeviceData.from_dataset(dataset, "test", device)
     metrics = evaluate(model, data, loss=loss_function(ckpt.graph), num_classes=dataset.num_classes)
     print(f"{dataset.name} test: accuracy {metrics.accuracy:.2%}, loss {metrics.loss:.4f} "
           f"({metrics.samples:,} images, {metrics.seconds:.1f} s)")
     return _evaluation_json(metrics, dataset, device)
+
+
+def _load_for_checkpoint(args, ckpt):
+    """The data to evaluate a checkpoint on: --dataset/--data-dir, else what it was trained on. An image folder
+    is read again with the run's settings (its size and channels), from --data-dir or the folder it names."""
+    from ..core.train import TrainConfig
+    from ..core.train.inference import checkpoint_dataset
+
+    trained_on = checkpoint_dataset(ckpt)
+    name = args.dataset or (trained_on if trained_on == "folder" else ckpt.graph.input_dataset())
+    if name != "folder":
+        return load_data(args.dataset, ckpt.graph.input_dataset(), args.data_dir, args.download)
+    config = TrainConfig.from_dict({**ckpt.config, "device": "cpu"})
+    if trained_on != "folder":  # another network asked to be scored on a folder: its Input's shape says how
+        (input_node,) = ckpt.graph.nodes_of_kind("input")
+        shape = tuple(input_node.params.get("shape", ()))
+        if len(shape) == 3 and shape[0] in (1, 3) and shape[1] == shape[2]:
+            config.folder_size, config.folder_channels = shape[1], "rgb" if shape[0] == 3 else "gray"
+    data_dir = args.data_dir or config.folder
+    if data_dir is None:
+        raise UserError(f"{args.checkpoint}: give the image folder with --data-dir DIR")
+    if args.data_dir is None and not Path(data_dir).is_dir():
+        raise UserError(f"{args.checkpoint}: was trained on the image folder {data_dir}, which is not there any "
+                        "more; give it with --data-dir DIR")
+    dataset = load_data("folder", "folder", data_dir, False, config)
+    if dataset.skipped:
+        say(f"note: {dataset.skipped_summary}")
+    return dataset
 
 
 def _evaluation_json(metrics, dataset, device) -> int:
@@ -335,6 +377,10 @@ def _check_fits(source: str, ckpt, dataset) -> None:
                         f"{dataset.name} holds {fmt_shape(tuple(dataset.sample_shape))} images of "
                         f"{dataset.num_classes} classes")
     trained_on = checkpoint_dataset(ckpt)
+    if dataset.name == "folder" and ckpt.extra.get("classes") and list(ckpt.extra["classes"]) != \
+            list(dataset.classes):
+        say(f"note: {source} names its classes {', '.join(ckpt.extra['classes'])}; the folder's are "
+            f"{', '.join(dataset.classes)}")
     if trained_on.removesuffix("-sample") != dataset.name.removesuffix("-sample"):
         say(f"note: {source} was trained on {trained_on}; these are its scores on {dataset.name}")
 
@@ -348,7 +394,12 @@ def cmd_predict(args) -> int:
 
     from ..core.data import NO_INK, ImageFileError, is_blank, preprocess_digit, read_image
     from ..core.train import CheckpointError
-    from ..core.train.inference import checkpoint_normalization, model_from_checkpoint, predict_probabilities
+    from ..core.train.inference import (
+        checkpoint_dataset,
+        checkpoint_normalization,
+        model_from_checkpoint,
+        predict_probabilities,
+    )
     from ..core.train.trainer import loss_function
 
     ckpt = _checkpoint_or_fail(args.checkpoint, classifier=True)
@@ -362,8 +413,20 @@ def cmd_predict(args) -> int:
     # One bad file does not sink the batch: every file gets its line, in order; a failure is an "error" line.
     answers: list[dict | None] = []  # None: to be classified
     digits, readable = [], []
+    folder = checkpoint_dataset(ckpt) == "folder"
+    if folder:  # read as its image folder was: the centre square resized, in colour for an RGB network
+        from ..core.data.folders import square_image
+
+        (input_node,) = ckpt.graph.nodes_of_kind("input")
+        channels, _, side = (int(v) for v in input_node.params["shape"])
     for path in args.images:
         try:
+            if folder:
+                image = square_image(read_image(path, color=channels == 3), side, channels)
+                answers.append(None)
+                digits.append(image)
+                readable.append(path)
+                continue
             digit = preprocess_digit(read_image(path))
         except ImageFileError as exc:
             answers.append({"file": path, "error": _without_path(str(exc), path)})
@@ -385,8 +448,9 @@ def cmd_predict(args) -> int:
         results = []
         for path, p in zip(readable, probabilities.double().tolist(), strict=True):
             best = max(range(len(p)), key=p.__getitem__)
-            results.append({"file": path, "digit": best, "label": str(classes[best]) if best < len(classes) else None,
-                            "probabilities": p})
+            label = str(classes[best]) if best < len(classes) else None
+            results.append({"file": path, "digit": best, "label": label, "probabilities": p} if not folder
+                           else {"file": path, "class": best, "label": label, "probabilities": p})
         classified = iter(results)
     failed = 0
     for answer in answers:

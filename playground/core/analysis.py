@@ -245,6 +245,8 @@ def _dataset_problems(graph: Graph, analysis: Analysis, state: _State) -> list[P
         return []
     params = resolved_params(input_node)
     sample_shape, classes = DATASETS[params["dataset"]]
+    if sample_shape is None:  # an image folder: its shape and classes are known once it is loaded (the Trainer)
+        return []
     problems = []
     if tuple(params["shape"]) != sample_shape:
         what = "points are x, y: 2" if sample_shape == (2,) else f"samples are {fmt_shape(sample_shape)}"

@@ -128,6 +128,8 @@ def gan_dataset_problems(graph: Graph, analysis) -> list[Problem]:
         return problems
     dataset = params["dataset"]
     sample_shape, _ = DATASETS[dataset]
+    if sample_shape is None:  # an image folder: the images' shape is known once it is loaded
+        sample_shape = tuple(params["shape"])
     points = is_points_dataset(dataset)
     what = "point" if points else "image"
     if tuple(params["shape"]) != sample_shape:

@@ -19,7 +19,7 @@ from typing import Any
 
 from ...core.run.messages import RunControls, RunFinished, RunStarted, arrays_of_test_split
 from ..build import GraphError
-from ..data import DatasetError, load_dataset
+from ..data import DatasetError, folder_options, load_dataset
 from ..data.points import is_points_dataset
 from ..data.points_dataset import load_points_dataset
 from ..gan.structure import is_gan_graph
@@ -127,7 +127,8 @@ def run_job(job: TrainingJob, control: RunControl, send: Send) -> None:
         gan = is_gan_graph(job.graph)  # a GAN: its own trainer and publisher, the same messages around them
         # A missing dataset falls back to the offline sample (the panel said so before Start).
         dataset = (load_points_dataset(name, job.config, own=job.graph.points, gan=gan) if points
-                   else load_dataset(name, fallback_to_sample=True))
+                   else load_dataset(name, job.config.folder, fallback_to_sample=True,
+                                     **folder_options(job.config)))
         if control.stop_requested:
             send(_finished(job, "stopped", "", start))
             return

@@ -474,7 +474,7 @@ def _check_settings(config: dict, history: dict, extra: dict, outputs: int | Non
         if extra.get(key) is not None and not isinstance(extra[key], str):
             raise fail(f"the checkpoint's {key} is damaged ({_shown(extra[key])})")
     dataset = extra.get("dataset")
-    known = (*DATASET_NAMES, *POINT_SETS)
+    known = (*DATASET_NAMES, *POINT_SETS, "folder")
     if dataset is not None and dataset != "" and dataset not in known:
         raise fail(f"trained on {_shown(dataset)}, a dataset this Playground does not know ({', '.join(known)})")
     classes = extra.get("classes")
@@ -484,6 +484,11 @@ def _check_settings(config: dict, history: dict, extra: dict, outputs: int | Non
             raise fail(f"the checkpoint's class names are damaged ({_shown(classes)})")
         if classes and outputs is not None and len(classes) != outputs:
             raise fail(f"the checkpoint names {len(classes)} classes, but its network answers {outputs}")
+    if extra.get("normalization") is not None:
+        from ..data.folders import is_finite_normalization
+
+        if not is_finite_normalization(extra["normalization"]):
+            raise fail(f"the checkpoint's normalization is damaged ({_shown(extra['normalization'])})")
     if extra.get("scaler") is not None and not isinstance(extra["scaler"], dict):
         raise fail(f"the checkpoint's scaler state is damaged ({_shown(extra['scaler'])})")
 

@@ -17,6 +17,7 @@ OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop")
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
 AUGMENTS = ("none", "default")
 GAN_LOSSES = ("non_saturating", "least_squares")
+FOLDER_CHANNELS = ("auto", "gray", "rgb")
 
 # A learning rate that works for each optimizer on the shipped presets; used when `lr` is None.
 DEFAULT_LR = {"sgd": 0.05, "momentum": 0.05, "nesterov": 0.05, "adam": 2e-3, "adamw": 2e-3, "rmsprop": 1e-3}
@@ -68,6 +69,12 @@ class TrainConfig:
     # and rate × Σw² (L2), for every task that uses the optimizer above (not a GAN's).
     l1: float = 0.0
     l2: float = 0.0
+
+    # -- image folders (dataset "folder": one sub-folder per class; core/data/folders.py) --------
+    folder: str | None = None  # the folder's path (a checkpoint knows where its data came from)
+    folder_size: int | None = None  # the side of the square images; None: automatic (the Trainer records it)
+    folder_channels: str = "auto"  # "auto" (RGB when any image has colour), "gray" or "rgb"
+    folder_test_share: float = 0.2  # the share of each class held out, when the folder has no train/ and test/
 
     # -- derived values -------------------------------------------------------------------
     @property
@@ -147,6 +154,17 @@ class TrainConfig:
             if not (isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
                     and 0 <= value <= 1):
                 bad(name, "the regularisation rate must be between 0 (off) and 1")
+        if self.folder is not None and not (isinstance(self.folder, str) and self.folder):
+            bad("folder", "must be the path of a folder")
+        if self.folder_size is not None and not (isinstance(self.folder_size, int)
+                                                 and not isinstance(self.folder_size, bool)
+                                                 and 4 <= self.folder_size <= 256):
+            bad("folder_size", "must be a whole number from 4 to 256, or null (automatic)")
+        if self.folder_channels not in FOLDER_CHANNELS:
+            bad("folder_channels", f"choose one of {', '.join(FOLDER_CHANNELS)}")
+        if not (isinstance(self.folder_test_share, int | float) and not isinstance(self.folder_test_share, bool)
+                and 0 < self.folder_test_share <= 0.9):
+            bad("folder_test_share", "must be above 0 and at most 0.9")
         resolve_device(self.device)  # raises ConfigError
         return self
 

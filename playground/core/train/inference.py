@@ -33,6 +33,11 @@ def checkpoint_dataset(checkpoint: Checkpoint) -> str:
 
 
 def checkpoint_normalization(checkpoint: Checkpoint) -> Normalization:
+    """The input scaling of the checkpoint's network: its dataset's own (an image folder's is stored with it),
+    else the catalog's for its dataset (MNIST's when unknown)."""
+    own = checkpoint.extra.get("normalization")
+    if isinstance(own, dict) and "mean" in own and "std" in own:
+        return Normalization(float(own["mean"]), float(own["std"]))
     try:
         return normalization_for(checkpoint_dataset(checkpoint))
     except ValueError:

@@ -50,7 +50,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..build import build_module
-from ..data import DEFAULT_AUGMENTATION, Dataset, load_dataset
+from ..data import DEFAULT_AUGMENTATION, Dataset, folder_options, load_dataset
+from ..data.folders import FOLDER
 from ..data.points import is_points_dataset
 from ..data.points_dataset import load_points_dataset, points_of
 from ..graph import Graph
@@ -298,7 +299,9 @@ class Trainer(Controls):
         self.dataset_name = self.config.dataset or self.graph.input_dataset()
         if dataset is None:
             dataset = (load_points_dataset(self.dataset_name, self.config, own=self.graph.points)
-                       if is_points_dataset(self.dataset_name) else load_dataset(self.dataset_name, data_dir))
+                       if is_points_dataset(self.dataset_name)
+                       else load_dataset(self.dataset_name, data_dir or self.config.folder,
+                                         **folder_options(self.config)))
         self.dataset = dataset
         self.dataset_name = dataset.name
         self.classes = tuple(dataset.classes)
@@ -307,6 +310,10 @@ class Trainer(Controls):
         self.regression = bool(getattr(dataset, "regression", False))  # 2-D points with a value each
         self.loss_kind = loss_function(self.graph)
         self._check_fit(dataset)
+        if dataset.name == FOLDER:  # what was loaded, so that the checkpoint reloads the same images
+            self.config.folder = dataset.folder
+            self.config.folder_size = int(dataset.sample_shape[-1])
+            self.config.folder_channels = "rgb" if dataset.sample_shape[0] == 3 else "gray"
         self.train_data = dataset.on_device("train", self.device)
         self.test_data = dataset.on_device("test", self.device)
         self.normalization = dataset.normalization
@@ -347,7 +354,11 @@ class Trainer(Controls):
         self._epoch = 0
 
     def _check_fit(self, dataset) -> None:
-        """Points datasets carry their own class count (a CSV file, drawn points): the network must fit it."""
+        """Points datasets carry their own class count (a CSV file, drawn points), an image folder its own shape
+        and classes: the network must fit them."""
+        if dataset.name == FOLDER:
+            self._check_fits_images(dataset)
+            return
         if points_of(dataset) is None:
             return
         (input_node,) = self.graph.nodes_of_kind("input")
@@ -363,6 +374,22 @@ class Trainer(Controls):
         if not self.regression and width != self.num_classes:
             raise ConfigError(f"{dataset.name} has {self.num_classes} classes "
                               f"({', '.join(self.classes)}); the network ends in {width} scores — "
+                              f"end it with Dense({self.num_classes})")
+
+    def _check_fits_images(self, dataset) -> None:
+        (input_node,) = self.graph.nodes_of_kind("input")
+        takes = tuple(input_node.params.get("shape", ()))
+        shape = tuple(dataset.sample_shape)
+        what = f"{'RGB' if shape[0] == 3 else 'grayscale'} images of {'×'.join(map(str, shape))}"
+        if takes != shape:
+            raise ConfigError(f"the image folder holds {what} in {self.num_classes} classes, but the network's "
+                              f"Input takes {'×'.join(map(str, takes))}: give the Input the shape "
+                              f"[{', '.join(map(str, shape))}]")
+        with torch.no_grad(), eval_mode(self.model):
+            width = self.model(torch.zeros(1, *shape, device=self.device)).shape[-1]
+        if width != self.num_classes:
+            raise ConfigError(f"the image folder has {self.num_classes} classes ({', '.join(self.classes[:10])}"
+                              f"{', …' if self.num_classes > 10 else ''}); the network ends in {width} scores — "
                               f"end it with Dense({self.num_classes})")
 
     # -- what callbacks read (training thread, between steps: e.g. inside a hook) ---------------
@@ -408,6 +435,8 @@ class Trainer(Controls):
             history=self.history.to_dict(),
             extra={"epochs_completed": self.epochs_completed, "global_step": self.global_step, "status": status,
                    "dataset": self.dataset.name, "classes": list(self.classes),
+                   **({"normalization": {"mean": self.normalization.mean, "std": self.normalization.std}}
+                      if self.dataset.name == FOLDER else {}),
                    "test": self.last_eval.to_dict() if self.last_eval else None,
                    "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
                    "torch_version": str(torch.__version__)},
