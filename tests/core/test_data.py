@@ -267,7 +267,8 @@ def test_unknown_dataset_name():
 def test_dataset_names_agree_with_the_input_layer():
     from playground.core.data.points import POINT_SETS, REGRESSION_SETS
 
-    assert set(SPECS) | set(POINT_SETS) == set(DATASETS) and not set(SPECS) & set(POINT_SETS)
+    assert set(SPECS) | set(POINT_SETS) | {"folder"} == set(DATASETS) and not set(SPECS) & set(POINT_SETS)
+    assert DATASETS["folder"] == (None, None)  # an image folder's shape and classes come from its images
     for name, spec in SPECS.items():
         assert DATASETS[name] == ((1, 28, 28), spec.num_classes)
     for name in POINT_SETS:  # 2-D points: two classes, one value (regression), or as the own points have
