@@ -95,6 +95,7 @@ class TrainingPanel(QWidget):
 
     def __init__(self, settings: AppSettings | None = None, parent=None):
         super().__init__(parent)
+        self._kept: dict = {}  # settings the form shows no field for, as the last config given had them
         self.setObjectName("training_panel")
         self.settings = settings
         self._syncing = False
@@ -264,6 +265,7 @@ class TrainingPanel(QWidget):
 
         choice = self.dataset_choice()
         config = TrainConfig(
+            **self._kept,
             optimizer=self.optimizer_group.optimizer(),
             lr=number(self.lr_edit, "lr", True, None),
             weight_decay=number(self.wd_edit, "weight_decay", False, defaults.weight_decay),
@@ -376,7 +378,10 @@ class TrainingPanel(QWidget):
         self._syncing = True
         try:
             for name, value in values.items():
-                setters[name](value)
+                if name in setters:
+                    setters[name](value)
+                else:  # a setting the form has no field for (an image folder's, say): kept as it came
+                    self._kept[name] = value
         finally:
             self._syncing = False
         self._update_dependents()
