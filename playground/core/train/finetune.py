@@ -176,9 +176,12 @@ def finetune(checkpoint: Checkpoint, own_images: np.ndarray, own_labels: np.ndar
                     images[held_idx], labels[held_idx], classes=tuple(replay.classes))
     config = TrainConfig(optimizer=optimizer, lr=lr, weight_decay=0.0, batch_size=batch_size, epochs=epochs,
                          schedule="constant", augment="default", seed=seed, device=device, amp=False)
-    trainer = Trainer(graph, config, dataset=mixed)
-    if not trainer._clip_params:
-        raise FinetuneError(f"everything up to {frozen[-1]} stays frozen: nothing is left to train")
+    try:
+        trainer = Trainer(graph, config, dataset=mixed)
+    except ValueError as exc:
+        if "frozen" not in str(exc):
+            raise
+        raise FinetuneError(f"everything up to {frozen[-1]} stays frozen: nothing is left to train") from None
     trainer.load_weights(checkpoint.state_dict)
     before_weights = {k: v.clone() for k, v in trainer.model.state_dict().items()}
     replay_test = replay.on_device("test", trainer.device)
