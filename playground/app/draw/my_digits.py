@@ -1,0 +1,252 @@
+"""The Draw dock's "Add to my digits": keep the drawing with a label, count each class, review and delete.
+
+One click on a label button (0–9; the predicted class is highlighted) stores the drawing as it is now — the 28×28
+digit the network sees and the raw stroke image — in a `HandwritingStore` (the user data folder, the image-folder
+layout `playground finetune --images` reads). The counter under the buttons says how many each class has; the
+gallery lists them, each deletable. A blank drawing is refused with a message.
+
+(Fine-tuning from the window is not here yet: it will run in the training process, like a training run.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QFont, QImage, QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...core.data.handwriting import HandwritingStore
+from ...core.data.preprocess import is_blank, preprocess_digit
+
+BLANK = "Nothing to add: draw a digit first."
+THUMB = 56  # the gallery's thumbnails: 28×28 at twice the size
+
+
+def _pixmap(image28: np.ndarray, side: int = THUMB) -> QPixmap:
+    a = np.ascontiguousarray(image28, dtype=np.uint8)
+    image = QImage(a.data, a.shape[1], a.shape[0], a.strides[0], QImage.Format.Format_Grayscale8).copy()
+    return QPixmap.fromImage(image.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
+                                          Qt.TransformationMode.FastTransformation))
+
+
+class MyDigitsGallery(QDialog):
+    """The stored digits with their labels, newest first; Delete removes the selected ones from the disk."""
+
+    changed = Signal()
+
+    def __init__(self, store: HandwritingStore, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.store = store
+        self.setWindowTitle("My digits")
+        self.list = QListWidget(self)
+        self.list.setViewMode(QListWidget.ViewMode.IconMode)
+        self.list.setIconSize(QSize(THUMB, THUMB))
+        self.list.setGridSize(QSize(THUMB + 16, THUMB + 24))
+        self.list.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.list.setMovement(QListWidget.Movement.Static)
+        self.list.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
+        self.list.itemSelectionChanged.connect(self._sync_buttons)
+        self.summary = QLabel(self)
+        self.summary.setWordWrap(True)
+        self.folder_label = QLabel(f"Kept in {store.folder}", self)
+        self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.folder_label.setWordWrap(True)
+        self.delete_button = QPushButton("Delete", self)
+        self.delete_button.setToolTip("Delete the selected digits (Del)")
+        self.delete_button.clicked.connect(self.delete_selected)
+        QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.list, self.delete_selected)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.addButton(self.delete_button, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.rejected.connect(self.close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.folder_label)
+        layout.addWidget(buttons)
+        self.resize(480, 360)
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.list.clear()
+        for entry in reversed(self.store.entries()):
+            try:
+                icon = _pixmap(self.store.image(entry.id))
+            except Exception:  # a file damaged or removed behind our back: still listed, to delete
+                icon = QPixmap(THUMB, THUMB)
+                icon.fill(Qt.GlobalColor.darkRed)
+            item = QListWidgetItem(icon, entry.label)
+            item.setData(Qt.ItemDataRole.UserRole, entry.id)
+            item.setToolTip(f"{entry.label} — {entry.file}")
+            self.list.addItem(item)
+        n = len(self.store)
+        self.summary.setText(f"{n} digit{'s' if n != 1 else ''}: {counts_text(self.store.counts())}" if n
+                             else "No digits yet: draw one, then click its label under the bars.")
+        self._sync_buttons()
+
+    def ids(self) -> list[str]:
+        return [self.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.list.count())]
+
+    def select(self, digit_id: str) -> None:
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            item.setSelected(item.data(Qt.ItemDataRole.UserRole) == digit_id)
+
+    def delete_selected(self) -> None:
+        chosen = [item.data(Qt.ItemDataRole.UserRole) for item in self.list.selectedItems()]
+        for digit_id in chosen:
+            with contextlib.suppress(KeyError):  # gone already
+                self.store.delete(digit_id)
+        if chosen:
+            self.refresh()
+            self.changed.emit()
+
+    def _sync_buttons(self) -> None:
+        self.delete_button.setEnabled(bool(self.list.selectedItems()))
+
+
+def counts_text(counts: dict[str, int]) -> str:
+    return "  ".join(f"{label}:{n}" for label, n in counts.items())
+
+
+class MyDigitsRow(QWidget):
+    """"Add to my digits": label buttons, the per-class counter and the gallery button, for a `DigitPanel`."""
+
+    added = Signal(str, str)  # id, label
+
+    def __init__(self, drawing: Callable[[], np.ndarray | None], store: HandwritingStore | None = None,
+                 parent: QWidget | None = None):
+        """`drawing()`: the canvas's raw image now (uint8 2-D), or None when it is empty."""
+        super().__init__(parent)
+        self._drawing = drawing
+        self._store = store
+        self._classes: tuple[str, ...] = tuple("0123456789")
+        self._predicted: int | None = None
+        self.gallery: MyDigitsGallery | None = None
+        self.title = QLabel("Add to my digits:", self)
+        self.title.setToolTip("Keep this drawing with its label, to fine-tune the network on your handwriting "
+                              "(playground finetune --images on the folder)")
+        self.buttons: list[QToolButton] = []
+        self.button_row = QHBoxLayout()
+        self.button_row.setContentsMargins(0, 0, 0, 0)
+        self.button_row.setSpacing(1)
+        self.gallery_button = QToolButton(self)
+        self.gallery_button.setText("…")
+        self.gallery_button.setToolTip("Review and delete my digits")
+        self.gallery_button.setAutoRaise(True)
+        self.gallery_button.clicked.connect(self.show_gallery)
+        self.counter = QLabel(self)
+        self.counter.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        font = self.counter.font()
+        font.setPointSizeF(font.pointSizeF() * 0.9)
+        self.counter.setFont(font)
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.setSpacing(4)
+        top.addWidget(self.title)
+        top.addLayout(self.button_row, 1)
+        top.addWidget(self.gallery_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(top)
+        layout.addWidget(self.counter)
+        self._message = ""
+        self._build_buttons()
+
+    @property
+    def store(self) -> HandwritingStore:
+        if self._store is None:  # opened when first needed: the folder is read once, not at start-up
+            self._store = HandwritingStore()
+        return self._store
+
+    def _build_buttons(self) -> None:
+        for button in self.buttons:
+            self.button_row.removeWidget(button)
+            button.deleteLater()
+        self.buttons = []
+        for i, label in enumerate(self._classes):
+            button = QToolButton(self)
+            button.setText(label)
+            button.setCheckable(True)
+            button.setAutoRaise(False)
+            button.setMinimumWidth(18)
+            button.clicked.connect(lambda _=False, i=i: self.add(i))
+            self.button_row.addWidget(button)
+            self.buttons.append(button)
+        self.refresh()
+
+    def set_classes(self, classes: tuple[str, ...]) -> None:
+        classes = tuple(str(c) for c in classes)
+        if classes != self._classes and 0 < len(classes) <= 10:
+            self._classes = classes
+            self._build_buttons()
+        self.setVisible(0 < len(classes) <= 10)
+
+    def set_predicted(self, index: int | None) -> None:
+        """Highlight the class the network predicts (None: nothing drawn)."""
+        self._predicted = index
+        for i, button in enumerate(self.buttons):
+            button.setChecked(i == index)
+            font = QFont(button.font())
+            font.setBold(i == index)
+            button.setFont(font)
+
+    def add(self, index: int) -> str | None:
+        """Store the drawing as class `index`; its id, or None (a blank drawing, refused with a message)."""
+        self.set_predicted(self._predicted)  # a click toggles the button: the highlight stays the prediction's
+        raw = self._drawing()
+        digit = preprocess_digit(np.asarray(raw)) if raw is not None else None
+        if digit is None or is_blank(digit):
+            self._message = BLANK
+            self.refresh()
+            return None
+        label = self._classes[index]
+        try:
+            digit_id = self.store.add(digit, np.array(raw, dtype=np.uint8), label)
+        except (OSError, ValueError) as exc:
+            self._message = f"Could not keep it: {exc}"
+            self.refresh()
+            return None
+        self._message = f"Added as {label}."
+        self.refresh()
+        if self.gallery is not None:
+            self.gallery.refresh()
+        self.added.emit(digit_id, label)
+        return digit_id
+
+    def refresh(self) -> None:
+        counts = self.store.counts(self._classes)
+        for button, label in zip(self.buttons, self._classes, strict=True):
+            n = counts.get(label, 0)
+            button.setToolTip(f"Add the drawing to my digits as {label} (you have {n})")
+        total = sum(counts.values())
+        text = f"my digits ({total}): {counts_text({c: counts.get(c, 0) for c in self._classes})}"
+        self.counter.setText(f"{self._message}  {text}" if self._message else text)
+        self.counter.setToolTip(f"Kept in {self.store.folder}")
+
+    def show_gallery(self) -> MyDigitsGallery:
+        if self.gallery is None:
+            self.gallery = MyDigitsGallery(self.store, self.window())
+            self.gallery.changed.connect(self._on_gallery_changed)
+        self.gallery.refresh()
+        self.gallery.show()
+        self.gallery.raise_()
+        return self.gallery
+
+    def _on_gallery_changed(self) -> None:
+        self._message = ""
+        self.refresh()
