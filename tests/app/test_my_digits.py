@@ -35,44 +35,53 @@ def panel(qtbot, predictor, store):
     return on_screen(qtbot, DigitPanel(predictor, my_digits_store=store), 720, 460)
 
 
-def test_a_label_button_keeps_the_drawing_and_the_counter_shows_it(qtbot, panel, store):
+def predicted(panel, k: int) -> None:
+    """As if the network had just answered the drawing with class k."""
+    p = np.zeros(10, np.float32)
+    p[k] = 1.0
+    panel.prediction_shown.emit(Prediction(0, p, np.zeros((28, 28), np.uint8), 1, 0.0))
+
+
+def test_a_label_keeps_the_drawing_and_the_counter_shows_it(qtbot, panel, store):
     row = panel.my_digits
-    assert [b.text() for b in row.buttons] == list("0123456789")
+    assert [a.text() for a in row.label_actions] == list("0123456789")
     draw_one(panel.canvas)
-    QTest.mouseClick(row.buttons[1], LEFT)
+    row.label_actions[1].trigger()  # the Keep button's menu: any class
     (entry,) = store.entries()
     assert entry.label == "1"
     digit = read_image(store.folder / entry.file)
     assert digit.shape == (28, 28) and digit.any()
     assert read_image(store.folder / entry.raw).shape == panel.canvas.raster_array().shape
-    assert "1:1" in row.counter.text() and "(1)" in row.counter.text() and "Added as 1" in row.counter.text()
+    assert "1:1" in row.counter.text() and "(1)" in row.counter.text() and "Kept as 1" in row.counter.text()
+    assert row.label_actions[1].text().startswith("1\t1 kept")
     assert HandwritingStore(store.folder).counts()["1"] == 1  # on the disk, for the next start
 
 
-def test_the_predicted_class_is_highlighted(qtbot, panel):
+def test_one_click_keeps_it_as_the_predicted_class(qtbot, panel, store):
     row = panel.my_digits
+    assert row.button.text() == "Keep…"
     draw_one(panel.canvas)
-    p = np.zeros(10, np.float32)
-    p[7] = 1.0
-    panel.prediction_shown.emit(Prediction(0, p, np.zeros((28, 28), np.uint8), 1, 0.0))
-    assert [b.isChecked() for b in row.buttons] == [i == 7 for i in range(10)]
-    assert row.buttons[7].font().bold()
-    QTest.mouseClick(row.buttons[3], LEFT)  # adding as another class keeps the prediction's highlight
-    assert row.buttons[7].isChecked() and not row.buttons[3].isChecked()
+    predicted(panel, 7)
+    assert row.button.text() == "Keep as 7" and row.label_actions[7].font().bold()
+    assert not row.label_actions[3].font().bold()
+    QTest.mouseClick(row.button, LEFT)
+    assert [e.label for e in store.entries()] == ["7"]
+    row.label_actions[3].trigger()  # another class from the menu: the prediction stays what one click keeps
+    assert [e.label for e in store.entries()] == ["7", "3"] and row.button.text() == "Keep as 7"
     panel.canvas.clear()
-    assert not any(b.isChecked() for b in row.buttons)
+    assert row.button.text() == "Keep…"
 
 
 def test_a_blank_drawing_is_refused(qtbot, panel, store):
-    QTest.mouseClick(panel.my_digits.buttons[4], LEFT)
+    panel.my_digits.label_actions[4].trigger()
     assert len(store) == 0 and BLANK in panel.my_digits.counter.text()
 
 
 def test_the_gallery_lists_and_deletes(qtbot, panel, store):
     row = panel.my_digits
     draw_one(panel.canvas)
-    QTest.mouseClick(row.buttons[1], LEFT)
-    QTest.mouseClick(row.buttons[2], LEFT)
+    row.label_actions[1].trigger()
+    row.label_actions[2].trigger()
     first, second = (e.id for e in store.entries())
     gallery = row.show_gallery()
     qtbot.addWidget(gallery)
@@ -82,8 +91,8 @@ def test_the_gallery_lists_and_deletes(qtbot, panel, store):
     QTest.mouseClick(gallery.delete_button, LEFT)
     assert [e.id for e in store.entries()] == [first] and gallery.ids() == [first]
     assert not (store.folder / "2" / f"{second}.png").exists()
-    assert "2:0" in row.counter.text() and "1:1" in row.counter.text()
-    QTest.mouseClick(row.buttons[5], LEFT)  # a later add shows in the open gallery
+    assert "2:" not in row.counter.text() and "1:1" in row.counter.text()
+    row.label_actions[5].trigger()  # a later one shows in the open gallery
     assert len(gallery.ids()) == 2
 
 

@@ -1,9 +1,10 @@
 """The Draw dock's "Add to my digits": keep the drawing with a label, count each class, review and delete.
 
-One click on a label button (0–9; the predicted class is highlighted) stores the drawing as it is now — the 28×28
-digit the network sees and the raw stroke image — in a `HandwritingStore` (the user data folder, the image-folder
-layout `playground finetune --images` reads). The counter under the buttons says how many each class has; the
-gallery lists them, each deletable. A blank drawing is refused with a message.
+One click on "Keep as 3" (under the canvas; 3 is the predicted class) stores the drawing as it is now: the 28×28
+digit the network sees and the raw stroke image, in a `HandwritingStore` (the user data folder, in the image-folder
+layout `playground finetune --images` reads). The button's menu keeps it as any class 0–9 (each with its count)
+and opens the gallery, which lists the digits, each deletable. The counter under the canvas says how many each
+class has. A blank drawing is refused with a message.
 
 (Fine-tuning from the window is not here yet: it will run in the training process, like a training run.)
 """
@@ -14,15 +15,15 @@ import contextlib
 from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QFont, QImage, QKeySequence, QPixmap, QShortcut
+from PySide6.QtCore import QObject, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QFont, QImage, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QPushButton,
     QToolButton,
     QVBoxLayout,
@@ -94,7 +95,7 @@ class MyDigitsGallery(QDialog):
             self.list.addItem(item)
         n = len(self.store)
         self.summary.setText(f"{n} digit{'s' if n != 1 else ''}: {counts_text(self.store.counts())}" if n
-                             else "No digits yet: draw one, then click its label under the bars.")
+                             else "No digits yet: draw one, then Keep it (under the canvas).")
         self._sync_buttons()
 
     def ids(self) -> list[str]:
@@ -119,11 +120,14 @@ class MyDigitsGallery(QDialog):
 
 
 def counts_text(counts: dict[str, int]) -> str:
-    return "  ".join(f"{label}:{n}" for label, n in counts.items())
+    return " ".join(f"{label}:{n}" for label, n in counts.items())
 
 
-class MyDigitsRow(QWidget):
-    """"Add to my digits": label buttons, the per-class counter and the gallery button, for a `DigitPanel`."""
+class MyDigitsRow(QObject):
+    """"Add to my digits" for a `DigitPanel`: a Keep button (one click: the drawing under the predicted class; its
+    menu: any class, with its count, and the gallery) and the counter label, for the panel to place. They ask no
+    height of their own: the button sits in the tools row under the canvas, the counter under it (issue 18's
+    budget of height at 1024×720)."""
 
     added = Signal(str, str)  # id, label
 
@@ -131,83 +135,92 @@ class MyDigitsRow(QWidget):
                  parent: QWidget | None = None):
         """`drawing()`: the canvas's raw image now (uint8 2-D), or None when it is empty."""
         super().__init__(parent)
+        self._parent = parent
         self._drawing = drawing
         self._store = store
         self._classes: tuple[str, ...] = tuple("0123456789")
         self._predicted: int | None = None
         self.gallery: MyDigitsGallery | None = None
-        self.title = QLabel("Add to my digits:", self)
-        self.title.setToolTip("Keep this drawing with its label, to fine-tune the network on your handwriting "
-                              "(playground finetune --images on the folder)")
-        self.buttons: list[QToolButton] = []
-        self.button_row = QHBoxLayout()
-        self.button_row.setContentsMargins(0, 0, 0, 0)
-        self.button_row.setSpacing(1)
-        self.gallery_button = QToolButton(self)
-        self.gallery_button.setText("…")
-        self.gallery_button.setToolTip("Review and delete my digits")
-        self.gallery_button.setAutoRaise(True)
-        self.gallery_button.clicked.connect(self.show_gallery)
-        self.counter = QLabel(self)
+        self.button = QToolButton(parent)
+        self.button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        self.button.setAutoRaise(True)
+        self.button.clicked.connect(self._on_click)
+        self.menu = QMenu(parent)
+        self.button.setMenu(self.menu)
+        self.label_actions: list[QAction] = []
+        self.gallery_action = QAction("Review my digits…", self)
+        self.gallery_action.triggered.connect(self.show_gallery)
+        self.counter = QLabel(parent)
         self.counter.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.counter.setWordWrap(True)
         font = self.counter.font()
         font.setPointSizeF(font.pointSizeF() * 0.9)
         self.counter.setFont(font)
-        top = QHBoxLayout()
-        top.setContentsMargins(0, 0, 0, 0)
-        top.setSpacing(4)
-        top.addWidget(self.title)
-        top.addLayout(self.button_row, 1)
-        top.addWidget(self.gallery_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addLayout(top)
-        layout.addWidget(self.counter)
         self._message = ""
-        self._build_buttons()
+        self._wanted = self._fits = True
+        self._build_menu()
 
     @property
     def store(self) -> HandwritingStore:
-        if self._store is None:  # opened when first needed: the folder is read once, not at start-up
+        if self._store is None:  # opened when first needed
             self._store = HandwritingStore()
         return self._store
 
-    def _build_buttons(self) -> None:
-        for button in self.buttons:
-            self.button_row.removeWidget(button)
-            button.deleteLater()
-        self.buttons = []
+    def _build_menu(self) -> None:
+        self.menu.clear()
+        self.label_actions = []
         for i, label in enumerate(self._classes):
-            button = QToolButton(self)
-            button.setText(label)
-            button.setCheckable(True)
-            button.setAutoRaise(False)
-            button.setMinimumWidth(18)
-            button.clicked.connect(lambda _=False, i=i: self.add(i))
-            self.button_row.addWidget(button)
-            self.buttons.append(button)
-        self.refresh()
+            action = QAction(label, self)
+            action.triggered.connect(lambda _=False, i=i: self.add(i))
+            self.menu.addAction(action)
+            self.label_actions.append(action)
+        self.menu.addSeparator()
+        self.menu.addAction(self.gallery_action)
+        self.set_predicted(self._predicted)
 
     def set_classes(self, classes: tuple[str, ...]) -> None:
         classes = tuple(str(c) for c in classes)
         if classes != self._classes and 0 < len(classes) <= 10:
             self._classes = classes
-            self._build_buttons()
-        self.setVisible(0 < len(classes) <= 10)
+            self._predicted = None
+            self._build_menu()
+        self._fits = 0 < len(classes) <= 10
+        self.show_row(self._wanted)
+
+    def show_row(self, on: bool) -> None:
+        """Shown when wanted and the classes are ten at most (hidden for a GAN and for 2-D points)."""
+        self._wanted = bool(on)
+        self.button.setVisible(self._wanted and self._fits)
+        self.counter.setVisible(self._wanted and self._fits)
+
+    def isVisible(self) -> bool:
+        return self.button.isVisible()
 
     def set_predicted(self, index: int | None) -> None:
-        """Highlight the class the network predicts (None: nothing drawn)."""
-        self._predicted = index
-        for i, button in enumerate(self.buttons):
-            button.setChecked(i == index)
-            font = QFont(button.font())
-            font.setBold(i == index)
-            button.setFont(font)
+        """The class the network predicts (None: nothing drawn): what one click keeps the drawing as."""
+        self._predicted = index if index is not None and 0 <= index < len(self._classes) else None
+        for i, action in enumerate(self.label_actions):
+            font = QFont(self.menu.font())
+            font.setBold(i == self._predicted)
+            action.setFont(font)
+        if self._predicted is None:
+            self.button.setText("Keep…")
+            self.button.setToolTip("Add the drawing to my digits: choose its label")
+        else:
+            label = self._classes[self._predicted]
+            self.button.setText(f"Keep as {label}")
+            self.button.setToolTip(f"Add the drawing to my digits as {label} (the arrow: another label, or review "
+                                   "them)")
+        self.refresh()
+
+    def _on_click(self) -> None:
+        if self._predicted is None:
+            self.button.showMenu()
+        else:
+            self.add(self._predicted)
 
     def add(self, index: int) -> str | None:
         """Store the drawing as class `index`; its id, or None (a blank drawing, refused with a message)."""
-        self.set_predicted(self._predicted)  # a click toggles the button: the highlight stays the prediction's
         raw = self._drawing()
         digit = preprocess_digit(np.asarray(raw)) if raw is not None else None
         if digit is None or is_blank(digit):
@@ -221,7 +234,7 @@ class MyDigitsRow(QWidget):
             self._message = f"Could not keep it: {exc}"
             self.refresh()
             return None
-        self._message = f"Added as {label}."
+        self._message = f"Kept as {label}."
         self.refresh()
         if self.gallery is not None:
             self.gallery.refresh()
@@ -230,17 +243,18 @@ class MyDigitsRow(QWidget):
 
     def refresh(self) -> None:
         counts = self.store.counts(self._classes)
-        for button, label in zip(self.buttons, self._classes, strict=True):
+        for action, label in zip(self.label_actions, self._classes, strict=True):
             n = counts.get(label, 0)
-            button.setToolTip(f"Add the drawing to my digits as {label} (you have {n})")
+            action.setText(f"{label}\t{n} kept" if n else label)
         total = sum(counts.values())
-        text = f"my digits ({total}): {counts_text({c: counts.get(c, 0) for c in self._classes})}"
-        self.counter.setText(f"{self._message}  {text}" if self._message else text)
+        kept = {c: n for c, n in counts.items() if n}
+        text = f"my digits ({total}): {counts_text(kept)}" if total else "my digits: none yet"
+        self.counter.setText(f"{self._message} {text}" if self._message else text)
         self.counter.setToolTip(f"Kept in {self.store.folder}")
 
     def show_gallery(self) -> MyDigitsGallery:
         if self.gallery is None:
-            self.gallery = MyDigitsGallery(self.store, self.window())
+            self.gallery = MyDigitsGallery(self.store, self._parent.window() if self._parent else None)
             self.gallery.changed.connect(self._on_gallery_changed)
         self.gallery.refresh()
         self.gallery.show()

@@ -138,6 +138,13 @@ class DigitPanel(QWidget):
         left.addWidget(self.canvas, 1)
         left.addLayout(tools)
         left.addWidget(self.caption)
+        # "Add to my digits": the counter, and the Keep button beside it (app/draw/my_digits.py)
+        self.my_digits = MyDigitsRow(self._drawing_or_none, self._my_digits_store, self)
+        keep = QHBoxLayout()
+        keep.setContentsMargins(0, 0, 0, 0)
+        keep.addWidget(self.my_digits.counter, 1)
+        keep.addWidget(self.my_digits.button)
+        left.addLayout(keep)
 
         # Beside the canvas: what the network sees next to what it makes of it (the preview, its captions under
         # it, beside the bars), then the note and the test-digit buttons. Side by side rather than stacked, they
@@ -197,8 +204,6 @@ class DigitPanel(QWidget):
         right = QVBoxLayout()
         right.setContentsMargins(0, 0, 0, 0)
         right.addLayout(looks, 1)
-        self.my_digits = MyDigitsRow(self._drawing_or_none, self._my_digits_store, self)
-        right.addWidget(self.my_digits)
         right.addWidget(self.gan_hint)
         right.addWidget(self.note)
         right.addLayout(buttons)
@@ -274,7 +279,7 @@ class DigitPanel(QWidget):
         self.bars.set_classes((REAL,) if on else self._classes)
         self.gan_hint.setVisible(on or self.points_mode)
         self.mistakes_button.setVisible(not on)
-        self.my_digits.setVisible(not on and not self.points_mode)
+        self.my_digits.show_row(not on and not self.points_mode)
         if on:
             self._set_nav_visible(False)
         if not self.canvas.is_empty():  # asked again: the bars now mean something else
@@ -291,7 +296,7 @@ class DigitPanel(QWidget):
             self.canvas.clear()
         for widget in (self.canvas, self.random_button, self.mistakes_button, self.bars):
             widget.setEnabled(not on)
-        self.my_digits.setVisible(not on and not self.gan_mode)
+        self.my_digits.show_row(not on and not self.gan_mode)
         self.gan_hint.setText(POINTS_HINT if on else GAN_HINT)
         self.gan_hint.setVisible(on or self.gan_mode)
 
