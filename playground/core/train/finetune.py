@@ -30,7 +30,9 @@ from .checkpoint import Checkpoint
 from .config import TrainConfig
 from .trainer import Trainer, evaluate
 
-# The run's shape (tuned on mnist-cnn trained on 20,000 MNIST digits, 50 own digits; docs in finetune's doc).
+# The run's shape, tuned on mnist-cnn trained on 20,000 MNIST digits (99.11%) with 50 own digits (the sample's test
+# digits thickened, slanted and rotated; 5 a class): 3.5 s on 2 CPU cores, held-out own digits 60-70% -> 70-100%,
+# MNIST test -0.16 to -0.25 points over seeds 0-2. A replay share of 0.6-0.8 cost MNIST 0.3-0.8 points.
 OVERSAMPLE_TO = 640  # own training digits are repeated up to about this many samples
 REPLAY_SHARE = 0.9  # replayed images make up this share of the mix (0.6-0.8 cost MNIST 0.3-0.8 points)
 BATCH_SIZE = 64
