@@ -103,6 +103,12 @@ def _cmd_bench(args) -> int:
     return cmd_bench(args)
 
 
+def _cmd_finetune(args) -> int:
+    from .commands.finetune import cmd_finetune
+
+    return cmd_finetune(args)
+
+
 def _cmd_gui(path: str | None) -> int:
     from .app import run_app
 
@@ -228,6 +234,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("checkpoint", metavar="CKPT")
     p.add_argument("images", metavar="IMAGE", nargs="+")
     p.set_defaults(run=_cmd_predict)
+
+    # finetune: a checkpoint taught a person's own digits (issue 22)
+    p = sub.add_parser("finetune", help="fine-tune a checkpoint on your own digits (a folder with a sub-folder per "
+                       "class) mixed with replayed MNIST; the last line is JSON with before/after accuracies")
+    p.add_argument("checkpoint", metavar="CKPT")
+    p.add_argument("--images", required=True, metavar="DIR", help="one sub-folder per class, named by the class "
+                   "(e.g. 0/ … 9/; what the Draw dock's \"Add to my digits\" keeps)")
+    p.add_argument("--freeze-until", metavar="NODE", help="freeze NODE and every node before it (default: all but "
+                   "the last Dense layer)")
+    p.add_argument("--data-dir", metavar="DIR", help="the MNIST files to replay (default: $PLAYGROUND_DATA_DIR or "
+                   "the cache, else the offline sample)")
+    p.add_argument("--held-out", type=float, default=0.2, metavar="SHARE",
+                   help="the share of each class's digits held out to measure on (default 0.2, at least one)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-o", "--output", required=True, metavar="CKPT", help="the tuned checkpoint to write")
+    p.set_defaults(run=_cmd_finetune)
 
     p = sub.add_parser("bench", help="training speed against a plain PyTorch loop, and shape-inference time")
     p.add_argument("--json", action="store_true", help="print one JSON object")

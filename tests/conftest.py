@@ -2,6 +2,11 @@ import os
 
 # GUI tests run without a display; set before anything imports Qt.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# No test reads or writes the person's own user data folder (my digits, ...): a fresh one per session.
+if not os.environ.get("PLAYGROUND_USER_DATA_DIR"):
+    import tempfile
+
+    os.environ["PLAYGROUND_USER_DATA_DIR"] = tempfile.mkdtemp(prefix="playground-user-data-")
 
 
 def pytest_configure(config):

@@ -114,8 +114,9 @@ def test_a_stroke_puts_ink_where_it_was_drawn(qtbot, panel):
     assert not a[:row - DEFAULT_BRUSH].any() and not a[row + DEFAULT_BRUSH:].any()  # nothing far above or below
     assert not a[:, :int(0.2 * RASTER_SIZE) - DEFAULT_BRUSH].any()
     inked = np.flatnonzero(a[row] > 0)
-    column = a[:, RASTER_SIZE // 2]
-    assert ((column > 0) & (column < 255)).any()  # antialiased edges: grey levels
+    # antialiased edges: grey levels (anywhere: the round caps have them whatever the canvas's size; a straight
+    # edge may fall on a pixel boundary, as it does when the Draw dock's rows leave the canvas a whole-pixel offset)
+    assert ((a > 0) & (a < 255)).any()
     assert abs(inked[0] - 0.2 * RASTER_SIZE) <= DEFAULT_BRUSH and abs(inked[-1] - 0.8 * RASTER_SIZE) <= DEFAULT_BRUSH
 
 

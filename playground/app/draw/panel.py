@@ -48,6 +48,7 @@ from ..icons import icon
 from ..predictor import Prediction, Predictor
 from .bars import DIGITS, ProbabilityBars
 from .drawing import MAX_BRUSH, MIN_BRUSH, DrawingCanvas
+from .my_digits import MyDigitsRow
 from .preview import DigitPreview
 
 NO_TEST_SET = "Test digits become available once a dataset is loaded (start a training run)."
@@ -63,8 +64,11 @@ BURST = 2  # requests that may go in quicker succession (see the module docstrin
 class DigitPanel(QWidget):
     prediction_shown = Signal(object)  # the Prediction, right after the bars show it
 
-    def __init__(self, predictor: Predictor, parent: QWidget | None = None):
+    def __init__(self, predictor: Predictor, parent: QWidget | None = None, my_digits_store=None):
+        """`my_digits_store`: where "Add to my digits" keeps drawings (default: a HandwritingStore of the user
+        data folder, opened when first needed)."""
         super().__init__(parent)
+        self._my_digits_store = my_digits_store
         self.predictor = predictor
         self._classes: tuple[str, ...] = DIGITS
         self.gan_mode = False
@@ -134,6 +138,13 @@ class DigitPanel(QWidget):
         left.addWidget(self.canvas, 1)
         left.addLayout(tools)
         left.addWidget(self.caption)
+        # "Add to my digits": the counter, and the Keep button beside it (app/draw/my_digits.py)
+        self.my_digits = MyDigitsRow(self._drawing_or_none, self._my_digits_store, self)
+        keep = QHBoxLayout()
+        keep.setContentsMargins(0, 0, 0, 0)
+        keep.addWidget(self.my_digits.counter, 1)
+        keep.addWidget(self.my_digits.button)
+        left.addLayout(keep)
 
         # Beside the canvas: what the network sees next to what it makes of it (the preview, its captions under
         # it, beside the bars), then the note and the test-digit buttons. Side by side rather than stacked, they
@@ -210,6 +221,7 @@ class DigitPanel(QWidget):
 
         self.canvas.changed.connect(self._on_canvas_changed)
         self.canvas.stroke_started.connect(self.caption.clear)
+        self.prediction_shown.connect(self._on_prediction_for_my_digits)
         self._update_note()
 
     def _tool_button(self, icon_name: str, text: str, tip: str, slot) -> QToolButton:
@@ -235,6 +247,13 @@ class DigitPanel(QWidget):
         label.setFont(font)
         return label
 
+    def _drawing_or_none(self) -> np.ndarray | None:
+        return None if self.canvas.is_empty() else np.array(self.canvas.raster_array())
+
+    def _on_prediction_for_my_digits(self, prediction: Prediction) -> None:
+        p = prediction.probabilities
+        self.my_digits.set_predicted(int(np.argmax(p)) if p is not None and not self.gan_mode else None)
+
     def _sync_brush(self, width: int) -> None:
         self.brush.blockSignals(True)
         self.brush.setValue(width)
@@ -247,6 +266,7 @@ class DigitPanel(QWidget):
     # -- public API --------------------------------------------------------------------------------
     def set_classes(self, classes: tuple[str, ...]) -> None:
         self._classes = tuple(str(c) for c in classes) or DIGITS
+        self.my_digits.set_classes(self._classes)
         if not self.gan_mode:  # a GAN's discriminator has one bar, whatever the dataset's classes
             self.bars.set_classes(self._classes)
 
@@ -259,6 +279,7 @@ class DigitPanel(QWidget):
         self.bars.set_classes((REAL,) if on else self._classes)
         self.gan_hint.setVisible(on or self.points_mode)
         self.mistakes_button.setVisible(not on)
+        self.my_digits.show_row(not on and not self.points_mode)
         if on:
             self._set_nav_visible(False)
         if not self.canvas.is_empty():  # asked again: the bars now mean something else
@@ -275,6 +296,7 @@ class DigitPanel(QWidget):
             self.canvas.clear()
         for widget in (self.canvas, self.random_button, self.mistakes_button, self.bars):
             widget.setEnabled(not on)
+        self.my_digits.show_row(not on and not self.gan_mode)
         self.gan_hint.setText(POINTS_HINT if on else GAN_HINT)
         self.gan_hint.setVisible(on or self.gan_mode)
 
@@ -375,6 +397,7 @@ class DigitPanel(QWidget):
             self._send_timer.stop()
             self.preview.set_image(None)
             self.bars.set_probabilities(None, "draw a digit")
+            self.my_digits.set_predicted(None)
             return
         if self._pending is None:  # the oldest change the bars do not show yet: what latency is measured from
             self._pending = submitted_at
