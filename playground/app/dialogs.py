@@ -1,5 +1,5 @@
 """Every question the app asks and every error it reports, in one place (tests patch QMessageBox and the two file
-pickers here, get_open_file_name and get_save_file_name).
+pickers here, get_open_file_name and get_save_file_name, and the folder picker get_existing_directory).
 
 Every file dialog of the app is made by `file_dialog`: Qt's own (non-native) dialog asks its icon provider for
 each file's icon and type, and the default provider reads a file's first bytes to guess its type. In /proc that
@@ -121,6 +121,19 @@ def get_open_file_name(parent: QWidget | None, caption: str, folder: str, filter
 def get_save_file_name(parent: QWidget | None, caption: str, suggested: str, filters: str) -> tuple[str, str]:
     """(path, the filter chosen), or ("", "") when cancelled: as QFileDialog.getSaveFileName."""
     return _ask_file(parent, caption, suggested, filters, save=True)
+
+
+def get_existing_directory(parent: QWidget | None, caption: str, folder: str) -> str:
+    """A folder's path, or "" when cancelled: as QFileDialog.getExistingDirectory (tests patch it here)."""
+    dialog = file_dialog(parent, caption, folder, "", save=False)
+    dialog.setFileMode(QFileDialog.FileMode.Directory)
+    dialog.setOption(QFileDialog.Option.ShowDirsOnly)
+    try:
+        if dialog.exec() != QFileDialog.DialogCode.Accepted or not dialog.selectedFiles():
+            return ""
+        return dialog.selectedFiles()[0]
+    finally:
+        dialog.deleteLater()
 
 
 def open_file_name(parent: QWidget, folder: str) -> str:

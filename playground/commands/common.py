@@ -61,15 +61,11 @@ def load_data(asked: str | None, default: str, data_dir: str | None, download: b
 def fit_graph_to_folder(graph, dataset):
     """A copy of `graph` that takes `dataset`'s images (an image folder's shape) and ends in its class count:
     the Input's shape and dataset, and the units of the Dense that feeds the Output (`playground bench`)."""
+    from ..core.data.folders import folder_fit_changes
+
     graph = graph.copy()
-    (input_node,) = graph.nodes_of_kind("input")
-    input_node.params["shape"] = list(dataset.sample_shape)
-    input_node.params["dataset"] = "folder"
-    for output in graph.nodes_of_kind("output"):
-        for edge in graph.inputs_of(output.id):
-            last = graph.nodes[edge.source]
-            if last.kind == "dense":
-                last.params["units"] = dataset.num_classes
+    for node_id, name, value in folder_fit_changes(graph, dataset.sample_shape, dataset.num_classes):
+        graph.nodes[node_id].params[name] = value
     return graph
 
 

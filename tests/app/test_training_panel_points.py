@@ -68,7 +68,7 @@ def test_a_points_network_shows_the_points_group_and_regularization_not_the_imag
     assert "TensorFlow Playground" in panel.dataset_combo.toolTip()
 
     panel.set_task("classification")  # images: their datasets, source line and augmentation; no Points group
-    assert items(panel) == ["graph", "mnist", "fashion-mnist", "mnist-sample"]
+    assert items(panel) == ["graph", "mnist", "fashion-mnist", "mnist-sample", "folder"]
     assert not panel.points_group.isVisibleTo(panel)
     assert shown(panel, "augment") and panel.source_label.isVisibleTo(panel)
     assert shown(panel, "l1") and shown(panel, "l2")

@@ -23,6 +23,7 @@ from .action_states import TrainingActions
 from .checkpoints import CheckpointDialogs
 from .dispatch import RunDispatcher
 from .evaluation import Evaluations
+from .folder_fit import FolderFit
 from .runs import RunLifecycle
 from .session import TrainingSession
 from .weights import WeightsInUse
@@ -49,6 +50,7 @@ class TrainingController(QObject):
                                  training_threads() if threads is None else threads, self.cores, gan_charts)
         self.checkpoints = CheckpointDialogs(window, workbench.document, self.session, panel, digits, self.in_use,
                                              self.evaluations, self.message.emit)
+        self.folder_fit = FolderFit(workbench.document, panel, self.message.emit, self)
         self.dispatcher.session, self.dispatcher.runs, self.dispatcher.weights = self.session, self.runs, self.in_use
         self.weights_in_use = self.in_use.weights_in_use  # (WeightsPublished, note): what the views show
         self.evaluated = self.evaluations.evaluated  # (TestSetResults, classes, note) of weights no run evaluated

@@ -21,30 +21,40 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QProgressBar, QPus
 from ...core.data import DEFAULT_AUGMENTATION, get_spec
 from ...core.data.points import POINT_SETS, is_points_dataset
 from ..icons import icon
-from .datasets import DatasetDownload, DatasetLocation, DatasetProbe
+from .datasets import DatasetDownload, DatasetLocation, DatasetProbe, FolderLoad, FolderSummary
 from .fields import (
     WARNING_COLOUR,
+    DoubleSpinBox,
     Field,
     FormGroup,
+    SpinBox,
     breakable,
     choice_combo,
     colours,
     error_style,
     format_megabytes,
+    select_data,
     text_label,
 )
 
-DATASET_CHOICES = ("graph", "mnist", "fashion-mnist", "mnist-sample")
+FOLDER = "folder"  # core/data/folders.py's (not imported here: it imports torch, which the window loads later)
+MIN_SIZE, LARGEST_SIZE = 4, 256  # the image sizes a folder may be asked for (core/data/folders.py)
+DATASET_CHOICES = ("graph", "mnist", "fashion-mnist", "mnist-sample", FOLDER)
 DATASET_TITLES = {
     "mnist": "MNIST",
     "fashion-mnist": "Fashion-MNIST",
     "mnist-sample": "MNIST sample (offline, 5,000 digits)",
+    FOLDER: "Image folder…",
 }
+FOLDER_FIELDS = ("folder", "folder_size", "folder_channels", "folder_test_share")
+AUTO_SIZE = MIN_SIZE - 1  # the size box's "Auto"
+CHANNEL_TITLES = {"auto": "Auto", "gray": "Gray", "rgb": "Colour"}
 
 
 POINTS_CHOICES = ("graph", *POINT_SETS)
 DATASET_TIP = ("What to train on. MNIST: 70,000 handwritten digits. Fashion-MNIST: 70,000 small photos of clothes "
-               "in 10 kinds. The sample: 5,000 MNIST digits that ship with the app, so training works offline.")
+               "in 10 kinds. The sample: 5,000 MNIST digits that ship with the app, so training works offline. "
+               "Image folder: your own pictures, one sub-folder per class (the sub-folder's name is the class's).")
 POINTS_TIP = ("Which points to train on: one of TensorFlow Playground's shapes (classes: circle, XOR, two "
               "Gaussians, spiral, moons; values: plane, Gaussian), or your own points, drawn on the Decision view "
               "or loaded from a CSV file.")
@@ -54,6 +64,8 @@ def dataset_title(name: str) -> str:
     """A dataset's name for a person, short enough for a status line: "MNIST", "Fashion-MNIST", "MNIST sample"."""
     if name == "mnist-sample":
         return "MNIST sample"
+    if name == FOLDER:
+        return "Image folder"
     return DATASET_TITLES.get(name) or POINT_SETS.get(name, name)
 
 
@@ -90,6 +102,9 @@ class DataBox(FormGroup):
     """
 
     source_located = Signal(object)  # DatasetLocation: where a run would now take its data from
+    folder_edited = Signal()  # the person chose a folder or changed its size, channels or test share
+    folder_loaded = Signal(object)  # FolderSummary: an image folder was loaded (the network may need fitting)
+    fit_requested = Signal()  # "Fit the network to the folder"
 
     def __init__(self, parent=None):
         super().__init__("Data", "training_data", parent)
@@ -110,6 +125,16 @@ class DataBox(FormGroup):
         self.add(None, Field("dataset", self.dataset_combo, DATASET_TIP))  # the whole row: the title is its label
         self.source = self._build_source()
         self.form.addRow(self.source)
+        self._folder_summary: FolderSummary | None = None  # the folder as last loaded
+        self._folder_error: tuple[tuple, str] | None = None  # (settings, why) of the last load that failed
+        self._folder_loading: tuple | None = None  # the settings being loaded
+        self._folder_token = 0
+        self._folder_load = FolderLoad(self)
+        self._folder_load.progress.connect(self._on_folder_progress)
+        self._folder_load.loaded.connect(self._on_folder_loaded)
+        self._folder_load.failed.connect(self._on_folder_failed)
+        self._folder_load.cancelled.connect(self._on_folder_cancelled)
+        self._build_folder()
         aug = DEFAULT_AUGMENTATION
         self.augment_check = QCheckBox("Shift, turn, zoom")
         self.add("Augment", Field(
@@ -169,6 +194,264 @@ class DataBox(FormGroup):
         self.download_label.hide()
         layout.addWidget(self.download_label)
         return source
+
+    def _build_folder(self) -> None:
+        """The image folder's fields (shown when training on one), its loading progress, and the offer to fit."""
+        self._folder_path: str | None = None
+        chooser = QWidget()
+        row = QHBoxLayout(chooser)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(6)
+        self.folder_label = text_label()
+        self.folder_label.setObjectName("training_folder_path")
+        row.addWidget(self.folder_label, 1)
+        self.folder_button = QPushButton("Choose…")
+        self.folder_button.setObjectName("training_folder_choose")
+        self.folder_button.setToolTip("Choose a folder of images with one sub-folder per class (cats/, dogs/, …), "
+                                      "or with train/ and test/ each holding those.")
+        self.folder_button.clicked.connect(self.choose_folder)
+        row.addWidget(self.folder_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.add("Folder", Field("folder", chooser, "The image folder to train on: one sub-folder per class."))
+        self.folder_size_spin = SpinBox(AUTO_SIZE, LARGEST_SIZE)
+        self.folder_size_spin.setSpecialValueText("Auto")
+        self.folder_size_spin.setSuffix(" px")
+        self.add("Image size", Field(
+            "folder_size", self.folder_size_spin,
+            "The side of the square images the network sees: each image's centre square, resized. Auto: the "
+            "smallest side among the images, at most 64."))
+        self.folder_channels_combo = choice_combo(CHANNEL_TITLES)
+        self.add("Channels", Field(
+            "folder_channels", self.folder_channels_combo,
+            "Auto: colour (3 channels) when any image has colour, else gray (1 channel). Gray or Colour forces it."))
+        self.folder_share_spin = DoubleSpinBox(0.05, 0.9, 2, 0.05)
+        self.add("Test share", Field(
+            "folder_test_share", self.folder_share_spin,
+            "The share of each class held out for testing (seeded: the same every time). A folder with its own "
+            "train/ and test/ keeps those instead."))
+        self.folder_size_spin.valueChanged.connect(self._on_folder_field)
+        self.folder_channels_combo.currentIndexChanged.connect(self._on_folder_field)
+        self.folder_share_spin.valueChanged.connect(self._on_folder_field)
+
+        self.folder_row = QWidget()
+        row = QHBoxLayout(self.folder_row)
+        row.setContentsMargins(INDENT, 0, 0, 0)
+        row.setSpacing(6)
+        self.folder_bar = QProgressBar()
+        self.folder_bar.setObjectName("training_folder_progress")
+        self.folder_bar.setMaximumHeight(18)
+        row.addWidget(self.folder_bar, 1)
+        self.folder_cancel_button = QPushButton("Cancel")
+        self.folder_cancel_button.setObjectName("training_folder_cancel")
+        self.folder_cancel_button.setToolTip("Stop reading the folder; the folder loaded before stays.")
+        self.folder_cancel_button.clicked.connect(self.cancel_folder_load)
+        row.addWidget(self.folder_cancel_button)
+        self.form.addRow(self.folder_row)
+
+        self.fit_row = QWidget()
+        fit = QVBoxLayout(self.fit_row)
+        fit.setContentsMargins(INDENT, 0, 0, 0)
+        fit.setSpacing(4)
+        self.fit_label = text_label(dim=True)
+        self.fit_label.setObjectName("training_fit_message")
+        fit.addWidget(self.fit_label)
+        self.fit_button = QPushButton("Fit the network to the folder")
+        self.fit_button.setObjectName("training_fit_folder")
+        self.fit_button.setToolTip("Set the Input node's dataset to the folder and its shape to the folder's "
+                                   "images, and the last Dense layer's units to its class count: one step, undoable.")
+        self.fit_button.clicked.connect(self.fit_requested.emit)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.fit_button)
+        buttons.addStretch(1)
+        fit.addLayout(buttons)
+        self.form.addRow(self.fit_row)
+        self._fit_text = ""
+        self._show_folder_rows()
+
+    # -- the image folder -------------------------------------------------------------------------------------------
+    def folder_shown(self) -> bool:
+        """Training on an image folder: its fields are shown."""
+        return not self.points and self.effective_dataset() == FOLDER
+
+    def _show_folder_rows(self) -> None:
+        shown = self.folder_shown()
+        for name in FOLDER_FIELDS:
+            self.form.setRowVisible(self.fields[name].container, shown)
+        self.form.setRowVisible(self.folder_row, shown and self._folder_loading is not None)
+        self.form.setRowVisible(self.fit_row, shown and bool(self._fit_text) and self._folder_loading is None)
+
+    def folder_path(self) -> str | None:
+        return self._folder_path
+
+    def set_folder_path(self, path: str | None) -> None:
+        """Show `path` as the folder (no load: refresh_source loads it)."""
+        self._folder_path = str(path) if path else None
+        text = _home(self._folder_path) if self._folder_path else "None chosen yet"
+        self.folder_label.setText(breakable(text))
+        self.folder_label.setToolTip(self._folder_path or "")
+        self.folder_label.setStyleSheet("" if self._folder_path else "color: palette(mid);")
+
+    def folder_size(self) -> int | None:
+        value = self.folder_size_spin.value()
+        return None if value == AUTO_SIZE else value
+
+    def set_folder_size(self, size: int | None) -> None:
+        self.folder_size_spin.setValue(AUTO_SIZE if size is None else int(size))
+
+    def folder_channels(self) -> str:
+        return self.folder_channels_combo.currentData() or "auto"
+
+    def set_folder_channels(self, channels: str) -> None:
+        select_data(self.folder_channels_combo, channels, "auto")
+
+    def folder_test_share(self) -> float:
+        return round(self.folder_share_spin.value(), 2)
+
+    def set_folder_test_share(self, share: float) -> None:
+        self.folder_share_spin.setValue(float(share))
+
+    def folder_settings(self) -> tuple:
+        """(folder, size, channels, test share): what a load of the folder asks for."""
+        return (self._folder_path, self.folder_size(), self.folder_channels(), self.folder_test_share())
+
+    def _set_folder_settings(self, settings: tuple) -> None:
+        path, size, channels, share = settings
+        for widget in (self.folder_size_spin, self.folder_channels_combo, self.folder_share_spin):
+            widget.blockSignals(True)
+        try:
+            self.set_folder_path(path)
+            self.set_folder_size(size)
+            self.set_folder_channels(channels)
+            self.set_folder_test_share(share)
+        finally:
+            for widget in (self.folder_size_spin, self.folder_channels_combo, self.folder_share_spin):
+                widget.blockSignals(False)
+
+    def folder_summary(self) -> FolderSummary | None:
+        """The folder as last loaded, when its settings are those in the form (else None)."""
+        summary = self._folder_summary
+        return summary if summary is not None and summary.settings == self.folder_settings() else None
+
+    def folder_problem(self) -> str | None:
+        """Why Start cannot train on the folder as the form has it (None: it can, or it is still loading)."""
+        if not self.folder_shown():
+            return None
+        if self._folder_path is None:
+            return "choose a folder of images (one sub-folder per class)"
+        if self._folder_error is not None and self._folder_error[0] == self.folder_settings():
+            return "this folder cannot be used (see the line above)"
+        return None
+
+    def folder_loading(self) -> bool:
+        return self._folder_loading is not None
+
+    def choose_folder(self) -> None:
+        """The Choose… button: a folder dialog; the folder chosen is loaded in the background."""
+        from .. import dialogs
+
+        start = self._folder_path or str(Path.home())
+        path = dialogs.get_existing_directory(self, "Choose an image folder (one sub-folder per class)", start)
+        if not path:
+            return
+        self.set_folder_path(path)
+        self.folder_edited.emit()
+
+    def _on_folder_field(self, *_args) -> None:
+        if not self.signalsBlocked():
+            self.folder_edited.emit()
+
+    def set_fit_offer(self, text: str) -> None:
+        """Offer "Fit the network to the folder", saying why (`text`); "" takes the offer away."""
+        self._fit_text = text
+        self.fit_label.setText(breakable(text))
+        self.fit_label.setToolTip(text)
+        self._show_folder_rows()
+
+    @property
+    def fit_text(self) -> str:
+        return self._fit_text
+
+    def _refresh_folder(self) -> None:
+        """The source line for an image folder: what it holds, loading it first when the settings are new."""
+        self._location = None
+        self.download_button.hide()
+        settings = self.folder_settings()
+        if self._folder_path is None:
+            self._show_source("missing", "No image folder chosen yet: Choose… a folder with one sub-folder of "
+                                         "images per class.")
+        elif self._folder_summary is not None and self._folder_summary.settings == settings:
+            self._show_folder_summary(self._folder_summary)
+        elif self._folder_error is not None and self._folder_error[0] == settings:
+            self._show_source("error", self._folder_error[1])
+        elif self._folder_loading != settings:
+            self._start_folder_load(settings)
+        self._show_folder_rows()
+
+    def _start_folder_load(self, settings: tuple) -> None:
+        self._folder_token += 1
+        self._folder_loading = settings
+        self.folder_bar.setRange(0, 0)
+        self.folder_bar.setFormat("")
+        self.folder_cancel_button.setEnabled(True)
+        self._set_source_text(f"Reading the image folder {_home(settings[0])}…", dim=True)
+        self._folder_load.load(self._folder_token, *settings)
+
+    def cancel_folder_load(self) -> None:
+        if self._folder_loading is not None:
+            self._folder_load.cancel()
+            self.folder_cancel_button.setEnabled(False)
+
+    def _on_folder_progress(self, token: int, done: int, total: int, message: str) -> None:
+        if token != self._folder_token or self._folder_loading is None:
+            return
+        if total > 0:
+            self.folder_bar.setRange(0, total)
+            self.folder_bar.setValue(min(done, total))
+            self.folder_bar.setFormat(f"{done:,} of {total:,} images")
+        if self.folder_cancel_button.isEnabled():
+            self._set_source_text(f"{message}…" if not message.endswith("…") else message, dim=True)
+
+    def _folder_done(self, token: int) -> bool:
+        """The answer is to the load under way: it has ended (False: an older answer, dropped)."""
+        if token != self._folder_token or self._folder_loading is None:
+            return False
+        self._folder_loading = None
+        return True
+
+    def _on_folder_loaded(self, token: int, summary: FolderSummary) -> None:
+        if not self._folder_done(token):
+            return
+        self._folder_summary = summary
+        self._folder_error = None
+        self.folder_edited.emit()  # the panel checks again (the folder may hold Start no longer)
+        self.folder_loaded.emit(summary)
+        self.refresh_source()
+
+    def _on_folder_failed(self, token: int, message: str) -> None:
+        if not self._folder_done(token):
+            return
+        self._folder_error = (self.folder_settings(), _home(message))
+        self.folder_edited.emit()
+        self.refresh_source()
+
+    def _on_folder_cancelled(self, token: int) -> None:
+        """Cancel keeps the folder loaded before (with its settings), or none."""
+        if not self._folder_done(token):
+            return
+        summary = self._folder_summary
+        previous = summary.settings if summary is not None else (None, *self.folder_settings()[1:])
+        self._set_folder_settings(previous)
+        self.folder_edited.emit()
+        self.refresh_source()
+
+    def _show_folder_summary(self, summary: FolderSummary) -> None:
+        names = ", ".join(summary.classes[:6]) + (", …" if summary.num_classes > 6 else "")
+        c, h, w = summary.sample_shape
+        total = summary.train + summary.test
+        text = (f"Image folder {_home(summary.folder)}: {summary.num_classes} classes ({names}), {c}×{h}×{w}, "
+                f"{total:,} images, {summary.test:,} held out for testing")
+        if summary.skipped:
+            text += f"; {summary.skipped}"
+        self._show_source("missing" if summary.skipped else "ok", text, tip=summary.folder)
 
     # -- the choice -------------------------------------------------------------------------------------------------
     def _fill_choices(self) -> None:
@@ -242,6 +525,10 @@ class DataBox(FormGroup):
         """Look again where the data would come from (after the person has copied files, say)."""
         name = self.effective_dataset()
         self._probe_token += 1
+        if not self.points and name == FOLDER:
+            self._refresh_folder()
+            return
+        self._show_folder_rows()
         if self.points or is_points_dataset(name):
             # Points have no files. (An image network's graph may still name points for a moment: the task
             # follows the Input's dataset before the panel hears of the new one; set_graph_dataset looks again.)
@@ -389,3 +676,4 @@ class DataBox(FormGroup):
         if download is not None:
             download.shutdown()
         self._probe.shutdown()
+        self._folder_load.shutdown()

@@ -284,3 +284,79 @@ class DatasetDownload(QObject):
                 _emit(self, "failed", str(exc) if isinstance(exc, DatasetError) else f"{type(exc).__name__}: {exc}")
         else:
             _emit(self, "finished", dataset.source)
+
+
+@dataclass(frozen=True)
+class FolderSummary:
+    """What an image folder holds, as loaded with some settings (what the source line says of it)."""
+    folder: str
+    settings: tuple  # (folder, size, channels, test share): what was asked for
+    classes: tuple[str, ...]
+    sample_shape: tuple[int, int, int]  # (C, H, W)
+    train: int
+    test: int
+    skipped: str  # "3 files skipped: a.png (truncated), …" or ""
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+
+class FolderLoad(_ShortThreads):
+    """Loads an image folder (`load_image_folder`) on a short-lived thread, cancellable. Queued signals, each with
+    the caller's token: progress(token, done, total, message), then one of loaded(token, FolderSummary),
+    failed(token, message) or cancelled(token)."""
+
+    progress = Signal(int, int, int, str)
+    loaded = Signal(int, object)
+    failed = Signal(int, str)
+    cancelled = Signal(int)
+    SHUTDOWN_TIMEOUT = 5.0  # cancelled first: decoding stops within a chunk of images
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._cancel = threading.Event()
+
+    def load(self, token: int, folder: str, size: int | None, channels: str, test_share: float) -> None:
+        self._cancel.set()  # an older load under way stops
+        self._cancel = threading.Event()
+        self._start(self._run, (token, folder, size, channels, test_share, self._cancel), f"image-folder-{token}")
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def shutdown(self, timeout: float | None = None) -> None:
+        self._cancel.set()
+        super().shutdown(timeout)
+
+    def _run(self, token: int, folder: str, size, channels: str, test_share: float, cancel) -> None:
+        from ...core.data.folders import load_image_folder
+
+        last = [0.0]
+
+        def progress(done: int, total: int, message: str) -> None:
+            now = time.monotonic()
+            if now - last[0] >= PROGRESS_INTERVAL or (total and done >= total):
+                last[0] = now
+                _emit(self, "progress", token, int(done), int(total), message)
+
+        try:
+            dataset = load_image_folder(folder, size=size, channels=channels, test_share=test_share,
+                                        progress=progress, cancel=cancel)
+        except DownloadCancelled:
+            _emit(self, "cancelled", token)
+            return
+        except Exception as exc:  # the panel must stay usable, whatever went wrong
+            if cancel.is_set():
+                _emit(self, "cancelled", token)
+            else:
+                _emit(self, "failed", token, str(exc) if isinstance(exc, DatasetError)
+                      else f"{type(exc).__name__}: {exc}")
+            return
+        if cancel.is_set():
+            _emit(self, "cancelled", token)
+            return
+        _emit(self, "loaded", token, FolderSummary(
+            folder=str(folder), settings=(folder, size, channels, test_share), classes=tuple(dataset.classes),
+            sample_shape=tuple(int(v) for v in dataset.sample_shape), train=len(dataset.train_labels),
+            test=len(dataset.test_labels), skipped=dataset.skipped_summary))

@@ -45,7 +45,7 @@ from ...core.run.messages import Progress, RunFinished, RunStarted
 from ...core.task import CLASSIFICATION, GENERATION, POINTS
 from ...core.train.config import TASK_DEFAULTS, ConfigError, TrainConfig, default_config
 from ..settings import AppSettings
-from .data_box import DataBox
+from .data_box import FOLDER_FIELDS, DataBox
 from .datasets import DatasetLocation
 from .fields import Field, format_number, parse_number, select_data
 from .points_box import PointsBox
@@ -55,7 +55,8 @@ from .status_box import StatusBox
 SETTINGS_KEY = "training/config"  # the form as last valid, whatever its task
 TASKS_KEY = "training/task_settings"  # per task, the person's values of the fields a task's recipe sets
 # When several fields have a problem, config() names (and Start shows) the first of them in this order.
-FIELD_ORDER = ("dataset", "points", "points_noise", "points_test_share", "points_seed", "optimizer", "lr",
+FIELD_ORDER = ("dataset", "folder", "folder_size", "folder_channels", "folder_test_share",
+               "points", "points_noise", "points_test_share", "points_seed", "optimizer", "lr",
                "weight_decay", "l1", "l2", "batch_size", "epochs", "gan_loss", "gan_d_steps", "gan_lr_g", "gan_lr_d",
                "gan_beta1", "gan_label_smoothing", "gan_ema", "gan_judge", "schedule", "warmup_epochs", "grad_clip",
                "augment", "seed", "device")
@@ -67,10 +68,10 @@ GAN_ONLY = frozenset({"gan_loss", "gan_d_steps", "gan_lr_g", "gan_lr_d", "gan_be
                       "gan_ema", "gan_judge"})
 POINTS_ONLY = frozenset({"points", "points_noise", "points_test_share", "points_seed"})
 UNUSED = {CLASSIFICATION: GAN_ONLY | POINTS_ONLY, GENERATION: OPTIMIZER_ONLY | POINTS_ONLY,
-          POINTS: GAN_ONLY | {"augment"}}
+          POINTS: GAN_ONLY | {"augment", *FOLDER_FIELDS}}
 # A GAN on 2-D points: its real points are all of the set (none held out) and nothing judges them (the judge knows
 # digits).
-POINTS_GAN_UNUSED = OPTIMIZER_ONLY | {"points_test_share", "gan_judge"}
+POINTS_GAN_UNUSED = OPTIMIZER_ONLY | {"points_test_share", "gan_judge", *FOLDER_FIELDS}
 # The fields some task's recipe sets its own way (core/train/config.py TASK_DEFAULTS), and the dataset, whose
 # choices differ between points and images: the panel keeps the person's values of these per task.
 TASK_FIELDS = frozenset({"dataset", *(name for recipe in TASK_DEFAULTS.values() for name in recipe)})
@@ -201,6 +202,7 @@ class TrainingPanel(QWidget):
     def _connect_edits(self) -> None:
         self.status_box.start_button.clicked.connect(self._on_start_clicked)
         self.dataset_combo.currentIndexChanged.connect(self._on_dataset_changed)
+        self.data_group.folder_edited.connect(self._on_folder_edited)
         self.optimizer_combo.currentIndexChanged.connect(self._on_edited)
         self.schedule_combo.currentIndexChanged.connect(self._on_edited)
         self.device_combo.currentIndexChanged.connect(self._on_edited)
@@ -228,6 +230,13 @@ class TrainingPanel(QWidget):
         self._check(store=True)
         self.data_group.refresh_source()
         self._announce_points()
+
+    def _on_folder_edited(self) -> None:
+        """A folder chosen, its size, channels or test share changed, or its load ended: check, keep, load."""
+        if self._syncing:
+            return
+        self._check(store=True)
+        self.data_group.refresh_source()  # loads the folder when its settings are new
 
     def _update_dependents(self) -> None:
         """What one setting says about another: the auto rate, the warm-up's 0, mixed precision's device, the
@@ -293,7 +302,13 @@ class TrainingPanel(QWidget):
             points_noise=self.points_group.noise(),
             points_test_share=self.points_group.test_share(),
             points_seed=self.points_seed_spin.value(),
+            folder=self.data_group.folder_path(),
+            folder_size=self.data_group.folder_size(),
+            folder_channels=self.data_group.folder_channels(),
+            folder_test_share=self.data_group.folder_test_share(),
         )
+        if (problem := self.data_group.folder_problem()) is not None:
+            errors["folder"] = problem
         # The core's own checks; a field it rejects gets a valid stand-in, so that the next problem shows too.
         for _ in range(len(FIELD_ORDER)):
             try:
@@ -374,6 +389,10 @@ class TrainingPanel(QWidget):
             "points_noise": points.set_noise,
             "points_test_share": points.set_test_share,
             "points_seed": lambda v: self.points_seed_spin.setValue(int(v)),
+            "folder": self.data_group.set_folder_path,
+            "folder_size": self.data_group.set_folder_size,
+            "folder_channels": self.data_group.set_folder_channels,
+            "folder_test_share": self.data_group.set_folder_test_share,
         }
         self._syncing = True
         try:
@@ -440,7 +459,8 @@ class TrainingPanel(QWidget):
         groups = (self.data_group, *self._run_settings)
         for name, field in self.fields.items():
             form = next(group.form for group in groups if name in group.fields)
-            form.setRowVisible(field.container, name not in hidden)
+            form.setRowVisible(field.container, name not in hidden
+                               and (name not in FOLDER_FIELDS or self.data_group.folder_shown()))
         gan = self.task == GENERATION
         self.gan_group.setVisible(gan)
         self.schedule_group.setVisible(not gan)
@@ -590,6 +610,8 @@ class TrainingPanel(QWidget):
         # The dataset is fixed for the run, but a download may go on (or start) while it trains.
         self.fields["dataset"].set_enabled(idle)
         self.fields["augment"].set_enabled(idle)
+        for name in FOLDER_FIELDS:
+            self.fields[name].set_enabled(idle)
         self.defaults_button.setEnabled(idle)
 
     def state(self) -> str:

@@ -333,3 +333,24 @@ def is_finite_normalization(value) -> bool:
     return (isinstance(value, dict) and all(isinstance(value.get(k), int | float) and not isinstance(value.get(k), bool)
                                             and math.isfinite(value[k]) for k in ("mean", "std"))
             and value["std"] > 0)
+
+
+def folder_fit_changes(graph, sample_shape, num_classes: int) -> list[tuple[str, str, object]]:
+    """What makes `graph` take an image folder's images and end in its class count, as (node id, parameter,
+    value) edits, only those that change something: the Input's dataset ("folder") and shape (C, H, W), and
+    the units of each Dense that feeds an Output. [] when the graph fits already (or has no single Input)."""
+    changes: list[tuple[str, str, object]] = []
+    inputs = graph.nodes_of_kind("input")
+    if len(inputs) != 1:
+        return changes
+    (input_node,) = inputs
+    if input_node.params.get("dataset") != FOLDER:
+        changes.append((input_node.id, "dataset", FOLDER))
+    if list(input_node.params.get("shape") or []) != list(sample_shape):
+        changes.append((input_node.id, "shape", list(sample_shape)))
+    for output in graph.nodes_of_kind("output"):
+        for edge in graph.inputs_of(output.id):
+            last = graph.nodes[edge.source]
+            if last.kind == "dense" and last.params.get("units") != num_classes:
+                changes.append((last.id, "units", int(num_classes)))
+    return changes
