@@ -88,3 +88,32 @@ def test_a_colour_network_draw_dock_says_drawing_is_for_digits(qtbot, panel):
     assert panel.canvas.is_empty()
     panel.set_colour_mode(None)
     assert panel.canvas.isEnabled() and not panel.gan_hint.isVisible()
+
+
+def test_the_weights_view_shows_a_colour_folder_networks_inputs_in_colour(qtbot):
+    import torch
+
+    from playground.app.viz.weights import WeightsView
+    from playground.commands.common import fit_graph_to_folder
+    from playground.core.build import build_module
+    from playground.core.graph import load_graph
+
+    class Fake:
+        sample_shape, num_classes = (3, 32, 32), 3
+
+    for preset in ("mnist-cnn", "mlp"):
+        view = on_screen(qtbot, WeightsView(), 900, 700)
+        graph = fit_graph_to_folder(load_graph(f"preset:{preset}"), Fake)
+        state = build_module(graph).state_dict()
+        first = next(k for k, v in state.items() if k.endswith("weight") and v.dim() in (2, 4))
+        state[first] = torch.zeros_like(state[first])
+        state[first].view(state[first].shape[0], 3, -1)[0, 0] = 1.0  # unit 0 looks at red only
+        view.set_weights(graph, state)
+        qtbot.waitUntil(lambda v=view: v.image() is not None, timeout=5000)
+        view.set_current_layer(first.split(".")[0])
+        view.as_images.setChecked(True)  # a dense layer reading the image: its units as colour images
+        QApplication.processEvents()
+        assert view.levels() is None, preset  # colour: no single scale
+        tile = view.tiles()[0]
+        c = view.image().pixelColor(tile.center())
+        assert (c.red(), c.green(), c.blue()) == (255, 127, 127), preset
