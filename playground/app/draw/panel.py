@@ -57,6 +57,10 @@ GAN_HINT = ("The discriminator: how real does your digit look? 100% real: it tak
             "0%: for one the generator made.")
 POINTS_HINT = ("This network takes 2-D points, not drawings: the Decision dock shows what it makes of the whole "
                "plane, and draws your own points.")
+COLOUR_HINT = ("Drawing is for digit networks: this network takes colour images ({shape}), not a gray drawing. "
+               "The Predictions and Confusion views show what it makes of its test images.")
+COLOUR_TEST_SET = ("The test images are in colour: the canvas shows gray digits only (the Predictions view shows "
+                   "them).")
 MIN_INTERVAL = 0.016  # seconds per request, on average: about one prediction per frame of a 60 Hz display
 BURST = 2  # requests that may go in quicker succession (see the module docstring)
 
@@ -172,6 +176,7 @@ class DigitPanel(QWidget):
         self.gan_hint.setWordWrap(True)
         self.gan_hint.hide()
         self.points_mode = False
+        self.colour_mode = False  # the network takes colour images: nothing to draw for it (set_colour_mode)
         self.note = self._dim_label("")
         self.note.setWordWrap(True)
         self.note.setTextFormat(Qt.TextFormat.RichText)
@@ -305,12 +310,36 @@ class DigitPanel(QWidget):
         probabilities = self.bars.probabilities()
         return float(probabilities[0]) if self.gan_mode and probabilities is not None else None
 
+    def set_colour_mode(self, shape: str | None) -> None:
+        """The network in use takes colour images (`shape`, say "3×32×32"; None: it takes gray drawings): the
+        canvas cannot feed it; say so plainly, as for points, instead of sending it drawings it cannot take."""
+        on = shape is not None
+        text = COLOUR_HINT.format(shape=shape) if on else ""
+        if on == self.colour_mode and (not on or self.gan_hint.text() == text):
+            return
+        self.colour_mode = on
+        if on:
+            self.canvas.clear()
+        off = on or self.points_mode
+        self.canvas.setEnabled(not off)
+        self.bars.setEnabled(not off)
+        for button in (self.random_button, self.mistakes_button):
+            button.setEnabled(not off and self._test_images is not None)
+        self.my_digits.show_row(not off and not self.gan_mode)
+        self.gan_hint.setText(text if on else POINTS_HINT if self.points_mode else GAN_HINT)
+        self.gan_hint.setVisible(on or self.points_mode or self.gan_mode)
+
     def set_test_set(self, images: np.ndarray | None, labels: np.ndarray | None) -> None:
-        """uint8 [N, 28, 28] (or [N, 1, 28, 28]) and int64 [N]; None (or empty) disables the test digit buttons."""
+        """uint8 [N, 28, 28] (or [N, 1, 28, 28]) and int64 [N]; None (or empty) disables the test digit buttons,
+        and so do colour images ([N, H, W, 3]: the canvas draws gray digits only)."""
+        colour = False
         if images is not None:
             images = np.asarray(images)
             if images.ndim == 4 and images.shape[1] == 1:  # [N, 1, H, W], as the datasets store them
                 images = images[:, 0]
+            colour = images.ndim != 3
+            if colour:
+                images = None
         ok = images is not None and labels is not None and len(images) > 0 and len(images) == len(labels)
         self._test_images = images if ok else None
         self._test_labels = np.asarray(labels) if ok else None
@@ -318,8 +347,11 @@ class DigitPanel(QWidget):
         self._set_nav_visible(False)
         self.mistakes_button.setText("Show mistakes")
         for button in (self.random_button, self.mistakes_button):
-            button.setEnabled(ok)
-        if ok:
+            button.setEnabled(ok and not self.colour_mode)
+        if colour:
+            self.random_button.setToolTip(COLOUR_TEST_SET)
+            self.mistakes_button.setToolTip(COLOUR_TEST_SET)
+        elif ok:
             n = len(self._test_images)
             self.random_button.setToolTip(f"Put a random digit of the test set ({n:,} images) on the canvas")
             self.mistakes_button.setToolTip("Classify the test set with the current weights, then step through "
@@ -333,7 +365,12 @@ class DigitPanel(QWidget):
         self._update_note()
 
     def show_image(self, image28: np.ndarray, caption: str = "") -> None:
-        """Put a 28×28 digit on the canvas (scaled up smoothly); it is classified like a drawing."""
+        """Put a 28×28 digit on the canvas (scaled up smoothly); it is classified like a drawing. A colour image
+        ([H, W, 3]) is not put there (the canvas draws gray digits): the caption says so."""
+        if np.ndim(image28) == 3 and np.shape(image28)[-1] == 3:
+            self.caption.setText(f"{caption}: a colour image; the canvas draws gray digits only" if caption
+                                 else "A colour image: the canvas draws gray digits only")
+            return
         self.canvas.set_image(image28)
         self.caption.setText(caption)
 

@@ -41,12 +41,15 @@ from PySide6.QtCore import QEvent, QObject, QPoint, QSize, Qt
 from PySide6.QtWidgets import QDockWidget, QLabel, QToolTip
 
 from ...core.gan.structure import GENERATION, POINTS, gan_parts, is_gan_graph
+from ...core.inference.server import image_input_shape, shape_text, takes_colour
 from ...core.run.messages import EpochEnded, GanSamples, ParamHistograms, RunStarted, WeightsPublished
 from ...core.train.insight import Insight
 
 PREVIEW_SIZE = QSize(220, 140)
 NOT_FOR_GAN = ("A GAN has no classes to predict: see the Samples dock for what its generator makes, and the Draw "
                "dock for how real its discriminator finds a drawing.")
+NOT_FOR_COLOUR = ("This network takes colour images: the Draw dock's canvas draws gray digits, so there is no drawing "
+                  "to look inside. The Predictions and Confusion views show what it makes of its test images.")
 NOT_FOR_POINTS = ("A network on 2-D points: the Decision dock shows how it classifies the whole plane, with the "
                   "training and test points, and the editor shows what each neuron computes.")
 
@@ -212,7 +215,17 @@ class InsightController(QObject):
             self.classes = tuple(weights.classes)
         self._weights_note = note
         self._set_gan(weights.graph)
+        self._set_colour(weights.graph)
         self.weights.set_weights(weights.graph, weights.state_dict, note)
+
+    def _set_colour(self, graph) -> None:
+        """A network on colour images: the Draw dock says drawing is for digit networks, and the views it drives
+        (Activations, Saliency) say why they stay empty instead of failing on a gray drawing."""
+        colour = takes_colour(graph)
+        self.training.digits.set_colour_mode(shape_text(image_input_shape(graph)) if colour else None)
+        if colour:
+            for view in (self.activations, self.saliency):
+                view.clear(NOT_FOR_COLOUR)
 
     def _set_gan(self, graph) -> None:
         """The weights in use are a GAN's (or not): the views that differ follow."""

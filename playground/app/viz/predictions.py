@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
 
 from ..charts.export import write_png
 from .export import export_button, export_png_dialog, message_label
-from .render import grey_to_qimage
+from .render import grey_to_qimage, rgb_to_qimage
 
 THUMB = 56  # px: a 28×28 digit at twice its size
 PAD = 5
@@ -91,7 +91,7 @@ def mistake_colour(palette: QPalette) -> QColor:
 class Examples:
     """The test split as the gallery shows it (arrays are the caller's; never written to)."""
 
-    images: np.ndarray  # uint8 [N, H, W]
+    images: np.ndarray  # uint8 [N, H, W] (gray) or [N, H, W, 3] (colour)
     labels: np.ndarray  # int64 [N]
     predictions: np.ndarray  # int64 [N]
     confidences: np.ndarray  # float32 [N]
@@ -108,7 +108,8 @@ class Examples:
     def thumbnail(self, index: int) -> QImage:
         image = self.thumbnails.get(index)
         if image is None:
-            image = grey_to_qimage(self.images[index])
+            pixels = self.images[index]
+            image = rgb_to_qimage(pixels) if pixels.ndim == 3 else grey_to_qimage(pixels)
             self.thumbnails[index] = image
         return image
 
@@ -127,12 +128,15 @@ class Examples:
 
 
 def as_images(images) -> np.ndarray:
-    """uint8 [N, H, W] from [N, H, W] or [N, 1, H, W] (numpy or anything `np.asarray` takes)."""
+    """uint8 [N, H, W] (gray) from [N, H, W] or [N, 1, H, W], or [N, H, W, 3] (colour) from [N, H, W, 3] or
+    [N, 3, H, W] (numpy or anything `np.asarray` takes)."""
     array = np.asarray(images)
     if array.ndim == 4 and array.shape[1] == 1:
         array = array[:, 0]
-    if array.ndim != 3:
-        raise ValueError(f"images must be [N, H, W], got shape {array.shape}")
+    elif array.ndim == 4 and array.shape[1] == 3 and array.shape[-1] != 3:  # channels first, as datasets store them
+        array = array.transpose(0, 2, 3, 1)
+    if not (array.ndim == 3 or (array.ndim == 4 and array.shape[-1] == 3)):
+        raise ValueError(f"images must be [N, H, W] or [N, H, W, 3], got shape {array.shape}")
     if array.dtype != np.uint8:
         array = np.clip(array, 0, 255).astype(np.uint8)
     return array

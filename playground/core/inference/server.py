@@ -64,6 +64,49 @@ def graph_fingerprint(graph) -> str:
     return json.dumps(data, sort_keys=True, default=str)
 
 
+def image_input_shape(graph) -> tuple[int, ...] | None:
+    """The one Input node's sample shape ((1, 28, 28), (3, 32, 32), (2,) for points), or None when there is not
+    exactly one Input node or its shape cannot be read."""
+    from ..analysis import resolved_params
+
+    try:
+        inputs = graph.nodes_of_kind("input")
+        if len(inputs) != 1:
+            return None
+        return tuple(int(v) for v in resolved_params(inputs[0])["shape"])
+    except Exception:  # a damaged or unfinished graph: no shape to tell
+        return None
+
+
+def takes_colour(graph) -> bool:
+    """The network takes colour images (a 3-channel input, [3, H, W]): the Draw dock's gray digits do not fit it."""
+    shape = image_input_shape(graph)
+    return shape is not None and len(shape) == 3 and shape[0] == 3
+
+
+def shape_text(shape: tuple[int, ...] | None) -> str:
+    return "×".join(str(v) for v in shape) if shape else "?"
+
+
+def channels_first(images: np.ndarray) -> np.ndarray:
+    """uint8 images as the network takes them, [N, C, H, W], from gray [N, H, W] or colour channels-last
+    [N, H, W, 3] (how `RunStarted.test_images` holds them); [N, C, H, W] passes as it is."""
+    images = np.asarray(images)
+    if images.ndim == 3:
+        return images[:, None]
+    if images.ndim == 4 and images.shape[-1] == 3 and images.shape[1] != 3:
+        return images.transpose(0, 3, 1, 2)
+    return images
+
+
+def drawing_refused(graph) -> str | None:
+    """Why the Draw dock's drawing cannot go to this network (None: it can)."""
+    if takes_colour(graph):
+        return (f"Drawing is for digit networks: this network takes colour images "
+                f"({shape_text(image_input_shape(graph))}), not a gray drawing.")
+    return None
+
+
 class InferenceServer:
     """One CPU model in eval mode, rebuilt only when the graph's structure changes. Not thread-safe: one caller."""
 
@@ -84,7 +127,10 @@ class InferenceServer:
 
     # -- requests ------------------------------------------------------------------------------------
     def load(self, graph, state_dict: dict[str, Any] | None, dataset: str, options: dict | None = None) -> None:
-        """`options`: for a GAN graph, {"gan_loss": ...} (the run's loss says how to read the discriminator)."""
+        """`options`: for a GAN graph, {"gan_loss": ...} (the run's loss says how to read the discriminator); for
+        any network, {"normalization": {"mean": ..., "std": ...}}: the input scaling of the weights' own data (an
+        image folder's, which the catalog does not know: a run's or checkpoint's), used instead of the dataset's.
+        A "folder" network with no normalization given falls back to MNIST's scaling."""
         import torch
 
         from ..build import build_module
@@ -135,10 +181,14 @@ class InferenceServer:
             self.gan_loss = str((options or {}).get("gan_loss") or "non_saturating")
         else:
             self.gan_loss = None
-            try:
-                self.normalization = normalization_for(dataset)
-            except ValueError:
-                self.normalization = normalization_for("mnist")
+            own = own_normalization(options)
+            if own is not None:
+                self.normalization = own
+            else:
+                try:
+                    self.normalization = normalization_for(dataset)
+                except ValueError:
+                    self.normalization = normalization_for("mnist")
         self.graph, self.loss, self.initial = graph, loss, state_dict is None
 
     def preprocess(self, drawing: np.ndarray) -> np.ndarray:
@@ -152,6 +202,9 @@ class InferenceServer:
         import torch
 
         self._need_model()
+        refused = drawing_refused(self.graph) if image.ndim == 2 else None
+        if refused:
+            raise InferenceError(refused)
         try:
             with torch.inference_mode():
                 if self.gan_loss is not None:
@@ -175,14 +228,15 @@ class InferenceServer:
         return image, None if is_blank(image) else self.classify(image)
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
-        """Class probabilities (float32 [N, classes]) of uint8 images [N, H, W]."""
+        """Class probabilities (float32 [N, classes]) of uint8 images [N, H, W] (gray), [N, H, W, 3] (colour,
+        channels last, as `RunStarted.test_images`) or [N, C, H, W]."""
         import torch
 
         from ..train.inference import predict_probabilities
 
         self._need_model()
         with torch.inference_mode():
-            images = torch.from_numpy(np.array(images, dtype=np.uint8))  # a writable copy
+            images = torch.from_numpy(np.array(channels_first(images), dtype=np.uint8))  # a writable copy
             if self.gan_loss is not None:
                 x = images.unsqueeze(1) if images.dim() == 3 else images
                 return self._realness(self.model.discriminator(self.normalization(x)).float()).numpy().astype(
@@ -198,8 +252,11 @@ class InferenceServer:
         from ..train.insight import look_inside, saliency
 
         self._need_model()
+        refused = drawing_refused(self.graph) if image.ndim == 2 else None
+        if refused:
+            raise InferenceError(refused)
         try:
-            raw = torch.from_numpy(np.ascontiguousarray(image)).view(1, 1, *image.shape)
+            raw = torch.from_numpy(np.ascontiguousarray(channels_first(image[None])))
             if self.gan_loss is not None:  # a GAN: inside its discriminator, and which pixels made it say "real"
                 discriminator = self.model.discriminator
                 logits, layers = look_inside(discriminator, self.graph, self.normalization(raw))
@@ -263,6 +320,22 @@ class LocalInference(InferenceServer):
 
     def keep_to(self, cores: frozenset[int] | None) -> None:
         """Nothing to do: it runs in its caller's thread, which the caller keeps where it wants."""
+
+
+def own_normalization(options: dict | None):
+    """The Normalization `options` carry ({"normalization": {"mean", "std"}}: finite, std above 0), else None."""
+    import math
+
+    from ..data import Normalization
+
+    own = (options or {}).get("normalization") if isinstance(options, dict) else None
+    if not isinstance(own, dict):
+        return None
+    try:
+        mean, std = float(own["mean"]), float(own["std"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return Normalization(mean, std) if math.isfinite(mean) and math.isfinite(std) and std > 0 else None
 
 
 def _as_tensor(value: Any) -> Any:

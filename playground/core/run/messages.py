@@ -38,7 +38,9 @@ class RunStarted:
     steps_per_epoch: int
     total_steps: int
     batch_size: int
-    test_images: np.ndarray = field(repr=False)  # uint8 [N, H, W] (for the canvas's "random test digit")
+    # uint8 [N, H, W] for gray images (the canvas's "random test digit"), [N, H, W, 3] for colour ones (an image
+    # folder in colour: the Predictions and Confusion views show them in colour); see `arrays_of_test_split`
+    test_images: np.ndarray = field(repr=False)
     test_labels: np.ndarray = field(repr=False)  # int64 [N]
     transfer_note: str = ""  # what did not load when the run starts from earlier weights
     task: str = "classification"  # or "generation" (a GAN: GanProgress, GanSamples and GanEpochEnded follow)
@@ -265,10 +267,13 @@ class StartRun:
 
 
 def arrays_of_test_split(dataset) -> tuple[np.ndarray, np.ndarray]:
-    """A dataset's test split as the canvas and the evaluations take it: images uint8 [N, H, W], labels int64 [N].
-    NumPy views of the dataset's CPU tensors, which are never written to: a safe, free hand-over. Points have no
-    images: none (their views draw the points themselves)."""
+    """A dataset's test split as the canvas and the evaluations take it: images uint8 [N, H, W] (gray, one
+    channel) or [N, H, W, 3] (colour, channels last: how pictures are drawn), labels int64 [N]. Gray images are
+    NumPy views of the dataset's CPU tensors, which are never written to: a safe, free hand-over; colour ones a
+    channels-last copy. Points have no images: none (their views draw the points themselves)."""
     if getattr(dataset, "points", None) is not None:
         return np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64)
     images, labels = dataset.split("test")
+    if images.dim() == 4 and images.shape[1] == 3:
+        return np.ascontiguousarray(images.permute(0, 2, 3, 1).numpy()), labels.numpy()
     return images[:, 0].numpy(), labels.numpy()

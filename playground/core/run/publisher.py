@@ -147,4 +147,16 @@ class Publisher(Callback):
         self.send(WeightsPublished(
             run_id=self.job.run_id, global_step=trainer.global_step, graph=trainer.graph,
             state_dict=trainer.state_dict_copy(), dataset=trainer.dataset_name, classes=trainer.classes,
-            config=trainer.config.to_dict(), history=trainer.history.to_dict() if final else {}))
+            config=published_config(trainer), history=trainer.history.to_dict() if final else {}))
+
+
+def published_config(trainer) -> dict:
+    """The run's settings as WeightsPublished carries them; an image folder's run adds its input scaling
+    ("normalization": {"mean", "std"}), which the catalog does not know: what the inference server needs to
+    classify with these weights (`InferenceServer.load`'s options), as a checkpoint's extra["normalization"]."""
+    config = trainer.config.to_dict()
+    normalization = getattr(trainer, "normalization", None)
+    dataset = getattr(trainer, "dataset", None)
+    if getattr(dataset, "name", None) == "folder" and normalization is not None:
+        config["normalization"] = {"mean": float(normalization.mean), "std": float(normalization.std)}
+    return config
