@@ -117,3 +117,24 @@ def test_the_weights_view_shows_a_colour_folder_networks_inputs_in_colour(qtbot)
         tile = view.tiles()[0]
         c = view.image().pixelColor(tile.center())
         assert (c.red(), c.green(), c.blue()) == (255, 127, 127), preset
+
+
+def test_a_folder_runs_weights_reach_the_predictor_with_the_folders_normalization(qtbot, settings, monkeypatch):
+    """The window hands the inference process the folder's own scaling (a run's weights carry it), not MNIST's."""
+    from playground.core.graph.io import load_graph
+    from playground.core.run.messages import WeightsPublished
+
+    from .conftest import make_window
+
+    window = make_window(qtbot, settings)
+    asked = []
+    monkeypatch.setattr(window.training.predictor, "set_model", lambda *args: asked.append(args))
+    graph = load_graph("preset:mlp")
+    normalization = {"mean": 0.4, "std": 0.2}
+    window.training.in_use.use(WeightsPublished(run_id=1, global_step=5, graph=graph, state_dict={}, dataset="folder",
+                                                classes=tuple("0123456789"), config={"normalization": normalization}),
+                               note="live")
+    assert asked and asked[-1][-1] == {"normalization": normalization}
+    window.training.in_use.use(WeightsPublished(run_id=1, global_step=6, graph=graph, state_dict={}, dataset="mnist",
+                                                classes=tuple("0123456789"), config={}), note="live")
+    assert asked[-1][-1] is None  # digits: MNIST's, as before

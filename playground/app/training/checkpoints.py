@@ -78,7 +78,7 @@ class CheckpointDialogs:
         state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         self.weights.use(WeightsPublished(run_id=0, global_step=int(checkpoint.extra.get("global_step", 0)),
                                           graph=graph, state_dict=state, dataset=dataset, classes=classes,
-                                          config=dict(checkpoint.config), history=dict(checkpoint.history)),
+                                          config=_config_of(checkpoint), history=dict(checkpoint.history)),
                          note=f"loaded from {Path(path).name}")
         if classes:
             self.digits.set_classes(classes)
@@ -92,3 +92,12 @@ class CheckpointDialogs:
                                     f"fresh initialisation.\n\n{report.summary()}")
         self.say(f"Loaded weights from {path}: {report.summary()}")
         return True
+
+
+def _config_of(checkpoint) -> dict:
+    """The run's settings as a run's weights carry them: an image folder's normalization with them (the checkpoint
+    keeps it beside them), so that the predictor scales the person's images as the run did."""
+    config = dict(checkpoint.config)
+    if checkpoint.extra.get("normalization"):
+        config["normalization"] = dict(checkpoint.extra["normalization"])
+    return config

@@ -43,7 +43,7 @@ class WeightsInUse(QObject):
         self.version += 1
         gan = is_gan_graph(weights.graph)
         self.predictor.set_model(weights.graph, weights.state_dict, weights.dataset, self.version,
-                                 gan_options(weights.config) if gan else None)
+                                 gan_options(weights.config) if gan else model_options(weights.config))
         self.digits.set_gan_mode(gan)
         self.digits.set_points_mode(task_of(weights.graph) == POINTS)
         self.digits.set_model_note(note)
@@ -107,6 +107,13 @@ def build_network(graph):
 
         return build_gan(graph, "cpu")
     return build_module(graph, "cpu")
+
+
+def model_options(config: dict | None) -> dict | None:
+    """What the inference server needs of a classifier run's settings: an image folder's own normalization (a
+    run's weights carry it in their config; a loaded folder checkpoint's, likewise), else nothing (MNIST's)."""
+    normalization = (config or {}).get("normalization")
+    return {"normalization": normalization} if normalization else None
 
 
 def gan_options(config: dict | None) -> dict:
