@@ -39,6 +39,7 @@ anything before the stroke's first answer (the inference process starting).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import os
@@ -181,6 +182,36 @@ class _DialogWatch:
         dialog.reject()
 
 
+
+@contextlib.contextmanager
+def bench_window(show: bool = False):
+    """(app, window, dialogs): the main window as `playground` opens it (offscreen unless `show`), on settings of
+    its own, at 1400×900, with its dialogs answered (`_DialogWatch`); closed afterwards, also after an error, so
+    that no window (nor its inference and training processes) is left behind. The benches' one way in."""
+    if not show:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ.setdefault("PLAYGROUND_SETTINGS_DIR", tempfile.mkdtemp(prefix="playground-bench-"))
+    from ..app.launch import application
+    from ..app.main_window import MainWindow
+    from ..app.settings import AppSettings
+
+    app = application()
+    dialogs = _DialogWatch()
+    dialogs.timer.start()
+    window = MainWindow(AppSettings(), path=None)
+    try:
+        window.resize(1400, 900)
+        window.show()
+        window.start(None)
+        yield app, window, dialogs
+    finally:
+        workbench = getattr(window, "workbench", None)
+        if workbench is not None:
+            workbench.document.undo_stack.setClean()
+        window.close()
+        app.processEvents()
+        dialogs.timer.stop()
+
 def _count(counts: dict[str, int], *names: str) -> None:
     for name in names:
         counts[name] += 1
@@ -299,14 +330,8 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
                   gan: bool = False) -> dict:
     """`device`: where the run trains (cpu, cuda, cuda:N); the window's inference process stays on the CPU.
     `gan`: train dcgan-mnist (judge off) with the Samples dock live, instead of mnist-cnn."""
-    if not show:
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    os.environ.setdefault("PLAYGROUND_SETTINGS_DIR", tempfile.mkdtemp(prefix="playground-bench-"))
     if data_dir:
         os.environ["PLAYGROUND_DATA_DIR"] = data_dir
-    from ..app.launch import application
-    from ..app.main_window import MainWindow
-    from ..app.settings import AppSettings
     from ..app.training.session import RUNNING
     from ..core.data import load_dataset
     from ..core.run.job import training_threads
@@ -314,20 +339,13 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
     from ..core.train import TrainConfig
 
     started = time.perf_counter()
-    app = application()
     dataset = load_dataset(dataset_name, fallback_to_sample=True)
     steps_per_epoch = max(1, len(dataset.train_labels) // batch_size)
     epochs = max(1, math.ceil(steps / steps_per_epoch))
     config = TrainConfig(epochs=epochs, batch_size=batch_size, seed=seed, device=device, augment="default",
                          gan_judge=False)  # a GAN's judge would first train a classifier, and judge each epoch
 
-    dialogs = _DialogWatch()
-    dialogs.timer.start()
-    window = MainWindow(AppSettings(), path=None)
-    try:
-        window.resize(1400, 900)
-        window.show()
-        window.start(None)
+    with bench_window(show) as (app, window, dialogs):
         if gan:
             window.workbench.files.new_from_preset(GAN_PRESET)
             window.workbench.shapes.run_now()
@@ -425,11 +443,6 @@ def run_gui_bench(steps: int, dataset_name: str, data_dir: str | None, batch_siz
         if not result.ok:
             raise RuntimeError(f"the GUI run failed: {result.message}")
         t.digits.prediction_shown.disconnect(shown)
-    finally:  # also after an error: no window (nor its inference process) is left behind
-        window.workbench.document.undo_stack.setClean()
-        window.close()
-        app.processEvents()
-        dialogs.timer.stop()
     (gui_steps, gui_seconds, gui_train_cpu), (bare_steps, bare_seconds, bare_cpu) = (
         ledger.totals("gui"), ledger.totals("headless"))
     if not (gui_seconds and bare_seconds):

@@ -30,17 +30,16 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import tempfile
 import time
 from collections import Counter
 
 from .bench_gui import (
     EVENT_LOOP_TARGET_MS,
-    _DialogWatch,
     _EventLoopProbe,
     _percentile,
     _run_event_loop,
     _steal_share,
+    bench_window,
     host_cpu_times,
 )
 from .common import say
@@ -256,23 +255,10 @@ def _thumbnails_in_sight(view, scene) -> tuple[int, int]:
 def run_window_bench(steps: int | None, seed: int, show: bool = False, batch_size: int | None = None) -> dict:
     """points-tfp trained from the window's Start path, with the panel's settings but `seed` (and `batch_size`, if
     given); `steps`: stop after so many."""
-    if not show:
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    os.environ.setdefault("PLAYGROUND_SETTINGS_DIR", tempfile.mkdtemp(prefix="playground-bench-"))
-    from ..app.launch import application
-    from ..app.main_window import MainWindow
-    from ..app.settings import AppSettings
     from ..app.training.session import RUNNING
     from ..core.run.messages import DecisionFrame, Progress, RunFinished, RunStarted
 
-    app = application()
-    dialogs = _DialogWatch()
-    dialogs.timer.start()
-    window = MainWindow(AppSettings(), path=None)
-    try:
-        window.resize(1400, 900)
-        window.show()
-        window.start(None)
+    with bench_window(show) as (app, window, dialogs):
         wb, t = window.workbench, window.training
         if not wb.files.new_from_preset(PRESET):
             raise RuntimeError(f"the window could not open the preset {PRESET}")
@@ -341,13 +327,6 @@ def run_window_bench(steps: int | None, seed: int, show: bool = False, batch_siz
         result = finished[0]
         if not result.ok:
             raise RuntimeError(f"the run in the window failed: {result.message}")
-    finally:  # also after an error: no window (nor its processes) left behind
-        wb = getattr(window, "workbench", None)
-        if wb is not None:
-            wb.document.undo_stack.setClean()
-        window.close()
-        app.processEvents()
-        dialogs.timer.stop()
     measured = [p for p in progress if since <= p[0] <= until]
     if len(measured) < 2 or wall <= 0:
         from .errors import UserError
