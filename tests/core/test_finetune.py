@@ -12,6 +12,8 @@ import torch
 from playground.cli import main
 from playground.core.data import load_dataset
 from playground.core.data.handwriting import HandwritingStore
+from playground.core.run.job import FinetuneSpec, RunControl, TrainingJob, run_job
+from playground.core.run.messages import FinetuneReport, RunControls, RunFinished, WeightsPublished
 from playground.core.train import TrainConfig, Trainer
 from playground.core.train.checkpoint import load_checkpoint
 from playground.core.train.finetune import FinetuneError, finetune, frozen_nodes
@@ -73,6 +75,11 @@ def test_finetune_learns_own_digits_and_keeps_mnist(trained, sample):
     assert result.seconds < 30 and s["replay_dataset"] == "mnist-sample"
     assert set(result.checkpoint.state_dict) == set(ckpt.state_dict)
     assert result.checkpoint.graph.nodes["conv1"].trainable  # the graph as it was: freezing was the run's
+    # What the network says of each own digit: the held-out ones' account for the accuracies measured
+    held = result.held_out
+    assert held.sum() == 20 and len(result.predicted_before) == len(result.predicted_after) == 50
+    assert np.mean(result.predicted_before[held] == y[held]) == pytest.approx(result.own_before)
+    assert np.mean(result.predicted_after[held] == y[held]) == pytest.approx(result.own_after)
 
 
 def test_frozen_layers_are_bit_identical_after(trained, sample):
@@ -103,6 +110,59 @@ def test_finetune_refuses_too_few_digits_and_nothing_to_train(trained, sample):
         finetune(ckpt, x[keep], y[keep], replay=sample)
     with pytest.raises(FinetuneError, match="nothing is left to train"):
         finetune(ckpt, x, y, replay=sample, freeze_until="output")
+
+
+# -- a fine-tuning run from the window (the training process's run_job) -----------------------------------
+
+
+def finetune_job(trained, sample, **spec):
+    ckpt = load_checkpoint(trained)
+    x, y = own_digits(sample, per_class=3)
+    return TrainingJob(run_id=4, name="Fine-tune 4", graph=ckpt.graph, config=TrainConfig(device="cpu"),
+                       dataset="mnist-sample", initial_weights=ckpt.state_dict, weights_interval=0.0,
+                       finetune=FinetuneSpec(images=x, labels=y, ids=tuple(f"d{i}" for i in range(len(y))), **spec))
+
+
+def test_a_finetune_job_publishes_like_a_run_then_reports_before_and_after(trained, sample, monkeypatch):
+    monkeypatch.delenv("PLAYGROUND_MNIST_DIR", raising=False)  # replay the offline sample: quick
+    sent = []
+    run_job(finetune_job(trained, sample, freeze_until="pool1"), RunControl(), sent.append)
+    kinds = [type(m).__name__ for m in sent]
+    assert kinds[0] == "RunStarted" and kinds[-2:] == ["FinetuneReport", "RunFinished"], kinds
+    started, report, finished = sent[0], sent[-2], sent[-1]
+    assert finished.status == "completed" and finished.message == "" and finished.global_step == report.steps > 0
+    assert len(started.test_images) == report.held_out.sum() == 10  # the held-out own digits are the test split
+    assert report.ids[0] == "d0" and len(report.predicted_after) == 30
+    assert report.frozen[-1] == "pool1" and "dense2" in report.trained and "conv1" not in report.trained
+    assert finished.test_accuracy == pytest.approx(report.own_after)
+    held = report.held_out
+    assert np.mean(report.predicted_after[held] == report.labels[held]) == pytest.approx(report.own_after)
+    assert "mnist" in report.replay_dataset.lower()
+    weights = [m for m in sent if isinstance(m, WeightsPublished)]
+    assert weights and weights[-1].global_step == report.steps  # the tuned weights reach the window
+    assert not weights[-1].graph.nodes["conv1"].trainable  # the run's graph: frozen as chosen
+
+
+def test_a_finetune_job_that_cannot_start_says_why(trained, sample, monkeypatch):
+    monkeypatch.delenv("PLAYGROUND_MNIST_DIR", raising=False)
+    job = finetune_job(trained, sample)
+    for broken, words in ((dataclasses.replace(job, initial_weights=None), "no weights to fine-tune"),
+                          (dataclasses.replace(job, finetune=dataclasses.replace(job.finetune, freeze_until="nope")),
+                           "no node 'nope'")):
+        sent = []
+        run_job(broken, RunControl(), sent.append)
+        assert isinstance(sent[-1], RunFinished) and sent[-1].status == "failed"
+        assert words in sent[-1].message
+        assert not any(isinstance(m, FinetuneReport) for m in sent)
+
+
+def test_a_stopped_finetune_job_reports_where_it_stopped(trained, sample, monkeypatch):
+    monkeypatch.delenv("PLAYGROUND_MNIST_DIR", raising=False)
+    sent = []
+    run_job(finetune_job(trained, sample), RunControl(RunControls(stop=True)), sent.append)
+    report, finished = sent[-2], sent[-1]
+    assert isinstance(report, FinetuneReport) and report.status == finished.status == "stopped"
+    assert report.steps < 200
 
 
 # -- playground finetune ----------------------------------------------------------------------------------

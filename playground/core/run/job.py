@@ -1,7 +1,8 @@
 """One run from the window: what it is (`TrainingJob`) and how the training process runs it (`run_job`).
 
-`run_job` loads the dataset, builds the Trainer and runs `fit`, and says what
-happens only through `send(message)`, one of the plain dataclasses of
+`run_job` loads the dataset, builds the Trainer and runs `fit` (or, for a job
+with `finetune`, fine-tunes the weights it carries on a person's own digits:
+core/train/finetune.py), and says what happens only through `send(message)`, one of the plain dataclasses of
 `messages.py`: RunStarted first, RunFinished always last, whatever happened.
 The app's wishes (pause, stop, histograms) arrive as `RunControls`, from the
 process's reader thread, through `RunControl`, which hands them to the Trainer
@@ -17,7 +18,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...core.run.messages import RunControls, RunFinished, RunStarted, arrays_of_test_split
+import numpy as np
+
+from ...core.run.messages import FinetuneReport, RunControls, RunFinished, RunStarted, arrays_of_test_split
 from ..build import GraphError
 from ..data import DatasetError, folder_options, load_dataset
 from ..data.points import is_points_dataset
@@ -26,6 +29,8 @@ from ..gan.structure import is_gan_graph
 from ..gan.trainer import GanTrainer
 from ..graph import Graph
 from ..train import CheckpointError, ConfigError, TrainConfig, Trainer, TrainingError, resolve_device
+from ..train.checkpoint import Checkpoint
+from ..train.finetune import FinetuneError, default_replay, finetune
 from .decision_publisher import DecisionPublisher, GanPointsPublisher
 from .gan_publisher import GanPublisher
 from .publisher import Publisher, Send
@@ -54,6 +59,17 @@ def training_threads() -> int:
 
 
 @dataclass(frozen=True)
+class FinetuneSpec:
+    """A fine-tuning run's own digits (the job's `initial_weights` are what it tunes)."""
+
+    images: np.ndarray = field(repr=False)  # uint8 [N, 28, 28]: the digits as the network sees them
+    labels: np.ndarray = field(repr=False)  # int64 [N]: class numbers
+    ids: tuple[str, ...] = ()  # the store's id of each digit, handed back in the FinetuneReport
+    freeze_until: str | None = None  # None: everything before the last Dense stays frozen
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class TrainingJob:
     """Everything a run needs, decided in the GUI thread before it starts (the graph is a copy)."""
 
@@ -70,6 +86,7 @@ class TrainingJob:
     max_steps: int | None = None  # stop after this many steps (benchmarks)
     histogram_interval: float = HISTOGRAM_INTERVAL
     samples_interval: float = 2.0  # a GAN run's sample grid: seconds between two (gan_publisher.SAMPLES_INTERVAL)
+    finetune: FinetuneSpec | None = None  # fine-tune `initial_weights` on these digits instead of training afresh
 
 
 class RunControl:
@@ -104,6 +121,10 @@ class RunControl:
             trainer.resume()
 
     @property
+    def trainer(self) -> Trainer | None:
+        return self._trainer
+
+    @property
     def stop_requested(self) -> bool:
         return self._controls.stop
 
@@ -124,6 +145,9 @@ def run_job(job: TrainingJob, control: RunControl, send: Send) -> None:
             import torch
 
             torch.set_num_threads(threads)
+        if job.finetune is not None:
+            _run_finetune(job, control, send, start)
+            return
         gan = is_gan_graph(job.graph)  # a GAN: its own trainer and publisher, the same messages around them
         # A missing dataset falls back to the offline sample (the panel said so before Start).
         dataset = (load_points_dataset(name, job.config, own=job.graph.points, gan=gan) if points
@@ -150,15 +174,48 @@ def run_job(job: TrainingJob, control: RunControl, send: Send) -> None:
             samples_per_second=result.samples_per_second, seconds=time.perf_counter() - start))
     except TrainingError as exc:
         status = "out_of_memory" if exc.kind == "out_of_memory" else exc.kind
-        send(_finished(job, status, str(exc), start, trainer))
-    except (GraphError, ConfigError, DatasetError, CheckpointError) as exc:
-        send(_finished(job, "failed", str(exc), start, trainer))
+        send(_finished(job, status, str(exc), start, trainer or control.trainer))
+    except (GraphError, ConfigError, DatasetError, CheckpointError, FinetuneError) as exc:
+        send(_finished(job, "failed", str(exc), start, trainer or control.trainer))
     except Exception as exc:  # a bug: say it plainly, keep the app up, keep the traceback in the log
         log.exception("training run %s failed", job.run_id)
         send(_finished(job, "failed", f"an internal error stopped training: {type(exc).__name__}: {exc}", start,
-                       trainer))
+                       trainer or control.trainer))
     finally:
         control.attach(None)
+
+
+def _run_finetune(job: TrainingJob, control: RunControl, send: Send, start: float) -> None:
+    """A fine-tuning run: the job's weights tuned on its own digits mixed with replayed ones, published like any
+    run's (charts, live weights), then a FinetuneReport (before and after) and RunFinished. Raises what run_job
+    reports."""
+    spec = job.finetune
+    if not job.initial_weights:
+        raise FinetuneError("there are no weights to fine-tune: train the network or load weights first")
+    name = job.dataset or job.config.dataset or job.graph.input_dataset()
+    checkpoint = Checkpoint(graph=job.graph, state_dict=job.initial_weights, optimizer_state=None,
+                            config=job.config.to_dict(), history={}, extra={"dataset": name})
+    replay = default_replay(checkpoint, job.config.folder)
+
+    def started(trainer: Trainer, mixed) -> None:
+        control.attach(trainer)
+        send(_run_started(job, trainer, mixed, ""))
+
+    result = finetune(checkpoint, spec.images, spec.labels, freeze_until=spec.freeze_until, replay=replay,
+                      seed=spec.seed, device=job.config.device,
+                      callbacks=[Publisher(send, job, lambda: control.histograms)], on_start=started)
+    trainer = control.trainer
+    send(FinetuneReport(
+        run_id=job.run_id, status=result.status, ids=tuple(spec.ids), labels=np.asarray(spec.labels, np.int64),
+        held_out=result.held_out, predicted_before=result.predicted_before, predicted_after=result.predicted_after,
+        own_before=result.own_before, own_after=result.own_after, replay_before=result.replay_before,
+        replay_after=result.replay_after, replay_dataset=replay.source, frozen=tuple(result.frozen),
+        trained=tuple(result.trained), steps=result.steps, seconds=result.seconds))
+    send(RunFinished(
+        run_id=job.run_id, status=result.status, message="", epochs_completed=trainer.epochs_completed,
+        global_step=result.steps, test_accuracy=result.own_after,
+        samples_per_second=result.steps * trainer.config.batch_size / max(result.train_seconds, 1e-9),
+        seconds=time.perf_counter() - start))
 
 
 def _finished(job: TrainingJob, status: str, message: str, start: float, trainer: Trainer | None = None

@@ -4,7 +4,8 @@ From the training process to the app: RunStarted, then Progress, EpochEnded,
 WeightsPublished, ParamHistograms, Paused and RunNote in any order (a network
 on 2-D points: DecisionFrame too; a GAN run: GanProgress, GanSamples and
 GanEpochEnded instead of EpochEnded; a GAN on 2-D points: GanPointsFrame
-instead of GanSamples), and RunFinished always last. Each is built in the
+instead of GanSamples; a fine-tuning run: FinetuneReport just before the
+end), and RunFinished always last. Each is built in the
 training process from *copies*, crosses the pipe through the one codec
 (wire.py) and reaches the GUI thread in one queued signal. Nothing here
 refers to the Trainer or to a device tensor, so the app can keep a message as
@@ -240,6 +241,29 @@ class GanPointsFrame:
     surface: np.ndarray = field(repr=False)  # float32 [R, R]: the discriminator's verdict over the plane
     loss_d: float  # the last step's
     loss_g: float
+
+
+@dataclass(frozen=True)
+class FinetuneReport:
+    """A fine-tuning run's outcome (sent just before its RunFinished): what it bought on the person's own digits
+    and what it cost on the replayed dataset, and what the network says of each own digit before and after."""
+
+    run_id: int
+    status: str  # "completed", or "stopped" (the weights are where it stopped)
+    ids: tuple[str, ...]  # the own digits, in the order of the arrays below
+    labels: np.ndarray = field(repr=False)  # int64 [N]: each digit's class number
+    held_out: np.ndarray = field(repr=False)  # bool [N]: never trained on (the accuracies are measured on these)
+    predicted_before: np.ndarray = field(repr=False)  # int64 [N]
+    predicted_after: np.ndarray = field(repr=False)  # int64 [N]
+    own_before: float  # accuracy on the held-out own digits
+    own_after: float
+    replay_before: float  # accuracy on the replayed dataset's test split
+    replay_after: float
+    replay_dataset: str  # where the replayed images came from, in words ("MNIST from ...")
+    frozen: tuple[str, ...]  # nodes that stayed frozen
+    trained: tuple[str, ...]  # nodes whose weights changed
+    steps: int
+    seconds: float
 
 
 @dataclass(frozen=True)

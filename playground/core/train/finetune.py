@@ -19,6 +19,7 @@ How (each choice keeps a few dozen digits from undoing what 60,000 taught):
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,8 +27,10 @@ import numpy as np
 import torch
 
 from ..data import Dataset
+from .callbacks import Callback
 from .checkpoint import Checkpoint
 from .config import TrainConfig
+from .inference import predict_probabilities
 from .trainer import Trainer, evaluate
 
 # The run's shape, tuned on mnist-cnn trained on 20,000 MNIST digits (99.11%) with 50 own digits (the sample's test
@@ -61,6 +64,11 @@ class FinetuneResult:
     trained: list[str]  # nodes whose weights changed
     own_train: dict[str, int] = field(default_factory=dict)  # per class: digits trained on
     own_held_out: dict[str, int] = field(default_factory=dict)  # per class: digits held out
+    status: str = "completed"  # the run's: "stopped" when it was stopped early (the weights are where it stopped)
+    # Per own digit, in the order given: held out (never trained on), the class predicted before and after
+    held_out: np.ndarray = field(default_factory=lambda: np.zeros(0, bool), repr=False)
+    predicted_before: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)
+    predicted_after: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)
 
     def summary(self) -> dict[str, Any]:
         """The flat JSON `playground finetune` prints last."""
@@ -71,6 +79,12 @@ class FinetuneResult:
                 "steps": self.steps, "frozen": self.frozen, "trained": self.trained,
                 "own_train": sum(self.own_train.values()), "own_held_out": sum(self.own_held_out.values()),
                 "counts": {c: self.own_train.get(c, 0) + self.own_held_out.get(c, 0) for c in self.own_train}}
+
+
+def _predicted(trainer: Trainer, images: torch.Tensor) -> np.ndarray:
+    """The class the trainer's network gives each image now (int64 [N])."""
+    probabilities = predict_probabilities(trainer.model, images, trainer.normalization, trainer.loss_kind)
+    return probabilities.argmax(dim=1).numpy().astype(np.int64)
 
 
 def execution_order(graph) -> list[str]:
@@ -131,9 +145,12 @@ def finetune(checkpoint: Checkpoint, own_images: np.ndarray, own_labels: np.ndar
              freeze_until: str | None = None, replay: Dataset | None = None, data_dir=None,
              held_out_share: float = 0.2, seed: int = 0, device: str = "cpu", epochs: int = EPOCHS,
              oversample_to: int = OVERSAMPLE_TO, replay_share: float = REPLAY_SHARE, lr: float = LR,
-             batch_size: int = BATCH_SIZE, optimizer: str = OPTIMIZER) -> FinetuneResult:
+             batch_size: int = BATCH_SIZE, optimizer: str = OPTIMIZER, callbacks: Sequence[Callback] = (),
+             on_start: Callable[[Trainer, Dataset], None] | None = None) -> FinetuneResult:
     """Fine-tune `checkpoint` on own digits (uint8 [N, 28, 28] or [N, 1, 28, 28], class numbers int64 [N]).
 
+    `callbacks` go to the Trainer's fit; `on_start(trainer, mixed dataset)` is called once the weights are loaded
+    and measured, before the first step (the window's run: RunStarted, the stop button).
     Raises FinetuneError when it cannot start (see the module doc), CheckpointError-free: the checkpoint is
     already loaded."""
     start = time.perf_counter()
@@ -190,8 +207,11 @@ def finetune(checkpoint: Checkpoint, own_images: np.ndarray, own_labels: np.ndar
     eval_kwargs = dict(loss=trainer.loss_kind, num_classes=trainer.num_classes, memory_format=trainer.memory_format)
     own_before = trainer.evaluate("test").accuracy
     replay_before = evaluate(trainer.model, replay_test, **eval_kwargs).accuracy
+    predicted_before = _predicted(trainer, images)
 
-    fit = trainer.fit()
+    if on_start is not None:
+        on_start(trainer, mixed)
+    fit = trainer.fit(callbacks=callbacks)
     own_after = trainer.evaluate("test").accuracy
     replay_metrics = evaluate(trainer.model, replay_test, **eval_kwargs)
 
@@ -211,7 +231,9 @@ def finetune(checkpoint: Checkpoint, own_images: np.ndarray, own_labels: np.ndar
         own_before=own_before, own_after=own_after, replay_before=replay_before,
         replay_after=replay_metrics.accuracy, replay_dataset=replay.name, seconds=seconds,
         train_seconds=fit.train_seconds, steps=fit.global_step, frozen=frozen, trained=trained,
-        own_train=own_train, own_held_out=own_held)
-    result.checkpoint.extra = {**checkpoint.extra, "test": replay_metrics.to_dict(), "status": "completed",
+        own_train=own_train, own_held_out=own_held, status=fit.status,
+        held_out=np.isin(np.arange(len(labels)), held_idx), predicted_before=predicted_before,
+        predicted_after=_predicted(trainer, images))
+    result.checkpoint.extra = {**checkpoint.extra, "test": replay_metrics.to_dict(), "status": result.status,
                                "finetune": result.summary()}
     return result
