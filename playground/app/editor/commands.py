@@ -161,6 +161,22 @@ def set_trainable(doc: Document, node_id: str, value: bool) -> Edit:
     return Edit(doc, f"{'Unfreeze' if value else 'Freeze'} {node_id}", lambda r: r.set_trainable(node_id, value))
 
 
+def set_frozen(doc: Document, frozen, text: str) -> Edit | None:
+    """One edit (one undo step) that freezes the nodes in `frozen` and unfreezes every other layer (the Input and
+    Output have no weights to freeze); None when the flags are already so."""
+    frozen = set(frozen)
+    changes = [(nid, nid not in frozen) for nid, node in doc.graph.nodes.items()
+               if node.kind not in ("input", "output") and node.trainable != (nid not in frozen)]
+    if not changes:
+        return None
+
+    def work(r) -> None:
+        for nid, value in changes:
+            r.set_trainable(nid, value)
+
+    return Edit(doc, text, work)
+
+
 def rename(doc: Document, old: str, new: str) -> Edit:
     return Edit(doc, f"Rename {old} to {new}", lambda r: r.rename(old, new))
 

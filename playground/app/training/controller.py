@@ -5,6 +5,7 @@
 - `runs.py`: Start, Pause, Stop and closing, and what the window does as a run starts and ends;
 - `weights.py`: the weights the window uses (predictor, Weights view, Save Weights);
 - `evaluation.py`: test sets with no run, and evaluating weights no run has evaluated;
+- `finetune.py`: Fine-tune on my digits (the My digits window): when it can start, what stays frozen, the run;
 - `checkpoints.py`: the Save Weights and Load Weights dialogs;
 - `action_states.py`: which actions can be used in each state.
 
@@ -23,6 +24,7 @@ from .action_states import TrainingActions
 from .checkpoints import CheckpointDialogs
 from .dispatch import RunDispatcher
 from .evaluation import Evaluations
+from .finetune import FinetuneControl
 from .folder_fit import FolderFit
 from .runs import RunLifecycle
 from .session import TrainingSession
@@ -51,7 +53,10 @@ class TrainingController(QObject):
         self.checkpoints = CheckpointDialogs(window, workbench.document, self.session, panel, digits, self.in_use,
                                              self.evaluations, self.message.emit)
         self.folder_fit = FolderFit(workbench.document, panel, self.message.emit, self)
+        self.finetune = FinetuneControl(workbench.document, self.session, self.in_use, self.runs, digits,
+                                        self.message.emit, self)
         self.dispatcher.session, self.dispatcher.runs, self.dispatcher.weights = self.session, self.runs, self.in_use
+        self.dispatcher.finetune = self.finetune
         self.weights_in_use = self.in_use.weights_in_use  # (WeightsPublished, note): what the views show
         self.evaluated = self.evaluations.evaluated  # (TestSetResults, classes, note) of weights no run evaluated
 

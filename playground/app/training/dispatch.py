@@ -16,6 +16,7 @@ the session once the run's thread has ended), and goes to what shows it:
     GanEpochEnded     the run's life: the GAN charts (recognisable share, class coverage, mode collapse)
     DecisionFrame     the points controller: the Decision view, the editor's neuron thumbnails
     GanPointsFrame    the points controller: the Decision view (a GAN on 2-D points)
+    FinetuneReport    fine-tuning: the My digits window (before and after), the Draw dock's counter line
     RunFinished       the run's life: unlock, say how it ended
 
 The views keep the latest of what they are given and repaint from a timer,
@@ -32,6 +33,7 @@ from PySide6.QtCore import QObject, Slot
 from ...core.run.messages import (
     DecisionFrame,
     EpochEnded,
+    FinetuneReport,
     GanEpochEnded,
     GanPointsFrame,
     GanProgress,
@@ -52,6 +54,7 @@ class RunDispatcher(QObject):
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self.session = self.runs = self.weights = None  # set by the TrainingController that owns all three
+        self.finetune = None  # the FinetuneControl, likewise
         self.views = None  # the InsightController, once the views exist
         self.points = None  # the PointsController (the Decision dock and the neuron thumbnails), likewise
         self._observers: list[Callable[[object], None]] = []
@@ -99,6 +102,9 @@ class RunDispatcher(QObject):
                     views.gan_samples(message)
             case GanEpochEnded():
                 self.runs.gan_epoch_ended(message)
+            case FinetuneReport():
+                if self.finetune is not None:
+                    self.finetune.reported(message)
             case RunFinished():
                 self.runs.finished(message)
             case _:

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from ...core.data.points import is_points_dataset
 from ...core.gan.structure import GENERATION
-from ...core.run.job import TrainingJob
+from ...core.run.job import FinetuneSpec, TrainingJob
 from ...core.run.messages import EpochEnded, GanEpochEnded, GanProgress, Progress, RunFinished, RunNote, RunStarted
 from ...core.train import ConfigError
 from ...core.train.cores import CoreSplit, pin
@@ -38,6 +38,7 @@ class RunLifecycle:
         self.panel, self.charts, self.digits, self.predictor = panel, charts, digits, predictor
         self.gan_charts = gan_charts  # None: no GAN charts (a window built without them)
         self._gan_runs: set[int] = set()  # session run ids of GAN runs
+        self._finetune_runs: set[int] = set()  # session run ids of fine-tuning runs (their report says the outcome)
         self.weights, self.evaluations, self.say = weights, evaluations, say
         self.threads, self.cores = threads, cores
         self._window_confined = False
@@ -50,9 +51,14 @@ class RunLifecycle:
         return self._queued is not None
 
     # -- the person's actions ------------------------------------------------------------------------
-    def start(self, dataset: str | None = None, max_steps: int | None = None) -> bool:
+    def start(self, dataset: str | None = None, max_steps: int | None = None,
+              finetune: FinetuneSpec | None = None) -> bool:
         """Start a run of the document's network; False (and the reason said) when it cannot start.
-        `dataset` overrides the panel's choice and `max_steps` ends the run early (for benchmarks)."""
+        `dataset` overrides the panel's choice and `max_steps` ends the run early (for benchmarks).
+        `finetune`: a fine-tuning run of the weights in use on these own digits (app/training/finetune.py)."""
+        if finetune is not None and (self.session.active or self.weights.current is None):
+            self.say("Fine-tuning needs trained weights and no run going.")
+            return False
         if self.session.state == STOPPING and not self._close_when_stopped:
             # F5 while the last run is still stopping: remembered, and started as soon as that run has ended.
             self._queued = (dataset, max_steps)
@@ -78,21 +84,27 @@ class RunLifecycle:
             return False
         choice = dataset or self.panel.dataset_choice()
         initial = None
-        if self.panel.continue_from_last() and self.weights.current is not None:
+        if (finetune is not None or self.panel.continue_from_last()) and self.weights.current is not None:
             initial = self.weights.current.state_dict
+        if finetune is not None:  # the digits the weights in use learnt are the ones replayed
+            choice = self.weights.current.dataset or choice
         run_id = self.session.next_run_id()
         title = self.document.graph.name or self.document.display_name
-        job = TrainingJob(run_id=run_id, name=f"Run {run_id} — {title}", graph=self.document.graph.copy(),
+        what = "Fine-tune" if finetune is not None else "Run"
+        job = TrainingJob(run_id=run_id, name=f"{what} {run_id} — {title}", graph=self.document.graph.copy(),
                           config=config, dataset=None if choice == "graph" else choice, initial_weights=initial,
                           threads=self.threads, max_steps=max_steps,
-                          cores=self.cores.training if self.cores else None)
+                          cores=self.cores.training if self.cores else None, finetune=finetune)
+        if finetune is not None:
+            self._finetune_runs.add(run_id)
         self.document.set_locked(LOCK_MESSAGE)
         # The collector's full passes walk every object in the process: with the window built that takes 100–230
         # ms, all of it holding the GIL (the event loop and the relay threads wait). Objects alive now are left
         # out of the passes during the run; they are handed back when it ends (finished).
         gc.freeze()
         self.session.start(job)
-        self.say(f"Starting run {run_id}: loading the data and building the model…")
+        self.say(f"Starting run {run_id}: loading the data and building the model…" if finetune is None else
+                 f"Fine-tuning on {len(finetune.labels)} of my digits (run {run_id}): measuring before…")
         return True
 
     def stop(self, closing: bool = False) -> None:
@@ -190,7 +202,9 @@ class RunLifecycle:
         self.show_state(self.session.state)
         self.evaluations.run_finished(finished)
         words = STATUS_WORDS.get(finished.status, "Training ended")
-        if finished.ok:
+        if finished.ok and finished.run_id in self._finetune_runs:
+            pass  # its FinetuneReport, just before, said what it bought and what it cost
+        elif finished.ok:
             accuracy = (f": {finished.test_accuracy:.2%} test accuracy" if finished.test_accuracy is not None
                         else "")
             epochs = finished.epochs_completed

@@ -166,11 +166,17 @@ class HandwritingStore:
     def arrays(self, classes: tuple[str, ...] | list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(uint8 [N, 28, 28], int64 [N]): the digits and their class numbers (the index of the label in
         `classes`, default "0".."9"). Digits whose label is no class, or whose file cannot be read, are left out."""
+        _, images, labels = self.labelled(classes)
+        return images, labels
+
+    def labelled(self, classes: tuple[str, ...] | list[str] | None = None
+                 ) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+        """`arrays` with the id of each digit in front: (ids, images, class numbers), oldest first."""
         from .errors import DatasetError
 
         classes = [str(c) for c in (classes if classes is not None else tuple("0123456789"))]
         number = {name: i for i, name in enumerate(classes)}
-        images, labels = [], []
+        ids, images, labels = [], [], []
         for entry in self._entries.values():
             if entry.label not in number:
                 continue
@@ -178,10 +184,11 @@ class HandwritingStore:
                 images.append(self.image(entry.id))
             except (DatasetError, OSError, ValueError):
                 continue
+            ids.append(entry.id)
             labels.append(number[entry.label])
         if not images:
-            return np.zeros((0, SIZE, SIZE), dtype=np.uint8), np.zeros(0, dtype=np.int64)
-        return np.stack(images).astype(np.uint8), np.asarray(labels, dtype=np.int64)
+            return (), np.zeros((0, SIZE, SIZE), dtype=np.uint8), np.zeros(0, dtype=np.int64)
+        return tuple(ids), np.stack(images).astype(np.uint8), np.asarray(labels, dtype=np.int64)
 
     # -- writing --------------------------------------------------------------------------------
     def add(self, digit28: np.ndarray, raw: np.ndarray | None, label) -> str:

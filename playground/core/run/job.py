@@ -209,7 +209,8 @@ def _run_finetune(job: TrainingJob, control: RunControl, send: Send, start: floa
         run_id=job.run_id, status=result.status, ids=tuple(spec.ids), labels=np.asarray(spec.labels, np.int64),
         held_out=result.held_out, predicted_before=result.predicted_before, predicted_after=result.predicted_after,
         own_before=result.own_before, own_after=result.own_after, replay_before=result.replay_before,
-        replay_after=result.replay_after, replay_dataset=replay.source, frozen=tuple(result.frozen),
+        replay_after=result.replay_after, replay_dataset=replay.name,
+        replay_source=replay.source, replay_test_size=len(replay.test_labels), frozen=tuple(result.frozen),
         trained=tuple(result.trained), steps=result.steps, seconds=result.seconds))
     send(RunFinished(
         run_id=job.run_id, status=result.status, message="", epochs_completed=trainer.epochs_completed,

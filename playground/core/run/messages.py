@@ -259,7 +259,9 @@ class FinetuneReport:
     own_after: float
     replay_before: float  # accuracy on the replayed dataset's test split
     replay_after: float
-    replay_dataset: str  # where the replayed images came from, in words ("MNIST from ...")
+    replay_dataset: str  # the replayed dataset's name ("mnist", "mnist-sample", ...)
+    replay_source: str  # where its images came from, in words
+    replay_test_size: int  # images in its test split (what replay_before and replay_after count)
     frozen: tuple[str, ...]  # nodes that stayed frozen
     trained: tuple[str, ...]  # nodes whose weights changed
     steps: int
