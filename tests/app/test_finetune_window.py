@@ -28,7 +28,7 @@ def own_digits(per_class: int = 3):
 @pytest.fixture
 def window(qtbot, settings, monkeypatch, tmp_path):
     monkeypatch.setenv("PLAYGROUND_USER_DATA_DIR", str(tmp_path / "user"))  # a store of this test's own
-    monkeypatch.delenv("PLAYGROUND_MNIST_DIR", raising=False)  # replay the offline sample: quick
+    monkeypatch.delenv("PLAYGROUND_DATA_DIR", raising=False)  # train on and replay the offline sample: quick
     window = make_window(qtbot, settings)
     window.workbench.files.new_from_preset("mlp")
     window.workbench.shapes.run_now()

@@ -124,7 +124,6 @@ def finetune_job(trained, sample, **spec):
 
 
 def test_a_finetune_job_publishes_like_a_run_then_reports_before_and_after(trained, sample, monkeypatch):
-    monkeypatch.delenv("PLAYGROUND_MNIST_DIR", raising=False)  # replay the offline sample: quick
     sent = []
     run_job(finetune_job(trained, sample, freeze_until="pool1"), RunControl(), sent.append)
     kinds = [type(m).__name__ for m in sent]
@@ -144,7 +143,6 @@ def test_a_finetune_job_publishes_like_a_run_then_reports_before_and_after(train
 
 
 def test_a_finetune_job_that_cannot_start_says_why(trained, sample, monkeypatch):
-    monkeypatch.delenv("PLAYGROUND_MNIST_DIR", raising=False)
     job = finetune_job(trained, sample)
     for broken, words in ((dataclasses.replace(job, initial_weights=None), "no weights to fine-tune"),
                           (dataclasses.replace(job, finetune=dataclasses.replace(job.finetune, freeze_until="nope")),
@@ -157,7 +155,6 @@ def test_a_finetune_job_that_cannot_start_says_why(trained, sample, monkeypatch)
 
 
 def test_a_stopped_finetune_job_reports_where_it_stopped(trained, sample, monkeypatch):
-    monkeypatch.delenv("PLAYGROUND_MNIST_DIR", raising=False)
     sent = []
     run_job(finetune_job(trained, sample), RunControl(RunControls(stop=True)), sent.append)
     report, finished = sent[-2], sent[-1]
