@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
@@ -52,7 +54,8 @@ def test_a_label_keeps_the_drawing_and_the_counter_shows_it(qtbot, panel, store)
     digit = read_image(store.folder / entry.file)
     assert digit.shape == (28, 28) and digit.any()
     assert read_image(store.folder / entry.raw).shape == panel.canvas.raster_array().shape
-    assert "1:1" in row.counter.text() and "(1)" in row.counter.text() and "Kept as 1" in row.counter.text()
+    assert "Kept as 1" in row.counter.text() and "my digits: 1, none yet of 9 classes" in row.counter.text()
+    assert "1:1" in row.counter.toolTip()
     assert row.label_actions[1].text().startswith("1\t1 kept")
     assert HandwritingStore(store.folder).counts()["1"] == 1  # on the disk, for the next start
 
@@ -91,7 +94,8 @@ def test_the_gallery_lists_and_deletes(qtbot, panel, store):
     QTest.mouseClick(gallery.delete_button, LEFT)
     assert [e.id for e in store.entries()] == [first] and gallery.ids() == [first]
     assert not (store.folder / "2" / f"{second}.png").exists()
-    assert "2:" not in row.counter.text() and "1:1" in row.counter.text()
+    assert "2:" not in row.counter.toolTip() and "1:1" in row.counter.toolTip()
+    assert "my digits: 1," in row.counter.text()
     row.label_actions[5].trigger()  # a later one shows in the open gallery
     assert len(gallery.ids()) == 2
 
@@ -103,3 +107,19 @@ def test_gan_and_points_modes_hide_the_row(qtbot, panel):
     panel.set_gan_mode(False)
     panel.set_points_mode(True)
     assert not panel.my_digits.isVisible()
+
+
+def test_the_counter_line_keeps_its_height_so_the_canvas_does_not_move(qtbot, panel, store):
+    row = panel.my_digits
+    top, height = panel.canvas.geometry().top(), panel.canvas.height()
+    for k in range(10):
+        for _ in range(2):
+            draw_one(panel.canvas)
+            row.add(k)
+    assert row.counter.text().endswith("my digits: 20, 2 a class")
+    # A long message in front (a fine-tuning's outcome)
+    report = SimpleNamespace(own_before=0.6, own_after=1.0, replay_before=0.971, replay_after=0.969)
+    row.show_report(report, tuple("0123456789"), "MNIST sample")
+    assert row.counter.text().startswith("Fine-tuned: my digits 60% → 100%, MNIST sample 97.1% → 96.9%.")
+    qtbot.wait(10)
+    assert (panel.canvas.geometry().top(), panel.canvas.height()) == (top, height)

@@ -239,6 +239,19 @@ def counts_text(counts: dict[str, int]) -> str:
     return " ".join(f"{label}:{n}" for label, n in counts.items())
 
 
+def counter_text(counts: dict[str, int], classes: tuple[str, ...]) -> str:
+    """The counter line under the canvas, short enough for two lines with a message in front (the per-class
+    counts are in its tooltip and the Keep menu)."""
+    total = sum(counts.values())
+    if not total:
+        return "my digits: none yet"
+    none = [c for c in classes if not counts.get(c)]
+    if none:
+        return f"my digits: {total}, none yet of {' '.join(none) if len(none) <= 4 else f'{len(none)} classes'}"
+    low, high = min(counts[c] for c in classes), max(counts[c] for c in classes)
+    return f"my digits: {total}, {low if low == high else f'{low}–{high}'} a class"
+
+
 class MyDigitsRow(QObject):
     """"Add to my digits" for a `DigitPanel`: a Keep button (one click: the drawing under the predicted class; its
     menu: any class, with its count, and the gallery) and the counter label, for the panel to place. They ask no
@@ -279,6 +292,8 @@ class MyDigitsRow(QObject):
         font = self.counter.font()
         font.setPointSizeF(font.pointSizeF() * 0.9)
         self.counter.setFont(font)
+        # Two lines, always: a line more or less as the text changes would move the canvas under the pen
+        self.counter.setFixedHeight(2 * self.counter.fontMetrics().lineSpacing() + 2)
         self._message = ""
         self._wanted = self._fits = True
         self._build_menu()
@@ -376,11 +391,10 @@ class MyDigitsRow(QObject):
         for action, label in zip(self.label_actions, self._classes, strict=True):
             n = counts.get(label, 0)
             action.setText(f"{label}\t{n} kept" if n else label)
-        total = sum(counts.values())
-        kept = {c: n for c, n in counts.items() if n}
-        text = f"my digits ({total}): {counts_text(kept)}" if total else "my digits: none yet"
+        text = counter_text(counts, self._classes)
         self.counter.setText(f"{self._message} {text}" if self._message else text)
-        self.counter.setToolTip(f"Kept in {self.store.folder}")
+        kept = {c: n for c, n in counts.items() if n}
+        self.counter.setToolTip((f"Per class: {counts_text(kept)}\n" if kept else "") + f"Kept in {self.store.folder}")
 
     def show_gallery(self) -> MyDigitsGallery:
         if self.gallery is None:
