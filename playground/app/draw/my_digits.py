@@ -79,7 +79,6 @@ class MyDigitsGallery(QDialog):
         self.list = QListWidget(self)
         self.list.setViewMode(QListWidget.ViewMode.IconMode)
         self.list.setIconSize(QSize(THUMB, THUMB))
-        self.list.setGridSize(QSize(THUMB + 16, THUMB + 24))
         self.list.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.list.setMovement(QListWidget.Movement.Static)
         self.list.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
@@ -115,6 +114,9 @@ class MyDigitsGallery(QDialog):
     def refresh(self) -> None:
         self.list.clear()
         said = _what_the_network_said(self._state)
+        # Room under each digit for its label, and after a fine-tuning a second line: "before → after"
+        lines = 2 if said else 1
+        self.list.setGridSize(QSize(THUMB + (44 if said else 16), THUMB + 8 + lines * self.fontMetrics().lineSpacing()))
         for entry in reversed(self.store.entries()):
             try:
                 icon = _pixmap(self.store.image(entry.id))
