@@ -12,7 +12,9 @@ relay reconciles state rather than draining a queue: whenever the latest drawing
 has not yet been classified with the latest weights, it has it classified. So
 requests sent faster than the server answers are dropped (latest wins), and new
 weights published by a training run re-classify the drawing on the canvas
-without the canvas asking again.
+without the canvas asking again. A network the canvas cannot feed (colour, or
+gray of another size) is looked inside at a test image the views choose
+(`look_at`) instead of the drawing; an old drawing is not sent to it again.
 
 Results cross to the GUI thread through Qt signals: the `Predictor` is a QObject
 living in the GUI thread, so a signal emitted from the relay thread is queued.
@@ -38,7 +40,7 @@ from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 from ..core.data import is_blank
 from ..core.graph import Graph
-from ..core.inference.server import InferenceError, InferenceProcess, LocalInference
+from ..core.inference.server import InferenceError, InferenceProcess, LocalInference, drawing_refused
 from ..core.train.cores import pin
 from ..core.train.insight import Insight
 
@@ -137,6 +139,13 @@ class _Request:
     drawn: bool = False  # from request_drawing: a blank one gets no answer (probabilities None)
 
 
+@dataclass(eq=False)  # compared by identity: a new look_at is a new subject, even of the same image
+class _Subject:
+    """A test image to look inside instead of the drawing (`Predictor.look_at`)."""
+    image: np.ndarray  # uint8, as given: [H, W], [H, W, 3] or [C, H, W]
+    index: int  # its place in the test split (the Insight's `test_index`)
+
+
 @dataclass(frozen=True)
 class TestSetResults:
     """A whole test set classified with one version of the weights (`Predictor.evaluate_test_set`)."""
@@ -173,7 +182,7 @@ class Predictor(QObject):
     mistakes_found = Signal(object)  # list of (index, true_label, predicted_label, confidence), most confident first
     test_set_evaluated = Signal(object)  # TestSetResults
     failed = Signal(str)  # a plain message: the network cannot be built, the weights do not fit it, ...
-    insight_ready = Signal(object)  # core.train.insight.Insight of the latest drawing (only while wanted)
+    insight_ready = Signal(object)  # core.train.insight.Insight of the latest drawing or look_at image (while wanted)
     generator_ready = Signal(object)  # GeneratorLook (a GAN's generator, only while wanted)
 
     def __init__(self, parent: QObject | None = None, in_process: bool = False):
@@ -191,14 +200,17 @@ class Predictor(QObject):
         self._stop = False
         self._insight_wanted = False
         self._generator_wanted: GeneratorRequest | None = None
+        self._subject: _Subject | None = None  # look_at's test image: looked inside instead of the drawing
         self._thread: threading.Thread | None = None
         # Owned by the relay thread only.
         self._has_model = False  # the inference server holds a usable model
+        self._drawable = True  # ... that takes the Draw dock's drawings (a colour network does not)
         self._loaded: _ModelJob | None = None  # the last model the server took (loaded again after a restart)
         self._version = -1
         self._model_time = 0.0
         self._done: tuple[int, int] | None = None  # (request id, weights version) last classified
         self._insight_done: tuple[int, int] | None = None  # (request id, weights version) last looked inside
+        self._subject_done: tuple[_Subject, int] | None = None  # (look_at subject, weights version) last looked inside
         self._insight_at = -INSIGHT_INTERVAL  # perf_counter() of the last look inside
         self._generator_done: tuple[GeneratorRequest, int] | None = None  # (request, weights version) last answered
         self._generator_at = -GENERATOR_INTERVAL  # perf_counter() of the last answer
@@ -235,6 +247,14 @@ class Predictor(QObject):
         """Look inside the network for the latest drawing (`insight_ready`), at most every INSIGHT_INTERVAL and
         after its prediction, whenever the drawing or the weights change; off costs nothing."""
         self._post("_insight_wanted", bool(wanted))
+
+    def look_at(self, image: np.ndarray | None, index: int = 0) -> None:
+        """Look inside the network at this test image (`insight_ready`, its `test_index` is `index`) instead of
+        the latest drawing, while a view wants insight and again whenever the weights change: for a network the
+        Draw dock cannot feed (colour, or gray of another size: `server.looks_at_test_images`). The image is any
+        shape the network takes, uint8 [H, W], [H, W, 3] or [C, H, W]; it is copied here. None: the drawing again."""
+        subject = None if image is None else _Subject(np.array(image, dtype=np.uint8, copy=True), int(index))
+        self._post("_subject", subject)
 
     def want_generator(self, request: GeneratorRequest | None) -> None:
         """Ask a GAN's generator `request` (`generator_ready`), again whenever the weights change, at most every
@@ -304,13 +324,26 @@ class Predictor(QObject):
         if request is None or self._done == (request.request_id, self._version):
             return None
         if self._done is None or self._done[0] != request.request_id:
-            return 0.0
+            return 0.0  # a new drawing: answered even by a network that refuses it (the answer says why)
+        if not self._drawable:  # an older drawing and a network it cannot feed (colour): nothing to ask again
+            return None
         return max(0.0, request.submitted_at + DRAWING_PAUSE - time.perf_counter())
 
     def _insight_wait(self) -> float | None:
-        """Seconds until the latest drawing is due a look inside (0: now), or None when none is due."""
+        """Seconds until the look_at image, or else the latest drawing, is due a look inside (0: now), or None when
+        none is due."""
+        if not self._insight_wanted or not self._has_model:
+            return None
+        subject = self._subject
+        if subject is not None:
+            done = self._subject_done
+            if done is not None and done[0] is subject and done[1] == self._version:
+                return None
+            if done is None or done[0] is not subject:
+                return 0.0  # another image (a click in Predictions): at once
+            return max(0.0, self._insight_at + INSIGHT_INTERVAL - time.perf_counter())
         request = self._request
-        if not self._insight_wanted or not self._has_model or request is None or request.image is None:
+        if request is None or request.image is None or not self._drawable:
             return None
         key = (request.request_id, self._version)
         if self._done != key or self._insight_done == key:
@@ -351,6 +384,7 @@ class Predictor(QObject):
                 if self._stop:
                     return
                 request = self._request
+                subject = self._subject
                 generator_request = self._generator_wanted
                 test_set_slot = "_mistakes" if self._mistakes is not None else "_evaluation"
                 test_set_job = getattr(self, test_set_slot)
@@ -372,7 +406,7 @@ class Predictor(QObject):
                 if self._classify_wait() == 0:
                     self._classify(request)
                 elif self._insight_wait() == 0:
-                    self._look_inside(request)
+                    self._look_inside(request, subject)
                 elif generator_request is not None and self._generator_wait() == 0:
                     self._look_at_generator(generator_request)
                 elif test_set_job is not None:
@@ -386,8 +420,8 @@ class Predictor(QObject):
         if exc.restarted:  # the process died and a new one knows no model: give it the last one again
             log.warning("inference process restarted: %s", exc)
             self._has_model = False
-            self._done = self._insight_done = None  # what was asked of the dead process is asked again
-            self._generator_done = None
+            # What was asked of the dead process is asked again.
+            self._done = self._insight_done = self._subject_done = self._generator_done = None
             with self._lock:
                 if self._model_job is None and self._loaded is not None:
                     self._model_job = self._loaded
@@ -404,6 +438,7 @@ class Predictor(QObject):
             raise
         self._loaded = job
         self._has_model = True
+        self._drawable = drawing_refused(job.graph) is None
         self._version, self._model_time = job.version, job.submitted_at
 
     def _classify(self, request: _Request) -> None:
@@ -418,8 +453,10 @@ class Predictor(QObject):
             else:
                 probabilities = self._inference.call("classify", request.image)
         except InferenceError as exc:
-            if not exc.restarted:
-                self._has_model = False  # e.g. a network whose input is not 28×28: wait for another model
+            # A network that takes no drawings (colour) keeps serving its test images; any other failure: wait for
+            # another model.
+            if not exc.restarted and self._drawable:
+                self._has_model = False
             raise
         submitted_at = request.submitted_at if first_time else self._model_time
         if probabilities is not None:
@@ -427,13 +464,19 @@ class Predictor(QObject):
         self._emit(self.predicted, Prediction(request.request_id, probabilities,
                                               request.image, self._version, submitted_at))
 
-    def _look_inside(self, request: _Request) -> None:
-        self._insight_done = (request.request_id, self._version)
+    def _look_inside(self, request: _Request | None, subject: _Subject | None) -> None:
+        """Inside the network for the look_at image if there is one, else for the latest drawing."""
         self._insight_at = time.perf_counter()
-        probabilities, predicted, layers, heat = self._inference.call("look_inside", request.image)
-        self._emit(self.insight_ready, Insight(image=request.image, probabilities=probabilities, predicted=predicted,
+        if subject is not None:
+            self._subject_done = (subject, self._version)
+            image, request_id, index = subject.image, 0, subject.index
+        else:
+            self._insight_done = (request.request_id, self._version)
+            image, request_id, index = request.image, request.request_id, None
+        probabilities, predicted, layers, heat = self._inference.call("look_inside", image)
+        self._emit(self.insight_ready, Insight(image=image, probabilities=probabilities, predicted=predicted,
                                                layers=layers, saliency=heat, weights_version=self._version,
-                                               request_id=request.request_id))
+                                               request_id=request_id, test_index=index))
 
     def _look_at_generator(self, request: GeneratorRequest) -> None:
         self._generator_done = (request, self._version)

@@ -138,3 +138,134 @@ def test_a_folder_runs_weights_reach_the_predictor_with_the_folders_normalizatio
     window.training.in_use.use(WeightsPublished(run_id=1, global_step=6, graph=graph, state_dict={}, dataset="mnist",
                                                 classes=tuple("0123456789"), config={}), note="live")
     assert asked[-1][-1] is None  # digits: MNIST's, as before
+
+
+def colour_network(shape=(3, 32, 32), classes=3):
+    from playground.commands.common import fit_graph_to_folder
+    from playground.core.graph import load_graph
+
+    class Fake:
+        sample_shape, num_classes = tuple(shape), classes
+
+    return fit_graph_to_folder(load_graph("preset:mnist-cnn"), Fake)
+
+
+def test_the_predictor_looks_inside_a_test_image_of_a_colour_network(qtbot):
+    """`look_at`: a test image of any shape the network takes, looked inside instead of the drawing; a drawing
+    left from a digit network, or a new one the colour network refuses, does not hold it up."""
+    import time
+
+    from playground.core.graph import load_graph
+
+    predictor = Predictor(in_process=True)
+    insights, failures, predictions = [], [], []
+    predictor.insight_ready.connect(insights.append)
+    predictor.failed.connect(failures.append)
+    predictor.predicted.connect(predictions.append)
+    try:
+        predictor.set_model(load_graph("preset:mnist-cnn"), None, "mnist", 1)
+        digit = np.zeros((28, 28), np.uint8)
+        digit[5:23, 12:16] = 255
+        predictor.request(digit, 1, time.perf_counter())
+        qtbot.waitUntil(lambda: bool(predictions), timeout=10_000)
+        images = colour_split()[0]
+        predictor.set_model(colour_network(), None, "folder", 2, {"normalization": {"mean": 0.4, "std": 0.3}})
+        predictor.want_insight(True)
+        predictor.look_at(images[4], 4)
+        qtbot.waitUntil(lambda: any(i.test_index == 4 for i in insights), timeout=10_000)
+        insight = next(i for i in insights if i.test_index == 4)
+        assert insight.image.shape == (32, 32, 3) and np.array_equal(insight.image, images[4])
+        assert insight.saliency.shape == (32, 32) and insight.probabilities.shape == (3,)
+        assert insight.layers[0].values.shape == (3, 32, 32) and insight.weights_version == 2
+        assert not failures  # the old drawing was not sent to the colour network
+        # A new drawing is refused in words; the test image is still looked at, channels first as well.
+        stroke = np.zeros((200, 200), np.uint8)
+        stroke[40:160, 90:110] = 255
+        predictor.request_drawing(stroke, 2, time.perf_counter())
+        qtbot.waitUntil(lambda: bool(failures), timeout=10_000)
+        assert "Drawing is for digit networks" in failures[-1]
+        predictor.look_at(images[7].transpose(2, 0, 1), 7)
+        qtbot.waitUntil(lambda: any(i.test_index == 7 for i in insights), timeout=10_000)
+        # Each new weights look again.
+        predictor.set_model(colour_network(), None, "folder", 3)
+        qtbot.waitUntil(lambda: insights[-1].weights_version == 3, timeout=10_000)
+        assert insights[-1].test_index == 7
+    finally:
+        predictor.shutdown()
+
+
+def test_a_colour_networks_activations_and_saliency_look_at_a_test_image(qtbot, settings):
+    """In the window: the run's first test image until a click in Predictions chooses another; in colour, with a
+    caption saying which; and on with the same weights after the run (an evaluation of loaded weights)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from playground.app.predictor import TestSetResults
+    from playground.app.viz.activations import COLOUR_INPUT
+    from playground.core.build import build_module
+    from playground.core.run.messages import EpochEnded, RunStarted, WeightsPublished
+
+    from .conftest import make_window
+
+    window = make_window(qtbot, settings)
+    views, docks = window.insight, window.view_docks
+    for i, name in enumerate(("activations", "saliency", "predictions")):
+        docks[name].setFloating(True)
+        docks[name].resize(620, 520)
+        docks[name].move(40 * i, 40 * i)
+        docks[name].show()
+    QApplication.processEvents()
+    images, labels, predictions, confidences = colour_split()
+    graph = colour_network()
+    state = build_module(graph, "cpu", seed=0).state_dict()
+    views.run_started(RunStarted(run_id=7, name="Run 7", dataset="folder", dataset_source="shapes", classes=CLASSES,
+                                 device="cpu", device_name="CPU", epochs=1, first_epoch=0, steps_per_epoch=1,
+                                 total_steps=1, batch_size=8, test_images=images, test_labels=labels))
+    window.training.in_use.use(WeightsPublished(run_id=7, global_step=1, graph=graph, state_dict=state,
+                                                dataset="folder", classes=CLASSES,
+                                                config={"normalization": {"mean": 0.4, "std": 0.3}}),
+                               note="live: run 7, step 1")
+    activations, saliency = views.activations, views.saliency
+    assert "NOT_FOR_COLOUR" not in dir(views)
+    qtbot.waitUntil(lambda: saliency.caption() == "test #0 (true: circle)", timeout=30_000)
+    qtbot.waitUntil(lambda: activations.note().startswith("test #0 (true: circle) · live: run 7"), timeout=10_000)
+    assert not activations.empty_label.isVisible() and not saliency.empty_label.isVisible()
+    section = activations.section(activations.section_ids()[0])
+    assert section.layer().kind == "input" and section.axes.text() == COLOUR_INPUT
+    c = section.image().pixelColor(5, 5)
+    assert (c.red(), c.green(), c.blue()) == tuple(COLOURS[0])  # the picture, in colour
+    assert not section.scale.isVisibleTo(section)
+    picture = saliency.images()[0]
+    c = picture.pixelColor(picture.width() // 2, picture.height() // 2)
+    assert (c.red(), c.green(), c.blue()) == tuple(COLOURS[0])
+    assert not window.training.digits.canvas.isEnabled()  # the Draw dock stays a digit network's
+    # A click on another test image in Predictions: both views look at it.
+    views.epoch_ended(EpochEnded(run_id=7, epoch=1, global_step=1, train_loss=1.0, train_accuracy=0.5, val_loss=1.0,
+                                 val_accuracy=0.5, lr=0.01, samples_per_second=10.0,
+                                 confusion=np.eye(3, dtype=int).tolist(), predictions=predictions,
+                                 confidences=confidences))
+    gallery = views.predictions
+    qtbot.waitUntil(lambda: len(gallery.shown_indices()) == len(labels), timeout=10_000)
+    index = gallery.shown_indices()[1]
+    QTest.mouseClick(gallery.grid.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     gallery.item_rect(1).center())
+    caption = f"test #{index} (true: {CLASSES[labels[index]]})"
+    qtbot.waitUntil(lambda: saliency.caption() == caption, timeout=10_000)
+    qtbot.waitUntil(lambda: activations.note().startswith(caption), timeout=10_000)
+    assert np.array_equal(activations.insight().image, images[index])
+    c = activations.section(activations.section_ids()[0]).image().pixelColor(5, 5)
+    assert (c.red(), c.green(), c.blue()) == tuple(COLOURS[labels[index]])
+    # After the run: weights evaluated on the same test split keep the chosen image and answer clicks.
+    views._on_evaluated(TestSetResults(images, labels, predictions, confidences, 9), CLASSES, "loaded")
+    assert saliency.caption() == caption
+    views._put_on_canvas(2)
+    qtbot.waitUntil(lambda: saliency.caption() == "test #2 (true: triangle)", timeout=10_000)
+    # Back to a digit network: the views wait for a drawing again.
+    from playground.core.graph import load_graph
+
+    digits_graph = load_graph("preset:mnist-cnn")
+    window.training.in_use.use(WeightsPublished(run_id=8, global_step=1, graph=digits_graph,
+                                                state_dict=build_module(digits_graph, "cpu").state_dict(),
+                                                dataset="mnist", classes=tuple("0123456789")), note="live: run 8")
+    assert saliency.caption() == "" and "Draw a digit" in activations.empty_label.text()
+    assert window.training.digits.canvas.isEnabled()

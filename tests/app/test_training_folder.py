@@ -171,3 +171,77 @@ def test_fit_the_network_is_one_undo_step_and_a_short_run_trains_on_the_folder(q
     window.acts.start_training.trigger()
     qtbot.waitUntil(lambda: bool(runs), timeout=120_000)
     assert runs[0].status == "completed", runs[0]
+
+
+def combo_choices(panel) -> list[str]:
+    combo = panel.data_group.dataset_combo
+    return [combo.itemData(i) for i in range(combo.count())]
+
+
+def test_a_gan_is_offered_no_image_folder(qtbot, panel, tmp_path):
+    """A GAN trains on MNIST-like digits: no "Image folder…" in its list and no folder fields, even when the
+    classifier's choice was a folder; back to a classifier, both return."""
+    from playground.core.task import CLASSIFICATION, GENERATION
+
+    panel.select_dataset("folder")
+    panel.set_config(TrainConfig(dataset="folder", folder=str(tmp_path), folder_test_share=0.3))
+    assert panel.fields["folder_test_share"].container.isVisibleTo(panel)
+    panel.set_task(GENERATION)
+    assert "folder" not in combo_choices(panel) and "mnist" in combo_choices(panel)
+    assert "folder" not in panel.data_group.choices()
+    assert panel.data_group.dataset_choice() != "folder"
+    for name in ("folder", "folder_size", "folder_channels", "folder_test_share"):
+        assert not panel.fields[name].container.isVisibleTo(panel), name
+    with pytest.raises(ValueError):
+        panel.select_dataset("folder")
+    assert panel.config().dataset != "folder"
+    panel.set_task(CLASSIFICATION)
+    assert "folder" in combo_choices(panel)
+    panel.select_dataset("folder")
+    assert panel.fields["folder_test_share"].container.isVisibleTo(panel)
+
+
+@pytest.mark.parametrize("preset", ["dcgan-mnist", "mlp-gan-mnist", "dcgan-fashion"])
+def test_the_gan_presets_show_no_image_folder_in_the_window(qtbot, settings, preset):
+    window = make_window(qtbot, settings)
+    panel = window.training.panel
+    assert "folder" in combo_choices(panel)
+    window.workbench.files.new_from_preset(preset)
+    window.workbench.shapes.run_now()
+    qtbot.waitUntil(lambda: panel.task == "generation", timeout=10_000)
+    assert "folder" not in combo_choices(panel)
+    assert not panel.fields["folder"].container.isVisibleTo(panel)
+    window.workbench.files.new_from_preset("mnist-cnn")
+    window.workbench.shapes.run_now()
+    qtbot.waitUntil(lambda: panel.task == "classification", timeout=10_000)
+    assert "folder" in combo_choices(panel)
+
+
+def test_the_test_share_is_shown_in_per_cent_and_kept_as_a_fraction(qtbot, panel, tmp_path):
+    panel.select_dataset("folder")
+    share = panel.data_group.folder_share_spin
+    assert share.text() == "20 %"  # TrainConfig's 0.2
+    panel.set_config(TrainConfig(dataset="folder", folder=str(tmp_path), folder_test_share=0.35))
+    assert share.text() == "35 %" and share.suffix() == " %"
+    share.setValue(15)
+    assert panel.config_dict()["folder_test_share"] == 0.15 and panel.config().folder_test_share == 0.15
+    assert type(share) is type(panel.points_group.test_spin)  # one per-cent box, as the points' test share
+
+
+def test_the_folder_constants_come_without_torch():
+    """The Training panel reads the folder dataset's name and sizes from a torch-free module."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom playground.core.data import FOLDER\n"
+            "from playground.core.data.class_folders import LARGEST_SIZE, MIN_SIZE\n"
+            "assert FOLDER == 'folder' and (MIN_SIZE, LARGEST_SIZE) == (4, 256)\n"
+            "print('torch' in sys.modules, 'numpy' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "False"]
+    from playground.app.training import data_box
+    from playground.core.data import class_folders, folders
+
+    assert data_box.FOLDER is folders.FOLDER is class_folders.FOLDER
+    assert (data_box.MIN_SIZE, data_box.LARGEST_SIZE) == (folders.MIN_SIZE, folders.LARGEST_SIZE)

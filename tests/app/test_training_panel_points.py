@@ -75,7 +75,7 @@ def test_a_points_network_shows_the_points_group_and_regularization_not_the_imag
 
     panel.set_task("generation")  # a GAN has its own Adam: no regularization fields
     assert not shown(panel, "l1") and not shown(panel, "l2") and not panel.points_group.isVisibleTo(panel)
-    assert items(panel) == ["graph", "mnist", "fashion-mnist", "mnist-sample", "folder"]
+    assert items(panel) == ["graph", "mnist", "fashion-mnist", "mnist-sample"]  # digits only: no image folder
 
 
 def test_the_graph_item_names_the_inputs_points_set(panel):

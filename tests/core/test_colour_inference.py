@@ -97,3 +97,59 @@ def test_a_folder_run_publishes_its_normalization():
     TrainConfig.from_dict(config)  # the extra key is tolerated where settings are read back
     Trainer.dataset.name = "mnist"
     assert "normalization" not in published_config(Trainer)
+
+
+def test_which_networks_look_at_test_images_instead_of_the_drawing():
+    from playground.core.inference.server import drawing_refused, looks_at_test_images
+
+    assert looks_at_test_images(colour_graph())
+    gray = colour_graph((1, 40, 40))
+    assert looks_at_test_images(gray) and not takes_colour(gray)
+    assert "gray images of 1×40×40" in drawing_refused(gray)
+    for preset in ("mnist-cnn", "lstm-rows", "dcgan-mnist", "points-tfp"):
+        graph = load_graph(f"preset:{preset}")
+        assert not looks_at_test_images(graph), preset
+        assert drawing_refused(graph) is None, preset
+
+
+def test_the_server_looks_inside_a_colour_test_image_either_way_round():
+    torch.manual_seed(0)
+    graph = colour_graph()
+    server = InferenceServer()
+    server.load(graph, None, "folder", {"normalization": {"mean": 0.5, "std": 0.25}})
+    first = colour_images(1, seed=2)[0].numpy()  # [3, H, W]
+    probabilities, predicted, layers, heat = server.look_inside(first.transpose(1, 2, 0))  # [H, W, 3]
+    again = server.look_inside(first)
+    assert probabilities.shape == (3,) and predicted == int(probabilities.argmax())
+    assert np.allclose(again[0], probabilities) and np.allclose(again[3], heat)
+    assert layers[0].kind == "input" and layers[0].values.shape == (3, 32, 32)
+    assert heat.shape == (32, 32) and np.abs(heat).max() > 0
+    # A gray network of another size than the drawing's takes its [H, W] test images.
+    gray = colour_graph((1, 40, 40))
+    server.load(gray, None, "folder", None)
+    assert server.look_inside(np.full((40, 40), 120, np.uint8))[3].shape == (40, 40)
+
+
+def test_colour_saliency_is_each_pixels_strongest_channel_with_its_sign():
+    from playground.core.train.insight import saliency
+
+    torch.manual_seed(1)
+    graph = colour_graph()
+    model = build_module(graph, "cpu").eval()
+    norm = Normalization(0.5, 0.25)
+    raw = colour_images(1, seed=3)
+    heat = saliency(model, raw, norm, 1)
+    pixels = (raw.float() / 255).requires_grad_(True)
+    (grad,) = torch.autograd.grad(model(norm.unit(pixels))[0, 1], pixels)
+    each = (grad * pixels.detach())[0].numpy()  # [3, H, W]
+    strongest = np.take_along_axis(each, np.abs(each).argmax(axis=0)[None], axis=0)[0]
+    assert np.allclose(heat, strongest, atol=1e-6)
+    assert (np.abs(heat) >= np.abs(each).max(axis=0) - 1e-7).all()
+    # One gray channel: gradient × input as before (its sum over the one channel).
+    gray_graph = load_graph("preset:mnist-cnn")
+    gray_model = build_module(gray_graph, "cpu").eval()
+    digit = raw[:, :1, 2:30, 2:30].contiguous()
+    gray_heat = saliency(gray_model, digit, norm, 4)
+    pixels = (digit.float() / 255).requires_grad_(True)
+    (grad,) = torch.autograd.grad(gray_model(norm.unit(pixels))[0, 4], pixels)
+    assert np.allclose(gray_heat, (grad * pixels.detach())[0].sum(0).numpy(), atol=1e-6)

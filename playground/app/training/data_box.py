@@ -1,7 +1,8 @@
 """The Training panel's Data group: which dataset, where its files would come from, and their download.
 
-The datasets listed follow the task (`set_points`): the image datasets for an image network, the 2-D points
-sets for a points network (which have no files, so no source line, no download and no augmentation).
+The datasets listed follow the task (`set_points`, `set_folders`): the image datasets for an image network, the
+2-D points sets for a points network (which have no files, so no source line, no download and no augmentation),
+and for a GAN the image datasets without "Image folder…" (a GAN trains on MNIST-like digits).
 
 Nothing here blocks the GUI thread: where the dataset would come from is looked
 up on a short-lived thread (`DatasetProbe`), and the download, only ever started
@@ -19,14 +20,15 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from ...core.data import DEFAULT_AUGMENTATION, get_spec
+from ...core.data.class_folders import FOLDER, LARGEST_SIZE, MIN_SIZE
 from ...core.data.points import POINT_SETS, is_points_dataset
 from ..icons import icon
 from .datasets import DatasetDownload, DatasetLocation, DatasetProbe, FolderLoad, FolderSummary
 from .fields import (
     WARNING_COLOUR,
-    DoubleSpinBox,
     Field,
     FormGroup,
+    PercentBox,
     SpinBox,
     breakable,
     choice_combo,
@@ -37,8 +39,6 @@ from .fields import (
     text_label,
 )
 
-FOLDER = "folder"  # core/data/folders.py's (not imported here: it imports torch, which the window loads later)
-MIN_SIZE, LARGEST_SIZE = 4, 256  # the image sizes a folder may be asked for (core/data/folders.py)
 DATASET_CHOICES = ("graph", "mnist", "fashion-mnist", "mnist-sample", FOLDER)
 DATASET_TITLES = {
     "mnist": "MNIST",
@@ -119,6 +119,7 @@ class DataBox(FormGroup):
         self._probe = DatasetProbe(self)
         self._probe.located.connect(self._on_located)
         self.points = False  # listing the 2-D points sets (a points network) instead of the image datasets
+        self.folders = True  # ... with "Image folder…" among the image datasets (not for a GAN)
 
         self.dataset_combo = choice_combo({})
         self._fill_choices()
@@ -223,11 +224,11 @@ class DataBox(FormGroup):
         self.add("Channels", Field(
             "folder_channels", self.folder_channels_combo,
             "Auto: colour (3 channels) when any image has colour, else gray (1 channel). Gray or Colour forces it."))
-        self.folder_share_spin = DoubleSpinBox(0.05, 0.9, 2, 0.05)
+        self.folder_share_spin = PercentBox(5, 90, 5)
         self.add("Test share", Field(
             "folder_test_share", self.folder_share_spin,
-            "The share of each class held out for testing (seeded: the same every time). A folder with its own "
-            "train/ and test/ keeps those instead."))
+            "The share of each class held out for testing (5 to 90 %; seeded: the same every time). A folder with "
+            "its own train/ and test/ keeps those instead."))
         self.folder_size_spin.valueChanged.connect(self._on_folder_field)
         self.folder_channels_combo.currentIndexChanged.connect(self._on_folder_field)
         self.folder_share_spin.valueChanged.connect(self._on_folder_field)
@@ -270,7 +271,7 @@ class DataBox(FormGroup):
     # -- the image folder -------------------------------------------------------------------------------------------
     def folder_shown(self) -> bool:
         """Training on an image folder: its fields are shown."""
-        return not self.points and self.effective_dataset() == FOLDER
+        return not self.points and self.folders and self.effective_dataset() == FOLDER
 
     def _show_folder_rows(self) -> None:
         shown = self.folder_shown()
@@ -304,10 +305,10 @@ class DataBox(FormGroup):
         select_data(self.folder_channels_combo, channels, "auto")
 
     def folder_test_share(self) -> float:
-        return round(self.folder_share_spin.value(), 2)
+        return self.folder_share_spin.fraction()
 
     def set_folder_test_share(self, share: float) -> None:
-        self.folder_share_spin.setValue(float(share))
+        self.folder_share_spin.set_fraction(share)
 
     def folder_settings(self) -> tuple:
         """(folder, size, channels, test share): what a load of the folder asks for."""
@@ -460,7 +461,8 @@ class DataBox(FormGroup):
         combo.blockSignals(True)  # the panel sets the choice for the new task itself (TrainingPanel.set_task)
         try:
             combo.clear()
-            titles = POINT_SETS if self.points else DATASET_TITLES
+            titles = (POINT_SETS if self.points else DATASET_TITLES if self.folders
+                      else {key: title for key, title in DATASET_TITLES.items() if key != FOLDER})
             combo.addItem(f"From the network ({dataset_title(self._graph_dataset)})", "graph")
             combo.setItemData(0, "Train on the dataset the graph's Input node names.", Qt.ItemDataRole.ToolTipRole)
             for key, title in titles.items():
@@ -480,8 +482,19 @@ class DataBox(FormGroup):
         self.form.setRowVisible(self.source, not points)  # no files to find or download (augment: the panel)
         self.refresh_source()
 
+    def set_folders(self, folders: bool) -> None:
+        """Offer "Image folder…" among the image datasets (a classifier), or not (a GAN: digits only); the choice
+        goes back to "graph"."""
+        if folders == self.folders:
+            return
+        self.folders = folders
+        self._fill_choices()
+        self.refresh_source()
+
     def choices(self) -> tuple[str, ...]:
-        return POINTS_CHOICES if self.points else DATASET_CHOICES
+        if self.points:
+            return POINTS_CHOICES
+        return DATASET_CHOICES if self.folders else tuple(c for c in DATASET_CHOICES if c != FOLDER)
 
     def dataset_choice(self) -> str:
         """"graph" (what the graph's Input node says), or a dataset of the task's: "mnist", "spiral", ..."""
@@ -526,7 +539,14 @@ class DataBox(FormGroup):
         name = self.effective_dataset()
         self._probe_token += 1
         if not self.points and name == FOLDER:
-            self._refresh_folder()
+            if self.folders:
+                self._refresh_folder()
+                return
+            self._show_folder_rows()
+            self._location = None
+            self.download_button.hide()
+            self._show_source("error", "The network's Input node names an image folder: a GAN trains on digits "
+                                       "(MNIST, Fashion-MNIST or the sample), not on an image folder.")
             return
         self._show_folder_rows()
         if self.points or is_points_dataset(name):

@@ -135,6 +135,22 @@ class SpinBox(WheelWhenFocused, QSpinBox):
         self.setRange(low, high)
 
 
+class PercentBox(SpinBox):
+    """A share shown in whole per cent ("20 %"), held as a fraction (0.2) where the config keeps it: the points'
+    noise and test share, an image folder's test share."""
+
+    def __init__(self, low: int, high: int, step: int, parent=None):
+        super().__init__(low, high, parent)
+        self.setSingleStep(step)
+        self.setSuffix(" %")
+
+    def fraction(self) -> float:
+        return self.value() / 100
+
+    def set_fraction(self, share: float) -> None:
+        self.setValue(round(float(share) * 100))
+
+
 class DoubleSpinBox(WheelWhenFocused, QDoubleSpinBox):
     def __init__(self, low: float, high: float, decimals: int, step: float, parent=None):
         super().__init__(parent)

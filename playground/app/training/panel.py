@@ -67,7 +67,8 @@ OPTIMIZER_ONLY = frozenset({"optimizer", "lr", "weight_decay", "l1", "l2", "sche
 GAN_ONLY = frozenset({"gan_loss", "gan_d_steps", "gan_lr_g", "gan_lr_d", "gan_beta1", "gan_label_smoothing",
                       "gan_ema", "gan_judge"})
 POINTS_ONLY = frozenset({"points", "points_noise", "points_test_share", "points_seed"})
-UNUSED = {CLASSIFICATION: GAN_ONLY | POINTS_ONLY, GENERATION: OPTIMIZER_ONLY | POINTS_ONLY,
+# (An image GAN trains on MNIST-like digits: no image folder.)
+UNUSED = {CLASSIFICATION: GAN_ONLY | POINTS_ONLY, GENERATION: OPTIMIZER_ONLY | POINTS_ONLY | {*FOLDER_FIELDS},
           POINTS: GAN_ONLY | {"augment", *FOLDER_FIELDS}}
 # A GAN on 2-D points: its real points are all of the set (none held out) and nothing judges them (the judge knows
 # digits).
@@ -422,6 +423,7 @@ class TrainingPanel(QWidget):
         self._syncing = True
         try:
             self.data_group.set_points(self._lists_points())  # the datasets it lists (the choice is written below)
+            self.data_group.set_folders(task != GENERATION)
         finally:
             self._syncing = False
         self._show_task_fields()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QHBoxLayout, QPushButton
 
 from ...core.data.points import MAX_POINTS
-from .fields import Field, FormGroup, SpinBox
+from .fields import Field, FormGroup, PercentBox, SpinBox
 
 OWN_POINTS_TIP = ("Off for your own points: a run uses every point drawn on the Decision view or loaded from a "
                   "CSV file, as they are and however many there are.")
@@ -25,16 +25,12 @@ class PointsBox(FormGroup):
         self.add("Count", Field(
             "points", self.count_spin,
             f"How many points the dataset has, training and test together (2 to {MAX_POINTS:,})."))
-        self.noise_spin = SpinBox(0, 50)  # TensorFlow Playground's noise slider: 0 to 50 %
-        self.noise_spin.setSingleStep(5)
-        self.noise_spin.setSuffix(" %")
+        self.noise_spin = PercentBox(0, 50, 5)  # TensorFlow Playground's noise slider: 0 to 50 %
         self.add("Noise", Field(
             "points_noise", self.noise_spin,
             "How far the points stray from their dataset's shape (0 to 50 %): noisier points blur the border "
             "between the classes, and the network must not learn every stray point."))
-        self.test_spin = SpinBox(0, 90)
-        self.test_spin.setSingleStep(10)
-        self.test_spin.setSuffix(" %")
+        self.test_spin = PercentBox(0, 90, 10)
         self.add("Test share", Field(
             "points_test_share", self.test_spin,
             "The share of the points held out for testing (0 to 90 %): the network never trains on them, so "
@@ -58,16 +54,16 @@ class PointsBox(FormGroup):
 
     # -- values: the config's fractions <-> the boxes' per cent -----------------------------------------------------
     def noise(self) -> float:
-        return self.noise_spin.value() / 100
+        return self.noise_spin.fraction()
 
     def set_noise(self, noise: float) -> None:
-        self.noise_spin.setValue(round(float(noise) * 100))
+        self.noise_spin.set_fraction(noise)
 
     def test_share(self) -> float:
-        return self.test_spin.value() / 100
+        return self.test_spin.fraction()
 
     def set_test_share(self, share: float) -> None:
-        self.test_spin.setValue(round(float(share) * 100))
+        self.test_spin.set_fraction(share)
 
     def regenerate(self) -> None:
         """The next seed (back to 0 after the largest): new points of the same kind."""

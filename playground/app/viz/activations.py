@@ -13,6 +13,10 @@ channel of a convolution uses the same ones), so that channels can be compared:
 - otherwise viridis with levels (0, max);
 - attention weights: viridis with levels (0, max of the layer).
 
+A colour test image (a network on colour images looks inside one: see
+`viz/controller.py`) shows as itself, in colour, in the input's section
+(`colour_picture`), rather than as three channel maps.
+
 A picture is built once per insight as one numpy mosaic (nearest-neighbour
 enlarged cells with gaps, `render.mosaic`) and shown as a pixmap, so painting is a blit. When
 the sections are the same layers as before the widgets are kept and only their
@@ -45,6 +49,7 @@ from ..charts.export import write_png
 from .colormap import DIVERGING, SEQUENTIAL, ColorScale, colorize, format_level, symmetric_levels
 from .export import export_button, export_png_dialog
 from .render import Picture, colorize_tiles, enlarge, integer_scale, mosaic_image, rgb_to_qimage
+from .saliency import digit_rgb
 
 if TYPE_CHECKING:  # the core imports torch: the app loads it in the background, this module must not
     from ...core.train.insight import Insight, LayerView
@@ -60,6 +65,7 @@ SEQUENCE_HEIGHT = 224  # target height of a sequence heatmap
 GAP = 2  # pixels between cells
 MIN_LAYOUT_WIDTH = 240
 ACTIVATION = "activation"  # what a picture's scale measures (attention: "attention weight")
+COLOUR_INPUT = "the test image, in colour (the network takes its channels scaled)"
 
 
 def _dims(shape: tuple[int, ...]) -> str:
@@ -148,6 +154,24 @@ def render_layer(layer: LayerView, width: int, zoom: int = 1, background: tuple[
     return Picture(QImage(), levels=levels, cmap=cmap, label=ACTIVATION, axes=f"(no picture for a {view!r} view)")
 
 
+def input_colour(insight: Insight, layer: LayerView) -> np.ndarray | None:
+    """uint8 [H, W, 3]: the colour image `insight` looked at, for the input's section; None for any other layer,
+    and for a gray image (its one channel map shows it)."""
+    image = np.asarray(insight.image)
+    return image if layer.kind == "input" and image.ndim == 3 and image.shape[-1] == 3 else None
+
+
+def colour_picture(image: np.ndarray, zoom: int = 1, side: int = 3 * MAP_CELL) -> Picture:
+    """A colour input image as one cell, enlarged to about `side` pixels (it stands for its three channel maps);
+    no colour scale applies (levels None)."""
+    rgb = digit_rgb(image)
+    h, w = rgb.shape[:2]
+    s = integer_scale(max(h, w), side) * zoom
+    image = rgb_to_qimage(enlarge(rgb, s, s))
+    return Picture(image, np.array([[0, 0, image.width(), image.height()]]), None, label=ACTIVATION,
+                   axes=COLOUR_INPUT)
+
+
 def _rgb(color: QColor) -> tuple[int, int, int]:
     return color.red(), color.green(), color.blue()
 
@@ -180,7 +204,9 @@ class LayerSection(QFrame):
         super().__init__(parent)
         self.node_id = node_id
         self._layer: LayerView | None = None  # what the picture shows
-        self._deferred: LayerView | None = None  # a newer layer, not drawn while the section is out of sight
+        self._colour: np.ndarray | None = None  # ... or, for a colour input, this image (`input_colour`)
+        # a newer layer (and colour image), not drawn while the section is out of sight
+        self._deferred: tuple[LayerView, np.ndarray | None] | None = None
         self._drawn_width: int | None = None
         self._picture: Picture | None = None
         self._zoom = 1
@@ -211,16 +237,23 @@ class LayerSection(QFrame):
         return (shown is not None and self._drawn_width == width and shown.view == layer.view
                 and shown.values.shape == layer.values.shape and shown.truncated == layer.truncated)
 
-    def defer(self, layer: LayerView) -> None:
-        self._deferred = layer
+    def defer(self, layer: LayerView, colour: np.ndarray | None = None) -> None:
+        self._deferred = (layer, colour)
 
     def deferred(self) -> LayerView | None:
-        return self._deferred
+        return self._deferred[0] if self._deferred is not None else None
 
-    def set_layer(self, layer: LayerView, width: int) -> None:
+    def draw_deferred(self, width: int) -> None:
+        if self._deferred is not None:
+            layer, colour = self._deferred
+            self.set_layer(layer, width, colour)
+
+    def set_layer(self, layer: LayerView, width: int, colour: np.ndarray | None = None) -> None:
+        """Show `layer`; `colour`: a colour input image shown as itself instead (`input_colour`)."""
         self._deferred = None
         self._drawn_width = width
         self._layer = layer
+        self._colour = colour
         self.title.setText(layer_title(layer))
         self._draw(width)
 
@@ -238,8 +271,11 @@ class LayerSection(QFrame):
     def _draw(self, width: int) -> None:
         layer = self._layer
         pal = self.palette()
-        picture = render_layer(layer, width - 16, self._zoom, _rgb(pal.color(QPalette.ColorRole.Window)),
-                               pal.color(QPalette.ColorRole.WindowText))
+        if self._colour is not None:
+            picture = colour_picture(self._colour, self._zoom)
+        else:
+            picture = render_layer(layer, width - 16, self._zoom, _rgb(pal.color(QPalette.ColorRole.Window)),
+                                   pal.color(QPalette.ColorRole.WindowText))
         self._picture = picture
         if picture.image.isNull():
             self.picture.setPixmap(QPixmap())
@@ -248,7 +284,9 @@ class LayerSection(QFrame):
             self.picture.setPixmap(QPixmap.fromImage(picture.image))
         self.axes.setText(picture.axes)
         self.axes.setVisible(bool(picture.axes))
-        self.scale.set_scale(picture.levels, picture.cmap, picture.label)
+        self.scale.setVisible(picture.levels is not None)  # a colour image: no single scale applies
+        if picture.levels is not None:
+            self.scale.set_scale(picture.levels, picture.cmap, picture.label)
 
     # -- queries -----------------------------------------------------------------------------------
     def layer(self) -> LayerView | None:
@@ -271,6 +309,8 @@ class LayerSection(QFrame):
         layer, picture = self._layer, self._picture
         if layer is None or picture is None:
             return None
+        if self._colour is not None:
+            return COLOUR_INPUT if picture.cells and picture.cells[0].contains(pos) else None
         values = np.asarray(layer.values)
         for i, rect in enumerate(picture.cells):
             if not rect.contains(pos):
@@ -447,7 +487,9 @@ class ActivationsView(QWidget):
         if layer.view == "units":
             columns = max(1, math.ceil(math.sqrt(values.size)))
         background = _rgb(self.palette().color(QPalette.ColorRole.Window))
-        image = render_layer(layer, size.width(), 1, background, columns=columns or None).image
+        colour = input_colour(insight, layer)
+        image = (colour_picture(colour, side=1) if colour is not None
+                 else render_layer(layer, size.width(), 1, background, columns=columns or None)).image
         pixmap = QPixmap(size)
         pixmap.fill(QColor(*background))
         if image.isNull():
@@ -514,12 +556,13 @@ class ActivationsView(QWidget):
             for layer in insight.layers:
                 section = self._sections[layer.node_id]
                 focus_changes = section.is_focused() != (layer.node_id == self._focus)
+                colour = input_colour(insight, layer)
                 if (not focus_changes and section.has_same_shape(layer, width)
                         and not _overlaps(section, visible)):
-                    section.defer(layer)  # out of sight, same size: drawn when scrolled to (or exported)
+                    section.defer(layer, colour)  # out of sight, same size: drawn when scrolled to (or exported)
                     continue
                 section.set_focused(layer.node_id == self._focus, None)  # the zoom first: drawn once, below
-                section.set_layer(layer, width)
+                section.set_layer(layer, width, colour)
             self.note_label.setText(self._note)
             self.empty_label.setVisible(not ids)
             if not ids:
@@ -541,7 +584,7 @@ class ActivationsView(QWidget):
         width = self._laid_out_width or self._layout_width()
         for section in self._sections.values():
             if section.deferred() is not None and (everywhere or _overlaps(section, visible)):
-                section.set_layer(section.deferred(), width)
+                section.draw_deferred(width)
 
     def _set_sections(self, ids: list[str]) -> None:
         for section in self._sections.values():

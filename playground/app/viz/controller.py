@@ -4,7 +4,11 @@ Where each view's data comes from (none of it is computed in the GUI thread):
 - Activations and Saliency: the predictor's inference process looks inside its
   CPU copy of the latest weights for the digit on the canvas
   (`Predictor.want_insight`),
-  a few times a second and whenever the drawing or the weights change.
+  a few times a second and whenever the drawing or the weights change. A
+  network the canvas cannot feed (colour, or gray of another size than 28×28:
+  `looks_at_test_images`) is looked inside at a test image instead
+  (`Predictor.look_at`): the first of the run's test split, until the person
+  clicks another in Predictions or Confusion; each view's caption names it.
 - Weights: the CPU weight copies the run publishes (and the final
   or loaded ones afterwards).
 - Histograms: the worker takes weight/gradient histograms between steps, every
@@ -41,15 +45,23 @@ from PySide6.QtCore import QEvent, QObject, QPoint, QSize, Qt
 from PySide6.QtWidgets import QDockWidget, QLabel, QToolTip
 
 from ...core.gan.structure import GENERATION, POINTS, gan_parts, is_gan_graph
-from ...core.inference.server import image_input_shape, shape_text, takes_colour
+from ...core.inference.server import (
+    channels_first,
+    image_input_shape,
+    looks_at_test_images,
+    shape_text,
+    takes_colour,
+)
 from ...core.run.messages import EpochEnded, GanSamples, ParamHistograms, RunStarted, WeightsPublished
 from ...core.train.insight import Insight
+from .predictions import as_images
 
 PREVIEW_SIZE = QSize(220, 140)
 NOT_FOR_GAN = ("A GAN has no classes to predict: see the Samples dock for what its generator makes, and the Draw "
                "dock for how real its discriminator finds a drawing.")
-NOT_FOR_COLOUR = ("This network takes colour images: the Draw dock's canvas draws gray digits, so there is no drawing "
-                  "to look inside. The Predictions and Confusion views show what it makes of its test images.")
+NO_TEST_IMAGE = ("This network takes {shape} images, which the Draw dock's canvas cannot draw: {what} looks at a "
+                 "test image instead, once a run starts or weights are loaded (click one in Predictions or Confusion "
+                 "to choose it).")
 NOT_FOR_POINTS = ("A network on 2-D points: the Decision dock shows how it classifies the whole plane, with the "
                   "training and test points, and the editor shows what each neuron computes.")
 
@@ -95,6 +107,11 @@ class InsightController(QObject):
         self._test: tuple[np.ndarray, np.ndarray] | None = None  # the live run's test images and labels
         self._weights_note = ""
         self._insight = None  # the latest look inside: a view that comes into sight shows it at once
+        # The network in use takes images the canvas cannot draw (looks_at_test_images): Activations and Saliency
+        # look at test image #_subject of _test instead of the drawing.
+        self._test_subject = False
+        self._subject = 0
+        self._input_shape: tuple[int, ...] | None = None  # the network's image shape, [C, H, W]
         self.preview = NodePreview()
 
         predictor = training.predictor
@@ -153,17 +170,20 @@ class InsightController(QObject):
         """The latest look inside, to the views that show now (hidden ones are not drawn for nothing)."""
         if self._insight is None:
             return
+        caption = self._caption(self._insight.test_index) if self._insight.test_index is not None else ""
         if self._showing("activations") and self.activations.network() == "discriminator":
             note = f"discriminator: {self._weights_note}" if self.gan else self._weights_note
-            self.activations.show_insight(self._insight, note)
+            self.activations.show_insight(self._insight, f"{caption} · {note}" if caption else note)
         if self._showing("saliency"):
-            self.saliency.show_insight(self._insight, self.classes)
+            self.saliency.show_insight(self._insight, self.classes, caption)
 
     # -- from the run (the dispatcher) ---------------------------------------------------------------
     def run_started(self, started: RunStarted) -> None:
         self.run_id = started.run_id
         self.classes = started.classes
         self._test = (started.test_images, started.test_labels)
+        self._subject = 0  # a new test split: its first image, until the person clicks another
+        self._look_at_subject()
         self.histograms.begin_run(started.run_id)
         if started.task == POINTS:
             for view in (self.confusion, self.predictions, self.activations, self.saliency):
@@ -199,6 +219,9 @@ class InsightController(QObject):
         self.run_id = None  # the views show these weights now, not the last run's
         self.classes = classes
         self._test = (results.images, results.labels)
+        if not 0 <= self._subject < len(results.labels):
+            self._subject = 0
+        self._look_at_subject()
         self._show_results(None, results.images, results.labels, results.predictions, results.confidences, note)
 
     def _show_results(self, confusion, images, labels, predictions, confidences, note: str) -> None:
@@ -219,13 +242,46 @@ class InsightController(QObject):
         self.weights.set_weights(weights.graph, weights.state_dict, note)
 
     def _set_colour(self, graph) -> None:
-        """A network on colour images: the Draw dock says drawing is for digit networks, and the views it drives
-        (Activations, Saliency) say why they stay empty instead of failing on a gray drawing."""
+        """A network on colour images: the Draw dock says drawing is for digit networks. A network the canvas
+        cannot feed (colour, or gray of another size) has Activations and Saliency look at a test image instead
+        of the drawing; back to a digit network, they look at the drawing again."""
         colour = takes_colour(graph)
         self.training.digits.set_colour_mode(shape_text(image_input_shape(graph)) if colour else None)
-        if colour:
-            for view in (self.activations, self.saliency):
-                view.clear(NOT_FOR_COLOUR)
+        test_subject = looks_at_test_images(graph) and not is_gan_graph(graph)
+        shape = image_input_shape(graph)
+        if (test_subject, shape) == (self._test_subject, self._input_shape):
+            return
+        self._input_shape = shape
+        if test_subject == self._test_subject:  # another image size: the test image may fit it now
+            self._look_at_subject()
+            return
+        self._test_subject = test_subject
+        self._insight = None  # a look at the other kind of image: not shown any more
+        if test_subject:
+            self.activations.clear(NO_TEST_IMAGE.format(shape=shape_text(shape), what="Activations"))
+            self.saliency.clear(NO_TEST_IMAGE.format(shape=shape_text(shape), what="Saliency"))
+        else:
+            self.activations.clear("Draw a digit on the canvas to see what every layer makes of it.")
+            self.saliency.clear("Draw a digit on the canvas to see which pixels drove the prediction.")
+        self._look_at_subject()
+
+    def _look_at_subject(self) -> None:
+        """Have the predictor look inside test image #_subject (a network the canvas cannot feed), or at the
+        drawing again (None)."""
+        image = None
+        if self._test_subject and self._test is not None and 0 <= self._subject < len(self._test[0]):
+            image = as_images(self._test[0][self._subject:self._subject + 1])[0]
+            if channels_first(image[None]).shape[1:] != self._input_shape:
+                image = None  # a new run's test split, before its network's weights come: not for this network
+        self.training.predictor.look_at(image, self._subject)
+
+    def _caption(self, index: int) -> str:
+        """ "test #12 (true: cats)"."""
+        if self._test is None or not 0 <= index < len(self._test[1]):
+            return f"test #{index}"
+        label = int(self._test[1][index])
+        name = self.classes[label] if 0 <= label < len(self.classes) else str(label)
+        return f"test #{index} (true: {name})"
 
     def _set_gan(self, graph) -> None:
         """The weights in use are a GAN's (or not): the views that differ follow."""
@@ -266,19 +322,26 @@ class InsightController(QObject):
                                                    f"{self._weights_note}")
 
     def _on_insight(self, insight) -> None:
+        wanted = self._subject if self._test_subject else None
+        if insight.test_index != wanted:  # asked before the network or the person's choice changed
+            return
         self._insight = insight
         self._feed_insight()
 
     # -- to the Draw dock's canvas and from the editor ---------------------------------------------
     def _put_on_canvas(self, index: int) -> None:
+        """A test image clicked in Predictions or Confusion: onto the Draw dock's canvas (a digit network), or
+        looked inside by Activations and Saliency (a network the canvas cannot feed)."""
         if self._test is None:
             return
-        images, labels = self._test
+        images = self._test[0]
         if not 0 <= index < len(images):
             return
-        label = int(labels[index])
-        name = self.classes[label] if 0 <= label < len(self.classes) else str(label)
-        self.training.digits.show_image(images[index], f"test #{index} (true: {name})")
+        if self._test_subject:
+            self._subject = index
+            self._look_at_subject()
+            return
+        self.training.digits.show_image(images[index], self._caption(index))
 
     def _on_selection(self) -> None:
         try:

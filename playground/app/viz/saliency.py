@@ -6,7 +6,10 @@ score up, negative where it pushed it down. It is drawn with the diverging map
 and symmetric levels (-m, m), so white is exactly zero and the colours of two
 pictures with the same m mean the same. The overlay is the digit in grey with
 those colours blended in where |saliency| is large (from a tenth of m, fully
-at half of m), so faint noise does not hide the stroke.
+at half of m), so faint noise does not hide the stroke. A colour test image (a
+network on colour images) shows in colour, and its saliency is each pixel's
+strongest channel (`core.train.insight.saliency`); a line under the title
+names the test image.
 
 Like `ActivationsView`, `show_insight` is a latest-value mailbox rendered from
 a single-shot timer.
@@ -39,9 +42,10 @@ DIGIT_DIM = 0.75  # the overlay's digit is a little darker, so that the colours 
 
 
 def digit_rgb(image: np.ndarray) -> np.ndarray:
-    """uint8 [H, W, 3]: the input as the model sees it, in grey."""
-    grey = np.asarray(image, dtype=np.uint8)
-    return np.repeat(grey[..., None], 3, axis=-1)
+    """uint8 [H, W, 3]: the input as the model sees it, a gray image ([H, W]) in grey, a colour one ([H, W, 3])
+    as it is."""
+    image = np.asarray(image, dtype=np.uint8)
+    return image if image.ndim == 3 else np.repeat(image[..., None], 3, axis=-1)
 
 
 def saliency_rgb(saliency: np.ndarray, levels: tuple[float, float]) -> np.ndarray:
@@ -49,9 +53,10 @@ def saliency_rgb(saliency: np.ndarray, levels: tuple[float, float]) -> np.ndarra
 
 
 def overlay_rgb(image: np.ndarray, saliency: np.ndarray, levels: tuple[float, float]) -> np.ndarray:
-    """The digit in grey with the saliency colours blended in where |saliency| is large (module docstring)."""
+    """The digit in grey (a colour image in colour) with the saliency colours blended in where |saliency| is large
+    (module docstring)."""
     image = np.asarray(image, dtype=np.uint8)
-    sal = resample(np.asarray(saliency, dtype=np.float32), image.shape)  # normally the image's size already
+    sal = resample(np.asarray(saliency, dtype=np.float32), image.shape[:2])  # normally the image's size already
     m = max(abs(levels[0]), abs(levels[1]), 1e-12)
     strength = np.nan_to_num(np.abs(sal) / m, nan=0.0, posinf=1.0)
     alpha = np.clip((strength - BLEND_FROM) / (BLEND_FULL - BLEND_FROM), 0.0, 1.0)[..., None]
@@ -76,7 +81,8 @@ class SaliencyView(QWidget):
         super().__init__(parent)
         self._insight: Insight | None = None
         self._classes: tuple[str, ...] = ()
-        self._pending: tuple[Insight, tuple[str, ...]] | None = None
+        self._caption = ""
+        self._pending: tuple[Insight, tuple[str, ...], str] | None = None
         self.render_count = 0
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -89,6 +95,8 @@ class SaliencyView(QWidget):
         font.setBold(True)
         font.setPointSizeF(font.pointSizeF() * 1.2)
         self.title_label.setFont(font)
+        self.subject_label = QLabel(self._content)  # which test image ("test #12 (true: cats)"); none for a drawing
+        self.subject_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.empty_label = QLabel(EMPTY_MESSAGE, self._content)
         self.empty_label.setWordWrap(True)
         self.empty_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
@@ -123,6 +131,7 @@ class SaliencyView(QWidget):
         column.setContentsMargins(8, 6, 8, 8)
         column.setSpacing(6)
         column.addWidget(self.title_label)
+        column.addWidget(self.subject_label)
         column.addWidget(self.empty_label)
         column.addWidget(self._pictures)
         column.addWidget(self.explanation)
@@ -142,9 +151,10 @@ class SaliencyView(QWidget):
         return label
 
     # -- input -------------------------------------------------------------------------------------
-    def show_insight(self, insight: Insight, classes: tuple[str, ...]) -> None:
-        """Show `insight`'s saliency at the next render; `classes` name the outputs ("0" … "9")."""
-        self._pending = (insight, tuple(classes))
+    def show_insight(self, insight: Insight, classes: tuple[str, ...], caption: str = "") -> None:
+        """Show `insight`'s saliency at the next render; `classes` name the outputs ("0" … "9"); `caption` says
+        which image it is ("test #12 (true: cats)"; none for the drawing)."""
+        self._pending = (insight, tuple(classes), caption)
         if not self._timer.isActive():
             self._timer.start()
 
@@ -154,6 +164,9 @@ class SaliencyView(QWidget):
         self._insight = None
         self.title_label.setText("")
         self.title_label.hide()
+        self._caption = ""
+        self.subject_label.setText("")
+        self.subject_label.hide()
         self.empty_label.setText(message)
         self.empty_label.show()
         self._pictures.hide()
@@ -165,6 +178,10 @@ class SaliencyView(QWidget):
     # -- queries -----------------------------------------------------------------------------------
     def title(self) -> str:
         return self.title_label.text()
+
+    def caption(self) -> str:
+        """Which image the pictures are of ("test #12 (true: cats)"); "" for the drawing."""
+        return self.subject_label.text()
 
     def insight(self) -> Insight | None:
         return self._pending[0] if self._pending else self._insight
@@ -190,7 +207,7 @@ class SaliencyView(QWidget):
     # -- rendering ---------------------------------------------------------------------------------
     def _render(self) -> None:
         if self._pending is not None:
-            (self._insight, self._classes), self._pending = self._pending, None
+            (self._insight, self._classes, self._caption), self._pending = self._pending, None
         insight = self._insight
         if insight is None:
             return
@@ -207,6 +224,8 @@ class SaliencyView(QWidget):
         self.scale.set_scale(levels)
         self.title_label.setText(title_for(insight, self._classes))
         self.title_label.show()
+        self.subject_label.setText(self._caption)
+        self.subject_label.setVisible(bool(self._caption))
         self.empty_label.hide()
         self._pictures.show()
         self.explanation.show()

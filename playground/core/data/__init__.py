@@ -25,7 +25,7 @@ _WHERE = {
     "DeviceData": "device",
     "DownloadCancelled": "errors",
     "FASHION_CLASSES": "catalog",
-    "FOLDER": "folders",
+    "FOLDER": "class_folders",
     "FASHION_NORMALIZATION": "catalog",
     "IDX_FILES": "catalog",
     "ImageFileError": "images",

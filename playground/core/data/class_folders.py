@@ -18,6 +18,12 @@ from pathlib import Path
 
 from .errors import DatasetError
 
+# The image-folder dataset's name and the settings it may be asked for (folders.py loads it). Here, torch-free, for
+# the readers that must not import torch: the Training panel, the graph's layer catalog.
+FOLDER = "folder"  # the dataset's name (an Input node's dataset, a checkpoint's)
+CHANNELS = ("auto", "gray", "rgb")
+MIN_SIZE, LARGEST_SIZE = 4, 256  # the image sizes a folder may be asked for
+
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif"})
 MIN_PER_CLASS = 2  # a class with fewer images can be neither learnt nor tested
 MAX_CLASSES = 1000

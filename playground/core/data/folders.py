@@ -35,16 +35,13 @@ import numpy as np
 import torch
 
 from .catalog import Normalization
-from .class_folders import MIN_PER_CLASS, ClassFolder, list_class_folder
+from .class_folders import CHANNELS, FOLDER, LARGEST_SIZE, MIN_PER_CLASS, MIN_SIZE, ClassFolder, list_class_folder
 from .download import CancelFlag, Progress
 from .errors import DatasetError, DownloadCancelled
 from .images import ImageFileError, read_image
 from .preprocess import _resample_matrix
 
-FOLDER = "folder"  # the dataset's name (an Input node's dataset, a checkpoint's)
-CHANNELS = ("auto", "gray", "rgb")
 MAX_SIZE = 64  # the automatic size's largest side
-MIN_SIZE, LARGEST_SIZE = 4, 256  # what may be asked for
 CACHE_VERSION = 1
 COLOUR_TOLERANCE = 8  # channels differing by more than this anywhere: a colour image (JPEG noise stays below)
 _GRAY = np.array([0.299, 0.587, 0.114])  # ITU-R 601 luma, as Pillow's convert("L")

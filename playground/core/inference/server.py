@@ -99,11 +99,24 @@ def channels_first(images: np.ndarray) -> np.ndarray:
     return images
 
 
+DRAWING_SHAPE = (1, 28, 28)  # what the Draw dock's drawing becomes (`preprocess_digit`): a gray MNIST-style digit
+
+
+def looks_at_test_images(graph) -> bool:
+    """An image network the Draw dock's drawing cannot feed: colour ([3, H, W]) or gray of another size than 28×28.
+    Its Activations and Saliency look inside a test image instead (`Predictor.look_at`)."""
+    shape = image_input_shape(graph)
+    return shape is not None and len(shape) == 3 and shape != DRAWING_SHAPE
+
+
 def drawing_refused(graph) -> str | None:
     """Why the Draw dock's drawing cannot go to this network (None: it can)."""
     if takes_colour(graph):
         return (f"Drawing is for digit networks: this network takes colour images "
                 f"({shape_text(image_input_shape(graph))}), not a gray drawing.")
+    if looks_at_test_images(graph):
+        return (f"Drawing is for digit networks: this network takes gray images of "
+                f"{shape_text(image_input_shape(graph))}, not a 28×28 drawing.")
     return None
 
 
@@ -245,14 +258,15 @@ class InferenceServer:
                 np.float32)
 
     def look_inside(self, image: np.ndarray):
-        """(probabilities, predicted class, LayerViews in graph order, saliency [H, W]) of one 28×28 image."""
+        """(probabilities, predicted class, LayerViews in graph order, saliency [H, W]) of one uint8 image: a 28×28
+        drawing, or a test image of any shape the network takes ([H, W] gray, [H, W, 3] or [C, H, W])."""
         import torch
 
         from ..train.inference import output_probabilities
         from ..train.insight import look_inside, saliency
 
         self._need_model()
-        refused = drawing_refused(self.graph) if image.ndim == 2 else None
+        refused = drawing_refused(self.graph) if image.shape == DRAWING_SHAPE[1:] else None
         if refused:
             raise InferenceError(refused)
         try:

@@ -1,12 +1,12 @@
 """Input and Output: where data enters the network and where the loss is taken."""
 
+from ..data.class_folders import FOLDER
 from ..data.point_sets import CLASSIFICATION_SETS, OWN_POINTS, REGRESSION_SETS
 from .base import LayerSpec, Param, Port, describe, same_shape
 
 # Every dataset the trainer knows: the shape of one sample and the number of classes (1: a regression's value;
 # None: as many as the document's own points have). An image folder ("folder") has both from its images, which
 # only loading them tells: (None, None), and the Trainer checks the network against the loaded folder.
-FOLDER = "folder"
 DATASETS = {"mnist": ((1, 28, 28), 10), "fashion-mnist": ((1, 28, 28), 10), "mnist-sample": ((1, 28, 28), 10),
             **{name: ((2,), 2) for name in CLASSIFICATION_SETS}, **{name: ((2,), 1) for name in REGRESSION_SETS},
             OWN_POINTS: ((2,), None), FOLDER: (None, None)}

@@ -452,6 +452,7 @@ class _MetadataBudget:
 def _check_settings(config: dict, history: dict, extra: dict, outputs: int | None, fail) -> None:
     """The fields that the readers use have the types they expect (they would fail later, far from the file)."""
     from ..data import DATASET_NAMES
+    from ..data.class_folders import FOLDER
     from ..data.points import POINT_SETS
     from .config import TrainConfig
     from .metrics import EvalMetrics, History
@@ -474,7 +475,7 @@ def _check_settings(config: dict, history: dict, extra: dict, outputs: int | Non
         if extra.get(key) is not None and not isinstance(extra[key], str):
             raise fail(f"the checkpoint's {key} is damaged ({_shown(extra[key])})")
     dataset = extra.get("dataset")
-    known = (*DATASET_NAMES, *POINT_SETS, "folder")
+    known = (*DATASET_NAMES, *POINT_SETS, FOLDER)
     if dataset is not None and dataset != "" and dataset not in known:
         raise fail(f"trained on {_shown(dataset)}, a dataset this Playground does not know ({', '.join(known)})")
     classes = extra.get("classes")

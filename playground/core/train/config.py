@@ -13,11 +13,13 @@ from typing import Any
 
 import torch
 
+from ..data.class_folders import CHANNELS
+
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop")
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
 AUGMENTS = ("none", "default")
 GAN_LOSSES = ("non_saturating", "least_squares")
-FOLDER_CHANNELS = ("auto", "gray", "rgb")
+FOLDER_CHANNELS = CHANNELS
 
 # A learning rate that works for each optimizer on the shipped presets; used when `lr` is None.
 DEFAULT_LR = {"sgd": 0.05, "momentum": 0.05, "nesterov": 0.05, "adam": 2e-3, "adamw": 2e-3, "rmsprop": 1e-3}

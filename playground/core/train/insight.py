@@ -55,13 +55,15 @@ class LayerView:
 class Insight:
     """What one image looks like inside the network, with the weights of `weights_version`."""
 
-    image: np.ndarray = field(repr=False)  # uint8 [28,28]: the input as the model sees it (after preprocessing)
+    # uint8 [28,28]: a drawing as the model sees it (after preprocessing); or a test image, [H,W] gray or [H,W,3]
+    image: np.ndarray = field(repr=False)
     probabilities: np.ndarray = field(repr=False)  # float32 [classes]
     predicted: int
     layers: tuple[LayerView, ...]  # graph order, the input first
     saliency: np.ndarray = field(repr=False)  # float32 [H,W]: gradient × input for the predicted class
     weights_version: int = 0
     request_id: int = 0
+    test_index: int | None = None  # the test image looked at (`Predictor.look_at`); None: the drawing
 
 
 RECURRENT_KINDS = ("rnn", "lstm", "gru")
@@ -142,11 +144,15 @@ def look_inside(model: nn.Module, graph: Graph, x: torch.Tensor) -> tuple[torch.
 
 
 def saliency(model: nn.Module, raw: torch.Tensor, normalization: Normalization, target: int) -> np.ndarray:
-    """Gradient × input for class `target` of one raw image (1×C×H×W, 0..255, on the model's device), summed
-    over channels: float32 [H, W]. Taken on the 0..1 pixel scale, so blank pixels score exactly zero and the map
-    says which strokes raised (positive) or lowered (negative) the class's score."""
+    """Gradient × input for class `target` of one raw image (1×C×H×W, 0..255, on the model's device): float32
+    [H, W]. Taken on the 0..1 pixel scale, so blank pixels score exactly zero and the map says which strokes
+    raised (positive) or lowered (negative) the class's score. A colour pixel scores its strongest channel (the
+    largest |gradient × input| of the three, with its sign): channels that pull apart do not cancel out, and the
+    sign still reads on the diverging scale. A gray pixel has one channel: its value as it is."""
     pixels = (raw.detach().float() / 255.0).requires_grad_(True)
     with torch.enable_grad(), eval_mode(model):
         score = model(normalization.unit(pixels))[0, target]
         (grad,) = torch.autograd.grad(score, pixels)
-    return (grad * pixels.detach())[0].sum(dim=0).cpu().numpy().astype(np.float32)
+    heat = (grad * pixels.detach())[0]
+    strongest = heat.abs().argmax(dim=0, keepdim=True)
+    return heat.gather(0, strongest)[0].cpu().numpy().astype(np.float32)

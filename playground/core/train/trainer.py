@@ -51,7 +51,7 @@ from torch import nn
 
 from ..build import build_module
 from ..data import DEFAULT_AUGMENTATION, Dataset, folder_options, load_dataset
-from ..data.folders import FOLDER
+from ..data.class_folders import FOLDER
 from ..data.points import is_points_dataset
 from ..data.points_dataset import load_points_dataset, points_of
 from ..graph import Graph
