@@ -269,3 +269,25 @@ def test_a_colour_networks_activations_and_saliency_look_at_a_test_image(qtbot, 
                                                 dataset="mnist", classes=tuple("0123456789")), note="live: run 8")
     assert saliency.caption() == "" and "Draw a digit" in activations.empty_label.text()
     assert window.training.digits.canvas.isEnabled()
+
+
+def test_a_gray_network_of_another_size_gets_no_drawings_and_says_why(qtbot, settings):
+    """A gray 40×40 network cannot take the 28×28 drawing: the Draw dock is off with words for it, as for colour."""
+    from playground.core.build import build_module
+    from playground.core.run.messages import WeightsPublished
+
+    from .conftest import make_window
+
+    window = make_window(qtbot, settings)
+    digits = window.training.digits
+    graph = colour_network(shape=(1, 40, 40))
+    state = build_module(graph, "cpu", seed=0).state_dict()
+    window.training.in_use.use(WeightsPublished(run_id=3, global_step=1, graph=graph, state_dict=state,
+                                                dataset="folder", classes=CLASSES), note="live: run 3, step 1")
+    assert not digits.canvas.isEnabled()
+    assert "gray images (1×40×40), not a 28×28 gray drawing" in digits.gan_hint.text()
+    colour = colour_network()
+    window.training.in_use.use(WeightsPublished(run_id=4, global_step=1, graph=colour, dataset="folder",
+                                                state_dict=build_module(colour, "cpu", seed=0).state_dict(),
+                                                classes=CLASSES), note="live: run 4, step 1")
+    assert "colour images (3×32×32)" in digits.gan_hint.text()

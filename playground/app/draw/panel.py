@@ -57,7 +57,7 @@ GAN_HINT = ("The discriminator: how real does your digit look? 100% real: it tak
             "0%: for one the generator made.")
 POINTS_HINT = ("This network takes 2-D points, not drawings: the Decision dock shows what it makes of the whole "
                "plane, and draws your own points.")
-COLOUR_HINT = ("Drawing is for digit networks: this network takes colour images ({shape}), not a gray drawing. "
+COLOUR_HINT = ("Drawing is for digit networks: this network takes {what} images ({shape}), not a 28×28 gray drawing. "
                "The Predictions and Confusion views show what it makes of its test images.")
 COLOUR_TEST_SET = ("The test images are in colour: the canvas shows gray digits only (the Predictions view shows "
                    "them).")
@@ -311,10 +311,12 @@ class DigitPanel(QWidget):
         return float(probabilities[0]) if self.gan_mode and probabilities is not None else None
 
     def set_colour_mode(self, shape: str | None) -> None:
-        """The network in use takes colour images (`shape`, say "3×32×32"; None: it takes gray drawings): the
-        canvas cannot feed it; say so plainly, as for points, instead of sending it drawings it cannot take."""
+        """The network in use takes images the canvas cannot draw (`shape`: colour, say "3×32×32", or gray of
+        another size, "1×40×40"; None: it takes 28×28 gray drawings): say so plainly, as for points, instead of
+        sending it drawings it cannot take."""
         on = shape is not None
-        text = COLOUR_HINT.format(shape=shape) if on else ""
+        what = "colour" if on and shape.startswith("3×") else "gray"
+        text = COLOUR_HINT.format(shape=shape, what=what) if on else ""
         if on == self.colour_mode and (not on or self.gan_hint.text() == text):
             return
         self.colour_mode = on

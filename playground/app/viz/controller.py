@@ -50,7 +50,6 @@ from ...core.inference.server import (
     image_input_shape,
     looks_at_test_images,
     shape_text,
-    takes_colour,
 )
 from ...core.run.messages import EpochEnded, GanSamples, ParamHistograms, RunStarted, WeightsPublished
 from ...core.train.insight import Insight
@@ -242,13 +241,12 @@ class InsightController(QObject):
         self.weights.set_weights(weights.graph, weights.state_dict, note)
 
     def _set_colour(self, graph) -> None:
-        """A network on colour images: the Draw dock says drawing is for digit networks. A network the canvas
-        cannot feed (colour, or gray of another size) has Activations and Saliency look at a test image instead
+        """A network the canvas cannot feed (colour, or gray of another size): the Draw dock says drawing is for
+        digit networks, and Activations and Saliency look at a test image instead
         of the drawing; back to a digit network, they look at the drawing again."""
-        colour = takes_colour(graph)
-        self.training.digits.set_colour_mode(shape_text(image_input_shape(graph)) if colour else None)
         test_subject = looks_at_test_images(graph) and not is_gan_graph(graph)
         shape = image_input_shape(graph)
+        self.training.digits.set_colour_mode(shape_text(shape) if test_subject else None)
         if (test_subject, shape) == (self._test_subject, self._input_shape):
             return
         self._input_shape = shape
