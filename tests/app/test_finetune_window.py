@@ -8,6 +8,7 @@ import pytest
 
 from playground.app.editor import commands
 from playground.core.data import load_dataset
+from playground.core.graph import Node
 from playground.core.run.messages import FinetuneReport, RunFinished
 
 from .conftest import make_window
@@ -109,3 +110,17 @@ def test_a_network_without_a_dense_layer_cannot_be_fine_tuned(qtbot, window):
     assert box.freeze.count() == 7
     doc.push(commands.remove(doc, [n for n, node in doc.graph.nodes.items() if node.kind == "dense"]))
     assert box.freeze.count() == 0 and not box.button.isEnabled()
+
+
+def test_the_frozen_list_follows_any_network_without_failing(qtbot, window):
+    """A Dense first in line (nothing before it to keep), a network on 2-D points, a GAN: no Frozen list, no
+    error."""
+    doc = window.workbench.document
+    box = window.training.digits.my_digits.show_gallery().finetune
+    window.acts.new.trigger()
+    doc.push(commands.add_nodes(doc, [Node("dense", "dense", {"units": 4}, (0.0, 0.0))]))
+    assert box.freeze.count() == 0 and not box.button.isEnabled()
+    for preset in ("points-tfp", "dcgan-mnist"):
+        doc.undo_stack.setClean()  # nothing to save
+        window.workbench.files.new_from_preset(preset)
+        assert box.freeze.count() == 0 and not box.button.isEnabled()

@@ -49,12 +49,17 @@ class FinetuneControl(QObject):
     def _choices(self) -> tuple[list[tuple[str, str]], str | None]:
         """The Frozen list's lines (node id, text) and the default's node (None: the network has no Dense layer)."""
         graph = self.document.graph
+        if task_of(graph) != CLASSIFICATION:  # a GAN, a network on 2-D points: no digits to tune it on
+            return [], None
         order, _ = graph.topological_order()
+        dense = [nid for nid in order if graph.nodes[nid].kind == "dense"]
         try:
-            default = frozen_nodes(graph)[-1]
+            frozen = frozen_nodes(graph)
         except FinetuneError:
             return [], None
-        dense = [nid for nid in order if graph.nodes[nid].kind == "dense"]
+        if not frozen or not dense:  # a Dense first in line (a loose one): nothing before it to keep
+            return [], None
+        default = frozen[-1]
         lines = []
         for nid in order[:order.index(dense[-1])]:
             kind = graph.nodes[nid].kind
