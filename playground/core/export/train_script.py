@@ -209,7 +209,8 @@ def _get_lr(config: TrainConfig) -> str:
              *(f"    {line}" for line in doc[1:])]
     lines[-1] += '"""'
     if config.schedule == "onecycle":
-        lines += ["    warmup = min(total_steps, round(WARMUP_EPOCHS * steps_per_epoch)) or max(1, round(0.3 * total_steps))",
+        lines += ["    warmup = min(total_steps, round(WARMUP_EPOCHS * steps_per_epoch))"
+                  " or max(1, round(0.3 * total_steps))",
                   "    start, end = LR / 25.0, LR / 1e4",
                   "    if step < warmup:",
                   "        return start + (LR - start) * step / warmup",
