@@ -6,6 +6,7 @@
 - `weights.py`: the weights the window uses (predictor, Weights view, Save Weights);
 - `evaluation.py`: test sets with no run, and evaluating weights no run has evaluated;
 - `checkpoints.py`: the Save Weights and Load Weights dialogs;
+- `script_export.py`: File > Export > Training script;
 - `action_states.py`: which actions can be used in each state.
 
 docs/ARCHITECTURE.md has the processes and threads behind them.
@@ -25,6 +26,7 @@ from .dispatch import RunDispatcher
 from .evaluation import Evaluations
 from .folder_fit import FolderFit
 from .runs import RunLifecycle
+from .script_export import TrainingScriptExport
 from .session import TrainingSession
 from .weights import WeightsInUse
 
@@ -50,6 +52,8 @@ class TrainingController(QObject):
                                  training_threads() if threads is None else threads, self.cores, gan_charts)
         self.checkpoints = CheckpointDialogs(window, workbench.document, self.session, panel, digits, self.in_use,
                                              self.evaluations, self.message.emit)
+        self.script_export = TrainingScriptExport(window, workbench.document, panel, charts, self.runs,
+                                                  window.settings, self.message.emit)
         self.folder_fit = FolderFit(workbench.document, panel, self.message.emit, self)
         self.dispatcher.session, self.dispatcher.runs, self.dispatcher.weights = self.session, self.runs, self.in_use
         self.weights_in_use = self.in_use.weights_in_use  # (WeightsPublished, note): what the views show

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable
+from dataclasses import replace
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QMessageBox, QWidget
@@ -44,6 +45,9 @@ class RunLifecycle:
         self._chart_runs: dict[int, int] = {}  # session run id -> charts run id
         self._close_when_stopped = False
         self._queued: tuple[str | None, int | None] | None = None  # a Start asked for while a run was stopping
+        # session run id -> its job without the initial weights: the network and settings a run started with
+        # (File > Export > Training script of a finished run)
+        self._jobs: dict[int, TrainingJob] = {}
 
     @property
     def start_queued(self) -> bool:
@@ -86,6 +90,7 @@ class RunLifecycle:
                           config=config, dataset=None if choice == "graph" else choice, initial_weights=initial,
                           threads=self.threads, max_steps=max_steps,
                           cores=self.cores.training if self.cores else None)
+        self._jobs[run_id] = replace(job, initial_weights=None)
         self.document.set_locked(LOCK_MESSAGE)
         # The collector's full passes walk every object in the process: with the window built that takes 100–230
         # ms, all of it holding the GIL (the event loop and the relay threads wait). Objects alive now are left
@@ -94,6 +99,13 @@ class RunLifecycle:
         self.session.start(job)
         self.say(f"Starting run {run_id}: loading the data and building the model…")
         return True
+
+    def job_of_chart_run(self, chart_run_id: int) -> TrainingJob | None:
+        """The job (network and settings, without initial weights) of a run in the charts' history, or None."""
+        for run_id, chart_id in self._chart_runs.items():
+            if chart_id == chart_run_id:
+                return self._jobs.get(run_id)
+        return None
 
     def stop(self, closing: bool = False) -> None:
         if self.session.active:
