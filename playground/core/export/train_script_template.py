@@ -320,6 +320,7 @@ def main():
     # -- the data. Every process loads both splits; the sampler decides which training images are whose.
     train_images, train_labels = load_split(args.data_dir, "train", device)
     test_images, test_labels = load_split(args.data_dir, "test", device)
+    say(f"data: @@DATASET_TITLE@@ from folder {args.data_dir}")
     sampler = DistributedSampler(range(len(train_images)), num_replicas=world, rank=rank, shuffle=False,
                                  drop_last=True)
     positions = torch.tensor(list(sampler), dtype=torch.int64)
