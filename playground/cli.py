@@ -54,6 +54,10 @@ def _cmd_export(args) -> int:
     from .core.graph import GraphFileError, load_graph
     from .core.train.checkpoint import CheckpointError, load_checkpoint
 
+    if args.config and args.format != "train-script":
+        raise UserError("--config is the recipe of a training script: use it with --format train-script")
+    if args.format == "train-script":
+        return _export_train_script(args)
     try:
         graph = load_graph(args.graph)
         state_dict = None
@@ -63,6 +67,49 @@ def _cmd_export(args) -> int:
             if is_gan_graph(checkpoint.graph) and (ema := ema_weights(checkpoint, args.checkpoint)) is not None:
                 state_dict = {**state_dict, **ema}  # a GAN's samples come from its averaged generator
         written = export_graph(graph, args.format, args.output, state_dict=state_dict)
+    except (GraphFileError, CheckpointError, ExportError) as exc:
+        raise UserError(str(exc)) from None
+    except GraphError as exc:
+        problems = "\n".join(f"  {p}" for p in exc.problems)
+        raise UserError(f"{args.graph}: the graph is not valid:\n{problems}") from None
+    for path in written:
+        print(path)
+    return 0
+
+
+def _export_train_script(args) -> int:
+    """The training script: the recipe from --config (a JSON object of training settings), a checkpoint's (the run
+    it records), or the default one."""
+    from .core.build import GraphError
+    from .core.export import ExportError, export_graph
+    from .core.graph import GraphFileError, load_graph
+    from .core.train.checkpoint import CheckpointError, load_checkpoint
+    from .core.train.config import ConfigError, TrainConfig
+
+    if args.config and args.checkpoint:
+        raise UserError("give the recipe with --config or with --checkpoint, not both")
+    try:
+        graph = load_graph(args.graph)
+        config = None
+        if args.config:
+            try:
+                with open(args.config, encoding="utf-8") as f:
+                    settings = json.load(f)
+            except OSError as exc:
+                raise UserError(f"--config {args.config}: cannot read it ({exc.strerror or exc})") from None
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise UserError(f"--config {args.config}: not a JSON file ({exc})") from None
+            if not isinstance(settings, dict):
+                raise UserError(f"--config {args.config}: expected a JSON object of training settings "
+                                "(optimizer, lr, epochs, …)")
+            config = TrainConfig.from_dict({**settings, "device": "cpu"})
+        elif args.checkpoint:
+            checkpoint = load_checkpoint(args.checkpoint)
+            config = TrainConfig.from_dict({**checkpoint.config, "device": "cpu"})
+            config.dataset = checkpoint.extra.get("dataset") or config.dataset
+        written = export_graph(graph, "train-script", args.output, config=config)
+    except ConfigError as exc:
+        raise UserError(f"{args.config or args.checkpoint}: {exc}") from None
     except (GraphFileError, CheckpointError, ExportError) as exc:
         raise UserError(str(exc)) from None
     except GraphError as exc:
@@ -127,11 +174,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.set_defaults(run=_cmd_inspect)
 
-    p = sub.add_parser("export", help="export a graph as PyTorch source, a torch.export program or ONNX")
+    p = sub.add_parser("export", help="export a graph as PyTorch source, a training script (one GPU or many), a "
+                                      "torch.export program or ONNX")
     p.add_argument("graph", metavar="GRAPH", help="a graph file or preset:NAME")
-    p.add_argument("--format", required=True, choices=("python", "pt2", "onnx"))
+    p.add_argument("--format", required=True, choices=("python", "train-script", "pt2", "onnx"),
+                   help="train-script: a standalone train.py (torch and NumPy only) that runs the recipe on one device "
+                        "or under torchrun with DistributedDataParallel")
     p.add_argument("-o", "--output", required=True, metavar="PATH", help="file to write")
-    p.add_argument("--checkpoint", metavar="CKPT", help="take the weights from this training checkpoint")
+    p.add_argument("--checkpoint", metavar="CKPT", help="take the weights from this training checkpoint "
+                                                        "(train-script: the recipe of the run it records)")
+    p.add_argument("--config", metavar="JSON", help="train-script: the recipe, a JSON object of training settings "
+                                                    "(optimizer, lr, epochs, batch_size, …; default: the default "
+                                                    "recipe)")
     p.set_defaults(run=_cmd_export)
 
     # = playground.core.data.DATASET_NAMES (not imported: torch), and "folder": an image folder

@@ -47,6 +47,9 @@ class Actions(QObject):
         self.save_as = make("actionSaveAs", "Save &As…", Key.SaveAs, "document-save-as",
                             "Save the network under a new name")
         self.clear_recent = make("actionClearRecent", "&Clear Recent Files")
+        self.export_train_script = make("actionExportTrainScript", "&Training Script…", tip=(
+            "Write the run as a standalone train.py (PyTorch only) that trains on one GPU or, under torchrun, on many: "
+            "the selected finished run of the history, or the network with the Training panel's settings"))
         self.quit = make("actionQuit", "&Quit", Key.Quit, "application-exit", "Close Playground", core=False)
         # Edit
         self.undo = make("actionUndo", "&Undo", Key.Undo, "edit-undo", "Undo the last change")

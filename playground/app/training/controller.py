@@ -7,6 +7,7 @@
 - `evaluation.py`: test sets with no run, and evaluating weights no run has evaluated;
 - `finetune.py`: Fine-tune on my digits (the My digits window): when it can start, what stays frozen, the run;
 - `checkpoints.py`: the Save Weights and Load Weights dialogs;
+- `script_export.py`: File > Export > Training script;
 - `action_states.py`: which actions can be used in each state.
 
 docs/ARCHITECTURE.md has the processes and threads behind them.
@@ -27,6 +28,7 @@ from .evaluation import Evaluations
 from .finetune import FinetuneControl
 from .folder_fit import FolderFit
 from .runs import RunLifecycle
+from .script_export import TrainingScriptExport
 from .session import TrainingSession
 from .weights import WeightsInUse
 
@@ -52,6 +54,8 @@ class TrainingController(QObject):
                                  training_threads() if threads is None else threads, self.cores, gan_charts)
         self.checkpoints = CheckpointDialogs(window, workbench.document, self.session, panel, digits, self.in_use,
                                              self.evaluations, self.message.emit)
+        self.script_export = TrainingScriptExport(window, workbench.document, panel, charts, self.runs,
+                                                  window.settings, self.message.emit)
         self.folder_fit = FolderFit(workbench.document, panel, self.message.emit, self)
         self.finetune = FinetuneControl(workbench.document, self.session, self.in_use, self.runs, digits,
                                         self.message.emit, self)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable
+from dataclasses import replace
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QMessageBox, QWidget
@@ -45,6 +46,9 @@ class RunLifecycle:
         self._chart_runs: dict[int, int] = {}  # session run id -> charts run id
         self._close_when_stopped = False
         self._queued: tuple[str | None, int | None] | None = None  # a Start asked for while a run was stopping
+        # session run id -> its job without the initial weights: the network and settings a run started with
+        # (File > Export > Training script of a finished run)
+        self._jobs: dict[int, TrainingJob] = {}
 
     @property
     def start_queued(self) -> bool:
@@ -97,6 +101,8 @@ class RunLifecycle:
                           cores=self.cores.training if self.cores else None, finetune=finetune)
         if finetune is not None:
             self._finetune_runs.add(run_id)
+        else:  # what File ▸ Export ▸ Training Script… exports for this run (a fine-tuning's recipe is no script's)
+            self._jobs[run_id] = replace(job, initial_weights=None)
         self.document.set_locked(LOCK_MESSAGE)
         # The collector's full passes walk every object in the process: with the window built that takes 100–230
         # ms, all of it holding the GIL (the event loop and the relay threads wait). Objects alive now are left
@@ -106,6 +112,13 @@ class RunLifecycle:
         self.say(f"Starting run {run_id}: loading the data and building the model…" if finetune is None else
                  f"Fine-tuning on {len(finetune.labels)} of my digits (run {run_id}): measuring before…")
         return True
+
+    def job_of_chart_run(self, chart_run_id: int) -> TrainingJob | None:
+        """The job (network and settings, without initial weights) of a run in the charts' history, or None."""
+        for run_id, chart_id in self._chart_runs.items():
+            if chart_id == chart_run_id:
+                return self._jobs.get(run_id)
+        return None
 
     def stop(self, closing: bool = False) -> None:
         if self.session.active:

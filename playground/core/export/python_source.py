@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..build import plan_graph, resolved_params
+from ..build import BuildPlan, plan_graph, resolved_params
 from ..graph import Graph
 from ..layers import Ctor, fmt_shape
 from ..layers import modules as custom_modules
@@ -88,20 +88,36 @@ def python_source(graph: Graph, weights_file: str = "model.pth", script_suffix: 
     Raises GraphError if the graph is not valid.
     """
     plan = plan_graph(graph)
-    analysis = plan.analysis
     input_node, output_node = graph.nodes[plan.input_id], graph.nodes[plan.output_id]
+    name, blocks = model_blocks(graph, plan)
+    # Top-level blocks, each ending in a newline, are joined by two blank lines.
+    parts = [_module_docstring(graph, plan.analysis, input_node, output_node, plan.result_id, weights_file)
+             + "\nimport torch\nfrom torch import nn\n\n" + blocks[0], *blocks[1:]]
+    parts.append(_main_block(name, weights_file, script_suffix))
+    source = "\n\n".join(parts)
+    ast.parse(source)  # a generator bug must never reach the user's disk as a broken file
+    return source
+
+
+def model_blocks(graph: Graph, plan: BuildPlan | None = None) -> tuple[str, list[str]]:
+    """The model as source, without imports (it needs `torch` and `nn`): the class name, and the top-level blocks
+    (each ending in a newline; join them with two blank lines): INPUT_SHAPE, the layer classes copied from
+    Playground, the model class. The Python export and the training script (train_script.py) both use it.
+
+    Raises GraphError if the graph is not valid.
+    """
+    plan = plan or plan_graph(graph)
+    analysis = plan.analysis
+    input_node = graph.nodes[plan.input_id]
     layers = [nid for nid, _, _ in plan.steps]
     ctors = {nid: ctor for nid, _, ctor in plan.steps}
     needed = _custom_classes_needed(ctors.values())
     name = class_name(graph)
 
-    # Top-level blocks, each ending in a newline, are joined by two blank lines.
-    parts = [_module_docstring(graph, analysis, input_node, output_node, plan.result_id, weights_file)
-             + "\nimport torch\nfrom torch import nn\n\n"
-             + f"INPUT_SHAPE = {_literal(input_shape(graph))}  # one sample: {_axes(input_shape(graph))}\n"]
+    blocks = [f"INPUT_SHAPE = {_literal(input_shape(graph))}  # one sample: {_axes(input_shape(graph))}\n"]
     if needed:
-        parts.append("# -- layers that torch.nn does not offer as such, copied from Playground " + "-" * 20 + "\n")
-        parts += [inspect.getsource(cls).rstrip("\n") + "\n" for cls in needed]
+        blocks.append("# -- layers that torch.nn does not offer as such, copied from Playground " + "-" * 20 + "\n")
+        blocks += [inspect.getsource(cls).rstrip("\n") + "\n" for cls in needed]
 
     title = _one_line(graph.name) or "The network"
     in_shape, out_shape = fmt_shape(input_shape(graph)), fmt_shape(analysis.shapes[plan.result_id])
@@ -122,11 +138,8 @@ def python_source(graph: Graph, weights_file: str = "model.pth", script_suffix: 
         lines += _call_lines(INDENT * 2, f"{nid} = self.{nid}(", args, ")")
         variable[nid] = nid
     lines.append(f"{INDENT * 2}return {variable[plan.result_id]}")
-    parts.append("\n".join(lines) + "\n")
-    parts.append(_main_block(name, weights_file, script_suffix))
-    source = "\n\n".join(parts)
-    ast.parse(source)  # a generator bug must never reach the user's disk as a broken file
-    return source
+    blocks.append("\n".join(lines) + "\n")
+    return name, blocks
 
 
 def _module_docstring(graph: Graph, analysis, input_node, output_node, result_id: str, weights_file: str) -> str:
