@@ -50,6 +50,12 @@ class Actions(QObject):
         self.export_train_script = make("actionExportTrainScript", "&Training Script…", tip=(
             "Write the run as a standalone train.py (PyTorch only) that trains on one GPU or, under torchrun, on many: "
             "the selected finished run of the history, or the network with the Training panel's settings"))
+        self.export_python = make("actionExportPython", "PyTorch &Source…", tip=(
+            "Write the network as readable PyTorch source (an nn.Module), with the weights in use beside it (.pth)"))
+        self.export_onnx = make("actionExportOnnx", "&ONNX Model…", tip=(
+            "Write the network with the weights in use as an ONNX model, for ONNX Runtime and other tools"))
+        self.export_pt2 = make("actionExportPt2", "torch.&export Program…", tip=(
+            "Write the network with the weights in use as a torch.export program (.pt2), loadable without its code"))
         self.quit = make("actionQuit", "&Quit", Key.Quit, "application-exit", "Close Playground", core=False)
         # Edit
         self.undo = make("actionUndo", "&Undo", Key.Undo, "edit-undo", "Undo the last change")

@@ -122,6 +122,8 @@ class MainWindow(QMainWindow):
         self.export_menu = QMenu("&Export", self)
         self.export_menu.setObjectName("exportMenu")
         self.export_menu.addAction(a.export_train_script)
+        self.export_menu.addSeparator()
+        self.export_menu.addActions([a.export_python, a.export_onnx, a.export_pt2])
         self.recent_menu.setEnabled(False)
         self.preset_menu.setEnabled(False)
 
@@ -301,6 +303,9 @@ class MainWindow(QMainWindow):
         a.save_weights.triggered.connect(t.save_weights)
         a.load_weights.triggered.connect(lambda: t.load_weights())
         a.export_train_script.triggered.connect(lambda: t.script_export.export())
+        a.export_python.triggered.connect(lambda: t.model_export.export("python"))
+        a.export_onnx.triggered.connect(lambda: t.model_export.export("onnx"))
+        a.export_pt2.triggered.connect(lambda: t.model_export.export("pt2"))
         t.message.connect(lambda text: self.statusBar().showMessage(text, 10000))
         t.state_changed.connect(self.status.show_training_state)
         self._start_views(wb, t)

@@ -81,3 +81,54 @@ def test_export_a_finished_run_of_the_history(qtbot, settings, dialogs, tmp_path
     window.acts.export_train_script.trigger()
     source = (tmp_path / "mlp.py").read_text()
     assert "class MLP(nn.Module):" in source and "EPOCHS = 9" in source
+
+
+def test_export_the_network_as_source_onnx_and_pt2_with_the_weights_in_use(qtbot, settings, dialogs, tmp_path):
+    """File ▸ Export's model formats: untrained before any weights, then with the weights in use; after an edit
+    that changes a layer's shape, untrained again (and said); a refusal leaves the old file."""
+    import torch
+
+    from playground.core.build import build_module
+    from playground.core.run.messages import WeightsPublished
+
+    window = make_window(qtbot, settings)
+    window.workbench.files.new_from_preset("mlp")
+    a, out = window.acts, tmp_path
+    assert {a.export_python, a.export_onnx, a.export_pt2} <= set(window.export_menu.actions())
+
+    dialogs.choose_file(str(out / "untrained"))
+    a.export_python.trigger()
+    assert (out / "untrained.py").is_file() and not (out / "untrained.pth").exists()
+    assert "untrained (no weights yet)" in window.statusBar().currentMessage()
+
+    graph = window.workbench.document.graph.copy()
+    state = {k: torch.full_like(v, 0.5) if v.is_floating_point() else v
+             for k, v in build_module(graph, "cpu").state_dict().items()}
+    window.training.in_use.use(WeightsPublished(run_id=1, global_step=5, graph=graph, state_dict=state,
+                                                dataset="mnist", classes=tuple("0123456789")), note="run 1")
+    dialogs.choose_file(str(out / "mlp.py"))
+    a.export_python.trigger()
+    saved = torch.load(out / "mlp.pth", weights_only=True)
+    assert all(torch.equal(saved[k], state[k]) for k in state)
+    dialogs.choose_file(str(out / "mlp"))
+    a.export_pt2.trigger()
+    program = torch.export.load(out / "mlp.pt2")
+    first = next(k for k in state if k.endswith("weight"))
+    assert torch.equal(program.state_dict[first], state[first])
+    dialogs.choose_file(str(out / "mlp.onnx"))
+    a.export_onnx.trigger()
+    assert (out / "mlp.onnx").stat().st_size > 1000 and not dialogs.texts("critical")
+
+    doc = window.workbench.document
+    dense = next(n for n in doc.graph.nodes.values() if n.kind == "dense")
+    doc.set_param(dense.id, "units", int(dense.params.get("units", 128)) + 3)
+    dialogs.choose_file(str(out / "edited.py"))
+    a.export_python.trigger()
+    assert "untrained: the weights in use do not fit" in window.statusBar().currentMessage()
+    assert (out / "edited.py").is_file() and not (out / "edited.pth").exists()
+
+    doc.set_param(dense.id, "units", 0)  # an impossible network: said, the old file kept
+    (out / "bad.onnx").write_bytes(b"old")
+    dialogs.choose_file(str(out / "bad.onnx"))
+    a.export_onnx.trigger()
+    assert dialogs.texts("critical") and (out / "bad.onnx").read_bytes() == b"old"

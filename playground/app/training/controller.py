@@ -8,6 +8,7 @@
 - `finetune.py`: Fine-tune on my digits (the My digits window): when it can start, what stays frozen, the run;
 - `checkpoints.py`: the Save Weights and Load Weights dialogs;
 - `script_export.py`: File > Export > Training script;
+- `model_export.py`: File > Export > PyTorch source, ONNX model, torch.export program (with the weights in use);
 - `action_states.py`: which actions can be used in each state.
 
 docs/ARCHITECTURE.md has the processes and threads behind them.
@@ -27,6 +28,7 @@ from .dispatch import RunDispatcher
 from .evaluation import Evaluations
 from .finetune import FinetuneControl
 from .folder_fit import FolderFit
+from .model_export import ModelExport
 from .runs import RunLifecycle
 from .script_export import TrainingScriptExport
 from .session import TrainingSession
@@ -56,6 +58,7 @@ class TrainingController(QObject):
                                              self.evaluations, self.message.emit)
         self.script_export = TrainingScriptExport(window, workbench.document, panel, charts, self.runs,
                                                   window.settings, self.message.emit)
+        self.model_export = ModelExport(window, workbench.document, self.in_use, window.settings, self.message.emit)
         self.folder_fit = FolderFit(workbench.document, panel, self.message.emit, self)
         self.finetune = FinetuneControl(workbench.document, self.session, self.in_use, self.runs, digits,
                                         self.message.emit, self)
