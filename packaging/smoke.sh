@@ -51,6 +51,6 @@ fi
 
 say "the window: $exe --self-test (under Xvfb)"
 rm -f "$shot"
-run xvfb-run -a -s "-screen 0 1400x900x24" "$exe" --self-test --screenshot "$shot"
+run xvfb-run -a -s "-screen 0 1400x900x24 -noreset" "$exe" --self-test --screenshot "$shot"
 [[ -s "$shot" ]] || { echo "smoke.sh: no screenshot $shot" >&2; exit 1; }
 say "passed; screenshot $shot"

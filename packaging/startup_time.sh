@@ -18,9 +18,9 @@ for tool in xvfb-run xdotool; do
     command -v $tool >/dev/null || { echo "startup_time.sh: needs $tool" >&2; exit 1; }
 done
 
-export N=$n BUNDLE=$bundle OTHER=$other
+export N=$n BUNDLE=$bundle OTHER=$other STDERR_LOG=${STDERR_LOG:-/dev/null}
 results=$(mktemp)
-xvfb-run -a -s "-screen 0 1400x900x24" bash -c '
+xvfb-run -a -s "-screen 0 1400x900x24 -noreset" bash -c '
 set -euo pipefail
 launch() {  # $1: bundle or other, $2: a settings folder
     if [[ $1 == bundle ]]; then
@@ -32,7 +32,7 @@ launch() {  # $1: bundle or other, $2: a settings folder
 time_one() {  # $1: bundle or other. Seconds from the start until a Playground window is visible.
     local settings; settings=$(mktemp -d)
     local t0; t0=$(date +%s.%N)
-    launch "$1" "$settings" >/dev/null 2>&1 &
+    launch "$1" "$settings" >/dev/null 2>"${STDERR_LOG:-/dev/null}" &
     local pid=$!
     until xdotool search --onlyvisible --name "^Playground" >/dev/null 2>&1; do
         kill -0 $pid 2>/dev/null || { echo "$1: exited before showing a window" >&2; return 1; }
