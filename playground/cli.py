@@ -164,6 +164,8 @@ def _cmd_gui(path: str | None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="playground", description="A desktop neural-network playground.")
+    parser.add_argument("--self-test", action="store_true", help="open the window, train a short run, classify a "
+                        "drawn digit and quit: exit 0 if it all worked (see playground --self-test --help)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("presets", help="list the shipped preset graphs, one per line")
@@ -359,6 +361,10 @@ def main(argv: list[str] | None = None) -> int:
     from .core.host_memory import keep_buffers_in_the_heap
 
     keep_buffers_in_the_heap()  # first, before any thread: every command may train on the CPU
+    if argv and argv[0] == "--self-test":  # train, draw, predict, quit: exit 0 if it all worked (packaging/smoke.sh)
+        from .app.self_test import main as self_test
+
+        return self_test(argv[1:])
     parser = build_parser()
     subcommands = parser._subparsers._group_actions[0].choices  # argparse keeps the names only here
     # `playground` opens the app; `playground FILE` opens the app on a graph file.
