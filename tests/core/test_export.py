@@ -421,6 +421,10 @@ def test_onnx_without_its_packages_says_how_to_install_them(tmp_path, capsys, mo
     assert code == 2
     assert 'pip install "playground[onnx]"' in err and "onnxscript" in err and str(out_path) in err
     assert out_path.read_bytes() == b"old"
+    monkeypatch.setattr(sys, "frozen", True, raising=False)  # the desktop bundle: no pip to point to first
+    code, _, err = run_cli(capsys, "export", "preset:mlp", "--format", "onnx", "-o", str(out_path))
+    assert code == 2 and "this desktop bundle has no ONNX export" in err and ".pt2" in err
+    assert out_path.read_bytes() == b"old"
 
 
 def test_invalid_graph_raises_graph_error_and_the_cli_exits_2(tmp_path, capsys):

@@ -6,6 +6,7 @@ Input `image` (N×C×H×W float), output `scores`. Uses the torch.export-based
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -33,6 +34,10 @@ def export_onnx(graph: Graph, path: Path, state_dict: Mapping[str, torch.Tensor]
         import onnx  # noqa: F401 -- torch's exporter needs both; check before the slow part
         import onnxscript  # noqa: F401
     except ImportError as exc:
+        if getattr(sys, "frozen", False):  # the desktop bundle leaves ONNX out (packaging/README.md): no pip there
+            raise ExportError(f"{path}: this desktop bundle has no ONNX export (it leaves the ONNX packages out to "
+                              "stay small); export a torch.export program (.pt2) instead, or use Playground installed "
+                              f"with Python: {INSTALL_HINT}") from None
         missing = exc.name or "onnx"
         raise ExportError(f"{path}: ONNX export needs the optional package {missing}; "
                           f"install it with: {INSTALL_HINT}") from None
