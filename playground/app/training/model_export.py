@@ -27,23 +27,39 @@ FORMATS = {
 WEIGHTS_DO_NOT_FIT = "the weights"  # how export_graph's ExportError starts to say the weights do not fit the graph
 
 
+def ask_destination(window: QWidget, document, settings, title: str, stem_prefix: str, suffix: str,
+                    filters: str) -> str | None:
+    """The file to export to, from a save dialog opening beside the network's file (or the last folder), with
+    `suffix` added when the person typed none; None when cancelled. (Both File ▸ Export dialogs.)"""
+    folder = Path(document.path).parent if document.path else Path(settings.last_folder())
+    stem = Path(document.path).stem if document.path else (document.preset or "network")
+    path, _ = dialogs.get_save_file_name(window, title, str(folder / f"{stem_prefix}{stem}{suffix}"), filters)
+    if not path:
+        return None
+    return path if Path(path).suffix else path + suffix
+
+
+def say_export_failed(window: QWidget, title: str, exc: ExportError | GraphError) -> None:
+    """An export that could not be written: why, in an error dialog (a network's problems listed)."""
+    if isinstance(exc, GraphError):
+        problems = "\n".join(f"• {p}" for p in exc.problems[:5])
+        dialogs.error(window, title, f"The network has problems to fix first:\n\n{problems}")
+    else:
+        dialogs.error(window, title, str(exc))
+
+
 class ModelExport:
     def __init__(self, window: QWidget, document, weights, settings, say: Callable[[str], None]):
         self.window, self.document, self.weights, self.settings, self.say = window, document, weights, settings, say
 
     def export(self, fmt: str) -> bool:
         title, noun, filters, suffix = FORMATS[fmt]
-        folder = Path(self.document.path).parent if self.document.path else Path(self.settings.last_folder())
-        stem = Path(self.document.path).stem if self.document.path else (self.document.preset or "network")
-        path, _ = dialogs.get_save_file_name(self.window, f"Export {title}", str(folder / f"{stem}{suffix}"), filters)
-        if not path:
+        path = ask_destination(self.window, self.document, self.settings, f"Export {title}", "", suffix, filters)
+        if path is None:
             return False
-        if not Path(path).suffix:
-            path += suffix
         graph = self.document.graph.copy()
         current = self.weights.current
         state = current.state_dict if current is not None else None
-        failed = f"Cannot export the {noun}"
         try:
             try:
                 written = export_graph(graph, fmt, path, state_dict=state)
@@ -53,12 +69,8 @@ class ModelExport:
                     raise
                 written = export_graph(graph, fmt, path)
                 what = "untrained: the weights in use do not fit the network as it is now"
-        except ExportError as exc:
-            dialogs.error(self.window, failed, str(exc))
-            return False
-        except GraphError as exc:
-            problems = "\n".join(f"• {p}" for p in exc.problems[:5])
-            dialogs.error(self.window, failed, f"The network has problems to fix first:\n\n{problems}")
+        except (ExportError, GraphError) as exc:
+            say_export_failed(self.window, f"Cannot export the {noun}", exc)
             return False
         self.say(f"Exported the {noun} {what}: "
                  f"{', '.join(Path(p).name for p in written)}")

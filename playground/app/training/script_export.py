@@ -18,6 +18,7 @@ from ...core.export import ExportError, export_graph
 from ...core.graph import Graph
 from ...core.train import ConfigError, TrainConfig
 from .. import dialogs
+from .model_export import ask_destination, say_export_failed
 
 SCRIPT_FILTER = "Python scripts (*.py);;All files (*)"
 TITLE = "Cannot export the training script"
@@ -47,22 +48,14 @@ class TrainingScriptExport:
         except ConfigError as exc:
             dialogs.error(self.window, TITLE, f"Check the training settings: {exc}")
             return False
-        folder = Path(self.document.path).parent if self.document.path else Path(self.settings.last_folder())
-        stem = Path(self.document.path).stem if self.document.path else (self.document.preset or "network")
-        path, _ = dialogs.get_save_file_name(self.window, "Export Training Script", str(folder / f"train_{stem}.py"),
-                                             SCRIPT_FILTER)
-        if not path:
+        path = ask_destination(self.window, self.document, self.settings, "Export Training Script", "train_", ".py",
+                               SCRIPT_FILTER)
+        if path is None:
             return False
-        if not Path(path).suffix:
-            path += ".py"
         try:
             export_graph(graph, "train-script", path, config=config)
-        except ExportError as exc:
-            dialogs.error(self.window, TITLE, str(exc))
-            return False
-        except GraphError as exc:
-            problems = "\n".join(f"• {p}" for p in exc.problems[:5])
-            dialogs.error(self.window, TITLE, f"The network has problems to fix first:\n\n{problems}")
+        except (ExportError, GraphError) as exc:
+            say_export_failed(self.window, TITLE, exc)
             return False
         self.say(f"Exported the training script of {what} to {Path(path).name}: "
                  f"python {Path(path).name} --data-dir DIR, or torchrun --nproc_per_node=N {Path(path).name} …")
