@@ -53,61 +53,24 @@ def _cmd_export(args) -> int:
     from .core.gan.structure import is_gan_graph
     from .core.graph import GraphFileError, load_graph
     from .core.train.checkpoint import CheckpointError, load_checkpoint
+    from .core.train.config import ConfigError
 
     if args.config and args.format != "train-script":
         raise UserError("--config is the recipe of a training script: use it with --format train-script")
-    if args.format == "train-script":
-        return _export_train_script(args)
-    try:
-        graph = load_graph(args.graph)
-        state_dict = None
-        if args.checkpoint:
-            checkpoint = load_checkpoint(args.checkpoint)
-            state_dict = checkpoint.state_dict
-            if is_gan_graph(checkpoint.graph) and (ema := ema_weights(checkpoint, args.checkpoint)) is not None:
-                state_dict = {**state_dict, **ema}  # a GAN's samples come from its averaged generator
-        written = export_graph(graph, args.format, args.output, state_dict=state_dict)
-    except (GraphFileError, CheckpointError, ExportError) as exc:
-        raise UserError(str(exc)) from None
-    except GraphError as exc:
-        problems = "\n".join(f"  {p}" for p in exc.problems)
-        raise UserError(f"{args.graph}: the graph is not valid:\n{problems}") from None
-    for path in written:
-        print(path)
-    return 0
-
-
-def _export_train_script(args) -> int:
-    """The training script: the recipe from --config (a JSON object of training settings), a checkpoint's (the run
-    it records), or the default one."""
-    from .core.build import GraphError
-    from .core.export import ExportError, export_graph
-    from .core.graph import GraphFileError, load_graph
-    from .core.train.checkpoint import CheckpointError, load_checkpoint
-    from .core.train.config import ConfigError, TrainConfig
-
     if args.config and args.checkpoint:
         raise UserError("give the recipe with --config or with --checkpoint, not both")
     try:
         graph = load_graph(args.graph)
-        config = None
-        if args.config:
-            try:
-                with open(args.config, encoding="utf-8") as f:
-                    settings = json.load(f)
-            except OSError as exc:
-                raise UserError(f"--config {args.config}: cannot read it ({exc.strerror or exc})") from None
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                raise UserError(f"--config {args.config}: not a JSON file ({exc})") from None
-            if not isinstance(settings, dict):
-                raise UserError(f"--config {args.config}: expected a JSON object of training settings "
-                                "(optimizer, lr, epochs, …)")
-            config = TrainConfig.from_dict({**settings, "device": "cpu"})
-        elif args.checkpoint:
-            checkpoint = load_checkpoint(args.checkpoint)
-            config = TrainConfig.from_dict({**checkpoint.config, "device": "cpu"})
-            config.dataset = checkpoint.extra.get("dataset") or config.dataset
-        written = export_graph(graph, "train-script", args.output, config=config)
+        if args.format == "train-script":
+            written = export_graph(graph, "train-script", args.output, config=_script_recipe(args))
+        else:
+            state_dict = None
+            if args.checkpoint:
+                checkpoint = load_checkpoint(args.checkpoint)
+                state_dict = checkpoint.state_dict
+                if is_gan_graph(checkpoint.graph) and (ema := ema_weights(checkpoint, args.checkpoint)) is not None:
+                    state_dict = {**state_dict, **ema}  # a GAN's samples come from its averaged generator
+            written = export_graph(graph, args.format, args.output, state_dict=state_dict)
     except ConfigError as exc:
         raise UserError(f"{args.config or args.checkpoint}: {exc}") from None
     except (GraphFileError, CheckpointError, ExportError) as exc:
@@ -118,6 +81,32 @@ def _export_train_script(args) -> int:
     for path in written:
         print(path)
     return 0
+
+
+def _script_recipe(args):
+    """A training script's recipe: from --config (a JSON object of training settings), a checkpoint's (the run it
+    records), or None (the default one). Raises UserError, ConfigError and CheckpointError."""
+    from .core.train.checkpoint import load_checkpoint
+    from .core.train.config import TrainConfig
+
+    if args.config:
+        try:
+            with open(args.config, encoding="utf-8") as f:
+                settings = json.load(f)
+        except OSError as exc:
+            raise UserError(f"--config {args.config}: cannot read it ({exc.strerror or exc})") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise UserError(f"--config {args.config}: not a JSON file ({exc})") from None
+        if not isinstance(settings, dict):
+            raise UserError(f"--config {args.config}: expected a JSON object of training settings "
+                            "(optimizer, lr, epochs, …)")
+        return TrainConfig.from_dict({**settings, "device": "cpu"})
+    if args.checkpoint:
+        checkpoint = load_checkpoint(args.checkpoint)
+        config = TrainConfig.from_dict({**checkpoint.config, "device": "cpu"})
+        config.dataset = checkpoint.extra.get("dataset") or config.dataset
+        return config
+    return None
 
 
 def _cmd_train(args) -> int:
