@@ -12,18 +12,12 @@ import numpy as np
 import pytest
 import torch
 
-from playground.cli import main
 from playground.core.data import load_dataset
+
+from .cli_runs import run_cli
 
 MNIST_DIR = os.environ.get("PLAYGROUND_MNIST_DIR")
 HAVE_MNIST = bool(MNIST_DIR and Path(MNIST_DIR).is_dir())
-
-
-def run(capsys, *argv):
-    """(exit code, stdout lines, stderr) of one in-process run."""
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out.strip().splitlines(), err
 
 
 def last_json(lines):
@@ -68,7 +62,7 @@ def test_train_prints_epochs_then_one_json_line(trained):
 
 def test_evaluate_matches_training(trained, capsys):
     ckpt, result = trained
-    code, lines, _ = run(capsys, "evaluate", ckpt, "--dataset", "mnist-sample", "--device", "cpu")
+    code, lines, _ = run_cli(capsys, "evaluate", ckpt, "--dataset", "mnist-sample", "--device", "cpu")
     assert code == 0
     evaluation = last_json(lines)
     assert evaluation["test_accuracy"] == pytest.approx(json.loads(result.stdout.splitlines()[-1])["test_accuracy"])
@@ -95,7 +89,7 @@ def test_predict_png_digits_both_polarities(trained, capsys, tmp_path):
     picks = [int(np.flatnonzero(data.test_labels.numpy() == d)[0]) for d in range(10)]
     images = data.test_images[picks, 0].numpy()
     paths = _write_pngs(tmp_path, images)
-    code, lines, err = run(capsys, "predict", ckpt, *[p for pair in paths for p in pair])
+    code, lines, err = run_cli(capsys, "predict", ckpt, *[p for pair in paths for p in pair])
     assert code == 0, err
     answers = [json.loads(line) for line in lines]
     assert len(answers) == 20
@@ -110,14 +104,14 @@ def test_predict_png_digits_both_polarities(trained, capsys, tmp_path):
 
 
 def test_fallback_to_the_offline_sample(capsys):
-    code, lines, err = run(capsys, "train", "preset:mlp", "--epochs", "1", "--batch-size", "256", "--device", "cpu")
+    code, lines, err = run_cli(capsys, "train", "preset:mlp", "--epochs", "1", "--batch-size", "256", "--device", "cpu")
     assert code == 0, err
     assert "note: mnist was not found" in err and "mnist-sample" in err
     assert last_json(lines)["dataset"] == "mnist-sample"
 
 
 def test_divergence_is_a_message_not_a_crash(capsys):
-    code, lines, err = run(capsys, "train", "preset:mlp", "--dataset", "mnist-sample", "--lr", "1e6",
+    code, lines, err = run_cli(capsys, "train", "preset:mlp", "--dataset", "mnist-sample", "--lr", "1e6",
                            "--optimizer", "sgd", "--schedule", "constant", "--device", "cpu")
     assert code == 2
     assert "diverged" in err and "learning rate" in err and "Traceback" not in err
@@ -169,7 +163,7 @@ def test_errors_are_one_line_and_exit_2(capsys, tmp_path, trained):
     if not torch.cuda.is_available():
         cases.append((["evaluate", ckpt, "--device", "cuda"], "no CUDA"))
     for argv, message in cases:
-        code, _, err = run(capsys, *argv)
+        code, _, err = run_cli(capsys, *argv)
         assert code == 2, (argv, err)
         assert err.startswith("playground: error: ") and message in err, (argv, err)
         assert "Traceback" not in err
@@ -180,7 +174,7 @@ def test_train_amp_bf16_on_a_cpu_without_bf16_says_so_and_trains_in_fp32(capsys,
     from playground.core.train import trainer as trainer_module
 
     monkeypatch.setattr(trainer_module, "cpu_has_bf16", lambda: False)
-    code, lines, err = run(capsys, "train", "preset:mlp", "--dataset", "mnist-sample", "--device", "cpu",
+    code, lines, err = run_cli(capsys, "train", "preset:mlp", "--dataset", "mnist-sample", "--device", "cpu",
                            "--epochs", "1", "--amp", "bf16")
     assert code == 0, err
     assert "does not compute in bf16" in err and "fp32" in err.splitlines()[-1]
@@ -188,7 +182,7 @@ def test_train_amp_bf16_on_a_cpu_without_bf16_says_so_and_trains_in_fp32(capsys,
 
 
 def test_bench_json(capsys):
-    code, lines, err = run(capsys, "bench", "--json", "--epochs", "1", "--train-samples", "512",
+    code, lines, err = run_cli(capsys, "bench", "--json", "--epochs", "1", "--train-samples", "512",
                            "--shape-repeats", "3", "--device", "cpu")
     assert code == 0, err
     report = last_json(lines)
@@ -205,7 +199,7 @@ def test_bench_json(capsys):
 
 
 def test_bench_ab_takes_turns_and_reports_both_sides(capsys):
-    code, lines, err = run(capsys, "bench", "--json", "--epochs", "2", "--train-samples", "1024", "--device", "cpu",
+    code, lines, err = run_cli(capsys, "bench", "--json", "--epochs", "2", "--train-samples", "1024", "--device", "cpu",
                            "--ab", "publisher", "--ab", "bf16", "--ab-only")
     assert code == 0, err
     report = last_json(lines)

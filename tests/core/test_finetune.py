@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import torch
 
-from playground.cli import main
 from playground.core.data import load_dataset
 from playground.core.data.handwriting import HandwritingStore
 from playground.core.run.job import FinetuneSpec, RunControl, TrainingJob, run_job
@@ -18,6 +17,7 @@ from playground.core.train import TrainConfig, Trainer
 from playground.core.train.checkpoint import load_checkpoint
 from playground.core.train.finetune import FinetuneError, finetune, frozen_nodes
 
+from .cli_runs import run_cli
 from .graphs import chain
 
 
@@ -165,12 +165,6 @@ def test_a_stopped_finetune_job_reports_where_it_stopped(trained, sample, monkey
 # -- playground finetune ----------------------------------------------------------------------------------
 
 
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out.strip().splitlines(), err
-
-
 @pytest.fixture
 def my_digits(sample, tmp_path):
     """Own digits written the way the Draw dock writes them (HandwritingStore)."""
@@ -183,7 +177,7 @@ def my_digits(sample, tmp_path):
 
 def test_cli_finetune_prints_before_and_after_as_json(capsys, trained, my_digits, tmp_path):
     out = tmp_path / "tuned.ckpt"
-    code, lines, err = run(capsys, "finetune", trained, "--images", my_digits, "-o", out)
+    code, lines, err = run_cli(capsys, "finetune", trained, "--images", my_digits, "-o", out)
     assert code == 0, err
     summary = json.loads(lines[-1])
     assert {"own_accuracy_before", "own_accuracy_after", "replay_accuracy_before", "replay_accuracy_after",
@@ -198,15 +192,15 @@ def test_cli_finetune_errors(capsys, trained, my_digits, tmp_path):
     out = tmp_path / "tuned.ckpt"
     bad = tmp_path / "bad.ckpt"
     bad.write_text("not a checkpoint")
-    code, _, err = run(capsys, "finetune", bad, "--images", my_digits, "-o", out)
+    code, _, err = run_cli(capsys, "finetune", bad, "--images", my_digits, "-o", out)
     assert code == 2 and "bad.ckpt" in err
-    code, _, err = run(capsys, "finetune", trained, "--images", my_digits, "--freeze-until", "nope", "-o", out)
+    code, _, err = run_cli(capsys, "finetune", trained, "--images", my_digits, "--freeze-until", "nope", "-o", out)
     assert code == 2 and "no node 'nope'" in err
     (my_digits / "x").mkdir()
     for name in ("a.png", "b.png"):
         (my_digits / "x" / name).write_bytes((next((my_digits / "1").glob("*.png"))).read_bytes())
-    code, _, err = run(capsys, "finetune", trained, "--images", my_digits, "-o", out)
+    code, _, err = run_cli(capsys, "finetune", trained, "--images", my_digits, "-o", out)
     assert code == 2 and "x are no class" in err
-    code, _, err = run(capsys, "finetune", trained, "--images", tmp_path / "none", "-o", out)
+    code, _, err = run_cli(capsys, "finetune", trained, "--images", tmp_path / "none", "-o", out)
     assert code == 2 and "no such folder" in err
     assert not out.exists()

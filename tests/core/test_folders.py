@@ -11,11 +11,12 @@ import pytest
 from PIL import Image, ImageDraw
 
 import playground.core.data.folders as folders
-from playground.cli import main
 from playground.commands.common import fit_graph_to_folder
 from playground.core.data import DatasetError, load_dataset, load_image_folder
 from playground.core.graph import load_graph
 from playground.core.graph.io import save_graph
+
+from .cli_runs import run_cli
 
 SHAPES = ("circle", "square", "triangle")
 
@@ -180,12 +181,6 @@ def test_load_dataset_folder_needs_its_folder(tmp_path):
 # -- the commands -------------------------------------------------------------------------------
 
 
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out.strip().splitlines(), err
-
-
 def small_cnn(tmp_path: Path, shape, classes) -> Path:
     graph = load_graph("preset:mnist-cnn")
 
@@ -224,7 +219,7 @@ def test_train_on_a_folder_ends_in_json_above_chance(trained_folder):
 
 def test_evaluate_a_folder_checkpoint_rereads_its_folder(trained_folder, capsys):
     _, _, ckpt, _ = trained_folder
-    code, out, err = run(capsys, "evaluate", ckpt, "--device", "cpu")
+    code, out, err = run_cli(capsys, "evaluate", ckpt, "--device", "cpu")
     assert code == 0, err
     result = json.loads(out[-1])
     assert result["dataset"] == "folder" and result["samples"] == 24 and result["test_accuracy"] > 0.5
@@ -237,7 +232,7 @@ def test_predict_prints_the_class_name(trained_folder, capsys, tmp_path):
     for name in SHAPES:
         draw(tmp_path / f"{name}.png", name, rng, size=(48, 48))
         files.append(tmp_path / f"{name}.png")
-    code, out, err = run(capsys, "predict", ckpt, *files)
+    code, out, err = run_cli(capsys, "predict", ckpt, *files)
     assert code == 0, err
     answers = [json.loads(line) for line in out]
     assert all(a["label"] in SHAPES for a in answers)
@@ -247,25 +242,25 @@ def test_predict_prints_the_class_name(trained_folder, capsys, tmp_path):
 def test_a_network_that_does_not_fit_the_folder_is_refused_in_words(tmp_path, capsys):
     root = make_folder(tmp_path / "c", per_class=4)
     wrong_shape = small_cnn(tmp_path, (1, 28, 28), 3)
-    code, _, err = run(capsys, "train", wrong_shape, "--dataset", "folder", "--data-dir", root, "--epochs", "1",
+    code, _, err = run_cli(capsys, "train", wrong_shape, "--dataset", "folder", "--data-dir", root, "--epochs", "1",
                        "--device", "cpu")
     assert code == 2 and "Input takes 1×28×28" in err and "[3, 32, 32]" in err and "3 classes" in err
     (tmp_path / "b").mkdir()
     wrong_classes = small_cnn(tmp_path / "b", (3, 32, 32), 10)
-    code, _, err = run(capsys, "train", wrong_classes, "--dataset", "folder", "--data-dir", root, "--epochs", "1",
+    code, _, err = run_cli(capsys, "train", wrong_classes, "--dataset", "folder", "--data-dir", root, "--epochs", "1",
                        "--device", "cpu")
     assert code == 2 and "3 classes (circle, square, triangle)" in err and "Dense(3)" in err
 
 
 def test_folder_options_need_a_folder(capsys, tmp_path):
-    code, _, err = run(capsys, "train", "preset:mlp", "--dataset", "folder", "--epochs", "1")
+    code, _, err = run_cli(capsys, "train", "preset:mlp", "--dataset", "folder", "--epochs", "1")
     assert code == 2 and "--data-dir" in err
-    code, _, err = run(capsys, "train", "preset:mlp", "--dataset", "mnist-sample", "--image-size", "16")
+    code, _, err = run_cli(capsys, "train", "preset:mlp", "--dataset", "mnist-sample", "--image-size", "16")
     assert code == 2 and "image folders" in err
 
 
 def test_bench_folder_small(capsys):
-    code, out, err = run(capsys, "bench", "--folder", "--json", "--folder-files", "60")
+    code, out, err = run_cli(capsys, "bench", "--folder", "--json", "--folder-files", "60")
     assert code == 0, err
     report = json.loads(out[-1])
     assert report["files"] == 60 and report["cached_equals_first"] and report["shape"] == [3, 32, 32]

@@ -13,7 +13,6 @@ import pytest
 import torch
 from torch import nn
 
-from playground.cli import main
 from playground.core.build import GraphError, analyze, build_module
 from playground.core.data import load_dataset
 from playground.core.gan.judge import Judge, JudgeRecipe, judge_path, junk_images
@@ -40,6 +39,7 @@ from playground.core.run.messages import (
 )
 from playground.core.train import CheckpointError, TrainConfig, Trainer, default_config, load_checkpoint
 
+from .cli_runs import run_cli
 from .graphs import chain, messages, preset
 
 GAN_PRESETS = ("dcgan-mnist", "mlp-gan-mnist", "dcgan-fashion")
@@ -337,40 +337,34 @@ def test_grid_helpers():
 # -- the command line ------------------------------------------------------------------------------
 
 
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out.strip().splitlines(), err
-
-
 def test_cli_trains_a_gan_and_draws_its_samples(tmp_path, capsys):
     from PIL import Image
 
     ckpt = tmp_path / "gan.ckpt"
-    code, out, err = run(capsys, "train", "preset:mlp-gan-mnist", "--dataset", "mnist-sample", "--seconds", "1",
+    code, out, err = run_cli(capsys, "train", "preset:mlp-gan-mnist", "--dataset", "mnist-sample", "--seconds", "1",
                          "--no-judge", "--checkpoint", ckpt, "--batch-size", "64", "--device", "cpu")
     assert code == 0, err
     summary = json.loads(out[-1])
     assert summary["status"] == "stopped" and summary["steps"] > 0 and summary["steps_per_second"] > 0
     assert {"recognisable", "classes_covered", "steps", "seconds", "steps_per_second"} <= set(summary)
     png = tmp_path / "grid.png"
-    code, out, err = run(capsys, "sample", ckpt, "-n", "16", "-o", png, "--scale", "1")
+    code, out, err = run_cli(capsys, "sample", ckpt, "-n", "16", "-o", png, "--scale", "1")
     assert code == 0, err
     with Image.open(png) as image:
         assert image.size == (4 * 30 + 2, 4 * 30 + 2)
-    code, out, err = run(capsys, "sample", ckpt, "-n", "5", "-o", tmp_path / "walk.png", "--walk")
+    code, out, err = run_cli(capsys, "sample", ckpt, "-n", "5", "-o", tmp_path / "walk.png", "--walk")
     assert code == 0, err
     # Clear errors: a classifier's checkpoint, a damaged file, a bad output name.
     classifier = tmp_path / "mlp.ckpt"
     Trainer(preset("mlp"), TrainConfig(epochs=1, device="cpu"),
             dataset=small(load_dataset("mnist-sample"), 64)).save_checkpoint(classifier)
-    code, _, err = run(capsys, "sample", classifier, "-o", png)
+    code, _, err = run_cli(capsys, "sample", classifier, "-o", png)
     assert code == 2 and "holds a classifier, not a GAN" in err
     broken = tmp_path / "broken.ckpt"
     broken.write_bytes(b"not a checkpoint")
-    code, _, err = run(capsys, "sample", broken, "-o", png)
+    code, _, err = run_cli(capsys, "sample", broken, "-o", png)
     assert code == 2 and "not a PyTorch checkpoint" in err and "Traceback" not in err
-    code, _, err = run(capsys, "sample", ckpt, "-o", tmp_path / "grid.jpg")
+    code, _, err = run_cli(capsys, "sample", ckpt, "-o", tmp_path / "grid.jpg")
     assert code == 2 and ".png" in err
     # A damaged averaged generator is refused in words, not loaded.
     damaged = load_checkpoint(ckpt)
@@ -378,7 +372,7 @@ def test_cli_trains_a_gan_and_draws_its_samples(tmp_path, capsys):
     from playground.core.train import save_checkpoint
 
     save_checkpoint(tmp_path / "damaged.ckpt", damaged)
-    code, _, err = run(capsys, "sample", tmp_path / "damaged.ckpt", "-o", png)
+    code, _, err = run_cli(capsys, "sample", tmp_path / "damaged.ckpt", "-o", png)
     assert code == 2 and "averaged generator's weights are damaged" in err and "g_dense1.weight" in err
 
 
@@ -386,11 +380,11 @@ def test_cli_inspect_and_train_refuse_a_malformed_gan(tmp_path, capsys):
     graph = _gan(d_dense={"units": 10})
     path = tmp_path / "bad-gan.json"
     save_graph(graph, path)
-    code, out, _ = run(capsys, "inspect", path, "--json")
+    code, out, _ = run_cli(capsys, "inspect", path, "--json")
     assert code == 2
     assert {"node": "output", "message": "the discriminator must end in one value (how real the image looks), not "
                                          "10 — end with Dense(1)"} in json.loads(out[-1])["errors"]
-    code, _, err = run(capsys, "train", path, "--dataset", "mnist-sample", "--no-judge", "--seconds", "1")
+    code, _, err = run_cli(capsys, "train", path, "--dataset", "mnist-sample", "--no-judge", "--seconds", "1")
     assert code == 2 and "output: the discriminator must end in one value" in err
 
 
@@ -428,7 +422,7 @@ def test_export_writes_both_networks_as_source_and_the_generator_as_onnx(tmp_pat
 
 
 def test_bench_gan_pairs_the_trainer_with_a_plain_loop(capsys):
-    code, out, err = run(capsys, "bench", "--gan", "--json", "--steps", "6", "--train-samples", "512")
+    code, out, err = run_cli(capsys, "bench", "--gan", "--json", "--steps", "6", "--train-samples", "512")
     assert code == 0, err
     report = json.loads(out[-1])
     assert report["batch_size"] == 16 and report["torch_threads"] == 1

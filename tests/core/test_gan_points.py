@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 import torch
 
-from playground.cli import main
 from playground.core.build import analyze
 from playground.core.data.points import OWN_POINTS, Points, grid, make_points
 from playground.core.data.points_dataset import load_points_dataset
@@ -33,6 +32,7 @@ from playground.core.run.messages import (
 from playground.core.task import on_plane
 from playground.core.train import ConfigError, default_config, load_checkpoint
 
+from .cli_runs import run_cli
 from .graphs import messages, preset
 
 EPOCH_SAMPLES = 6_000  # an epoch of 403 steps of 16 (the app's is 16,000: a run long enough to watch)
@@ -214,15 +214,9 @@ def test_a_points_gan_checkpoint_continues_on_the_same_points(tmp_path):
 # -- the command line ------------------------------------------------------------------------------
 
 
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out.strip().splitlines(), err
-
-
 def test_cli_trains_a_points_gan_without_a_judge_and_writes_its_points(tmp_path, capsys):
     ckpt = tmp_path / "gan.ckpt"
-    code, out, err = run(capsys, "train", "preset:gan-points", "--epochs", "1", "--checkpoint", ckpt)
+    code, out, err = run_cli(capsys, "train", "preset:gan-points", "--epochs", "1", "--checkpoint", ckpt)
     assert code == 0, err
     assert "the judge is off for a GAN on 2-D points" in err and "all of them real points" in err
     assert out[0].startswith("epoch 1/1") and "generated → real" in out[0]
@@ -230,16 +224,16 @@ def test_cli_trains_a_points_gan_without_a_judge_and_writes_its_points(tmp_path,
     assert summary["status"] == "completed" and summary["steps"] == 403 and summary["dataset"] == "moons"
     assert summary["judge"].startswith("off") and summary["recognisable"] is None
     assert 0 < summary["fake_to_real"] < 1.5 and "generated points lie" in summary["verdict"]
-    code, _, err = run(capsys, "train", "preset:gan-points", "--epochs", "1", "--judge-every", "5")
+    code, _, err = run_cli(capsys, "train", "preset:gan-points", "--epochs", "1", "--judge-every", "5")
     assert code == 2 and "no judge" in err
 
     csv = tmp_path / "points.csv"
-    code, out, err = run(capsys, "sample", ckpt, "-n", "50", "-o", csv)
+    code, out, err = run_cli(capsys, "sample", ckpt, "-n", "50", "-o", csv)
     assert code == 0, err
     assert json.loads(out[-1])["points"] is True
     lines = csv.read_text().splitlines()
     assert lines[0] == "x,y,label" and len(lines) == 51
-    code, _, err = run(capsys, "sample", ckpt, "-o", tmp_path / "grid.png")
+    code, _, err = run_cli(capsys, "sample", ckpt, "-o", tmp_path / "grid.png")
     assert code == 2 and "makes 2-D points, not images" in err and ".csv" in err
 
 
@@ -247,7 +241,7 @@ def test_cli_trains_a_gan_on_a_csv_file_of_points(tmp_path, capsys):
     csv = tmp_path / "ring.csv"
     angle = np.linspace(0, 2 * np.pi, 60, endpoint=False)
     csv.write_text("x,y,label\n" + "".join(f"{4 * np.cos(a):.3f},{4 * np.sin(a):.3f},0\n" for a in angle))
-    code, out, err = run(capsys, "train", "preset:gan-points", "--csv", csv, "--epochs", "1")
+    code, out, err = run_cli(capsys, "train", "preset:gan-points", "--csv", csv, "--epochs", "1")
     assert code == 0, err
     assert json.loads(out[-1])["dataset"] == OWN_POINTS
 

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import torch
 
-from playground.cli import main
 from playground.core.analysis import analyze
 from playground.core.data import DatasetError
 from playground.core.data.points import (
@@ -36,6 +35,8 @@ from playground.core.run.messages import DecisionFrame, RunFinished, RunStarted
 from playground.core.task import task_of
 from playground.core.train import Trainer
 from playground.core.train.config import ConfigError, default_config
+
+from .cli_runs import run_cli
 
 
 @pytest.fixture(autouse=True)
@@ -307,12 +308,6 @@ def test_unit_maps_are_capped_per_node():
 
 
 # -- the command line -------------------------------------------------------------------------------------------
-
-
-def run_cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out.strip().splitlines(), err
 
 
 def test_playground_train_on_points_ends_in_json(capsys):
