@@ -25,8 +25,6 @@ from ...core.train.finetune import MIN_PER_CLASS, FinetuneError, frozen_nodes
 from ..editor import commands
 from .data_box import dataset_title
 
-NOTHING_FROZEN = "input"  # the Frozen list's first line: only the Input "stays frozen", every layer learns
-
 
 class FinetuneControl(QObject):
     def __init__(self, document, session, weights, runs, digits, say: Callable[[str], None],
@@ -63,7 +61,7 @@ class FinetuneControl(QObject):
         lines = []
         for nid in order[:order.index(dense[-1])]:
             kind = graph.nodes[nid].kind
-            if nid == NOTHING_FROZEN or kind == "input":
+            if kind == "input":
                 text = "nothing (every layer learns)"
             else:
                 spec = CATALOG.get(kind)
@@ -71,8 +69,13 @@ class FinetuneControl(QObject):
             lines.append((nid, text + ("  (default: only the last Dense learns)" if nid == default else "")))
         return lines, default
 
-    def _why_not(self) -> str:
-        """Why fine-tuning cannot start now ("" when it can)."""
+    def _counts(self) -> dict[str, int]:
+        """How many digits each of the network's classes has."""
+        counts = self.row.store.counts(self.row.classes)
+        return {c: counts[c] for c in self.row.classes}
+
+    def _why_not(self, choices: list, counts: dict[str, int]) -> str:
+        """Why fine-tuning cannot start now ("" when it can), given the Frozen list's lines and `_counts()`."""
         weights = self.weights.current
         if self.session.active:
             return "A run is going: fine-tuning can start when it has ended."
@@ -80,14 +83,13 @@ class FinetuneControl(QObject):
             return "Train the network (or load weights) first: fine-tuning starts from trained weights."
         if task_of(weights.graph) != CLASSIFICATION or takes_colour(weights.graph):
             return "Fine-tuning on drawn digits is for networks that classify gray digits."
-        counts = self.row.store.counts(self.row.classes)
-        alone = [c for c, n in counts.items() if n == 1 and c in self.row.classes]
+        alone = [c for c, n in counts.items() if n == 1]
         if alone:
             return (f"The class {alone[0]} has only 1 digit: keep another (each class used needs "
                     f"{MIN_PER_CLASS}: one to learn from, one to measure on), or delete it.")
-        if not any(n >= MIN_PER_CLASS for c, n in counts.items() if c in self.row.classes):
+        if not any(n >= MIN_PER_CLASS for n in counts.values()):
             return ("Keep a few digits first (draw, then Keep as …): at least 2 of a class, 5 of each is better.")
-        if not self._choices()[0]:
+        if not choices:
             return "The network has no Dense layer to fine-tune."
         return ""
 
@@ -95,12 +97,13 @@ class FinetuneControl(QObject):
         choices, default = self._choices()
         ids = [nid for nid, _ in choices]
         chosen = self._chosen if self._chosen in ids else default
-        why = self._why_not()
-        if not why:
-            n = sum(n for c, n in self.row.store.counts(self.row.classes).items() if c in self.row.classes)
-            why = (f"{n} digits: about a fifth of each class is held out to measure on; the rest are mixed with "
-                   "replayed training images so that the network does not forget them.")
-        self.row.set_finetune(choices=choices, chosen=chosen, ready=not self._why_not(), why=why)
+        counts = self._counts()
+        why = self._why_not(choices, counts)
+        ready = not why
+        if ready:
+            why = (f"{sum(counts.values())} digits: about a fifth of each class is held out to measure on; the rest "
+                   "are mixed with replayed training images so that the network does not forget them.")
+        self.row.set_finetune(choices=choices, chosen=chosen, ready=ready, why=why)
 
     def _network_replaced(self) -> None:
         self._chosen = None
@@ -120,18 +123,19 @@ class FinetuneControl(QObject):
         except FinetuneError as exc:
             self.say(f"Fine-tuning: {exc}")
             return False
-        text = ("Unfreeze every layer for fine-tuning" if frozen[-1] == NOTHING_FROZEN
+        text = ("Unfreeze every layer for fine-tuning" if graph.nodes[frozen[-1]].kind == "input"
                 else f"Freeze up to {frozen[-1]} for fine-tuning")
         edit = commands.set_frozen(self.document, frozen, text)
         return edit is None or self.document.push(edit)
 
     def start(self, node_id: str) -> bool:
-        why = self._why_not()
+        choices, default = self._choices()
+        why = self._why_not(choices, self._counts())
         if why:
             self.say(why)
             self.update()
             return False
-        node_id = node_id or self._choices()[1] or ""
+        node_id = node_id or default or ""
         if not self._apply_freeze(node_id):
             return False
         ids, images, labels = self.row.store.labelled(self.row.classes)
