@@ -104,12 +104,18 @@ class MyDigitsGallery(QDialog):
         layout.addWidget(buttons)
         self.resize(560, 520)
         self._state = FinetuneState()
+        self._shown_report = None  # the FinetuneReport the list's "before → after" lines come from
         self.refresh()
 
     def show_state(self, state: FinetuneState) -> None:
+        """What the fine-tuning box shows; the list is read again from the disk only for a new report (this is
+        called on every change of the weights in use: several times a second while a run trains)."""
+        new_report = state.report is not self._shown_report
         self._state = state
         self.finetune.show_state(state)
-        self.refresh()
+        if new_report:
+            self._shown_report = state.report
+            self.refresh()
 
     def refresh(self) -> None:
         self.list.clear()
@@ -405,6 +411,7 @@ class MyDigitsRow(QObject):
             self.gallery.finetune.requested.connect(self._on_finetune_requested)
             self.gallery.finetune.freeze_chosen.connect(self._on_freeze_chosen)
         self.gallery.show_state(self.finetune)
+        self.gallery.refresh()  # digits kept or deleted on the disk since it was last shown
         self.gallery.show()
         self.gallery.raise_()
         return self.gallery
